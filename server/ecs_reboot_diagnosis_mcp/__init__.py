@@ -1,0 +1,1 @@
+"""Adapters of ecs-reboot-diagnosis: CLI, MCP server, Alibaba Cloud gateway."""

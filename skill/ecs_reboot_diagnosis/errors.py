@@ -1,0 +1,126 @@
+"""The errors of the domain core. Each one says what happened and what to do next.
+
+Adapters translate them in one place (MCP tool errors, CLI exit codes); the core names workflow
+steps, the adapters map steps to their own tool or command names.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from ecs_reboot_diagnosis.workflow import Phase, Step
+
+
+class DiagnosisError(Exception):
+    """Base of every error the core raises on purpose."""
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}".strip()
+
+
+class InvalidInputError(DiagnosisError):
+    """A parameter is missing or malformed. The user must supply it; it is never guessed."""
+
+    def __init__(self, parameter: str, message: str, *, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.parameter = parameter
+
+
+class UnknownDiagnosisError(DiagnosisError):
+    """The diagnosis id was never issued, or it expired and was evicted."""
+
+    def __init__(self, diagnosis_id: str, *, expired: bool = False) -> None:
+        what = "has expired" if expired else "is unknown"
+        super().__init__(
+            f"Diagnosis {diagnosis_id!r} {what}.",
+            hint="Start a new diagnosis for the instance; its id is returned by the first step.",
+        )
+        self.diagnosis_id = diagnosis_id
+        self.expired = expired
+
+
+class WorkflowOrderError(DiagnosisError):
+    """A step was requested in a phase that does not allow it.
+
+    ``required`` is the step that must run now instead (None when the diagnosis is finished and
+    only re-rendering the report remains possible). ``reason`` tells why: the prerequisite has
+    not run yet, the step already ran, or the branch taken made the step unnecessary.
+    """
+
+    def __init__(
+        self,
+        step: Step,
+        phase: Phase,
+        required: Step | None,
+        reason: Literal["prerequisite", "already_done", "not_needed"],
+        detail: str = "",
+    ) -> None:
+        self.step = step
+        self.phase = phase
+        self.required = required
+        self.reason = reason
+        self.detail = detail
+        if reason == "prerequisite":
+            text = f"Step '{step.value}' cannot run yet (diagnosis is at phase {phase.value})."
+        elif reason == "already_done":
+            text = f"Step '{step.value}' has already run for this diagnosis."
+        else:
+            text = f"Step '{step.value}' is not needed for this diagnosis"
+            text += f": {detail}." if detail else "."
+        nxt = f" Next step: '{required.value}'." if required is not None else ""
+        super().__init__(text + nxt)
+
+
+class InstanceNotFoundError(DiagnosisError):
+    def __init__(self, instance_id: str, region_id: str) -> None:
+        super().__init__(
+            f"Instance {instance_id} was not found in region {region_id}.",
+            hint="Check the instance id and the region with the user; do not guess another one.",
+        )
+        self.instance_id = instance_id
+        self.region_id = region_id
+
+
+CloudErrorKind = Literal[
+    "not_found",
+    "forbidden",
+    "credentials",
+    "throttled",
+    "invalid_parameter",
+    "instance_state",
+    "server",
+    "network",
+    "unexpected_response",
+]
+
+
+class CloudApiError(DiagnosisError):
+    """An Alibaba Cloud API call failed. Carries the API code and RequestId for support tickets."""
+
+    def __init__(
+        self,
+        action: str,
+        kind: CloudErrorKind,
+        code: str,
+        message: str,
+        *,
+        request_id: str = "",
+        hint: str = "",
+    ) -> None:
+        rid = f" (RequestId {request_id})" if request_id else ""
+        super().__init__(f"{action} failed: {code}: {message}{rid}", hint=hint)
+        self.action = action
+        self.kind = kind
+        self.code = code
+        self.api_message = message
+        self.request_id = request_id
+
+
+class CollectorIntegrityError(DiagnosisError):
+    """The collector output is not a valid envelope for this run (wrong nonce, schema, version)."""

@@ -1,0 +1,364 @@
+"""Typed records of a diagnosis: what the cloud said, what the guest said, what we concluded.
+
+Every human-facing sentence the domain produces is a :class:`Text` carrying both report languages,
+so one stored report renders in English or Chinese without re-running the diagnosis. Text that
+comes from the guest (log lines, file names) is never translated and never trusted: the renderer
+escapes it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+OsType = Literal["linux", "windows"]
+Lang = Literal["en", "zh-CN"]
+LANGS: tuple[Lang, ...] = ("en", "zh-CN")
+
+INSTANCE_ID_PATTERN = r"^i-[a-z0-9]{4,40}$"
+REGION_ID_PATTERN = r"^[a-z]{2,4}(-[a-z0-9]+){1,3}$"
+BUGCHECK_CODE_PATTERN = r"^0x[0-9A-F]{8}$"
+
+FindingKind = Literal[
+    "kernel_panic",
+    "oops",
+    "null_pointer",
+    "gpf",
+    "kernel_bug",
+    "hung_task",
+    "soft_lockup",
+    "hard_lockup",
+    "rcu_stall",
+    "mce_hardware",
+    "oom_kill",
+    "cgroup_oom",
+    "oom_panic",
+    "sysrq_crash",
+    "init_killed",
+    "vfs_root_mount",
+    "fs_error",
+    "kdump_saved",
+    "clean_reboot",
+    "clean_shutdown",
+    "unexpected_shutdown",
+    "bugcheck",
+    "app_crash",
+]
+FINDING_KINDS: tuple[FindingKind, ...] = FindingKind.__args__  # type: ignore[attr-defined]
+
+Severity = Literal["info", "warning", "critical"]
+Confidence = Literal["low", "medium", "high"]
+
+
+class Record(BaseModel):
+    """Base of every record: immutable, and unknown keys in stored JSON are an error."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Text(Record):
+    """One sentence in both report languages."""
+
+    en: str
+    zh_CN: str = Field(alias="zh-CN")
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    def get(self, lang: Lang) -> str:
+        return self.en if lang == "en" else self.zh_CN
+
+
+# --- step 1: the instance ---------------------------------------------------------------------
+
+
+class InstanceFacts(Record):
+    instance_id: str
+    region_id: str
+    instance_name: str = ""
+    status: str
+    os_type: OsType
+    os_name: str = ""
+    instance_type: str = ""
+    zone_id: str = ""
+    public_ip: str = ""
+    private_ip: str = ""
+    creation_time: datetime | None = None
+
+
+# --- step 2: platform events ------------------------------------------------------------------
+
+EventCategory = Literal[
+    "platform_maintenance",
+    "platform_failure",
+    "instance_failure",
+    "billing",
+    "security",
+    "unknown",
+]
+
+
+class PlatformEvent(Record):
+    """One entry of DescribeInstanceHistoryEvents, as the API reported it."""
+
+    event_id: str
+    event_type: str
+    cycle_status: str
+    publish_time: datetime | None = None
+    not_before: datetime | None = None
+    finish_time: datetime | None = None
+    reason: str = ""
+    reason_code: str = ""
+
+
+class ClassifiedEvent(Record):
+    """A platform event read against the platform-event table."""
+
+    event: PlatformEvent
+    category: EventCategory
+    known_type: bool
+    happened: bool
+    ends_diagnosis: bool
+    meaning: Text
+    determination: Text
+    next_step: Text
+
+
+class EventVerdict(Record):
+    outcome: Literal["platform_cause", "continue"]
+    window_start: datetime
+    window_end: datetime
+    events: list[ClassifiedEvent]
+    decisive: ClassifiedEvent | None = None
+    instance_failure: ClassifiedEvent | None = None
+    summary: Text
+
+
+# --- step 3: Cloud Assistant ------------------------------------------------------------------
+
+
+class CloudAssistantStatus(Record):
+    running: bool
+    last_heartbeat: datetime | None = None
+    heartbeat_age_seconds: float | None = None
+    agent_version: str = ""
+    supports_session_manager: bool | None = None
+    usable: bool
+    reason: Text
+
+
+# --- step 4: guest evidence -------------------------------------------------------------------
+
+
+class Evidence(Record):
+    """A line of data a finding or a conclusion rests on, with where it came from."""
+
+    source: str
+    line_no: int | None = None
+    text: str
+
+
+class FindingFacts(Record):
+    panic_reason: str | None = None
+    rip_function: str | None = None
+    rip_module: str | None = None
+    modules: list[str] = Field(default_factory=list)
+    process: str | None = None
+    pid: int | None = None
+    oom_victim_process: str | None = None
+    oom_victim_pid: int | None = None
+    bugcheck_code: str | None = Field(default=None, pattern=BUGCHECK_CODE_PATTERN)
+    bugcheck_name: str | None = None
+    event_ids: list[int] = Field(default_factory=list)
+    timestamp: datetime | None = None
+    kernel_version: str | None = None
+
+
+class Finding(Record):
+    kind: FindingKind
+    severity: Severity
+    summary: str
+    evidence: list[Evidence] = Field(default_factory=list)
+    facts: FindingFacts = Field(default_factory=FindingFacts)
+    confidence: Confidence = "medium"
+
+
+class SectionStatus(Record):
+    """How one collector section came back."""
+
+    name: str
+    present: bool
+    truncated: bool = False
+    note: str = ""
+
+
+DumpKind = Literal["vmcore", "vmcore_dmesg", "dump", "dmesg", "memory_dmp", "minidump"]
+
+
+class CrashDumpFile(Record):
+    path: str
+    kind: DumpKind
+    size_bytes: int | None = None
+    modified: datetime | None = None
+
+
+class KdumpStatus(Record):
+    service_name: str | None = None
+    service_state: str | None = None
+    crashkernel: str | None = None
+    crash_kernel_loaded: bool | None = None
+    config_file: str | None = None
+    config_exists: bool | None = None
+    dump_path: str | None = None
+
+
+class LinuxGuest(Record):
+    os_release: str | None = None
+    kernel_version: str | None = None
+    uptime_seconds: int | None = None
+    boot_id: str | None = None
+    sysctls: dict[str, str] = Field(default_factory=dict)
+    kdump: KdumpStatus = Field(default_factory=KdumpStatus)
+    crash_files: list[CrashDumpFile] | None = None
+    reboot_records: list[str] = Field(default_factory=list)
+
+    @property
+    def panic_on_oom(self) -> int | None:
+        value = self.sysctls.get("vm.panic_on_oom")
+        return int(value) if value is not None and value.strip().isdigit() else None
+
+
+class WindowsEvent(Record):
+    event_id: int
+    provider: str
+    time: datetime | None = None
+    message: str = ""
+
+
+class WindowsGuest(Record):
+    product_name: str | None = None
+    last_boot_time: datetime | None = None
+    uptime_seconds: int | None = None
+    crash_dump_enabled: int | None = None
+    dump_file_path: str | None = None
+    minidump_dir: str | None = None
+    pagefile_configured: bool | None = None
+    memory_dump: CrashDumpFile | None = None
+    memory_dump_checked: bool = False
+    minidumps: list[CrashDumpFile] | None = None
+    events: list[WindowsEvent] | None = None
+
+
+class GuestEvidence(Record):
+    """What the collector reported, parsed and analysed."""
+
+    os_type: OsType
+    schema_version: int
+    collector_version: str
+    collected_at: datetime | None = None
+    sections: list[SectionStatus] = Field(default_factory=list)
+    linux: LinuxGuest | None = None
+    windows: WindowsGuest | None = None
+    findings: list[Finding] = Field(default_factory=list)
+
+
+class GuestRun(Record):
+    """A collector invocation in the guest."""
+
+    invoke_id: str
+    command_sha256: str
+    collector_version: str
+    started_at: datetime
+    status: str = "Pending"
+    error_code: str = ""
+    error_info: str = ""
+    exit_code: int | None = None
+    output_dropped_bytes: int = 0
+
+
+# --- steps 5 and 6: crash dumps ---------------------------------------------------------------
+
+
+class DumpTriage(Record):
+    dump_found: bool
+    dump_file: CrashDumpFile | None = None
+    dump_kind_label: str | None = None
+    panic_reason: str | None = None
+    rip: str | None = None
+    rip_function: str | None = None
+    rip_module: str | None = None
+    modules: list[str] = Field(default_factory=list)
+    call_trace: list[str] = Field(default_factory=list)
+    bugcheck_code: str | None = Field(default=None, pattern=BUGCHECK_CODE_PATTERN)
+    bugcheck_name: str | None = None
+    evidence: list[Evidence] = Field(default_factory=list)
+    note: Text | None = None
+
+
+class DumpAdvice(Record):
+    needed: bool
+    reason: Text
+    os_family: Literal["rhel", "debian", "suse", "other_linux", "windows"]
+    steps: list[str] = Field(default_factory=list)
+    verify: list[str] = Field(default_factory=list)
+
+
+# --- conclusion and report --------------------------------------------------------------------
+
+
+class Conclusion(Record):
+    rule_id: str
+    verdict: Literal[
+        "platform", "billing", "guest_crash", "guest_initiated", "no_abnormal_records", "unknown"
+    ]
+    root_cause: Text
+    impact_scope: Text
+    evidence: list[Evidence] = Field(default_factory=list)
+    confidence: Confidence = "medium"
+
+
+class Recommendation(Record):
+    text: Text
+    commands: list[str] = Field(default_factory=list)
+
+
+SkipReasonCode = Literal[
+    "platform_cause_found",
+    "cloud_assistant_unavailable",
+    "guest_commands_disabled",
+    "guest_collection_failed",
+    "no_crash_dump",
+    "not_applicable_os",
+]
+
+
+class Skip(Record):
+    """Why a step was not performed or a piece of evidence was not collected."""
+
+    step: str
+    code: SkipReasonCode
+    detail: Text
+
+
+class Report(Record):
+    schema_version: int = SCHEMA_VERSION
+    tool_version: str
+    diagnosis_id: str
+    generated_at: datetime
+    instance: InstanceFacts
+    events: EventVerdict | None = None
+    cloud_assistant: CloudAssistantStatus | None = None
+    guest_run: GuestRun | None = None
+    guest: GuestEvidence | None = None
+    dump_triage: DumpTriage | None = None
+    dump_advice: DumpAdvice | None = None
+    skipped: list[Skip] = Field(default_factory=list)
+    manual_steps: list[str] = Field(default_factory=list)
+    conclusion: Conclusion
+    recommendations: list[Recommendation] = Field(default_factory=list)
+
+    def skip_for(self, step: str) -> Skip | None:
+        return next((s for s in self.skipped if s.step == step), None)

@@ -1,0 +1,157 @@
+"""The ports the domain core talks through. Adapters implement them; the core never imports them.
+
+- :class:`EcsGateway`: every Alibaba Cloud call the workflow needs. Implementations raise
+  :class:`~ecs_reboot_diagnosis.errors.CloudApiError` for API failures and return ``None`` only
+  where this interface says so.
+- :class:`DiagnosisStore`: where diagnoses live between steps, keyed by diagnosis id.
+- :class:`Clock`: time, so that waiting and expiry are testable without real sleeping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from ecs_reboot_diagnosis.models import InstanceFacts, PlatformEvent
+
+if TYPE_CHECKING:
+    from ecs_reboot_diagnosis.diagnosis import Diagnosis
+
+CommandType = Literal["RunShellScript", "RunPowerShellScript"]
+InvocationStatus = Literal[
+    "Pending",
+    "Scheduled",
+    "Running",
+    "Stopping",
+    "Finished",
+    "Success",
+    "Failed",
+    "Stopped",
+    "PartialFailed",
+    "Timeout",
+    "Cancelled",
+    "Terminated",
+    "Invalid",
+    "Aborted",
+    "Error",
+]
+TERMINAL_INVOCATION_STATUSES: frozenset[str] = frozenset(
+    {
+        "Finished",
+        "Success",
+        "Failed",
+        "Stopped",
+        "PartialFailed",
+        "Timeout",
+        "Cancelled",
+        "Terminated",
+        "Invalid",
+        "Aborted",
+        "Error",
+    }
+)
+
+
+class _Dto(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class AgentHeartbeat(_Dto):
+    """DescribeCloudAssistantStatus for one instance."""
+
+    running: bool
+    last_heartbeat: datetime | None = None
+    agent_version: str = ""
+    supports_session_manager: bool | None = None
+
+
+class InvocationResult(_Dto):
+    """DescribeInvocationResults for one instance of one invocation; ``output`` is decoded."""
+
+    invoke_id: str
+    status: str
+    output: str = ""
+    exit_code: int | None = None
+    error_code: str = ""
+    error_info: str = ""
+    dropped_bytes: int = 0
+    start_time: datetime | None = None
+    finish_time: datetime | None = None
+
+
+class ConsoleOutput(_Dto):
+    text: str
+    last_update_time: datetime | None = None
+
+
+class Screenshot(_Dto):
+    png: bytes
+
+
+class EcsGateway(Protocol):
+    """Alibaba Cloud ECS and Cloud Assistant, as the workflow needs them."""
+
+    async def describe_instance(self, region_id: str, instance_id: str) -> InstanceFacts | None:
+        """The instance, or None when the region has no such instance."""
+        ...
+
+    async def describe_history_events(
+        self,
+        region_id: str,
+        instance_id: str,
+        *,
+        cycle_statuses: Sequence[str],
+        start: datetime,
+        end: datetime,
+    ) -> list[PlatformEvent]:
+        """System events of the instance whose NotBefore lies in [start, end], all pages."""
+        ...
+
+    async def describe_cloud_assistant(self, region_id: str, instance_id: str) -> AgentHeartbeat:
+        ...
+
+    async def run_command(
+        self,
+        region_id: str,
+        instance_id: str,
+        *,
+        command_type: CommandType,
+        content: str,
+        parameters: Mapping[str, str],
+        timeout_seconds: int,
+        name: str,
+    ) -> str:
+        """Start a Cloud Assistant invocation of ``content``; returns the InvokeId at once."""
+        ...
+
+    async def invocation_result(
+        self, region_id: str, instance_id: str, invoke_id: str
+    ) -> InvocationResult:
+        ...
+
+    async def console_output(self, region_id: str, instance_id: str) -> ConsoleOutput:
+        ...
+
+    async def screenshot(self, region_id: str, instance_id: str) -> Screenshot:
+        ...
+
+
+class DiagnosisStore(Protocol):
+    """Diagnoses by id. ``get`` raises UnknownDiagnosisError for an unknown or expired id."""
+
+    def add(self, diagnosis: Diagnosis) -> None: ...
+
+    def get(self, diagnosis_id: str) -> Diagnosis: ...
+
+    def put(self, diagnosis: Diagnosis) -> None: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+    async def sleep(self, seconds: float) -> None: ...
