@@ -110,8 +110,9 @@ class EcsGateway(Protocol):
         """System events of the instance whose NotBefore lies in [start, end], all pages."""
         ...
 
-    async def describe_cloud_assistant(self, region_id: str, instance_id: str) -> AgentHeartbeat:
-        ...
+    async def describe_cloud_assistant(
+        self, region_id: str, instance_id: str
+    ) -> AgentHeartbeat: ...
 
     async def run_command(
         self,
@@ -129,14 +130,11 @@ class EcsGateway(Protocol):
 
     async def invocation_result(
         self, region_id: str, instance_id: str, invoke_id: str
-    ) -> InvocationResult:
-        ...
+    ) -> InvocationResult: ...
 
-    async def console_output(self, region_id: str, instance_id: str) -> ConsoleOutput:
-        ...
+    async def console_output(self, region_id: str, instance_id: str) -> ConsoleOutput: ...
 
-    async def screenshot(self, region_id: str, instance_id: str) -> Screenshot:
-        ...
+    async def screenshot(self, region_id: str, instance_id: str) -> Screenshot: ...
 
 
 class DiagnosisStore(Protocol):

@@ -1,0 +1,322 @@
+"""The conclusion: evidence -> signals -> the first matching row of the OS's result table.
+
+A signal is True, False, or None when the evidence behind it was not collected. A table row
+matches only when each signal it names has exactly the required value, so a missing piece of
+evidence can never produce "nothing wrong": it falls through to the "unknown" row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ecs_reboot_diagnosis.models import (
+    ClassifiedEvent,
+    Conclusion,
+    DumpTriage,
+    EventVerdict,
+    Evidence,
+    Finding,
+    FindingKind,
+    GuestEvidence,
+    OsType,
+    Recommendation,
+    Skip,
+    Text,
+)
+from ecs_reboot_diagnosis.tables import ResultRule, linux_results, windows_results
+
+PANIC_KINDS: frozenset[FindingKind] = frozenset(
+    {"kernel_panic", "oom_panic", "sysrq_crash", "init_killed", "vfs_root_mount"}
+)
+OOM_KINDS: frozenset[FindingKind] = frozenset({"oom_kill", "cgroup_oom", "oom_panic"})
+LOCKUP_KINDS: frozenset[FindingKind] = frozenset(
+    {"soft_lockup", "hard_lockup", "hung_task", "rcu_stall"}
+)
+CLEAN_KINDS: frozenset[FindingKind] = frozenset({"clean_reboot", "clean_shutdown"})
+MAX_CONCLUSION_EVIDENCE = 12
+
+
+@dataclass(frozen=True)
+class Signal:
+    value: bool | None
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+UNKNOWN = Signal(None)
+
+
+def _evidence(findings: Iterable[Finding]) -> list[Evidence]:
+    return [e for f in findings for e in f.evidence]
+
+
+def _kind_signal(guest: GuestEvidence | None, kinds: frozenset[FindingKind]) -> Signal:
+    if guest is None:
+        return UNKNOWN
+    hits = [f for f in guest.findings if f.kind in kinds]
+    return Signal(bool(hits), _evidence(hits))
+
+
+def _event_evidence(event: ClassifiedEvent) -> Evidence:
+    e = event.event
+    when = e.finish_time or e.not_before or e.publish_time
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else "time not reported"
+    return Evidence(
+        source="api:DescribeInstanceHistoryEvents",
+        text=f"{e.event_type} {e.cycle_status} {stamp} {e.event_id}".strip(),
+    )
+
+
+def _instance_failure(events: EventVerdict | None) -> Signal:
+    if events is None:
+        return UNKNOWN
+    if events.instance_failure is None:
+        return Signal(False)
+    return Signal(True, [_event_evidence(events.instance_failure)])
+
+
+def linux_signals(
+    guest: GuestEvidence | None, triage: DumpTriage | None, events: EventVerdict | None
+) -> dict[str, Signal]:
+    linux = guest.linux if guest is not None else None
+    panic = _kind_signal(guest, PANIC_KINDS)
+    if triage is not None and triage.dump_found and triage.panic_reason:
+        panic = Signal(True, [*panic.evidence, *triage.evidence])
+
+    crash_dump = UNKNOWN
+    if triage is not None and triage.dump_found:
+        crash_dump = Signal(True, list(triage.evidence[:1]))
+    elif linux is not None and linux.crash_files is not None:
+        crash_dump = Signal(
+            bool(linux.crash_files),
+            [Evidence(source="guest:crash_files", text=f.path) for f in linux.crash_files[:3]],
+        )
+
+    oom = _kind_signal(guest, OOM_KINDS)
+    panic_on_oom = UNKNOWN
+    if guest is not None and any(f.kind == "oom_panic" for f in guest.findings):
+        panic_on_oom = Signal(True, _evidence(f for f in guest.findings if f.kind == "oom_panic"))
+    elif linux is not None and linux.panic_on_oom is not None:
+        panic_on_oom = Signal(
+            linux.panic_on_oom >= 1,
+            [Evidence(source="guest:sysctl", text=f"vm.panic_on_oom = {linux.panic_on_oom}")],
+        )
+    return {
+        "guest_collected": Signal(guest is not None),
+        "hardware": _kind_signal(guest, frozenset({"mce_hardware"})),
+        "kernel_panic": panic,
+        "crash_dump": crash_dump,
+        "oom": oom,
+        "panic_on_oom": panic_on_oom,
+        "sysrq": _kind_signal(guest, frozenset({"sysrq_crash"})),
+        "lockup": _kind_signal(guest, LOCKUP_KINDS),
+        "clean_reboot": _kind_signal(guest, CLEAN_KINDS),
+        "instance_failure": _instance_failure(events),
+    }
+
+
+def windows_signals(guest: GuestEvidence | None, events: EventVerdict | None) -> dict[str, Signal]:
+    win = guest.windows if guest is not None else None
+    crash = _kind_signal(guest, frozenset({"unexpected_shutdown", "bugcheck"}))
+    dump_enabled = UNKNOWN
+    pagefile = UNKNOWN
+    memory_dump = UNKNOWN
+    minidump = UNKNOWN
+    if win is not None:
+        if win.crash_dump_enabled is not None:
+            dump_enabled = Signal(
+                win.crash_dump_enabled != 0,
+                [
+                    Evidence(
+                        source="guest:registry",
+                        text=f"CrashDumpEnabled = {win.crash_dump_enabled}",
+                    )
+                ],
+            )
+        if win.pagefile_configured is not None:
+            pagefile = Signal(
+                win.pagefile_configured,
+                [Evidence(source="guest:pagefile", text=f"configured = {win.pagefile_configured}")],
+            )
+        if win.memory_dump_checked:
+            dump = win.memory_dump
+            memory_dump = Signal(
+                dump is not None,
+                [Evidence(source="guest:memory_dump", text=dump.path)] if dump else [],
+            )
+        if win.minidumps is not None:
+            minidump = Signal(
+                bool(win.minidumps),
+                [Evidence(source="guest:minidump", text=m.path) for m in win.minidumps[:3]],
+            )
+    return {
+        "guest_collected": Signal(guest is not None),
+        "system_crash": crash,
+        "bugcheck": _kind_signal(guest, frozenset({"bugcheck"})),
+        "dump_enabled": dump_enabled,
+        "memory_dump": memory_dump,
+        "minidump": minidump,
+        "pagefile": pagefile,
+        "app_crash": _kind_signal(guest, frozenset({"app_crash"})),
+        "clean_reboot": _kind_signal(guest, CLEAN_KINDS),
+        "instance_failure": _instance_failure(events),
+    }
+
+
+def match(rules: Iterable[ResultRule], signals: dict[str, Signal]) -> ResultRule:
+    for rule in rules:
+        if all(signals[name].value is required for name, required in rule.when.items()):
+            return rule
+    raise LookupError("the result table has no catch-all rule")
+
+
+# --- filling the table's sentences -------------------------------------------------------------
+
+
+def _same(text: str) -> Text:
+    return Text(en=text, zh_CN=text)
+
+
+def _first_fact(guest: GuestEvidence | None, kinds: frozenset[FindingKind], fact: str) -> str:
+    for f in guest.findings if guest else []:
+        value = getattr(f.facts, fact)
+        if f.kind in kinds and value:
+            return str(value)
+    return ""
+
+
+def _fills(
+    guest: GuestEvidence | None,
+    triage: DumpTriage | None,
+    events: EventVerdict | None,
+    skipped: Iterable[Skip],
+) -> dict[str, Text]:
+    fills: dict[str, Text] = {}
+    panic = (triage.panic_reason if triage else None) or _first_fact(
+        guest, PANIC_KINDS | LOCKUP_KINDS | frozenset({"mce_hardware"}), "panic_reason"
+    )
+    fills["panic_reason"] = (
+        _same(panic) if panic else Text(en="panic reason not recorded", zh_CN="未记录 panic 原因")
+    )
+    rip = (triage.rip if triage else None) or _first_fact(guest, PANIC_KINDS, "rip_function")
+    fills["rip"] = _same(f"RIP {rip}") if rip else Text(en="RIP not recorded", zh_CN="未记录 RIP")
+    dump_path = triage.dump_file.path if triage and triage.dump_file else ""
+    fills["dump_file"] = _same(dump_path) if dump_path else Text(en="no file", zh_CN="无文件")
+
+    victims = []
+    for f in guest.findings if guest else []:
+        if f.kind in OOM_KINDS and f.facts.oom_victim_process:
+            pid = f" pid {f.facts.oom_victim_pid}" if f.facts.oom_victim_pid else ""
+            victims.append(f"{f.facts.oom_victim_process}{pid}")
+    fills["oom_victim"] = (
+        _same(", ".join(dict.fromkeys(victims))[:200])
+        if victims
+        else Text(en="victim not recorded", zh_CN="未记录被终止的进程")
+    )
+
+    code = (triage.bugcheck_code if triage else None) or _first_fact(
+        guest, frozenset({"bugcheck"}), "bugcheck_code"
+    )
+    name = (triage.bugcheck_name if triage else None) or _first_fact(
+        guest, frozenset({"bugcheck"}), "bugcheck_name"
+    )
+    fills["bugcheck"] = (
+        _same(f"bug check {code} {name}".strip())
+        if code
+        else Text(en="no bug check code recorded", zh_CN="未记录蓝屏错误代码")
+    )
+    apps = [
+        f.facts.process
+        for f in (guest.findings if guest else [])
+        if f.kind == "app_crash" and f.facts.process
+    ]
+    fills["app"] = (
+        _same(", ".join(dict.fromkeys(apps))[:200])
+        if apps
+        else Text(en="application not recorded", zh_CN="未记录应用名称")
+    )
+    when = ""
+    if events is not None and events.instance_failure is not None:
+        e = events.instance_failure.event
+        stamp = e.finish_time or e.not_before or e.publish_time
+        when = stamp.strftime("%Y-%m-%d %H:%M:%S UTC") if stamp else ""
+    fills["event_time"] = (
+        _same(when) if when else Text(en="an unreported time", zh_CN="未报告的时间")
+    )
+
+    details = [s.detail for s in skipped]
+    fills["missing"] = (
+        Text(en="; ".join(d.en for d in details), zh_CN="；".join(d.zh_CN for d in details))
+        if details
+        else Text(en="no guest evidence was collected", zh_CN="未采集到实例内部证据")
+    )
+    return fills
+
+
+def _format(text: Text, fills: dict[str, Text]) -> Text:
+    return Text(
+        en=text.en.format_map({k: v.en for k, v in fills.items()}),
+        zh_CN=text.zh_CN.format_map({k: v.zh_CN for k, v in fills.items()}),
+    )
+
+
+def conclude_guest(
+    os_type: OsType,
+    guest: GuestEvidence | None,
+    triage: DumpTriage | None,
+    events: EventVerdict | None,
+    skipped: Iterable[Skip] = (),
+) -> tuple[Conclusion, list[Recommendation]]:
+    """Apply the OS's result table to what was collected."""
+    skipped = list(skipped)
+    if os_type == "linux":
+        signals = linux_signals(guest, triage, events)
+        rule = match(linux_results().rule, signals)
+    else:
+        signals = windows_signals(guest, events)
+        rule = match(windows_results().rule, signals)
+    fills = _fills(guest, triage, events, skipped)
+    evidence: list[Evidence] = []
+    for name, required in rule.when.items():
+        if required:
+            evidence.extend(e for e in signals[name].evidence if e not in evidence)
+    conclusion = Conclusion(
+        rule_id=rule.id,
+        verdict=rule.verdict,
+        root_cause=_format(rule.root_cause, fills),
+        impact_scope=_format(rule.impact, fills),
+        evidence=evidence[:MAX_CONCLUSION_EVIDENCE],
+        confidence=rule.confidence,
+    )
+    recommendations = [
+        Recommendation(text=_format(r.text, fills), commands=list(r.commands))
+        for r in rule.recommendations
+    ]
+    return conclusion, recommendations
+
+
+def conclude_platform(decisive: ClassifiedEvent) -> tuple[Conclusion, list[Recommendation]]:
+    """Step 2 found a platform cause: the conclusion is the event, as the event table reads it."""
+    e = decisive.event
+    when = e.finish_time or e.not_before or e.publish_time
+    stamp = when.strftime("%Y-%m-%d %H:%M:%S UTC") if when else None
+    at_en = f" at {stamp}" if stamp else ""
+    at_zh = f"（{stamp}）" if stamp else ""
+    reason_en = f" Reason given by the platform: {e.reason}" if e.reason else ""
+    reason_zh = f" 平台给出的原因：{e.reason}" if e.reason else ""
+    verdict = "billing" if decisive.category == "billing" else "platform"
+    conclusion = Conclusion(
+        rule_id=f"event.{e.event_type}",
+        verdict=verdict,
+        root_cause=Text(
+            en=f"Platform event {e.event_type}{at_en}: {decisive.meaning.en}{reason_en}",
+            zh_CN=f"平台事件 {e.event_type}{at_zh}：{decisive.meaning.zh_CN}{reason_zh}",
+        ),
+        impact_scope=Text(
+            en=f"This instance ({decisive.determination.en})",
+            zh_CN=f"本实例（{decisive.determination.zh_CN}）",
+        ),
+        evidence=[_event_evidence(decisive)],
+        confidence="high",
+    )
+    return conclusion, [Recommendation(text=decisive.next_step)]

@@ -1,0 +1,91 @@
+"""Step 2: read the instance's platform events against the platform-event table."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from ecs_reboot_diagnosis.models import ClassifiedEvent, EventVerdict, PlatformEvent, Text
+from ecs_reboot_diagnosis.tables import platform_events
+
+
+def classify(event: PlatformEvent) -> ClassifiedEvent:
+    table = platform_events()
+    row = table.row(event.event_type)
+    happened = event.cycle_status in table.cycle_status.happened
+    if row is None:
+        return ClassifiedEvent(
+            event=event,
+            category="unknown",
+            known_type=False,
+            happened=happened,
+            ends_diagnosis=False,
+            meaning=table.unknown.meaning,
+            determination=table.unknown.determination,
+            next_step=table.unknown.next_step,
+        )
+    return ClassifiedEvent(
+        event=event,
+        category=row.category,
+        known_type=True,
+        happened=happened,
+        ends_diagnosis=row.ends_diagnosis and happened,
+        meaning=row.meaning,
+        determination=row.determination,
+        next_step=row.next_step,
+    )
+
+
+def _when(event: PlatformEvent) -> datetime:
+    return (
+        event.finish_time
+        or event.not_before
+        or event.publish_time
+        or datetime.min.replace(tzinfo=UTC)
+    )
+
+
+def judge(
+    events: list[PlatformEvent], window_start: datetime, window_end: datetime
+) -> EventVerdict:
+    """The verdict of step 2: a platform cause ends the diagnosis; anything else goes on.
+
+    The decisive event is the most recent one that happened and whose type ends the diagnosis.
+    Events of unknown types are kept and reported, never dropped.
+    """
+    classified = sorted((classify(e) for e in events), key=lambda c: _when(c.event), reverse=True)
+    decisive = next((c for c in classified if c.ends_diagnosis), None)
+    instance_failure = next(
+        (c for c in classified if c.category == "instance_failure" and c.happened), None
+    )
+    if decisive is not None:
+        name = decisive.event.event_type
+        summary = Text(
+            en=f"Platform event {name} explains the reboot.",
+            zh_CN=f"平台事件 {name} 解释了此次重启。",
+        )
+    elif instance_failure is not None:
+        summary = Text(
+            en="The platform recorded InstanceFailure.Reboot: it detected a failure inside the "
+            "instance and restarted it. The cause inside the guest must be found.",
+            zh_CN="平台记录了 InstanceFailure.Reboot：平台检测到实例内部故障并重启了实例，"
+            "需要继续查找实例内部的原因。",
+        )
+    elif classified:
+        summary = Text(
+            en=f"{len(classified)} event(s) in the window, none of which explains a reboot.",
+            zh_CN=f"时间窗口内有 {len(classified)} 个事件，均不能解释此次重启。",
+        )
+    else:
+        summary = Text(
+            en="No platform event in the window: the reboot was not initiated by the platform.",
+            zh_CN="时间窗口内没有平台事件：此次重启不是平台发起的。",
+        )
+    return EventVerdict(
+        outcome="platform_cause" if decisive is not None else "continue",
+        window_start=window_start,
+        window_end=window_end,
+        events=classified,
+        decisive=decisive,
+        instance_failure=instance_failure,
+        summary=summary,
+    )

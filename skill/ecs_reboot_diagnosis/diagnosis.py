@@ -1,0 +1,50 @@
+"""The stored record of one diagnosis: its workflow state and everything collected so far."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ecs_reboot_diagnosis.models import (
+    CloudAssistantStatus,
+    DumpAdvice,
+    DumpTriage,
+    EventVerdict,
+    GuestEvidence,
+    GuestRun,
+    InstanceFacts,
+    Report,
+    Skip,
+)
+from ecs_reboot_diagnosis.workflow import WorkflowState
+
+DIAGNOSIS_ID_PATTERN = r"^d-[0-9a-f]{32}$"
+
+
+def new_diagnosis_id() -> str:
+    """``d-`` followed by 128 random bits in hex: unguessable, so ids cannot be enumerated."""
+    return "d-" + secrets.token_hex(16)
+
+
+class Diagnosis(BaseModel):
+    """Immutable: each step stores a new copy made with ``model_copy(update=...)``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=DIAGNOSIS_ID_PATTERN)
+    created_at: datetime
+    updated_at: datetime
+    workflow: WorkflowState
+    instance: InstanceFacts
+    events: EventVerdict | None = None
+    cloud_assistant: CloudAssistantStatus | None = None
+    guest_run: GuestRun | None = None
+    guest_nonce: str = Field(default="", repr=False)
+    guest: GuestEvidence | None = None
+    dump_triage: DumpTriage | None = None
+    dump_advice: DumpAdvice | None = None
+    skipped: tuple[Skip, ...] = ()
+    manual_steps: tuple[str, ...] = ()
+    report: Report | None = None

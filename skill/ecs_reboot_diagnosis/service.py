@@ -1,0 +1,511 @@
+"""DiagnosisService: one method per workflow step, over the ports only.
+
+Every step method takes a diagnosis id, checks the workflow allows the step, does the step's
+I/O through the gateway, stores the new state and returns it. The MCP tools and the CLI are thin
+adapters over these methods; the order of steps is enforced here, not in the adapters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+from ecs_reboot_diagnosis import __version__
+from ecs_reboot_diagnosis.analysis import conclusions, dump_setup, platform_events
+from ecs_reboot_diagnosis.analysis.crash_dump import triage_dumps
+from ecs_reboot_diagnosis.analysis.guest import parse_guest_output
+from ecs_reboot_diagnosis.collectors import load_collector, new_nonce
+from ecs_reboot_diagnosis.diagnosis import Diagnosis, new_diagnosis_id
+from ecs_reboot_diagnosis.errors import (
+    CollectorIntegrityError,
+    InstanceNotFoundError,
+    InvalidInputError,
+)
+from ecs_reboot_diagnosis.models import (
+    INSTANCE_ID_PATTERN,
+    REGION_ID_PATTERN,
+    CloudAssistantStatus,
+    DumpTriage,
+    GuestRun,
+    Recommendation,
+    Report,
+    Skip,
+    Text,
+)
+from ecs_reboot_diagnosis.ports import (
+    TERMINAL_INVOCATION_STATUSES,
+    AgentHeartbeat,
+    Clock,
+    DiagnosisStore,
+    EcsGateway,
+    InvocationResult,
+)
+from ecs_reboot_diagnosis.workflow import Outcome, Phase, Step, WorkflowState, advance, require
+
+ProgressCallback = Callable[[float, float | None, str], Awaitable[None]]
+GuestStatus = Literal["pending", "collected", "failed"]
+ALL_CYCLE_STATUSES = ("Scheduled", "Avoided", "Executing", "Executed", "Canceled", "Failed",
+                      "Inquiring")  # fmt: skip
+MAX_EVENT_WINDOW_DAYS = 30
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """Tunables of the workflow. Defaults suit an interactive diagnosis."""
+
+    event_window_days: int = 7
+    guest_commands: bool = True
+    heartbeat_max_age: timedelta = timedelta(minutes=10)
+    command_timeout_seconds: int = 300
+    log_window_days: int = 7
+    wait_deadline_seconds: float = 120.0
+    poll_first_seconds: float = 1.0
+    poll_max_seconds: float = 8.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.event_window_days <= MAX_EVENT_WINDOW_DAYS:
+            raise ValueError(f"event_window_days must be 1..{MAX_EVENT_WINDOW_DAYS}")
+        if not 1 <= self.log_window_days <= 90:
+            raise ValueError("log_window_days must be 1..90")
+        if not 10 <= self.command_timeout_seconds <= 86400:
+            raise ValueError("command_timeout_seconds must be 10..86400")
+
+
+def validate_instance_id(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise InvalidInputError(
+            "instance_id",
+            "The ECS instance id is missing.",
+            hint="Ask the user for it (it looks like i-bp1a2b3c4d5e6f7g8h9j); never guess it.",
+        )
+    if not re.fullmatch(INSTANCE_ID_PATTERN, value):
+        raise InvalidInputError(
+            "instance_id",
+            f"{value[:64]!r} is not an ECS instance id.",
+            hint="An instance id starts with 'i-' followed by lowercase letters and digits. "
+            "Ask the user for the exact id.",
+        )
+    return value
+
+
+def validate_region_id(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise InvalidInputError(
+            "region_id",
+            "The region id is missing.",
+            hint="Ask the user which region the instance is in (for example cn-hangzhou); "
+            "never guess it.",
+        )
+    if not re.fullmatch(REGION_ID_PATTERN, value):
+        raise InvalidInputError(
+            "region_id",
+            f"{value[:64]!r} is not a region id.",
+            hint="A region id looks like cn-hangzhou or ap-southeast-1. Ask the user for it.",
+        )
+    return value
+
+
+class DiagnosisService:
+    def __init__(
+        self,
+        gateway: EcsGateway,
+        store: DiagnosisStore,
+        clock: Clock,
+        config: ServiceConfig | None = None,
+    ) -> None:
+        self.gateway = gateway
+        self.store = store
+        self.clock = clock
+        self.config = config or ServiceConfig()
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _step(self, diagnosis_id: str, step: Step) -> AsyncIterator[Diagnosis]:
+        """Serialise the steps of one diagnosis and check the workflow allows ``step``."""
+        lock = self._locks.get(diagnosis_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[diagnosis_id] = lock
+        async with lock:
+            diagnosis = self.store.get(diagnosis_id)
+            require(diagnosis.workflow, step)
+            yield diagnosis
+
+    def _save(
+        self, diagnosis: Diagnosis, step: Step, outcome: Outcome, **changes: object
+    ) -> Diagnosis:
+        workflow = advance(diagnosis.workflow, step, outcome)
+        updated = diagnosis.model_copy(
+            update={**changes, "workflow": workflow, "updated_at": self.clock.now()}
+        )
+        self.store.put(updated)
+        return updated
+
+    def status(self, diagnosis_id: str) -> Diagnosis:
+        return self.store.get(diagnosis_id)
+
+    # --- step 1 ----------------------------------------------------------------------------
+
+    async def start(self, instance_id: str, region_id: str) -> Diagnosis:
+        """Confirm the instance exists and record its facts; returns the new diagnosis."""
+        instance_id = validate_instance_id(instance_id)
+        region_id = validate_region_id(region_id)
+        require(WorkflowState(), Step.CONFIRM_INSTANCE)
+        instance = await self.gateway.describe_instance(region_id, instance_id)
+        if instance is None:
+            raise InstanceNotFoundError(instance_id, region_id)
+        now = self.clock.now()
+        diagnosis = Diagnosis(
+            id=new_diagnosis_id(),
+            created_at=now,
+            updated_at=now,
+            workflow=advance(WorkflowState(), Step.CONFIRM_INSTANCE, "done"),
+            instance=instance,
+        )
+        self.store.add(diagnosis)
+        return diagnosis
+
+    # --- step 2 ----------------------------------------------------------------------------
+
+    async def check_events(self, diagnosis_id: str) -> Diagnosis:
+        async with self._step(diagnosis_id, Step.CHECK_EVENTS) as d:
+            end = self.clock.now()
+            start = end - timedelta(days=self.config.event_window_days)
+            events = await self.gateway.describe_history_events(
+                d.instance.region_id,
+                d.instance.instance_id,
+                cycle_statuses=ALL_CYCLE_STATUSES,
+                start=start,
+                end=end,
+            )
+            verdict = platform_events.judge(events, start, end)
+            if verdict.outcome == "platform_cause":
+                skipped = tuple(
+                    Skip(step=s.value, code="platform_cause_found", detail=verdict.summary)
+                    for s in (Step.CHECK_AGENT, Step.RUN_GUEST, Step.TRIAGE_DUMPS,
+                              Step.RECOMMEND_DUMP_SETUP)
+                )  # fmt: skip
+                return self._save(
+                    d, Step.CHECK_EVENTS, "platform_cause", events=verdict, skipped=skipped
+                )
+            return self._save(d, Step.CHECK_EVENTS, "continue", events=verdict)
+
+    # --- step 3 ----------------------------------------------------------------------------
+
+    def _agent_status(self, d: Diagnosis, beat: AgentHeartbeat) -> CloudAssistantStatus:
+        age = None
+        if beat.last_heartbeat is not None:
+            age = max(0.0, (self.clock.now() - beat.last_heartbeat).total_seconds())
+        limit = self.config.heartbeat_max_age.total_seconds()
+        if d.instance.status != "Running":
+            usable, reason = (
+                False,
+                Text(
+                    en=f"The instance is {d.instance.status}, so no command can run in it.",
+                    zh_CN=f"实例状态为 {d.instance.status}，无法在其中执行命令。",
+                ),
+            )
+        elif not beat.running:
+            usable, reason = (
+                False,
+                Text(
+                    en="Cloud Assistant is not running or not installed on the instance.",
+                    zh_CN="实例上的云助手未运行或未安装。",
+                ),
+            )
+        elif age is not None and age > limit:
+            usable, reason = (
+                False,
+                Text(
+                    en=f"Cloud Assistant's last heartbeat is {int(age)} s old "
+                    f"(limit {int(limit)} s): the agent is not responding.",
+                    zh_CN=f"云助手最后一次心跳在 {int(age)} 秒前"
+                    f"（上限 {int(limit)} 秒）：客户端无响应。",
+                ),
+            )
+        else:
+            usable, reason = (
+                True,
+                Text(
+                    en="Cloud Assistant is running and its heartbeat is recent.",
+                    zh_CN="云助手正在运行且心跳正常。",
+                ),
+            )
+        return CloudAssistantStatus(
+            running=beat.running,
+            last_heartbeat=beat.last_heartbeat,
+            heartbeat_age_seconds=age,
+            agent_version=beat.agent_version,
+            supports_session_manager=beat.supports_session_manager,
+            usable=usable,
+            reason=reason,
+        )
+
+    async def check_agent(self, diagnosis_id: str) -> Diagnosis:
+        async with self._step(diagnosis_id, Step.CHECK_AGENT) as d:
+            beat = await self.gateway.describe_cloud_assistant(
+                d.instance.region_id, d.instance.instance_id
+            )
+            status = self._agent_status(d, beat)
+            if status.usable and self.config.guest_commands:
+                return self._save(d, Step.CHECK_AGENT, "agent_up", cloud_assistant=status)
+            if not self.config.guest_commands:
+                outcome: Outcome = "guest_commands_disabled"
+                skip = Skip(
+                    step=Step.RUN_GUEST.value,
+                    code="guest_commands_disabled",
+                    detail=Text(
+                        en="Guest commands are disabled on this server (--no-guest-commands).",
+                        zh_CN="本服务已禁用实例内命令（--no-guest-commands）。",
+                    ),
+                )
+            else:
+                outcome = "agent_down"
+                skip = Skip(
+                    step=Step.RUN_GUEST.value,
+                    code="cloud_assistant_unavailable",
+                    detail=status.reason,
+                )
+            skipped = (
+                *d.skipped,
+                skip,
+                *(skip.model_copy(update={"step": s.value})
+                  for s in (Step.TRIAGE_DUMPS, Step.RECOMMEND_DUMP_SETUP)),
+            )  # fmt: skip
+            return self._save(
+                d,
+                Step.CHECK_AGENT,
+                outcome,
+                cloud_assistant=status,
+                skipped=skipped,
+                manual_steps=tuple(dump_setup.manual_checks(d.instance)),
+            )
+
+    # --- step 4 ----------------------------------------------------------------------------
+
+    async def run_guest(
+        self, diagnosis_id: str, progress: ProgressCallback | None = None
+    ) -> Diagnosis:
+        """Start the OS's collector in the guest, then wait (bounded) for it to finish."""
+        async with self._step(diagnosis_id, Step.RUN_GUEST) as d:
+            collector = load_collector(d.instance.os_type)
+            nonce = new_nonce()
+            invoke_id = await self.gateway.run_command(
+                d.instance.region_id,
+                d.instance.instance_id,
+                command_type=collector.command_type,
+                content=collector.content,
+                parameters={"nonce": nonce, "since_days": str(self.config.log_window_days)},
+                timeout_seconds=self.config.command_timeout_seconds,
+                name=f"ecs-reboot-diagnosis-{collector.version}",
+            )
+            run = GuestRun(
+                invoke_id=invoke_id,
+                command_sha256=collector.sha256,
+                collector_version=collector.version,
+                started_at=self.clock.now(),
+            )
+            d = self._save(d, Step.RUN_GUEST, "done", guest_run=run, guest_nonce=nonce)
+        await self.wait_for_guest(diagnosis_id, progress)
+        return self.store.get(diagnosis_id)
+
+    async def wait_for_guest(
+        self, diagnosis_id: str, progress: ProgressCallback | None = None
+    ) -> InvocationResult | None:
+        """Poll the invocation with backoff until it ends or the deadline passes."""
+        d = self.store.get(diagnosis_id)
+        run = d.guest_run
+        if run is None or d.workflow.phase != Phase.GUEST_COLLECTING:
+            return None
+        deadline = self.config.wait_deadline_seconds
+        waited = 0.0
+        delay = self.config.poll_first_seconds
+        while True:
+            result = await self.gateway.invocation_result(
+                d.instance.region_id, d.instance.instance_id, run.invoke_id
+            )
+            if progress is not None:
+                await progress(
+                    min(waited, deadline),
+                    deadline,
+                    f"Cloud Assistant invocation {run.invoke_id}: {result.status}",
+                )
+            if result.status in TERMINAL_INVOCATION_STATUSES or waited >= deadline:
+                return result
+            step = min(delay, deadline - waited)
+            await self.clock.sleep(step)
+            waited += step
+            delay = min(delay * 2, self.config.poll_max_seconds)
+
+    async def get_guest_results(self, diagnosis_id: str) -> tuple[Diagnosis, GuestStatus]:
+        """Fetch, decode and analyse the collector's output."""
+        async with self._step(diagnosis_id, Step.GET_GUEST_RESULTS) as d:
+            run = d.guest_run
+            assert run is not None  # the workflow guarantees RUN_GUEST ran
+            result = await self.gateway.invocation_result(
+                d.instance.region_id, d.instance.instance_id, run.invoke_id
+            )
+            run = run.model_copy(
+                update={
+                    "status": result.status,
+                    "error_code": result.error_code,
+                    "error_info": result.error_info[:500],
+                    "exit_code": result.exit_code,
+                    "output_dropped_bytes": result.dropped_bytes,
+                }
+            )
+            if result.status not in TERMINAL_INVOCATION_STATUSES:
+                d = self._save(d, Step.GET_GUEST_RESULTS, "pending", guest_run=run)
+                return d, "pending"
+            try:
+                guest = parse_guest_output(d.instance.os_type, result.output, d.guest_nonce)
+            except CollectorIntegrityError as exc:
+                return self._fail_guest(d, run, result, str(exc)), "failed"
+            d = self._save(d, Step.GET_GUEST_RESULTS, "collected", guest_run=run, guest=guest)
+            return d, "collected"
+
+    def _fail_guest(
+        self, d: Diagnosis, run: GuestRun, result: InvocationResult, why: str
+    ) -> Diagnosis:
+        code = result.error_code or result.status
+        info = f" ({result.error_info[:200]})" if result.error_info else ""
+        detail = Text(
+            en=f"The collector did not finish: invocation {run.invoke_id} ended {result.status}, "
+            f"{code}{info}. {why}".strip(),
+            zh_CN=f"采集脚本未完成：调用 {run.invoke_id} 状态为 {result.status}，{code}{info}。"
+            f"{why}".strip(),
+        )
+        skipped = (
+            *d.skipped,
+            *(Skip(step=s.value, code="guest_collection_failed", detail=detail)
+              for s in (Step.GET_GUEST_RESULTS, Step.TRIAGE_DUMPS, Step.RECOMMEND_DUMP_SETUP)),
+        )  # fmt: skip
+        return self._save(
+            d,
+            Step.GET_GUEST_RESULTS,
+            "failed",
+            guest_run=run,
+            skipped=skipped,
+            manual_steps=tuple(dump_setup.manual_checks(d.instance)),
+        )
+
+    # --- steps 5 and 6 ---------------------------------------------------------------------
+
+    async def triage_dumps(self, diagnosis_id: str) -> Diagnosis:
+        async with self._step(diagnosis_id, Step.TRIAGE_DUMPS) as d:
+            assert d.guest is not None
+            triage: DumpTriage = triage_dumps(d.guest)
+            return self._save(d, Step.TRIAGE_DUMPS, "done", dump_triage=triage)
+
+    async def recommend_dump_setup(self, diagnosis_id: str) -> Diagnosis:
+        async with self._step(diagnosis_id, Step.RECOMMEND_DUMP_SETUP) as d:
+            advice = dump_setup.advise(d.instance, d.guest, d.dump_triage)
+            return self._save(d, Step.RECOMMEND_DUMP_SETUP, "done", dump_advice=advice)
+
+    # --- the report --------------------------------------------------------------------------
+
+    def build_report(self, d: Diagnosis) -> Report:
+        """The report model, from what the store holds and nothing else."""
+        if d.events is not None and d.events.decisive is not None:
+            conclusion, recommendations = conclusions.conclude_platform(d.events.decisive)
+        else:
+            conclusion, recommendations = conclusions.conclude_guest(
+                d.instance.os_type, d.guest, d.dump_triage, d.events, d.skipped
+            )
+        if d.dump_advice is not None and d.dump_advice.needed:
+            recommendations.append(
+                Recommendation(
+                    text=Text(
+                        en=f"Make the next crash leave a dump: {d.dump_advice.reason.en} "
+                        "See Step 5 for the steps.",
+                        zh_CN=f"确保下次崩溃时留下转储：{d.dump_advice.reason.zh_CN}"
+                        "具体步骤见第 5 步。",
+                    )
+                )
+            )
+        if d.workflow.branch == "agent_unavailable":
+            recommendations.append(
+                Recommendation(
+                    text=Text(
+                        en="Install or restart Cloud Assistant so the next diagnosis can read the "
+                        "guest logs: https://help.aliyun.com/document_detail/64930.html",
+                        zh_CN="安装或重启云助手，以便下次诊断可以读取实例内部日志："
+                        "https://help.aliyun.com/document_detail/64930.html",
+                    )
+                )
+            )
+        return Report(
+            tool_version=__version__,
+            diagnosis_id=d.id,
+            generated_at=self.clock.now(),
+            instance=d.instance,
+            events=d.events,
+            cloud_assistant=d.cloud_assistant,
+            guest_run=d.guest_run,
+            guest=d.guest,
+            dump_triage=d.dump_triage,
+            dump_advice=d.dump_advice,
+            skipped=list(d.skipped),
+            manual_steps=list(d.manual_steps),
+            conclusion=conclusion,
+            recommendations=recommendations,
+        )
+
+    async def report(self, diagnosis_id: str) -> Report:
+        """Finish the diagnosis (once) and return its report model; later calls reuse it."""
+        async with self._step(diagnosis_id, Step.RENDER_REPORT) as d:
+            if d.report is not None:
+                return d.report
+            report = self.build_report(d)
+            self._save(d, Step.RENDER_REPORT, "done", report=report)
+            return report
+
+    # --- the whole workflow -------------------------------------------------------------------
+
+    async def diagnose(
+        self, instance_id: str, region_id: str, progress: ProgressCallback | None = None
+    ) -> Report:
+        """Run every step in order, with the same guardrails as step-by-step use."""
+
+        async def say(message: str) -> None:
+            if progress is not None:
+                await progress(0, None, message)
+
+        d = await self.start(instance_id, region_id)
+        await say(f"Instance {d.instance.instance_id} confirmed ({d.instance.os_type}).")
+        d = await self.check_events(d.id)
+        await say("Platform events checked.")
+        if d.workflow.phase == Phase.EVENTS_CHECKED:
+            d = await self.check_agent(d.id)
+            await say("Cloud Assistant checked.")
+        if d.workflow.phase == Phase.AGENT_CHECKED:
+            d = await self.run_guest(d.id, progress)
+            d, state = await self.get_guest_results(d.id)
+            if state == "pending":
+                d = await self.abandon_guest(d.id)
+        if d.workflow.phase == Phase.GUEST_COLLECTED:
+            d = await self.triage_dumps(d.id)
+            d = await self.recommend_dump_setup(d.id)
+        return await self.report(d.id)
+
+    async def abandon_guest(self, diagnosis_id: str) -> Diagnosis:
+        """Stop waiting for a collector that is still running: report without guest evidence."""
+        async with self._step(diagnosis_id, Step.GET_GUEST_RESULTS) as d:
+            run = d.guest_run
+            assert run is not None
+            why = (
+                f"It was still {run.status} when the diagnosis stopped waiting; its output can "
+                f"be read later with DescribeInvocationResults (InvokeId {run.invoke_id})."
+            )
+            result = InvocationResult(invoke_id=run.invoke_id, status=run.status)
+            return self._fail_guest(d, run, result, why)
