@@ -1,0 +1,3 @@
+from ecs_reboot_diagnosis_mcp.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,41 @@
+"""Settings of the adapters: environment variables with the prefix ECS_DIAG_, CLI flags on top."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ecs_reboot_diagnosis.models import Lang
+from ecs_reboot_diagnosis.service import ServiceConfig
+
+
+class Settings(BaseSettings):
+    """Every field can be set as ECS_DIAG_<NAME> (for example ECS_DIAG_REGION_ID)."""
+
+    model_config = SettingsConfigDict(env_prefix="ECS_DIAG_", extra="ignore")
+
+    region_id: str = Field("", description="Default region when the user names none.")
+    endpoint: str = Field("", description="ECS API endpoint override (e.g. the simulator).")
+    lang: Lang = "en"
+    event_window_days: int = Field(7, ge=1, le=30)
+    log_window_days: int = Field(7, ge=1, le=90)
+    guest_commands: bool = True
+    command_timeout_s: int = Field(300, ge=10, le=86400)
+    wait_deadline_s: float = Field(120.0, gt=0, le=3600)
+    store_ttl_s: int = Field(24 * 3600, ge=60)
+    max_diagnoses: int = Field(256, ge=1)
+    transport: Literal["stdio", "streamable-http"] = "stdio"
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+
+    def service_config(self) -> ServiceConfig:
+        return ServiceConfig(
+            event_window_days=self.event_window_days,
+            guest_commands=self.guest_commands,
+            command_timeout_seconds=self.command_timeout_s,
+            log_window_days=self.log_window_days,
+            wait_deadline_seconds=self.wait_deadline_s,
+        )

@@ -1,0 +1,38 @@
+"""The built wheel carries the package data (scripts, templates, tables) and both packages."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CORE = ROOT / "skill" / "ecs_reboot_diagnosis"
+
+
+@pytest.mark.slow
+def test_wheel_contains_the_assets(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("ecs_reboot_diagnosis-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assets = [
+        p.relative_to(CORE.parent).as_posix()
+        for p in CORE.rglob("*")
+        if p.suffix in {".sh", ".ps1", ".j2", ".toml"}
+    ]
+    assert any(a.endswith(".toml") for a in assets)
+    missing = [a for a in assets if a not in names]
+    assert missing == []
+    assert "ecs_reboot_diagnosis/py.typed" in names
+    assert "ecs_reboot_diagnosis_mcp/cli.py" in names
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    text = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "ecs-reboot-diagnosis = ecs_reboot_diagnosis_mcp.cli:main" in text

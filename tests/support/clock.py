@@ -1,0 +1,23 @@
+"""A Clock whose time moves only when told to (or when something sleeps on it)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+DEFAULT_START = datetime(2026, 11, 20, 12, 0, 0, tzinfo=UTC)
+
+
+class ManualClock:
+    def __init__(self, start: datetime = DEFAULT_START) -> None:
+        self._now = start
+        self.slept: list[float] = []
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, delta: timedelta) -> None:
+        self._now += delta
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self._now += timedelta(seconds=seconds)

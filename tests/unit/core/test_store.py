@@ -1,0 +1,115 @@
+"""The in-memory store: ids, TTL, maximum count, and clear errors for unknown or expired ids."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ecs_reboot_diagnosis.diagnosis import DIAGNOSIS_ID_PATTERN, Diagnosis, new_diagnosis_id
+from ecs_reboot_diagnosis.errors import UnknownDiagnosisError
+from ecs_reboot_diagnosis.models import InstanceFacts
+from ecs_reboot_diagnosis.store import InMemoryDiagnosisStore
+from ecs_reboot_diagnosis.workflow import WorkflowState
+from tests.support.clock import ManualClock
+
+INSTANCE = InstanceFacts(
+    instance_id="i-bp1abcdefgh", region_id="cn-hangzhou", status="Running", os_type="linux"
+)
+
+
+def make(clock: ManualClock) -> Diagnosis:
+    now = clock.now()
+    return Diagnosis(
+        id=new_diagnosis_id(),
+        created_at=now,
+        updated_at=now,
+        workflow=WorkflowState(),
+        instance=INSTANCE,
+    )
+
+
+def test_ids_are_d_dash_128_random_bits() -> None:
+    ids = {new_diagnosis_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    for i in ids:
+        assert re.fullmatch(DIAGNOSIS_ID_PATTERN, i)
+        assert len(i) == 2 + 32
+
+
+def test_get_returns_what_was_stored_and_put_replaces_it() -> None:
+    clock = ManualClock()
+    store = InMemoryDiagnosisStore(clock)
+    d = make(clock)
+    store.add(d)
+    assert store.get(d.id) == d
+    newer = d.model_copy(update={"updated_at": clock.now() + timedelta(seconds=1)})
+    store.put(newer)
+    assert store.get(d.id) == newer
+
+
+def test_unknown_id_is_a_clear_error() -> None:
+    store = InMemoryDiagnosisStore(ManualClock())
+    with pytest.raises(UnknownDiagnosisError) as err:
+        store.get("d-" + "0" * 32)
+    assert not err.value.expired
+    assert "is unknown" in str(err.value)
+    assert "Start a new diagnosis" in str(err.value)
+
+
+def test_entries_expire_after_the_ttl_since_their_last_update() -> None:
+    clock = ManualClock()
+    store = InMemoryDiagnosisStore(clock, ttl=timedelta(minutes=10))
+    d = make(clock)
+    store.add(d)
+    clock.advance(timedelta(minutes=9))
+    store.put(d)  # an update renews the lease
+    clock.advance(timedelta(minutes=9))
+    assert store.get(d.id) == d
+    clock.advance(timedelta(minutes=1))
+    with pytest.raises(UnknownDiagnosisError) as err:
+        store.get(d.id)
+    assert err.value.expired
+    assert "has expired" in str(err.value)
+    with pytest.raises(UnknownDiagnosisError):
+        store.put(d)  # an expired diagnosis cannot be written back either
+
+
+def test_the_least_recently_updated_is_evicted_beyond_the_maximum() -> None:
+    clock = ManualClock()
+    store = InMemoryDiagnosisStore(clock, max_diagnoses=3)
+    items = [make(clock) for _ in range(4)]
+    for d in items[:3]:
+        store.add(d)
+        clock.advance(timedelta(seconds=1))
+    store.put(items[0])  # touch the oldest so that items[1] is now the least recent
+    store.add(items[3])
+    assert len(store) == 3
+    with pytest.raises(UnknownDiagnosisError) as err:
+        store.get(items[1].id)
+    assert err.value.expired
+    for d in (items[0], items[2], items[3]):
+        assert store.get(d.id) == d
+
+
+def test_an_id_cannot_be_issued_twice() -> None:
+    clock = ManualClock()
+    store = InMemoryDiagnosisStore(clock)
+    d = make(clock)
+    store.add(d)
+    with pytest.raises(ValueError, match="already issued"):
+        store.add(d)
+
+
+@pytest.mark.parametrize(
+    ("ttl", "count"), [(timedelta(0), 1), (timedelta(seconds=1), 0)], ids=["ttl", "count"]
+)
+def test_bounds_must_be_positive(ttl: timedelta, count: int) -> None:
+    with pytest.raises(ValueError):
+        InMemoryDiagnosisStore(ManualClock(), ttl=ttl, max_diagnoses=count)
+
+
+def test_clock_starts_in_utc() -> None:
+    assert ManualClock().now().tzinfo == UTC
+    assert ManualClock(datetime(2026, 1, 1, tzinfo=UTC)).now().year == 2026
