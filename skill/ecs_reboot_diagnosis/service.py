@@ -295,8 +295,12 @@ class DiagnosisService:
 
     async def run_guest(
         self, diagnosis_id: str, progress: ProgressCallback | None = None
-    ) -> Diagnosis:
-        """Start the OS's collector in the guest, then wait (bounded) for it to finish."""
+    ) -> tuple[Diagnosis, str]:
+        """Start the OS's collector in the guest, then wait (bounded) for it to finish.
+
+        Returns the diagnosis and the invocation status last seen (the output is read by
+        :meth:`get_guest_results`).
+        """
         async with self._step(diagnosis_id, Step.RUN_GUEST) as d:
             collector = load_collector(d.instance.os_type)
             nonce = new_nonce()
@@ -316,8 +320,8 @@ class DiagnosisService:
                 started_at=self.clock.now(),
             )
             d = self._save(d, Step.RUN_GUEST, "done", guest_run=run, guest_nonce=nonce)
-        await self.wait_for_guest(diagnosis_id, progress)
-        return self.store.get(diagnosis_id)
+        result = await self.wait_for_guest(diagnosis_id, progress)
+        return self.store.get(diagnosis_id), result.status if result else run.status
 
     async def wait_for_guest(
         self, diagnosis_id: str, progress: ProgressCallback | None = None
@@ -489,7 +493,7 @@ class DiagnosisService:
             d = await self.check_agent(d.id)
             await say("Cloud Assistant checked.")
         if d.workflow.phase == Phase.AGENT_CHECKED:
-            d = await self.run_guest(d.id, progress)
+            d, _ = await self.run_guest(d.id, progress)
             d, state = await self.get_guest_results(d.id)
             if state == "pending":
                 d = await self.abandon_guest(d.id)

@@ -1,0 +1,255 @@
+"""The MCP surface: one typed tool per workflow step, thin adapters over DiagnosisService.
+
+The order of steps is enforced by the service (each tool refuses to run out of order and names
+the tool to call instead); this module only declares tools, translates errors in one place
+(:mod:`tool_errors`) and shapes results (:mod:`tool_results`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from mcp.server.mcpserver import Context, Elicit, MCPServer, Resolve
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
+from pydantic import BaseModel, Field, WithJsonSchema
+
+from ecs_reboot_diagnosis import __version__
+from ecs_reboot_diagnosis.diagnosis import DIAGNOSIS_ID_PATTERN
+from ecs_reboot_diagnosis.errors import InvalidInputError
+from ecs_reboot_diagnosis.models import Lang
+from ecs_reboot_diagnosis.report.render import render_markdown
+from ecs_reboot_diagnosis.service import (
+    DiagnosisService,
+    validate_instance_id,
+    validate_region_id,
+)
+
+from ecs_reboot_diagnosis_mcp import tool_results as results
+from ecs_reboot_diagnosis_mcp.tool_errors import message_for, translated
+
+GUEST_TOOLS = frozenset({"ecs_run_guest_diagnostics", "ecs_get_guest_results"})
+
+INSTRUCTIONS = """\
+Diagnoses why an Alibaba Cloud ECS instance rebooted or crashed, from data only.
+1. ecs_start_diagnosis(instance_id, region_id): ask the user for both; never guess them.
+   It returns a diagnosis_id that every later tool takes.
+2. ecs_check_platform_events -> 3. ecs_check_cloud_assistant -> 4. ecs_run_guest_diagnostics ->
+   ecs_get_guest_results -> 5. ecs_triage_crash_dumps -> 6. ecs_recommend_dump_setup.
+   Every result names the next tool in next_step; the server refuses steps out of order and
+   skips the ones the evidence makes unnecessary.
+7. ecs_render_report(diagnosis_id, lang): relay the report to the user unchanged.
+ecs_diagnose_instance runs all of it in one call. One instance per diagnosis.
+"""
+
+DiagnosisId = Annotated[
+    str,
+    Field(
+        pattern=DIAGNOSIS_ID_PATTERN,
+        description="The diagnosis_id returned by ecs_start_diagnosis (d- and 32 hex digits).",
+    ),
+]
+InstanceIdArg = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^(i-[a-z0-9]{4,40})?$",
+            "description": "ECS instance id as the user gave it, e.g. i-bp1a2b3c4d5e6f7g8h9j. "
+            "Leave empty if the user has not said; never guess.",
+        }
+    ),
+]
+RegionIdArg = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^([a-z]{2,4}(-[a-z0-9]+){1,3})?$",
+            "description": "Region id of the instance, e.g. cn-hangzhou. Leave empty if the user "
+            "has not said; never guess.",
+        }
+    ),
+]
+LangArg = Annotated[
+    Literal["en", "zh-CN"],
+    Field(description="Report language: en (English) or zh-CN (Simplified Chinese)."),
+]
+
+
+class Target(BaseModel):
+    """The instance to diagnose, as the user confirmed it."""
+
+    instance_id: str = Field(description="ECS instance id, e.g. i-bp1a2b3c4d5e6f7g8h9j")
+    region_id: str = Field(description="Region id, e.g. cn-hangzhou")
+
+
+def resolve_target(instance_id: str, region_id: str, ctx: Context) -> Elicit[Target] | Target:
+    """Use the ids the agent passed when valid; otherwise ask the user, or tell the agent to."""
+    try:
+        return Target(
+            instance_id=validate_instance_id(instance_id),
+            region_id=validate_region_id(region_id),
+        )
+    except InvalidInputError as exc:
+        caps = ctx.client_capabilities
+        if caps is None or caps.elicitation is None:
+            raise ToolError(
+                message_for(exc) + " Ask the user; do not guess or pick a default."
+            ) from exc
+        return Elicit(
+            f"{exc.message} Which ECS instance should be diagnosed, and in which region?",
+            Target,
+        )
+
+
+READ_ONLY = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
+)
+STEP = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=False, open_world_hint=True
+)
+RUNS_IN_GUEST = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
+)
+
+
+def build_server(service: DiagnosisService) -> MCPServer:
+    """The MCP server over ``service``. With guest commands disabled, the guest tools are hidden."""
+    mcp: MCPServer = MCPServer(
+        "ecs-reboot-diagnosis",
+        title="ECS reboot and crash diagnosis",
+        instructions=INSTRUCTIONS,
+        version=__version__,
+    )
+
+    @mcp.tool(title="Start a diagnosis (step 1)", annotations=STEP)
+    async def ecs_start_diagnosis(
+        target: Annotated[Target, Resolve(resolve_target)],
+        instance_id: InstanceIdArg = "",
+        region_id: RegionIdArg = "",
+    ) -> results.StartResult:
+        """Confirm an ECS instance (status, name, OS type) and open a diagnosis of why it rebooted
+        or crashed. Use it first, with the instance id and region the user gave; if either is
+        unknown, ask the user (never guess). Returns: diagnosis_id (pass it to every later tool),
+        the instance facts and next_step. Next: ecs_check_platform_events."""
+        with translated():
+            d = await service.start(target.instance_id, target.region_id)
+        return results.start_result(d)
+
+    @mcp.tool(title="Check platform events (step 2)", annotations=STEP)
+    async def ecs_check_platform_events(diagnosis_id: DiagnosisId) -> results.EventsResult:
+        """Read the instance's platform history events (maintenance, host failure, expiry,
+        InstanceFailure.Reboot) in the recent window and judge them. A platform cause ends the
+        diagnosis. Requires: ecs_start_diagnosis. Returns: the events with their meaning and the
+        verdict. Next: ecs_check_cloud_assistant, or ecs_render_report on a platform cause."""
+        with translated(diagnosis_id):
+            d = await service.check_events(diagnosis_id)
+        return results.events_result(d)
+
+    @mcp.tool(title="Check Cloud Assistant (step 3)", annotations=STEP)
+    async def ecs_check_cloud_assistant(diagnosis_id: DiagnosisId) -> results.AgentResult:
+        """Check that Cloud Assistant runs on the instance and its heartbeat is recent; this is
+        required before any command runs in the guest. Requires: ecs_check_platform_events.
+        Returns: agent status, heartbeat age, and manual steps when it is unusable.
+        Next: ecs_run_guest_diagnostics, or ecs_render_report when the agent is down."""
+        with translated(diagnosis_id):
+            d = await service.check_agent(diagnosis_id)
+        return results.agent_result(d)
+
+    @mcp.tool(title="Run the guest collector (step 4)", annotations=RUNS_IN_GUEST)
+    async def ecs_run_guest_diagnostics(
+        diagnosis_id: DiagnosisId, ctx: Context
+    ) -> results.GuestRunResult:
+        """Run the product's fixed, read-only collector script (bash on Linux, PowerShell on
+        Windows) in the guest through Cloud Assistant, and wait for it with progress up to a
+        deadline. It creates a Cloud Assistant invocation; it changes nothing in the guest.
+        Requires: ecs_check_cloud_assistant. Returns: the invocation id and status.
+        Next: ecs_get_guest_results."""
+
+        async def progress(done: float, total: float | None, message: str) -> None:
+            await ctx.report_progress(done, total, message)
+
+        with translated(diagnosis_id):
+            d, status = await service.run_guest(diagnosis_id, progress)
+        return results.guest_run_result(d, status)
+
+    @mcp.tool(title="Get the guest results (step 4)", annotations=STEP)
+    async def ecs_get_guest_results(diagnosis_id: DiagnosisId) -> results.GuestResultsResult:
+        """Fetch, decode and analyse the collector's output: findings (panic, OOM, lockup,
+        clean reboot, bug check ...) with the evidence lines they rest on. Returns status
+        pending with a retry hint while the collector still runs. Requires:
+        ecs_run_guest_diagnostics. Next: ecs_triage_crash_dumps."""
+        with translated(diagnosis_id):
+            d, status = await service.get_guest_results(diagnosis_id)
+        return results.guest_results_result(d, status)
+
+    @mcp.tool(title="Triage crash dumps (step 5)", annotations=STEP)
+    async def ecs_triage_crash_dumps(diagnosis_id: DiagnosisId) -> results.TriageResult:
+        """Read the newest crash dump the collector found: vmcore-dmesg panic reason, RIP,
+        modules and call trace on Linux; MEMORY.DMP / minidumps and the bug check on Windows.
+        Requires: ecs_get_guest_results. Returns: the dump facts.
+        Next: ecs_recommend_dump_setup."""
+        with translated(diagnosis_id):
+            d = await service.triage_dumps(diagnosis_id)
+        return results.triage_result(d)
+
+    @mcp.tool(title="Recommend dump setup (step 6)", annotations=STEP)
+    async def ecs_recommend_dump_setup(diagnosis_id: DiagnosisId) -> results.DumpAdviceResult:
+        """Judge whether the next crash would leave a dump (kdump on Linux, memory dump and page
+        file on Windows) and give the steps for this OS when it would not. Requires:
+        ecs_triage_crash_dumps. Returns: needed, reason, steps. Next: ecs_render_report."""
+        with translated(diagnosis_id):
+            d = await service.recommend_dump_setup(diagnosis_id)
+        return results.dump_advice_result(d)
+
+    @mcp.tool(title="Render the report (final step)", annotations=READ_ONLY)
+    async def ecs_render_report(
+        diagnosis_id: DiagnosisId, lang: LangArg = "en"
+    ) -> results.ReportResult:
+        """Render the diagnosis report from the fixed template, filled only from collected data.
+        Relay report_markdown to the user unchanged: do not rewrite or extend it. Requires: every
+        step the workflow needs (the server says which is missing). Can be called again for
+        the other language. Returns: the report and its verdict."""
+        with translated(diagnosis_id):
+            report = await service.report(diagnosis_id)
+            d = service.status(diagnosis_id)
+        return results.report_result(d, report, lang, render_markdown(report, lang))
+
+    @mcp.tool(title="Diagnosis status", annotations=READ_ONLY)
+    async def ecs_get_diagnosis_status(diagnosis_id: DiagnosisId) -> results.StatusResult:
+        """Where a diagnosis stands: phase, completed steps, remaining tools, next step. Use it to
+        resume a diagnosis. Requires: a diagnosis_id from ecs_start_diagnosis. Read-only."""
+        with translated(diagnosis_id):
+            d = service.status(diagnosis_id)
+        return results.status_result(d)
+
+    if service.config.guest_commands:
+        diagnose_annotations = RUNS_IN_GUEST
+    else:
+        diagnose_annotations = STEP
+
+    @mcp.tool(title="Diagnose an instance (all steps)", annotations=diagnose_annotations)
+    async def ecs_diagnose_instance(
+        target: Annotated[Target, Resolve(resolve_target)],
+        ctx: Context,
+        instance_id: InstanceIdArg = "",
+        region_id: RegionIdArg = "",
+        lang: LangArg = "en",
+    ) -> results.ReportResult:
+        """Run the whole diagnosis in one call (for headless agents), with the same order and
+        guardrails as the step tools, and return the rendered report. Ask the user for the
+        instance id and region; never guess. Relay report_markdown unchanged."""
+
+        async def progress(done: float, total: float | None, message: str) -> None:
+            await ctx.report_progress(done, total, message)
+
+        with translated():
+            report = await service.diagnose(target.instance_id, target.region_id, progress)
+            d = service.status(report.diagnosis_id)
+        return results.report_result(d, report, lang, render_markdown(report, lang))
+
+    if not service.config.guest_commands:
+        for name in GUEST_TOOLS:
+            mcp.remove_tool(name)
+    return mcp

@@ -1,0 +1,80 @@
+"""The one place where domain errors become MCP tool errors the model can read and act on.
+
+Each message says what happened, then what to do, naming the exact tool call. Cloud errors keep
+their API code and RequestId. Anything unexpected is left to the SDK, which hides its text from
+the model and logs the traceback to stderr.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from mcp.server.mcpserver.exceptions import ToolError
+
+from ecs_reboot_diagnosis.errors import (
+    CloudApiError,
+    DiagnosisError,
+    InstanceNotFoundError,
+    InvalidInputError,
+    UnknownDiagnosisError,
+    WorkflowOrderError,
+)
+from ecs_reboot_diagnosis.workflow import Step
+
+STEP_TOOLS: dict[Step, str] = {
+    Step.CONFIRM_INSTANCE: "ecs_start_diagnosis",
+    Step.CHECK_EVENTS: "ecs_check_platform_events",
+    Step.CHECK_AGENT: "ecs_check_cloud_assistant",
+    Step.RUN_GUEST: "ecs_run_guest_diagnostics",
+    Step.GET_GUEST_RESULTS: "ecs_get_guest_results",
+    Step.TRIAGE_DUMPS: "ecs_triage_crash_dumps",
+    Step.RECOMMEND_DUMP_SETUP: "ecs_recommend_dump_setup",
+    Step.RENDER_REPORT: "ecs_render_report",
+}
+
+
+def tool_call(step: Step, diagnosis_id: str) -> str:
+    """The exact call an agent should make for ``step``, as text."""
+    tool = STEP_TOOLS[step]
+    if step == Step.CONFIRM_INSTANCE:
+        return f"{tool}(instance_id=..., region_id=...)"
+    return f"{tool}(diagnosis_id='{diagnosis_id}')"
+
+
+def message_for(error: DiagnosisError, diagnosis_id: str = "") -> str:
+    if isinstance(error, WorkflowOrderError):
+        tool = STEP_TOOLS[error.step]
+        if error.reason == "prerequisite":
+            head = f"{tool} cannot run yet: the diagnosis is at phase '{error.phase.value}'."
+        elif error.reason == "already_done":
+            head = f"{tool} has already run for this diagnosis."
+        else:
+            why = f": {error.detail}" if error.detail else ""
+            head = f"{tool} is not needed for this diagnosis{why}."
+        if error.required is None:
+            return head
+        verb = "first" if error.reason == "prerequisite" else "next"
+        return f"{head} Call {tool_call(error.required, diagnosis_id)} {verb}."
+    if isinstance(error, UnknownDiagnosisError):
+        return (
+            f"{error.message} Call ecs_start_diagnosis(instance_id=..., region_id=...) to begin "
+            "a new diagnosis, with the instance and region the user gave."
+        )
+    if isinstance(error, InvalidInputError):
+        return f"{error.message} {error.hint} Then call ecs_start_diagnosis again."
+    if isinstance(error, InstanceNotFoundError):
+        return f"{error.message} {error.hint}"
+    if isinstance(error, CloudApiError):
+        hint = f" {error.hint}" if error.hint else ""
+        return f"{error.message}{hint}"
+    return str(error)
+
+
+@contextmanager
+def translated(diagnosis_id: str = "") -> Iterator[None]:
+    """Run a tool body, turning domain errors into ToolError with the next call to make."""
+    try:
+        yield
+    except DiagnosisError as exc:
+        raise ToolError(message_for(exc, diagnosis_id)) from exc

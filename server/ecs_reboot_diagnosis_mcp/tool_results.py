@@ -1,0 +1,405 @@
+"""What the MCP tools return: small structured results, each with the next step to take.
+
+Results carry facts and evidence lines, never raw logs, and stay far below the 25k-token budget
+agents give a tool result. Human-readable text here is English; the report has both languages.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from ecs_reboot_diagnosis.diagnosis import Diagnosis
+from ecs_reboot_diagnosis.models import Finding, Lang, Report
+from ecs_reboot_diagnosis.workflow import Phase, Step, steps_left
+
+from ecs_reboot_diagnosis_mcp.tool_errors import STEP_TOOLS
+
+MAX_FINDINGS = 12
+MAX_EVIDENCE_PER_FINDING = 5
+MAX_LINE = 300
+
+STEP_WHY: dict[Step, str] = {
+    Step.CONFIRM_INSTANCE: "Confirm the instance and its OS before anything else.",
+    Step.CHECK_EVENTS: "Platform events come first: a maintenance or failure event ends the "
+    "diagnosis.",
+    Step.CHECK_AGENT: "Cloud Assistant must be checked before any command runs in the guest.",
+    Step.RUN_GUEST: "Run the read-only collector in the guest to read its crash evidence.",
+    Step.GET_GUEST_RESULTS: "Fetch and analyse the collector's output.",
+    Step.TRIAGE_DUMPS: "Read the crash dumps the collector found (panic reason, RIP, call "
+    "trace; Windows bug check).",
+    Step.RECOMMEND_DUMP_SETUP: "Check whether the next crash would leave a dump, and how to "
+    "make sure it does.",
+    Step.RENDER_REPORT: "Every step needed is done: render the report and relay it unchanged.",
+}
+
+
+class NextStep(BaseModel):
+    tool: str
+    arguments: dict[str, str]
+    why: str
+
+
+class StepResult(BaseModel):
+    diagnosis_id: str
+    phase: str
+    summary: str
+    next_step: NextStep | None
+
+
+def next_step(d: Diagnosis, lang: Lang = "en") -> NextStep | None:
+    if d.workflow.phase == Phase.REPORTED:
+        return None
+    step = d.workflow.next_step
+    args = {"diagnosis_id": d.id}
+    if step == Step.RENDER_REPORT:
+        args["lang"] = lang
+    return NextStep(tool=STEP_TOOLS[step], arguments=args, why=STEP_WHY[step])
+
+
+def _clip(text: str, limit: int = MAX_LINE) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- step 1 -------------------------------------------------------------------------------------
+
+
+class InstanceView(BaseModel):
+    instance_id: str
+    region_id: str
+    instance_name: str
+    status: str
+    os_type: Literal["linux", "windows"]
+    os_name: str
+
+
+class StartResult(StepResult):
+    instance: InstanceView
+
+
+def start_result(d: Diagnosis) -> StartResult:
+    i = d.instance
+    return StartResult(
+        diagnosis_id=d.id,
+        phase=d.workflow.phase.value,
+        summary=f"Instance {i.instance_id} ({i.instance_name or 'no name'}) is {i.status}, "
+        f"OS type {i.os_type}. Keep the diagnosis_id for every later step.",
+        next_step=next_step(d),
+        instance=InstanceView(
+            instance_id=i.instance_id,
+            region_id=i.region_id,
+            instance_name=i.instance_name,
+            status=i.status,
+            os_type=i.os_type,
+            os_name=i.os_name,
+        ),
+    )
+
+
+# --- step 2 -------------------------------------------------------------------------------------
+
+
+class EventView(BaseModel):
+    event_id: str
+    event_type: str
+    cycle_status: str
+    time: datetime | None
+    category: str
+    happened: bool
+    ends_diagnosis: bool
+    meaning: str
+    reason: str
+
+
+class EventsResult(StepResult):
+    outcome: Literal["platform_cause", "continue"]
+    window_start: datetime
+    window_end: datetime
+    events: list[EventView]
+
+
+def events_result(d: Diagnosis) -> EventsResult:
+    v = d.events
+    assert v is not None
+    return EventsResult(
+        diagnosis_id=d.id,
+        phase=d.workflow.phase.value,
+        summary=v.summary.en,
+        next_step=next_step(d),
+        outcome=v.outcome,
+        window_start=v.window_start,
+        window_end=v.window_end,
+        events=[
+            EventView(
+                event_id=c.event.event_id,
+                event_type=c.event.event_type,
+                cycle_status=c.event.cycle_status,
+                time=c.event.finish_time or c.event.not_before or c.event.publish_time,
+                category=c.category,
+                happened=c.happened,
+                ends_diagnosis=c.ends_diagnosis,
+                meaning=c.meaning.en,
+                reason=_clip(c.event.reason),
+            )
+            for c in v.events[:50]
+        ],
+    )
+
+
+# --- step 3 -------------------------------------------------------------------------------------
+
+
+class AgentResult(StepResult):
+    running: bool
+    usable: bool
+    last_heartbeat: datetime | None
+    heartbeat_age_seconds: float | None
+    reason: str
+    manual_steps: list[str]
+
+
+def agent_result(d: Diagnosis) -> AgentResult:
+    s = d.cloud_assistant
+    assert s is not None
+    extra = ""
+    if d.workflow.phase == Phase.READY_TO_REPORT:
+        extra = " The guest cannot be read through Cloud Assistant; manual steps are listed."
+    return AgentResult(
+        diagnosis_id=d.id,
+        phase=d.workflow.phase.value,
+        summary=s.reason.en + extra,
+        next_step=next_step(d),
+        running=s.running,
+        usable=s.usable,
+        last_heartbeat=s.last_heartbeat,
+        heartbeat_age_seconds=s.heartbeat_age_seconds,
+        reason=s.reason.en,
+        manual_steps=list(d.manual_steps),
+    )
+
+
+# --- step 4 -------------------------------------------------------------------------------------
+
+
+class GuestRunResult(StepResult):
+    invoke_id: str
+    invocation_status: str
+    collector_version: str
+    command_sha256: str
+
+
+def guest_run_result(d: Diagnosis, status: str) -> GuestRunResult:
+    run = d.guest_run
+    assert run is not None
+    return GuestRunResult(
+        diagnosis_id=d.id,
+        phase=d.workflow.phase.value,
+        summary=f"Collector {run.collector_version} started as invocation {run.invoke_id}; "
+        f"it is {status}.",
+        next_step=next_step(d),
+        invoke_id=run.invoke_id,
+        invocation_status=status,
+        collector_version=run.collector_version,
+        command_sha256=run.command_sha256,
+    )
+
+
+class EvidenceView(BaseModel):
+    source: str
+    line_no: int | None
+    text: str
+
+
+class FindingView(BaseModel):
+    kind: str
+    severity: str
+    summary: str
+    confidence: str
+    evidence: list[EvidenceView]
+    facts: dict[str, str] = Field(default_factory=dict)
+
+
+def finding_view(f: Finding) -> FindingView:
+    facts = {
+        k: _clip(", ".join(map(str, v)) if isinstance(v, list) else str(v))
+        for k, v in f.facts.model_dump(exclude_none=True, mode="json").items()
+        if v not in ([], "")
+    }
+    return FindingView(
+        kind=f.kind,
+        severity=f.severity,
+        summary=_clip(f.summary),
+        confidence=f.confidence,
+        evidence=[
+            EvidenceView(source=e.source, line_no=e.line_no, text=_clip(e.text))
+            for e in f.evidence[:MAX_EVIDENCE_PER_FINDING]
+        ],
+        facts=facts,
+    )
+
+
+class GuestResultsResult(StepResult):
+    status: Literal["pending", "collected", "failed"]
+    retry_after_seconds: int | None
+    findings: list[FindingView]
+    sections_missing: list[str]
+    sections_truncated: list[str]
+
+
+def guest_results_result(
+    d: Diagnosis, status: Literal["pending", "collected", "failed"]
+) -> GuestResultsResult:
+    guest = d.guest
+    if status == "pending":
+        summary = "The collector is still running. Call this tool again in a few seconds."
+    elif status == "failed":
+        skip = next((s for s in d.skipped if s.step == Step.GET_GUEST_RESULTS.value), None)
+        summary = skip.detail.en if skip else "The collector did not finish."
+    else:
+        assert guest is not None
+        kinds = sorted({f.kind for f in guest.findings})
+        summary = (
+            f"Collected: {len(guest.findings)} finding(s)"
+            + (f" ({', '.join(kinds)})." if kinds else ".")
+        )
+    return GuestResultsResult(
+        diagnosis_id=d.id,
+        phase=d.workflow.phase.value,
+        summary=summary,
+        next_step=(
+            NextStep(
+                tool=STEP_TOOLS[Step.GET_GUEST_RESULTS],
+                arguments={"diagnosis_id": d.id},
+                why="The invocation has not finished yet; poll again.",
+            )
+            if status == "pending"
+            else next_step(d)
+        ),
+        status=status,
+        retry_after_seconds=5 if status == "pending" else None,
+        findings=[finding_view(f) for f in (guest.findings if guest else [])[:MAX_FINDINGS]],
+        sections_missing=[s.name for s in guest.sections if not s.present] if guest else [],
+        sections_truncated=[s.name for s in guest.sections if s.truncated] if guest else [],
+    )
+
+
+# --- steps 5 and 6 ------------------------------------------------------------------------------
+
+
+class TriageResult(StepResult):
+    dump_found: bool
+    dump_file: str | None
+    dump_size_bytes: int | None
+    panic_reason: str | None
+    rip: str | None
+    modules: list[str]
+    call_trace: list[str]
+    bugcheck_code: str | None
+    bugcheck_name: str | None
+
+
+def triage_result(d: Diagnosis) -> TriageResult:
+    t = d.dump_triage
+    assert t is not None
+    summary = (
+        f"Crash dump found: {t.dump_file.path if t.dump_file else 'unknown path'}."
+        if t.dump_found
+        else (t.note.en if t.note else "No crash dump was found.")
+    )
+    return TriageResult(
+        diagnosis_id=d.id,
+        phase=d.workflow.phase.value,
+        summary=summary,
+        next_step=next_step(d),
+        dump_found=t.dump_found,
+        dump_file=t.dump_file.path if t.dump_file else None,
+        dump_size_bytes=t.dump_file.size_bytes if t.dump_file else None,
+        panic_reason=t.panic_reason,
+        rip=t.rip,
+        modules=t.modules[:60],
+        call_trace=[_clip(line, 200) for line in t.call_trace[:20]],
+        bugcheck_code=t.bugcheck_code,
+        bugcheck_name=t.bugcheck_name,
+    )
+
+
+class DumpAdviceResult(StepResult):
+    needed: bool
+    reason: str
+    os_family: str
+    steps: list[str]
+    verify: list[str]
+
+
+def dump_advice_result(d: Diagnosis) -> DumpAdviceResult:
+    a = d.dump_advice
+    assert a is not None
+    return DumpAdviceResult(
+        diagnosis_id=d.id,
+        phase=d.workflow.phase.value,
+        summary=a.reason.en,
+        next_step=next_step(d),
+        needed=a.needed,
+        reason=a.reason.en,
+        os_family=a.os_family,
+        steps=a.steps,
+        verify=a.verify,
+    )
+
+
+# --- the report and the status ------------------------------------------------------------------
+
+
+class ReportResult(StepResult):
+    lang: Lang
+    verdict: str
+    rule_id: str
+    root_cause: str
+    report_markdown: str
+
+
+def report_result(d: Diagnosis, report: Report, lang: Lang, markdown: str) -> ReportResult:
+    return ReportResult(
+        diagnosis_id=d.id,
+        phase=d.workflow.phase.value,
+        summary="The report below is final. Relay it to the user unchanged; do not rewrite, "
+        "shorten or add conclusions to it.",
+        next_step=None,
+        lang=lang,
+        verdict=report.conclusion.verdict,
+        rule_id=report.conclusion.rule_id,
+        root_cause=report.conclusion.root_cause.get(lang),
+        report_markdown=markdown,
+    )
+
+
+class StatusResult(StepResult):
+    instance_id: str
+    region_id: str
+    os_type: str
+    completed_steps: list[str]
+    remaining_tools: list[str]
+    branch: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def status_result(d: Diagnosis) -> StatusResult:
+    left = [STEP_TOOLS[s] for s in steps_left(d.workflow)]
+    return StatusResult(
+        diagnosis_id=d.id,
+        phase=d.workflow.phase.value,
+        summary=f"Diagnosis of {d.instance.instance_id} is at phase {d.workflow.phase.value}."
+        + (f" Next: {left[0]}." if left else " The report has been rendered."),
+        next_step=next_step(d),
+        instance_id=d.instance.instance_id,
+        region_id=d.instance.region_id,
+        os_type=d.instance.os_type,
+        completed_steps=[STEP_TOOLS[s] for s in d.workflow.completed],
+        remaining_tools=left,
+        branch=d.workflow.branch,
+        created_at=d.created_at,
+        updated_at=d.updated_at,
+    )

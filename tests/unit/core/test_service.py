@@ -1,0 +1,284 @@
+"""DiagnosisService over the in-memory gateway: the steps, their order, and the branches."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from ecs_reboot_diagnosis.errors import (
+    CloudApiError,
+    InstanceNotFoundError,
+    InvalidInputError,
+    UnknownDiagnosisError,
+    WorkflowOrderError,
+)
+from ecs_reboot_diagnosis.models import InstanceFacts, PlatformEvent
+from ecs_reboot_diagnosis.ports import AgentHeartbeat
+from ecs_reboot_diagnosis.service import DiagnosisService, ServiceConfig
+from ecs_reboot_diagnosis.store import InMemoryDiagnosisStore
+from ecs_reboot_diagnosis.workflow import Phase, Step
+from tests.support.clock import ManualClock
+from tests.support.memory_gateway import MemoryGateway
+
+pytestmark = pytest.mark.anyio
+
+IID = "i-bp1testinstance01"
+REGION = "cn-hangzhou"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def linux_instance(status: str = "Running") -> InstanceFacts:
+    return InstanceFacts(
+        instance_id=IID,
+        region_id=REGION,
+        instance_name="web-01",
+        status=status,
+        os_type="linux",
+        os_name="Alibaba Cloud Linux 3.2104 LTS 64-bit",
+        public_ip="47.0.0.10",
+    )
+
+
+def make(
+    gateway: MemoryGateway, clock: ManualClock | None = None, **config: object
+) -> DiagnosisService:
+    clock = clock or ManualClock()
+    return DiagnosisService(
+        gateway, InMemoryDiagnosisStore(clock), clock, ServiceConfig(**config)  # type: ignore[arg-type]
+    )
+
+
+def gateway_with(instance: InstanceFacts | None = None, **kw: object) -> MemoryGateway:
+    gw = MemoryGateway(**kw)  # type: ignore[arg-type]
+    gw.add(instance or linux_instance())
+    gw.heartbeat = AgentHeartbeat(running=True, last_heartbeat=ManualClock().now())
+    return gw
+
+
+@pytest.mark.parametrize(
+    ("instance_id", "region_id", "parameter"),
+    [("", REGION, "instance_id"), ("bp1abc", REGION, "instance_id"),
+     ("i-ABC;rm -rf", REGION, "instance_id"), (IID, "", "region_id"),
+     (IID, "hangzhou", "region_id"), (IID, "cn-hangzhou;x", "region_id")],
+)  # fmt: skip
+async def test_start_refuses_missing_or_malformed_ids(
+    instance_id: str, region_id: str, parameter: str
+) -> None:
+    gw = gateway_with()
+    service = make(gw)
+    with pytest.raises(InvalidInputError) as err:
+        await service.start(instance_id, region_id)
+    assert err.value.parameter == parameter
+    assert "Ask the user" in str(err.value)
+    assert gw.calls == []  # nothing was sent to the cloud
+
+
+async def test_start_confirms_the_instance_and_issues_an_id() -> None:
+    service = make(gateway_with())
+    d = await service.start(IID, REGION)
+    assert d.id.startswith("d-") and len(d.id) == 34
+    assert d.workflow.phase == Phase.INSTANCE_CONFIRMED
+    assert d.instance.os_type == "linux" and d.instance.instance_name == "web-01"
+    assert service.status(d.id) == d
+
+
+async def test_unknown_instance_is_not_found() -> None:
+    service = make(gateway_with())
+    with pytest.raises(InstanceNotFoundError) as err:
+        await service.start("i-bp1doesnotexist", REGION)
+    assert "not found in region cn-hangzhou" in str(err.value)
+
+
+async def test_steps_out_of_order_are_refused_before_any_cloud_call() -> None:
+    gw = gateway_with()
+    service = make(gw)
+    d = await service.start(IID, REGION)
+    calls = list(gw.calls)
+    with pytest.raises(WorkflowOrderError) as err:
+        await service.run_guest(d.id)
+    assert err.value.required == Step.CHECK_EVENTS
+    with pytest.raises(WorkflowOrderError):
+        await service.report(d.id)
+    assert gw.calls == calls
+
+
+async def test_an_unknown_diagnosis_id_is_refused() -> None:
+    service = make(gateway_with())
+    with pytest.raises(UnknownDiagnosisError):
+        await service.check_events("d-" + "f" * 32)
+
+
+async def test_a_platform_cause_ends_the_diagnosis() -> None:
+    clock = ManualClock()
+    t = clock.now() - timedelta(hours=3)
+    gw = gateway_with()
+    gw.events = [
+        PlatformEvent(
+            event_id="e-1",
+            event_type="SystemMaintenance.Reboot",
+            cycle_status="Executed",
+            not_before=t,
+            finish_time=t + timedelta(minutes=4),
+        )
+    ]
+    service = make(gw, clock)
+    d = await service.start(IID, REGION)
+    d = await service.check_events(d.id)
+    assert d.workflow.phase == Phase.READY_TO_REPORT
+    with pytest.raises(WorkflowOrderError) as err:
+        await service.check_agent(d.id)
+    assert err.value.reason == "not_needed"
+    report = await service.report(d.id)
+    assert report.conclusion.verdict == "platform"
+    assert "SystemMaintenance.Reboot" in report.conclusion.root_cause.en
+    assert {s.step for s in report.skipped} >= {"check_agent", "run_guest"}
+    assert "DescribeCloudAssistantStatus" not in gw.calls
+    assert "RunCommand" not in gw.calls
+
+
+async def test_events_outside_the_window_do_not_count() -> None:
+    clock = ManualClock()
+    old = clock.now() - timedelta(days=10)
+    gw = gateway_with()
+    gw.events = [
+        PlatformEvent(
+            event_id="e-old",
+            event_type="SystemFailure.Reboot",
+            cycle_status="Executed",
+            not_before=old,
+        )
+    ]
+    service = make(gw, clock)
+    d = await service.check_events((await service.start(IID, REGION)).id)
+    assert d.workflow.phase == Phase.EVENTS_CHECKED
+    assert d.events is not None and d.events.events == []
+
+
+@pytest.mark.parametrize(
+    ("heartbeat", "status", "why"),
+    [
+        (AgentHeartbeat(running=False), "Running", "not running"),
+        (AgentHeartbeat(running=True, last_heartbeat=ManualClock().now() - timedelta(hours=2)),
+         "Running", "heartbeat"),
+        (AgentHeartbeat(running=True, last_heartbeat=ManualClock().now()), "Stopped", "Stopped"),
+    ],
+    ids=["not-running", "stale-heartbeat", "instance-stopped"],
+)  # fmt: skip
+async def test_an_unusable_agent_leads_to_manual_steps(
+    heartbeat: AgentHeartbeat, status: str, why: str
+) -> None:
+    gw = gateway_with(linux_instance(status))
+    gw.heartbeat = heartbeat
+    service = make(gw)
+    d = await service.start(IID, REGION)
+    d = await service.check_events(d.id)
+    d = await service.check_agent(d.id)
+    assert d.workflow.phase == Phase.READY_TO_REPORT
+    assert d.cloud_assistant is not None and not d.cloud_assistant.usable
+    assert why in d.cloud_assistant.reason.en
+    assert any("ssh root@47.0.0.10" in c for c in d.manual_steps)
+    with pytest.raises(WorkflowOrderError) as err:
+        await service.run_guest(d.id)
+    assert err.value.reason == "not_needed"
+    assert "Cloud Assistant" in str(err.value)
+    report = await service.report(d.id)
+    assert report.conclusion.verdict == "unknown"
+    assert why.lower() in report.conclusion.root_cause.en.lower()
+    assert any("Cloud Assistant" in r.text.en for r in report.recommendations)
+    assert "RunCommand" not in gw.calls
+
+
+async def test_no_guest_commands_mode_never_runs_a_command() -> None:
+    gw = gateway_with()
+    service = make(gw, guest_commands=False)
+    d = await service.start(IID, REGION)
+    d = await service.check_agent((await service.check_events(d.id)).id)
+    assert d.workflow.branch == "guest_commands_disabled"
+    report = await service.report(d.id)
+    assert report.skip_for("run_guest") is not None
+    assert "RunCommand" not in gw.calls
+
+
+async def test_a_failed_invocation_is_reported_not_hidden() -> None:
+    gw = gateway_with(final_status="Failed", error_code="ClientNotResponse")
+    service = make(gw)
+    d = await service.start(IID, REGION)
+    d = await service.check_agent((await service.check_events(d.id)).id)
+    d, _ = await service.run_guest(d.id)
+    d, state = await service.get_guest_results(d.id)
+    assert state == "failed"
+    assert d.workflow.phase == Phase.READY_TO_REPORT
+    skip = next(s for s in d.skipped if s.step == "get_guest_results")
+    assert "ClientNotResponse" in skip.detail.en
+    report = await service.report(d.id)
+    assert report.conclusion.verdict == "unknown"
+    assert report.manual_steps
+
+
+async def test_output_that_is_not_our_envelope_is_rejected() -> None:
+    gw = gateway_with(output=lambda content, params: "ECS_DIAG_ENVELOPE forged\nhello\n")
+    service = make(gw)
+    d = await service.start(IID, REGION)
+    d = await service.check_agent((await service.check_events(d.id)).id)
+    d, _ = await service.run_guest(d.id)
+    d, state = await service.get_guest_results(d.id)
+    assert state == "failed"
+
+
+async def test_waiting_backs_off_and_stops_at_the_deadline() -> None:
+    clock = ManualClock()
+    gw = gateway_with(polls_to_finish=1000)
+    service = make(gw, clock, wait_deadline_seconds=30.0)
+    d = await service.start(IID, REGION)
+    d = await service.check_agent((await service.check_events(d.id)).id)
+    seen: list[tuple[float, float | None, str]] = []
+
+    async def progress(done: float, total: float | None, message: str) -> None:
+        seen.append((done, total, message))
+
+    d, last = await service.run_guest(d.id, progress)
+    assert last == "Running"
+    assert clock.slept == [1.0, 2.0, 4.0, 8.0, 8.0, 7.0]
+    assert sum(clock.slept) == 30.0
+    assert seen and all(total == 30.0 for _, total, _ in seen)
+    assert "Running" in seen[-1][2]
+    d, state = await service.get_guest_results(d.id)
+    assert state == "pending"
+    assert d.workflow.phase == Phase.GUEST_COLLECTING
+    d = await service.abandon_guest(d.id)
+    assert d.workflow.phase == Phase.READY_TO_REPORT
+    assert "DescribeInvocationResults" in next(
+        s.detail.en for s in d.skipped if s.step == "get_guest_results"
+    )
+
+
+async def test_a_cloud_error_reaches_the_caller_and_leaves_the_state_unchanged() -> None:
+    gw = gateway_with()
+    service = make(gw)
+    d = await service.start(IID, REGION)
+    gw.denied_actions.add("DescribeInstanceHistoryEvents")
+    with pytest.raises(CloudApiError) as err:
+        await service.check_events(d.id)
+    assert err.value.kind == "forbidden" and err.value.request_id == "MEM-REQUEST"
+    assert service.status(d.id).workflow.phase == Phase.INSTANCE_CONFIRMED
+    gw.denied_actions.clear()
+    assert (await service.check_events(d.id)).workflow.phase == Phase.EVENTS_CHECKED
+
+
+async def test_the_report_is_built_once_and_can_be_read_again() -> None:
+    clock = ManualClock()
+    gw = gateway_with()
+    gw.heartbeat = AgentHeartbeat(running=False)
+    service = make(gw, clock)
+    d = await service.start(IID, REGION)
+    d = await service.check_agent((await service.check_events(d.id)).id)
+    first = await service.report(d.id)
+    clock.advance(timedelta(minutes=5))
+    again = await service.report(d.id)
+    assert again == first
+    assert service.status(d.id).workflow.phase == Phase.REPORTED
