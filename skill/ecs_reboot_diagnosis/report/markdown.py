@@ -28,10 +28,11 @@ INLINE_LIMIT = 400
 # Characters that start or end inline constructs anywhere in a line: escape, code, emphasis,
 # links and images, autolinks and raw HTML, entities, strikethrough, table cells, headings.
 _SPECIALS = frozenset("\\`*_[]<>&~|#!")
-# Characters that start a block (list item, blockquote, heading, thematic break, setext underline)
-# when they come first in a line or list item.
-_BLOCK_START = frozenset("-+=>")
-_ORDERED_MARKER = re.compile(r"^(\d{1,9})([.)])")
+# A blockquote marker needs nothing after it; list markers, thematic breaks and setext underlines
+# need a space, the end of the line, or a line made of the marker alone.
+_QUOTE_MARKER = ">"
+_LIST_MARKERS = frozenset("-+=")
+_ORDERED_MARKER = re.compile(r"^(\d{1,9})([.)])(?=\s|$)")
 _WS = re.compile(r"\s+")
 _BACKTICK_RUN = re.compile(r"`+")
 _FENCE_RUN = re.compile(r"`+|~+")
@@ -58,9 +59,20 @@ def one_line(text: str, limit: int = INLINE_LIMIT) -> str:
     return cleaned
 
 
+def _opens_block(text: str) -> bool:
+    """Whether ``text`` at the start of a line would begin a block rather than a paragraph."""
+    first = text[:1]
+    if first == _QUOTE_MARKER:
+        return True
+    if first not in _LIST_MARKERS:
+        return False
+    return len(text) == 1 or text[1] in " \t" or not text.replace(" ", "").strip(first)
+
+
 def _escape(text: str) -> str:
-    out = "".join("\\" + ch if ch in _SPECIALS else ch for ch in text)
-    if out[:1] in _BLOCK_START:
+    """Escape inline specials, and a block marker at the start."""
+    out = _escape_mid(text)
+    if _opens_block(out):
         out = "\\" + out
     return _ORDERED_MARKER.sub(r"\1\\\2", out)
 
@@ -93,11 +105,13 @@ def rich(text: str, limit: int = 2 * INLINE_LIMIT) -> Md:
     line = one_line(text, limit)
     parts = line.split("`")
     if len(parts) % 2 == 0:  # unbalanced: the last backtick has no partner
-        parts[-2] = parts[-2] + "`" + parts.pop()
+        tail = parts.pop()
+        parts[-1] += "`" + tail
     out: list[str] = []
     for index, part in enumerate(parts):
         if index % 2 == 0:
-            out.append(_escape(part) if index == 0 else _escape_mid(part))
+            if part:
+                out.append(_escape(part) if index == 0 else _escape_mid(part))
         elif part.strip():
             if out and out[-1].endswith("`"):
                 out.append(" ")  # two adjacent code spans would merge their delimiters
