@@ -1,0 +1,24 @@
+"""A local simulator of the Alibaba Cloud ECS OpenAPI (RPC, 2014-05-26).
+
+The official, unmodified ``alibabacloud-ecs20140526`` SDK talks to it over loopback: signatures
+are verified, responses have the exact shapes the SDK models expect, Cloud Assistant invocations
+are asynchronous and Linux shell scripts really run against a scenario's fixture root.
+See SCENARIOS.md for the scenario format.
+"""
+
+from __future__ import annotations
+
+from ecs_api_simulator.access_keys import BUILTIN_ACCESS_KEY_ID, BUILTIN_ACCESS_KEY_SECRET
+from ecs_api_simulator.clock import ManualClock, SystemClock
+from ecs_api_simulator.scenario import ScenarioError
+from ecs_api_simulator.server import SimulatorServer, builtin_scenarios_dir
+
+__all__ = [
+    "BUILTIN_ACCESS_KEY_ID",
+    "BUILTIN_ACCESS_KEY_SECRET",
+    "ManualClock",
+    "ScenarioError",
+    "SimulatorServer",
+    "SystemClock",
+    "builtin_scenarios_dir",
+]

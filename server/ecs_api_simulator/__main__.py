@@ -1,0 +1,62 @@
+"""``python -m ecs_api_simulator --scenario DIR --port N``: serve the simulator (foreground)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from ecs_api_simulator.scenario import ScenarioError
+from ecs_api_simulator.server import SimulatorServer, builtin_scenarios_dir
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m ecs_api_simulator",
+        description="Serve a local simulator of the Alibaba Cloud ECS OpenAPI.",
+    )
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        metavar="DIR",
+        help="a scenario directory, or a directory of them; repeatable "
+        f"(default: the built-in set in {builtin_scenarios_dir()})",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free)")
+    parser.add_argument("--verbose", action="store_true", help="log every request")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    try:
+        sim = SimulatorServer(args.scenario, host=args.host, port=args.port)
+    except (ScenarioError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.host not in ("127.0.0.1", "::1", "localhost"):
+        print(
+            "warning: RunCommand executes bash scripts on this machine for any caller holding a "
+            "configured AccessKey; bind to 127.0.0.1 unless you know why not.",
+            file=sys.stderr,
+        )
+    sim.start()
+    instances = sum(len(s.instances) for s in sim.world.scenarios)
+    print(
+        f"ECS API simulator on {sim.url} ({len(sim.world.scenarios)} scenarios, "
+        f"{instances} instances)\n"
+        f"  endpoint:          {sim.endpoint}  (SDK: Config(endpoint=..., protocol='http'))\n"
+        f"  AccessKey ID:      {sim.access_key_id}\n"
+        f"  AccessKey secret:  {sim.access_key_secret}  (built-in fake key)\n"
+        "Press Ctrl+C to stop.",
+        flush=True,
+    )
+    sim.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

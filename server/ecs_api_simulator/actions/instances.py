@@ -1,0 +1,347 @@
+"""DescribeInstances, DescribeInstanceAttribute, DescribeInstancesFullStatus."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from typing import Any
+
+from ecs_api_simulator.actions.context import RequestContext
+from ecs_api_simulator.actions.events import event_filter, render_event
+from ecs_api_simulator.api_errors import ApiError, instance_id_not_found, invalid_parameter
+from ecs_api_simulator.event_codes import (
+    HEALTH_STATUS_CODES,
+    INSTANCE_STATUS_CODES,
+    SCHEDULED_CYCLE_STATUSES,
+)
+from ecs_api_simulator.paging import PagingRules, paginate
+from ecs_api_simulator.scenario import Instance
+from ecs_api_simulator.time_formats import format_instance_time
+
+INSTANCE_STATUSES = ("Pending", "Running", "Starting", "Stopping", "Stopped")
+DESCRIBE_INSTANCES_PAGING = PagingRules(max_results_floor=10, max_results_max=100)
+FULL_STATUS_PAGING = PagingRules(supports_token=False)
+
+
+def _digest(instance: Instance, salt: str) -> str:
+    return hashlib.sha256(f"{salt}:{instance.instance_id}".encode()).hexdigest()
+
+
+def _host_name(instance: Instance) -> str:
+    return instance.spec.host_name or f"iZ{instance.instance_id[2:]}Z"
+
+
+def _serial_number(instance: Instance) -> str:
+    if instance.spec.serial_number:
+        return instance.spec.serial_number
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"ecs-sim:{instance.instance_id}"))
+
+
+def _mac_address(instance: Instance) -> str:
+    digest = _digest(instance, "mac")
+    return "00:16:3e:" + ":".join(digest[i : i + 2] for i in (0, 2, 4))
+
+
+def _image_id(instance: Instance) -> str:
+    if instance.spec.image_id:
+        return instance.spec.image_id
+    if instance.spec.os_type == "windows":
+        return "win2022_21H2_x64_dtc_en-us_40G_alibase_20240816.vhd"
+    return "aliyun_3_x64_20G_alibase_20240819.vhd"
+
+
+def _family(instance_type: str) -> str:
+    parts = instance_type.split(".")
+    return ".".join(parts[:2]) if len(parts) >= 2 else instance_type
+
+
+def _ip_list(addresses: list[str]) -> dict[str, list[str]]:
+    return {"IpAddress": list(addresses)}
+
+
+def render_instance(instance: Instance) -> dict[str, Any]:
+    """One ``Instances.Instance[]`` entry, shaped as research §3.1."""
+    spec = instance.spec
+    primary_ip = spec.private_ips[0] if spec.private_ips else ""
+    return {
+        "InstanceId": instance.instance_id,
+        "InstanceName": spec.instance_name,
+        "HostName": _host_name(instance),
+        "Description": spec.description,
+        "RegionId": instance.region_id,
+        "ZoneId": instance.zone_id,
+        "Status": spec.status,
+        "InstanceType": spec.instance_type,
+        "InstanceTypeFamily": _family(spec.instance_type),
+        "Cpu": spec.cpu,
+        "Memory": spec.memory,
+        "OSType": spec.os_type,
+        "OSName": spec.os_name,
+        "OSNameEn": spec.os_name_en or spec.os_name,
+        "ImageId": _image_id(instance),
+        "CreationTime": format_instance_time(instance.creation_time),
+        "StartTime": format_instance_time(instance.start_time),
+        "ExpiredTime": format_instance_time(instance.expired_time),
+        "AutoReleaseTime": "",
+        "InstanceChargeType": spec.instance_charge_type,
+        "InternetChargeType": spec.internet_charge_type,
+        "InternetMaxBandwidthIn": -1,
+        "InternetMaxBandwidthOut": 5 if spec.public_ips else 0,
+        "InstanceNetworkType": "vpc",
+        "IoOptimized": True,
+        "SerialNumber": _serial_number(instance),
+        "StoppedMode": "Not-applicable",
+        "DeletionProtection": False,
+        "DeviceAvailable": True,
+        "Recyclable": False,
+        "ResourceGroupId": spec.resource_group_id,
+        "SpotStrategy": "NoSpot",
+        "SpotPriceLimit": 0.0,
+        "GPUAmount": 0,
+        "GPUSpec": "",
+        "VlanId": "",
+        "ClusterId": "",
+        "DeploymentSetId": "",
+        "CreditSpecification": "",
+        "SaleCycle": "",
+        "KeyPairName": spec.key_pair_name,
+        "CpuOptions": {"CoreCount": max(1, spec.cpu // 2), "ThreadsPerCore": 2, "Numa": "ON"},
+        "MetadataOptions": {"HttpEndpoint": "enabled", "HttpTokens": "optional"},
+        "HibernationOptions": {"Configured": False},
+        "InnerIpAddress": _ip_list([]),
+        "PublicIpAddress": _ip_list(spec.public_ips),
+        "EipAddress": {"AllocationId": "", "IpAddress": "", "InternetChargeType": ""},
+        "VpcAttributes": {
+            "VpcId": spec.vpc_id,
+            "VSwitchId": spec.vswitch_id,
+            "NatIpAddress": "",
+            "PrivateIpAddress": _ip_list(spec.private_ips),
+        },
+        "SecurityGroupIds": {"SecurityGroupId": list(spec.security_group_ids)},
+        "NetworkInterfaces": {
+            "NetworkInterface": [
+                {
+                    "Type": "Primary",
+                    "NetworkInterfaceId": "eni-" + _digest(instance, "eni")[:20],
+                    "MacAddress": _mac_address(instance),
+                    "PrimaryIpAddress": primary_ip,
+                    "PrivateIpSets": {
+                        "PrivateIpSet": [
+                            {"PrivateIpAddress": ip, "Primary": index == 0}
+                            for index, ip in enumerate(spec.private_ips)
+                        ]
+                    },
+                }
+            ]
+        },
+        "OperationLocks": {"LockReason": []},
+        "Tags": {"Tag": [{"TagKey": k, "TagValue": v} for k, v in spec.tags.items()]},
+        "DedicatedHostAttribute": {
+            "DedicatedHostId": "",
+            "DedicatedHostName": "",
+            "DedicatedHostClusterId": "",
+        },
+        "DedicatedInstanceAttribute": {"Tenancy": "", "Affinity": ""},
+        "EcsCapacityReservationAttr": {
+            "CapacityReservationId": "",
+            "CapacityReservationPreference": "",
+        },
+    }
+
+
+def render_instance_attribute(instance: Instance) -> dict[str, Any]:
+    """The flat DescribeInstanceAttribute body (research §3.2); IoOptimized is a string here."""
+    spec = instance.spec
+    return {
+        "InstanceId": instance.instance_id,
+        "InstanceName": spec.instance_name,
+        "HostName": _host_name(instance),
+        "Description": spec.description,
+        "RegionId": instance.region_id,
+        "ZoneId": instance.zone_id,
+        "Status": spec.status,
+        "InstanceType": spec.instance_type,
+        "Cpu": spec.cpu,
+        "Memory": spec.memory,
+        "ImageId": _image_id(instance),
+        "CreationTime": format_instance_time(instance.creation_time),
+        "ExpiredTime": format_instance_time(instance.expired_time),
+        "InstanceChargeType": spec.instance_charge_type,
+        "InternetChargeType": spec.internet_charge_type,
+        "InternetMaxBandwidthIn": -1,
+        "InternetMaxBandwidthOut": 5 if spec.public_ips else 0,
+        "InstanceNetworkType": "vpc",
+        "IoOptimized": "optimized",
+        "SerialNumber": _serial_number(instance),
+        "StoppedMode": "Not-applicable",
+        "CreditSpecification": "",
+        "ClusterId": "",
+        "VlanId": "",
+        "EnableJumboFrame": False,
+        "InnerIpAddress": _ip_list([]),
+        "PublicIpAddress": _ip_list(spec.public_ips),
+        "EipAddress": {
+            "AllocationId": "",
+            "IpAddress": "",
+            "InternetChargeType": "",
+            "Bandwidth": 0,
+        },
+        "VpcAttributes": {
+            "VpcId": spec.vpc_id,
+            "VSwitchId": spec.vswitch_id,
+            "NatIpAddress": "",
+            "PrivateIpAddress": _ip_list(spec.private_ips),
+        },
+        "SecurityGroupIds": {"SecurityGroupId": list(spec.security_group_ids)},
+        "OperationLocks": {"LockReason": []},
+        "DedicatedHostAttribute": {"DedicatedHostId": "", "DedicatedHostName": ""},
+    }
+
+
+def _wildcard(pattern: str) -> re.Pattern[str]:
+    return re.compile("^" + ".*".join(re.escape(part) for part in pattern.split("*")) + "$")
+
+
+def _ip_filter(ctx: RequestContext, name: str) -> set[str] | None:
+    values = ctx.params.json_list(name)
+    if values is not None and len(values) > 100:
+        raise invalid_parameter(name, "It accepts at most 100 addresses.")
+    return set(values) if values is not None else None
+
+
+def _matches(ctx: RequestContext, instance: Instance) -> bool:
+    params = ctx.params
+    spec = instance.spec
+    simple = {
+        "ZoneId": instance.zone_id,
+        "InstanceType": spec.instance_type,
+        "InstanceTypeFamily": _family(spec.instance_type),
+        "ImageId": _image_id(instance),
+        "VpcId": spec.vpc_id,
+        "VSwitchId": spec.vswitch_id,
+        "InstanceNetworkType": "vpc",
+        "InstanceChargeType": spec.instance_charge_type,
+        "InternetChargeType": spec.internet_charge_type,
+        "KeyPairName": spec.key_pair_name,
+        "ResourceGroupId": spec.resource_group_id,
+        "Status": spec.status,
+    }
+    for name, actual in simple.items():
+        wanted = params.get(name)
+        if wanted is not None and wanted != actual:
+            return False
+    group = params.get("SecurityGroupId")
+    if group is not None and group not in spec.security_group_ids:
+        return False
+    name_pattern = params.get("InstanceName")
+    if name_pattern is not None and not _wildcard(name_pattern).match(spec.instance_name):
+        return False
+    for param, addresses in (
+        ("PrivateIpAddresses", spec.private_ips),
+        ("PublicIpAddresses", spec.public_ips),
+        ("EipAddresses", []),
+        ("InnerIpAddresses", []),
+    ):
+        wanted_ips = _ip_filter(ctx, param)
+        if wanted_ips is not None and not wanted_ips & set(addresses):
+            return False
+    for key, value in params.tags():
+        if spec.tags.get(key) != value and not (value == "" and key in spec.tags):
+            return False
+    for key, value in params.key_values("Filter"):
+        if key not in ("CreationStartTime", "CreationEndTime"):
+            raise ApiError(
+                404, "InvalidFilterKey.NotFound", f"The filter key {key!r} is not valid."
+            )
+        created = format_instance_time(instance.creation_time)
+        if key == "CreationStartTime" and created < value:
+            return False
+        if key == "CreationEndTime" and created > value:
+            return False
+    return True
+
+
+def describe_instances(ctx: RequestContext) -> dict[str, Any]:
+    region_id = ctx.region()
+    params = ctx.params
+    status = params.get("Status")
+    if status is not None and status not in INSTANCE_STATUSES:
+        raise ApiError(404, "InvalidStatus.NotFound", "The specified Status is not found")
+    wanted_ids = params.json_list("InstanceIds")
+    if wanted_ids is not None and len(wanted_ids) > 100:
+        raise invalid_parameter("InstanceIds", "It accepts at most 100 instance IDs.")
+    candidates = ctx.world.instances_in(region_id)
+    if wanted_ids is not None:
+        candidates = [i for i in candidates if i.instance_id in set(wanted_ids)]
+    matched = [i for i in candidates if _matches(ctx, i)]
+    if params.boolean("DryRun"):
+        ctx.authorize_action()
+        ctx.authorize_all(matched)
+        raise ApiError(
+            400, "DryRunOperation", "Request validation has been passed with DryRun flag set."
+        )
+    # A RAM principal without the permission gets an empty list, not an error (API docs).
+    visible = [i for i in matched if not ctx.denied(i)]
+    page = paginate(ctx.action, visible, params, DESCRIBE_INSTANCES_PAGING)
+    return {
+        **page.envelope(),
+        "Instances": {"Instance": [render_instance(i) for i in page.items]},
+    }
+
+
+def describe_instance_attribute(ctx: RequestContext) -> dict[str, Any]:
+    instance_id = ctx.params.required("InstanceId")
+    instance = ctx.world.find(instance_id)
+    if instance is None:
+        raise instance_id_not_found()
+    ctx.authorize(instance)
+    return render_instance_attribute(instance)
+
+
+def describe_instances_full_status(ctx: RequestContext) -> dict[str, Any]:
+    region_id = ctx.region()
+    params = ctx.params
+    ids = params.repeat_list("InstanceId")
+    if len(ids) > 100:
+        raise ApiError(
+            403, "InstanceIdLimitExceeded", "The number of instance IDs exceeds the upper limit."
+        )
+    status = params.get("Status")
+    if status is not None and status not in ("Starting", "Running", "Stopped"):
+        raise invalid_parameter("Status")
+    health = params.get("HealthStatus")
+    if health is not None and health not in HEALTH_STATUS_CODES:
+        raise invalid_parameter("HealthStatus")
+    instances = ctx.world.instances_in(region_id)
+    if ids:
+        instances = [i for i in instances if i.instance_id in set(ids)]
+    if status is not None:
+        instances = [i for i in instances if i.spec.status == status]
+    if health is not None:
+        instances = [i for i in instances if i.health_status == health]
+    ctx.authorize_all(instances)
+    keep_event = event_filter(ctx)
+    page = paginate(ctx.action, instances, params, FULL_STATUS_PAGING)
+    entries = []
+    for instance in page.items:
+        events = [
+            render_event(e, scheduled_only=True)
+            for e in instance.events
+            if e.cycle_status in SCHEDULED_CYCLE_STATUSES and keep_event(e)
+        ]
+        entries.append(
+            {
+                "InstanceId": instance.instance_id,
+                "Status": {
+                    "Code": INSTANCE_STATUS_CODES[instance.spec.status],
+                    "Name": instance.spec.status,
+                },
+                "HealthStatus": {
+                    "Code": HEALTH_STATUS_CODES[instance.health_status],
+                    "Name": instance.health_status,
+                },
+                "ScheduledSystemEventSet": {"ScheduledSystemEventType": events},
+            }
+        )
+    return {**page.envelope(), "InstanceFullStatusSet": {"InstanceFullStatusType": entries}}

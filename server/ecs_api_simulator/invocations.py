@@ -1,0 +1,306 @@
+"""Cloud Assistant invocations: asynchronous runs and their per-instance state over time.
+
+RunCommand records an invocation and returns at once. Each instance's run then reads, as the
+clock moves: ``Pending`` for ``pending_seconds``, ``Running`` for at least ``running_seconds``
+(and for as long as a real bash run is still going), then a terminal state. A scenario can force
+a failure code instead (``ClientNotRunning``, ``ExecutionTimeout``, ...). Linux shell scripts run
+for real in a worker thread (see :mod:`ecs_api_simulator.script_runner`); PowerShell/Bat runs
+return the scenario's recorded output.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from ecs_api_simulator.clock import Clock
+from ecs_api_simulator.output_limit import limit_output
+from ecs_api_simulator.scenario import Instance
+from ecs_api_simulator.script_runner import RunningScripts, RunOutcome, run_shell_script
+
+ERROR_INFO: dict[str, str] = {
+    "InstanceNotExists": "the specified instance does not exists",
+    "InstanceReleased": "the instance has released when create task",
+    "InstanceNotRunning": "the instance is not running when create task",
+    "CommandNotApplicable": "the command is not applicable",
+    "AccountNotExists": "the specified account does not exists",
+    "DirectoryNotExists": "the specified directory does not exists",
+    "BadCronExpression": "the cron job expression is invalid",
+    "ClientNotRunning": "the aliyun service is not running on the instance",
+    "ClientNotResponse": "the aliyun service in the instance does not response",
+    "ClientIsUpgrading": "the aliyun service in the instance is upgrading now",
+    "ClientNeedUpgrade": "the aliyun service in the instance need upgrade",
+    "DeliveryTimeout": "the command delivery has been timeout",
+    "ExecutionTimeout": "the command execution has been timeout",
+    "ExecutionException": "the command execution got an exception",
+    "ExecutionInterrupted": "the command execution has been interrupted",
+    "ExitCodeNonzero": "the command execution exit code is not zero.",
+    "SecurityGroupRuleDenied": "The security group rules denied access to the aliyun service.",
+}
+DELIVERY_ERRORS = frozenset(
+    {
+        "InstanceNotExists",
+        "InstanceReleased",
+        "InstanceNotRunning",
+        "CommandNotApplicable",
+        "AccountNotExists",
+        "DirectoryNotExists",
+        "BadCronExpression",
+        "ClientNotRunning",
+        "ClientNotResponse",
+        "ClientIsUpgrading",
+        "ClientNeedUpgrade",
+        "DeliveryTimeout",
+        "SecurityGroupRuleDenied",
+    }
+)
+_FORCED_STATUS = {
+    "InstanceNotRunning": "Aborted",
+    "ExecutionTimeout": "Timeout",
+    "ExecutionException": "Error",
+    "ExecutionInterrupted": "Terminated",
+    "ExitCodeNonzero": "Failed",
+}
+_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def new_id(prefix: str, region_id: str) -> str:
+    region_tag = "".join(part[:1] for part in region_id.split("-"))[:3]
+    return f"{prefix}-{region_tag}{''.join(secrets.choice(_ALPHABET) for _ in range(18))}"
+
+
+@dataclass(frozen=True)
+class RunView:
+    """One instance's run as the API reports it at a moment."""
+
+    status: str
+    exit_code: int | None
+    output: bytes
+    dropped: int
+    error_code: str
+    error_info: str
+    start_time: datetime | None
+    finish_time: datetime | None
+    repeats: int
+
+    @property
+    def terminal(self) -> bool:
+        return self.status not in ("Pending", "Running", "Scheduled", "Stopping")
+
+
+@dataclass
+class InstanceRun:
+    instance: Instance
+    script: str
+    pending_until: datetime
+    running_until: datetime
+    forced_error: str | None
+    forced_status: str | None
+    outcome: RunOutcome | None = None
+    outcome_at: datetime | None = None
+    future: Future[None] | None = None
+
+
+@dataclass
+class Invocation:
+    invoke_id: str
+    command_id: str
+    region_id: str
+    command_type: str
+    command_content: str
+    parameters: dict[str, str]
+    name: str
+    description: str
+    timeout: int
+    username: str
+    working_dir: str
+    repeat_mode: str
+    creation_time: datetime
+    runs: dict[str, InstanceRun] = field(default_factory=dict)
+
+
+def _view(run: InstanceRun, now: datetime) -> RunView:
+    if now < run.pending_until:
+        return RunView("Pending", None, b"", 0, "", "", None, None, 0)
+    start = run.pending_until
+    code = run.forced_error
+    if code is not None and code != "ExitCodeNonzero":
+        info = ERROR_INFO.get(code, code)
+        if code in DELIVERY_ERRORS:
+            status = run.forced_status or _FORCED_STATUS.get(code, "Failed")
+            return RunView(status, None, b"", 0, code, info, None, run.pending_until, 0)
+        if now < run.running_until:
+            return RunView("Running", None, b"", 0, "", "", start, None, 1)
+        status = run.forced_status or _FORCED_STATUS.get(code, "Error")
+        exit_code = None if status == "Timeout" else -1
+        return RunView(status, exit_code, b"", 0, code, info, start, run.running_until, 1)
+    outcome = run.outcome
+    if outcome is None or run.outcome_at is None or now < run.running_until:
+        return RunView("Running", None, b"", 0, "", "", start, None, 1)
+    finish = max(run.running_until, run.outcome_at)
+    if outcome.start_error:
+        info = f"{ERROR_INFO['ExecutionException']}: {outcome.start_error}"
+        return RunView("Error", None, b"", 0, "ExecutionException", info, start, finish, 1)
+    if outcome.timed_out:
+        return RunView(
+            "Timeout",
+            None,
+            outcome.output,
+            outcome.dropped,
+            "ExecutionTimeout",
+            ERROR_INFO["ExecutionTimeout"],
+            start,
+            finish,
+            1,
+        )
+    exit_code = outcome.exit_code if outcome.exit_code is not None else -1
+    if code == "ExitCodeNonzero" and exit_code == 0:
+        exit_code = 1
+    if exit_code == 0:
+        return RunView("Success", 0, outcome.output, outcome.dropped, "", "", start, finish, 1)
+    return RunView(
+        "Failed",
+        exit_code,
+        outcome.output,
+        outcome.dropped,
+        "ExitCodeNonzero",
+        ERROR_INFO["ExitCodeNonzero"],
+        start,
+        finish,
+        1,
+    )
+
+
+def overall_status(views: list[RunView]) -> str:
+    """InvocationStatus of the whole invocation from its instances (DescribeInvocations docs)."""
+    statuses = [v.status for v in views]
+    for waiting in ("Pending", "Scheduled", "Running", "Stopping"):
+        if waiting in statuses:
+            return waiting
+    stopped = {"Cancelled", "Terminated", "Stopped"}
+    if all(s in stopped for s in statuses):
+        return "Stopped"
+    if "Success" in statuses:
+        others = [s for s in statuses if s != "Success"]
+        return "Success" if all(s in stopped for s in others) else "PartialFailed"
+    return "Failed"
+
+
+def legacy_status(status: str) -> str:
+    """InvokeRecordStatus / InstanceInvokeStatus for a per-instance InvocationStatus."""
+    if status in ("Pending", "Running", "Scheduled"):
+        return "Running"
+    if status in ("Success", "Failed"):
+        return "Finished"
+    if status in ("Cancelled", "Terminated"):
+        return "Stopped"
+    if status == "Stopping":
+        return "Stopping"
+    return "Failed"
+
+
+def legacy_overall_status(overall: str) -> str:
+    return {
+        "Pending": "Running",
+        "Scheduled": "Running",
+        "Running": "Running",
+        "Success": "Finished",
+        "Stopping": "Stopping",
+        "Stopped": "Stopped",
+        "PartialFailed": "PartialFailed",
+    }.get(overall, "Failed")
+
+
+class InvocationEngine:
+    def __init__(self, clock: Clock, *, max_workers: int = 4) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._invocations: dict[str, Invocation] = {}
+        self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="ecs-sim")
+        self._running = RunningScripts()
+
+    def submit(self, invocation: Invocation) -> None:
+        with self._lock:
+            self._invocations[invocation.invoke_id] = invocation
+        for run in invocation.runs.values():
+            if run.forced_error is not None and run.forced_error != "ExitCodeNonzero":
+                continue
+            if invocation.command_type == "RunShellScript":
+                run.future = self._executor.submit(self._execute, invocation, run)
+            else:
+                recorded = run.script.encode("utf-8")
+                output, dropped = limit_output(recorded)
+                exit_code = run.instance.spec.invocation.exit_code
+                self._finish(run, RunOutcome(output, dropped, exit_code))
+
+    def _execute(self, invocation: Invocation, run: InstanceRun) -> None:
+        limit = min(float(invocation.timeout), run.instance.spec.invocation.max_run_seconds)
+        try:
+            outcome = run_shell_script(
+                run.script,
+                guest_root=run.instance.guest_root,
+                guest_bin=run.instance.guest_bin,
+                fixture=run.instance.guest_fixture,
+                extra_env=run.instance.spec.guest.env,
+                timeout_seconds=limit,
+                running=self._running,
+            )
+        except Exception as exc:  # the run must end in a state, whatever happened
+            outcome = RunOutcome(b"", 0, None, start_error=type(exc).__name__)
+        self._finish(run, outcome)
+
+    def _finish(self, run: InstanceRun, outcome: RunOutcome) -> None:
+        with self._lock:
+            run.outcome = outcome
+            run.outcome_at = self._clock.now()
+
+    def get(self, invoke_id: str) -> Invocation | None:
+        with self._lock:
+            return self._invocations.get(invoke_id)
+
+    def all(self) -> list[Invocation]:
+        with self._lock:
+            return sorted(self._invocations.values(), key=lambda i: i.creation_time, reverse=True)
+
+    def view(self, run: InstanceRun) -> RunView:
+        now = self._clock.now()
+        with self._lock:
+            return _view(run, now)
+
+    def active_count(self, instance_id: str) -> int:
+        count = 0
+        for invocation in self.all():
+            run = invocation.runs.get(instance_id)
+            if run is not None and not self.view(run).terminal:
+                count += 1
+        return count
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait (real time) until every started bash run has ended; False on timeout."""
+        with self._lock:
+            futures = [
+                run.future
+                for invocation in self._invocations.values()
+                for run in invocation.runs.values()
+                if run.future is not None
+            ]
+        for future in futures:
+            try:
+                future.result(timeout=timeout)
+            except TimeoutError:
+                return False
+        return True
+
+    def close(self) -> None:
+        self._running.kill_all()
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def schedule(created: datetime, *, pending: float, running: float) -> tuple[datetime, datetime]:
+    """When a run stops being Pending, and the earliest it can stop being Running."""
+    pending_until = created + timedelta(seconds=pending)
+    return pending_until, pending_until + timedelta(seconds=running)

@@ -1,0 +1,406 @@
+"""Scenario files: the ``scenario.json`` schema and loading a scenario directory.
+
+A scenario directory holds ``scenario.json`` plus the files it names (guest fixture root, tool
+shims, recorded outputs, console log, screenshot). All times in the file may be relative to the
+moment the scenario is loaded (``-2h``), so scenarios stay inside the API's 30-day window whenever
+they run. SCENARIOS.md documents every field.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ecs_api_simulator.access_keys import AccessKey
+from ecs_api_simulator.event_codes import (
+    COMPLETED_CYCLE_STATUSES,
+    CYCLE_STATUS_CODES,
+    HEALTH_STATUS_CODES,
+)
+from ecs_api_simulator.time_formats import resolve_time
+
+SCENARIO_FILE = "scenario.json"
+INSTANCE_ID_PATTERN = r"^i-[a-z0-9]{4,40}$"
+REGION_ID_PATTERN = r"^[a-z]{2,4}(-[a-z0-9]+){1,3}$"
+
+
+class ScenarioError(ValueError):
+    """A scenario directory or file is invalid; the message names the file and the problem."""
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AccessKeySpec(_Spec):
+    access_key_id: str = Field(min_length=1)
+    access_key_secret: str = Field(min_length=1)
+    security_token: str | None = None
+    expires: str | None = None
+    principal: str = "simulator-user"
+    denied_actions: list[str] = Field(default_factory=list)
+    enabled: bool = True
+
+
+class PermissionsSpec(_Spec):
+    denied_actions: list[str] = Field(default_factory=list)
+    """Actions a RAM policy does not allow for requests that target this scenario's instances."""
+
+
+class FaultSpec(_Spec):
+    action: str
+    code: str
+    status: int = Field(default=400, ge=400, le=599)
+    message: str = ""
+    times: int = Field(default=1, ge=1)
+    retry_after_ms: int | None = Field(default=None, ge=0)
+
+
+class EventSpec(_Spec):
+    event_id: str | None = Field(default=None, pattern=r"^e-[a-z0-9]+$")
+    event_type: str
+    cycle_status: str = "Executed"
+    not_before: str
+    publish_time: str | None = None
+    finish_time: str | None = None
+    reason: str = ""
+    reason_code: str = ""
+    impact_level: str = ""
+    resource_type: str = "instance"
+    extended_attribute: dict[str, Any] = Field(default_factory=dict)
+
+
+class CloudAssistantSpec(_Spec):
+    installed: bool = True
+    running: bool = True
+    version: str = "2.2.3.857"
+    last_heartbeat: str | None = None
+    """Used when the agent is not running; a running agent's heartbeat is always fresh."""
+    supports_session_manager: bool = True
+    invocation_count: int = Field(default=0, ge=0)
+    last_invoked_time: str | None = None
+
+
+class InvocationSpec(_Spec):
+    pending_seconds: float = Field(default=0.5, ge=0)
+    running_seconds: float = Field(default=1.0, ge=0)
+    error_code: str | None = None
+    """Force a per-instance failure: ClientNotRunning, ClientNotResponse, InstanceNotExists,
+    ExecutionTimeout, DeliveryTimeout, ... (see SCENARIOS.md)."""
+    invocation_status: str | None = None
+    """Override the InvocationStatus the forced error_code ends in."""
+    exit_code: int = 0
+    """Exit code of a recorded (Windows) run."""
+    recorded_output: str | None = None
+    """File (relative to the scenario): the output of RunPowerShellScript/RunBatScript runs."""
+    max_run_seconds: float = Field(default=120.0, gt=0)
+    """Hard cap on a real bash run, whatever Timeout the request asks for."""
+
+
+class GuestSpec(_Spec):
+    root: str = "root"
+    """The guest's ``/``, exported to scripts as ``DIAG_ROOT``."""
+    bin: str = "bin"
+    """Tool shims put first on the script's PATH."""
+    fixture: str = "."
+    """Exported as ``DIAG_FIXTURE`` (shims read their recorded answers from ``tools/`` there)."""
+    env: dict[str, str] = Field(default_factory=dict)
+    """Extra environment for scripts, e.g. ``{"TZ": "CST-8"}``; never the host's variables."""
+
+
+class ConsoleSpec(_Spec):
+    file: str | None = None
+    text: str | None = None
+    last_update_time: str = "-2h"
+
+
+class InstanceSpec(_Spec):
+    instance_id: str = Field(pattern=INSTANCE_ID_PATTERN)
+    instance_name: str = ""
+    region_id: str = Field(pattern=REGION_ID_PATTERN)
+    zone_id: str | None = None
+    status: Literal["Pending", "Running", "Starting", "Stopping", "Stopped"] = "Running"
+    os_type: Literal["linux", "windows"]
+    os_name: str
+    os_name_en: str | None = None
+    instance_type: str = "ecs.g7.large"
+    cpu: int = 2
+    memory: int = 8192
+    image_id: str = ""
+    host_name: str | None = None
+    description: str = ""
+    creation_time: str = "-90d"
+    start_time: str = "-2h"
+    expired_time: str = "2099-12-31T15:59Z"
+    instance_charge_type: str = "PostPaid"
+    internet_charge_type: str = "PayByTraffic"
+    public_ips: list[str] = Field(default_factory=list)
+    private_ips: list[str] = Field(default_factory=lambda: ["172.16.0.10"])
+    vpc_id: str = "vpc-sim0000000000000000001"
+    vswitch_id: str = "vsw-sim0000000000000000001"
+    security_group_ids: list[str] = Field(default_factory=lambda: ["sg-sim000000000000000001"])
+    tags: dict[str, str] = Field(default_factory=dict)
+    resource_group_id: str = ""
+    key_pair_name: str = ""
+    health_status: str | None = None
+    serial_number: str | None = None
+    events: list[EventSpec] = Field(default_factory=list)
+    cloud_assistant: CloudAssistantSpec = Field(default_factory=CloudAssistantSpec)
+    invocation: InvocationSpec = Field(default_factory=InvocationSpec)
+    guest: GuestSpec = Field(default_factory=GuestSpec)
+    console_output: ConsoleSpec | None = None
+    screenshot: str | None = None
+
+
+class ScenarioSpec(_Spec):
+    schema_version: Literal[1] = 1
+    name: str = Field(min_length=1)
+    description: str = ""
+    regions: list[str] = Field(default_factory=list)
+    access_keys: list[AccessKeySpec] = Field(default_factory=list)
+    permissions: PermissionsSpec = Field(default_factory=PermissionsSpec)
+    faults: list[FaultSpec] = Field(default_factory=list)
+    instances: list[InstanceSpec] = Field(default_factory=list)
+
+
+# --- the loaded (resolved) form --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Event:
+    instance_id: str
+    event_id: str
+    event_type: str
+    cycle_status: str
+    publish_time: datetime
+    not_before: datetime
+    finish_time: datetime | None
+    reason: str
+    reason_code: str
+    impact_level: str
+    resource_type: str
+    extended_attribute: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ConsoleOutputData:
+    text: str
+    last_update_time: datetime | None
+
+
+@dataclass(frozen=True)
+class Instance:
+    spec: InstanceSpec
+    scenario: str
+    scenario_dir: Path
+    creation_time: datetime
+    start_time: datetime
+    expired_time: datetime
+    events: tuple[Event, ...]
+    agent_last_heartbeat: datetime | None
+    agent_last_invoked: datetime | None
+    console: ConsoleOutputData | None
+    screenshot: bytes | None
+    recorded_output: str | None
+    guest_root: Path
+    guest_bin: Path
+    guest_fixture: Path
+    denied_actions: frozenset[str]
+
+    @property
+    def instance_id(self) -> str:
+        return self.spec.instance_id
+
+    @property
+    def region_id(self) -> str:
+        return self.spec.region_id
+
+    @property
+    def zone_id(self) -> str:
+        return self.spec.zone_id or f"{self.spec.region_id}-k"
+
+    @property
+    def health_status(self) -> str:
+        if self.spec.health_status:
+            return self.spec.health_status
+        return "Ok" if self.spec.status == "Running" else "InsufficientData"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    directory: Path
+    regions: frozenset[str]
+    access_keys: tuple[AccessKey, ...]
+    faults: tuple[FaultSpec, ...]
+    instances: tuple[Instance, ...]
+
+
+def _time(value: str, now: datetime, where: str) -> datetime:
+    try:
+        return resolve_time(value, now)
+    except ValueError as exc:
+        raise ScenarioError(f"{where}: {exc}") from None
+
+
+def _inside(directory: Path, relative: str, where: str) -> Path:
+    path = (directory / relative).resolve()
+    if directory.resolve() not in (path, *path.parents):
+        raise ScenarioError(f"{where}: path {relative!r} leaves the scenario directory")
+    return path
+
+
+def _read_text(directory: Path, relative: str, where: str) -> str:
+    path = _inside(directory, relative, where)
+    if not path.is_file():
+        raise ScenarioError(f"{where}: file {relative!r} does not exist in {directory}")
+    return path.read_text(encoding="utf-8", errors="replace")
+
+
+def _event_id(instance_id: str, index: int) -> str:
+    return f"e-{instance_id[2:12]}{index:010d}"
+
+
+def _load_events(spec: InstanceSpec, now: datetime, where: str) -> tuple[Event, ...]:
+    events: list[Event] = []
+    for index, event in enumerate(spec.events):
+        here = f"{where}.events[{index}]"
+        if event.cycle_status not in CYCLE_STATUS_CODES:
+            raise ScenarioError(
+                f"{here}: cycle_status {event.cycle_status!r} is not one of "
+                f"{sorted(CYCLE_STATUS_CODES)}"
+            )
+        not_before = _time(event.not_before, now, f"{here}.not_before")
+        publish = _time(event.publish_time, now, here) if event.publish_time else not_before
+        if event.finish_time:
+            finish: datetime | None = _time(event.finish_time, now, f"{here}.finish_time")
+        elif event.cycle_status in COMPLETED_CYCLE_STATUSES:
+            finish = not_before + timedelta(minutes=3)
+        else:
+            finish = None
+        events.append(
+            Event(
+                instance_id=spec.instance_id,
+                event_id=event.event_id or _event_id(spec.instance_id, index),
+                event_type=event.event_type,
+                cycle_status=event.cycle_status,
+                publish_time=publish,
+                not_before=not_before,
+                finish_time=finish,
+                reason=event.reason,
+                reason_code=event.reason_code,
+                impact_level=event.impact_level,
+                resource_type=event.resource_type,
+                extended_attribute=dict(event.extended_attribute),
+            )
+        )
+    return tuple(events)
+
+
+def _load_instance(
+    spec: InstanceSpec, directory: Path, scenario: ScenarioSpec, now: datetime, where: str
+) -> Instance:
+    if spec.health_status and spec.health_status not in HEALTH_STATUS_CODES:
+        raise ScenarioError(f"{where}.health_status: unknown value {spec.health_status!r}")
+    agent = spec.cloud_assistant
+    if agent.running and agent.installed:
+        heartbeat: datetime | None = None  # always fresh, computed per request
+    elif agent.last_heartbeat:
+        heartbeat = _time(agent.last_heartbeat, now, f"{where}.cloud_assistant.last_heartbeat")
+    else:
+        heartbeat = None
+    last_invoked = (
+        _time(agent.last_invoked_time, now, f"{where}.cloud_assistant.last_invoked_time")
+        if agent.last_invoked_time
+        else None
+    )
+    console: ConsoleOutputData | None = None
+    if spec.console_output is not None:
+        text = spec.console_output.text or ""
+        if spec.console_output.file:
+            text = _read_text(directory, spec.console_output.file, f"{where}.console_output")
+        console = ConsoleOutputData(
+            text,
+            _time(spec.console_output.last_update_time, now, f"{where}.console_output"),
+        )
+    screenshot: bytes | None = None
+    if spec.screenshot:
+        shot = _inside(directory, spec.screenshot, f"{where}.screenshot")
+        if not shot.is_file():
+            raise ScenarioError(f"{where}.screenshot: file {spec.screenshot!r} does not exist")
+        screenshot = shot.read_bytes()
+    recorded = (
+        _read_text(directory, spec.invocation.recorded_output, f"{where}.invocation")
+        if spec.invocation.recorded_output
+        else None
+    )
+    return Instance(
+        spec=spec,
+        scenario=scenario.name,
+        scenario_dir=directory,
+        creation_time=_time(spec.creation_time, now, f"{where}.creation_time"),
+        start_time=_time(spec.start_time, now, f"{where}.start_time"),
+        expired_time=_time(spec.expired_time, now, f"{where}.expired_time"),
+        events=_load_events(spec, now, where),
+        agent_last_heartbeat=heartbeat,
+        agent_last_invoked=last_invoked,
+        console=console,
+        screenshot=screenshot,
+        recorded_output=recorded,
+        guest_root=_inside(directory, spec.guest.root, f"{where}.guest.root"),
+        guest_bin=_inside(directory, spec.guest.bin, f"{where}.guest.bin"),
+        guest_fixture=_inside(directory, spec.guest.fixture, f"{where}.guest.fixture"),
+        denied_actions=frozenset(scenario.permissions.denied_actions),
+    )
+
+
+def load_scenario(directory: Path, now: datetime) -> Scenario:
+    """Load and check ``directory/scenario.json``; relative times resolve against ``now``."""
+    directory = Path(directory)
+    path = directory / SCENARIO_FILE
+    if not path.is_file():
+        raise ScenarioError(f"{directory}: no {SCENARIO_FILE} in this directory")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid JSON: {exc}") from None
+    try:
+        spec = ScenarioSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise ScenarioError(f"{path}: {exc}") from None
+    instances = tuple(
+        _load_instance(item, directory, spec, now, f"{path}: instances[{i}]")
+        for i, item in enumerate(spec.instances)
+    )
+    seen: set[str] = set()
+    for instance in instances:
+        if instance.instance_id in seen:
+            raise ScenarioError(f"{path}: instance {instance.instance_id} is listed twice")
+        seen.add(instance.instance_id)
+    keys = tuple(
+        AccessKey(
+            access_key_id=k.access_key_id,
+            access_key_secret=k.access_key_secret,
+            security_token=k.security_token,
+            expires=_time(k.expires, now, f"{path}: access_keys") if k.expires else None,
+            principal=k.principal,
+            denied_actions=frozenset(k.denied_actions),
+            enabled=k.enabled,
+        )
+        for k in spec.access_keys
+    )
+    regions = frozenset(spec.regions) | {i.region_id for i in instances}
+    return Scenario(spec.name, directory, regions, keys, tuple(spec.faults), instances)
+
+
+def discover_scenarios(root: Path) -> list[Path]:
+    """``root`` itself when it is a scenario, else its sub-directories that are, sorted."""
+    root = Path(root)
+    if (root / SCENARIO_FILE).is_file():
+        return [root]
+    return sorted(p for p in root.iterdir() if (p / SCENARIO_FILE).is_file())

@@ -1,0 +1,189 @@
+"""Run the simulator: a uvicorn server in a background thread, for tests, demos and the CLI.
+
+with SimulatorServer([scenario_dir]) as sim:
+    sim.endpoint            # "127.0.0.1:PORT" for Config(endpoint=..., protocol="http")
+    sim.access_key_id       # the built-in fake AccessKey pair
+    sim.access_key_secret
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterable
+from importlib.resources import files
+from pathlib import Path
+from types import TracebackType
+
+import uvicorn
+
+from ecs_api_simulator.access_keys import BUILTIN_ACCESS_KEY_ID, BUILTIN_ACCESS_KEY_SECRET
+from ecs_api_simulator.app import create_app
+from ecs_api_simulator.clock import Clock, SystemClock
+from ecs_api_simulator.scenario import discover_scenarios, load_scenario
+from ecs_api_simulator.world import World
+
+log = logging.getLogger("ecs_api_simulator")
+
+
+def builtin_scenarios_dir() -> Path:
+    """The scenarios shipped inside the package."""
+    return Path(str(files("ecs_api_simulator") / "scenarios"))
+
+
+def resolve_scenario_dirs(paths: Iterable[str | Path]) -> list[Path]:
+    """Each path is a scenario directory or a directory of scenario directories."""
+    found: list[Path] = []
+    for path in paths:
+        directory = Path(path)
+        if not directory.is_dir():
+            raise FileNotFoundError(f"scenario directory {directory} does not exist")
+        scenarios = discover_scenarios(directory)
+        if not scenarios:
+            raise FileNotFoundError(
+                f"{directory} holds no scenario.json (nor sub-directories with one)"
+            )
+        found.extend(scenarios)
+    return found
+
+
+class SimulatorServer:
+    """The simulator on ``host:port`` (port 0 picks a free one), serving in a daemon thread."""
+
+    def __init__(
+        self,
+        scenario_dirs: Iterable[str | Path] | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Clock | None = None,
+    ) -> None:
+        dirs = [builtin_scenarios_dir()] if scenario_dirs is None else list(scenario_dirs)
+        self.clock: Clock = clock or SystemClock()
+        now = self.clock.now()
+        scenarios = [load_scenario(d, now) for d in resolve_scenario_dirs(dirs)]
+        self.world = World(scenarios, self.clock)
+        self.host = host
+        self._requested_port = port
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+
+    # --- what clients need ---------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if self._socket is None:
+            raise RuntimeError("the simulator is not running")
+        return int(self._socket.getsockname()[1])
+
+    @property
+    def endpoint(self) -> str:
+        """``host:port`` without a scheme, as the SDK's ``Config.endpoint`` wants it."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.endpoint}/"
+
+    @property
+    def access_key_id(self) -> str:
+        return BUILTIN_ACCESS_KEY_ID
+
+    @property
+    def access_key_secret(self) -> str:
+        return BUILTIN_ACCESS_KEY_SECRET
+
+    # --- test helpers --------------------------------------------------------------------
+
+    def inject_fault(
+        self,
+        action: str,
+        code: str,
+        *,
+        status: int = 400,
+        message: str = "",
+        times: int = 1,
+        retry_after_ms: int | None = None,
+    ) -> None:
+        """The next ``times`` calls of ``action`` (``"*"``: any) fail with this error."""
+        self.world.faults.add(
+            action, code, status=status, message=message, times=times, retry_after_ms=retry_after_ms
+        )
+
+    def wait_for_invocations(self, timeout: float = 30.0) -> bool:
+        """Block (real time) until every started bash run has ended."""
+        return self.world.invocations.wait_idle(timeout)
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> SimulatorServer:
+        if self._thread is not None:
+            raise RuntimeError("the simulator is already running")
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self._requested_port))
+        sock.listen(128)
+        self._socket = sock
+        config = uvicorn.Config(
+            create_app(self.world),
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=2,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [sock]},
+            name="ecs-api-simulator",
+            daemon=True,
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the simulator did not start")
+            time.sleep(0.01)
+        log.info("ECS API simulator listening on %s", self.url)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.world.close()
+        if self._socket is not None:
+            self._socket.close()
+        self._server = None
+        self._thread = None
+
+    def serve_forever(self) -> None:
+        """Run in the foreground until interrupted (used by the command line)."""
+        if self._thread is None:
+            self.start()
+        try:
+            while self._thread is not None and self._thread.is_alive():
+                self._thread.join(timeout=0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    def __enter__(self) -> SimulatorServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

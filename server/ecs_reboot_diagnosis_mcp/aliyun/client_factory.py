@@ -1,0 +1,134 @@
+"""Build the official ECS SDK client: credentials, endpoint, user agent, timeouts, retries.
+
+Facts this relies on (research ecs-api.md §1, §5):
+- ``Config()`` without an AccessKey does not use the default credentials chain; the chain is
+  passed explicitly as ``credential=`` and resolved once up front, so a missing configuration is a
+  clean error before any API call.
+- Retries work only through ``Config.retry_options``; RuntimeOptions retry fields are ignored.
+- ``endpoint`` is ``host[:port]`` without a scheme; loopback endpoints need ``protocol="http"``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from alibabacloud_credentials.client import Client as CredentialClient  # type: ignore[import-untyped]
+from alibabacloud_credentials.exceptions import CredentialException  # type: ignore[import-untyped]
+from alibabacloud_ecs20140526.client import Client as EcsClient  # type: ignore[import-untyped]
+from alibabacloud_tea_openapi import models as open_api_models  # type: ignore[import-untyped]
+from darabonba.policy.retry import RetryCondition, RetryOptions
+
+from ecs_reboot_diagnosis_mcp.aliyun.error_codes import RETRYABLE_CODES
+from ecs_reboot_diagnosis_mcp.aliyun.error_translation import credentials_error
+
+USER_AGENT = "AlibabaCloud-Agent-Skills/alibabacloud-ecs-reboot-or-crash-diagnosis"
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+@dataclass(frozen=True)
+class EcsClientSettings:
+    """How to reach ECS. Without an AccessKey the default credentials chain is used."""
+
+    endpoint: str | None = None
+    """``host[:port]`` or a URL; None lets the SDK pick the region's public endpoint."""
+    protocol: Literal["http", "https"] | None = None
+    """Default: the endpoint URL's scheme, ``http`` for loopback hosts, else ``https``."""
+    access_key_id: str | None = field(default=None, repr=False)
+    access_key_secret: str | None = field(default=None, repr=False)
+    security_token: str | None = field(default=None, repr=False)
+    connect_timeout_ms: int = 5_000
+    read_timeout_ms: int = 10_000
+    max_attempts: int = 4
+    """Total attempts for throttling, transient server errors and network failures."""
+    backoff_period_ms: int = 400
+    """Base of the exponential backoff with full jitter between attempts."""
+    max_backoff_ms: int = 10_000
+    user_agent: str = USER_AGENT
+
+    def secrets(self) -> tuple[str | None, ...]:
+        return (self.access_key_id, self.access_key_secret, self.security_token)
+
+    def endpoint_and_protocol(self) -> tuple[str | None, Literal["http", "https"]]:
+        """The endpoint as the SDK wants it (no scheme) and the protocol to use."""
+        if not self.endpoint:
+            return None, self.protocol or "https"
+        endpoint = self.endpoint.strip().rstrip("/")
+        scheme = None
+        if "://" in endpoint:
+            parts = urlsplit(endpoint)
+            scheme, endpoint = parts.scheme.lower(), parts.netloc
+        host = endpoint.rsplit(":", 1)[0] if endpoint.count(":") == 1 else endpoint
+        protocol: Literal["http", "https"]
+        if self.protocol:
+            protocol = self.protocol
+        elif scheme == "http":
+            protocol = "http"
+        elif scheme == "https":
+            protocol = "https"
+        else:
+            protocol = "http" if host in _LOOPBACK_HOSTS else "https"
+        return endpoint, protocol
+
+
+def retry_options(settings: EcsClientSettings) -> RetryOptions:
+    """Retry throttling, transient server errors and network failures with full jitter."""
+    return RetryOptions(
+        retryable=settings.max_attempts > 1,
+        retry_condition=[
+            RetryCondition(
+                max_attempts=settings.max_attempts,
+                exception=["RetryError"],
+                error_code=list(RETRYABLE_CODES),
+                backoff={
+                    "policy": "ExponentialWithFullJitter",
+                    "period": settings.backoff_period_ms,
+                    "cap": settings.max_backoff_ms,
+                },
+                max_delay=settings.max_backoff_ms,
+            )
+        ],
+        no_retry_condition=[],
+    )
+
+
+def resolve_default_credentials(action: str = "ResolveCredentials") -> CredentialClient:
+    """The default credentials chain, resolved now so that a missing setup fails clearly."""
+    try:
+        client = CredentialClient()
+        client.get_credential()
+    except CredentialException as exc:
+        raise credentials_error(action, str(exc), ()) from None
+    return client
+
+
+def build_config(
+    settings: EcsClientSettings, region_id: str, credential: CredentialClient | None
+) -> Any:
+    endpoint, protocol = settings.endpoint_and_protocol()
+    options: dict[str, Any] = {
+        "region_id": region_id,
+        "protocol": protocol,
+        "connect_timeout": settings.connect_timeout_ms,
+        "read_timeout": settings.read_timeout_ms,
+        "user_agent": settings.user_agent,
+        "retry_options": retry_options(settings),
+    }
+    if endpoint:
+        options["endpoint"] = endpoint
+    if settings.access_key_id and settings.access_key_secret:
+        options["access_key_id"] = settings.access_key_id
+        options["access_key_secret"] = settings.access_key_secret
+        if settings.security_token:
+            options["security_token"] = settings.security_token
+    else:
+        options["credential"] = credential or resolve_default_credentials()
+    return open_api_models.Config(**options)
+
+
+def build_client(
+    settings: EcsClientSettings, region_id: str, credential: CredentialClient | None = None
+) -> Any:
+    """An ECS client for one region (DescribeInstanceAttribute takes its region from it)."""
+    return EcsClient(build_config(settings, region_id, credential))

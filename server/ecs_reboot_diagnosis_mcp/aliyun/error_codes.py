@@ -1,0 +1,190 @@
+"""The one table that turns Alibaba Cloud API error codes into CloudApiError kinds and hints.
+
+Lookup is by exact code first, then by the code's family (``Forbidden.*``, ``Throttling.*``,
+``*.NotFound``, ``Invalid*``), then by HTTP status. A hint says what the operator should do;
+a missing RAM permission names the ``ecs:Action`` to grant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ecs_reboot_diagnosis.errors import CloudErrorKind
+
+CREDENTIALS_HINT = (
+    "Configure Alibaba Cloud credentials: ALIBABA_CLOUD_ACCESS_KEY_ID and "
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET, an aliyun CLI profile (~/.aliyun/config.json), "
+    "~/.alibabacloud/credentials.ini, or an ECS RAM role."
+)
+
+
+@dataclass(frozen=True)
+class ErrorRule:
+    kind: CloudErrorKind
+    hint: str
+    """May use ``{action}`` (the API action) and ``{ram_action}`` (e.g. ``ecs:RunCommand``)."""
+
+
+_FORBIDDEN = ErrorRule(
+    "forbidden",
+    "The identity in use lacks the RAM permission {ram_action}. Grant it (see the skill's RAM "
+    "policy reference), then run the step again.",
+)
+_NOT_FOUND_INSTANCE = ErrorRule(
+    "not_found",
+    "Check the instance ID and the region with the user; do not guess another one.",
+)
+_THROTTLED = ErrorRule(
+    "throttled", "The API rate limit was reached even after retries; wait a minute and retry."
+)
+_SERVER = ErrorRule(
+    "server",
+    "Alibaba Cloud reported a temporary server-side failure; retry later and quote the "
+    "RequestId if it persists.",
+)
+_INVALID = ErrorRule(
+    "invalid_parameter",
+    "The request was rejected as invalid; check the instance ID, region and inputs.",
+)
+_STATE = ErrorRule(
+    "instance_state",
+    "The instance's current state does not allow {action} (most operations need it Running).",
+)
+
+ERROR_CODES: dict[str, ErrorRule] = {
+    # not found
+    "InvalidInstanceId.NotFound": _NOT_FOUND_INSTANCE,
+    "InvalidInstance.NotFound": _NOT_FOUND_INSTANCE,
+    "InvalidRegionId.NotFound": ErrorRule(
+        "not_found", "The region ID does not exist; ask the user for the region (e.g. cn-hangzhou)."
+    ),
+    "InvalidAction.NotFound": ErrorRule(
+        "invalid_parameter",
+        "The endpoint does not know the API action {action}; check the ECS endpoint setting.",
+    ),
+    # permissions
+    "Forbidden.RAM": _FORBIDDEN,
+    "Forbidden.Unauthorized": _FORBIDDEN,
+    "Forbidden.SubUser": _FORBIDDEN,
+    "Forbidden.NotSupportRAM": ErrorRule(
+        "forbidden", "{action} cannot be called by a RAM identity; use an account with access."
+    ),
+    "NoPermission": _FORBIDDEN,
+    "Forbidden.RiskControl": ErrorRule(
+        "forbidden", "Alibaba Cloud risk control blocked the call; check the account's status."
+    ),
+    "Forbidden.AccessKeyDisabled": ErrorRule(
+        "credentials", "The AccessKey is disabled; enable it or configure another one."
+    ),
+    # credentials and signing
+    "InvalidAccessKeyId.NotFound": ErrorRule(
+        "credentials", "The AccessKey ID is not known to Alibaba Cloud. " + CREDENTIALS_HINT
+    ),
+    "InvalidAccessKeyId.Inactive": ErrorRule(
+        "credentials", "The AccessKey is disabled; enable it or configure another one."
+    ),
+    "SignatureDoesNotMatch": ErrorRule(
+        "credentials",
+        "The AccessKey secret does not match the AccessKey ID; check the configured credentials.",
+    ),
+    "IncompleteSignature": ErrorRule(
+        "credentials", "The request signature was malformed; check the configured credentials."
+    ),
+    "InvalidSecurityToken.Expired": ErrorRule(
+        "credentials", "The STS security token has expired; obtain new temporary credentials."
+    ),
+    "InvalidSecurityToken.Malformed": ErrorRule(
+        "credentials", "The STS security token is malformed; obtain new temporary credentials."
+    ),
+    "InvalidSecurityToken.MismatchWithAccessKey": ErrorRule(
+        "credentials", "The STS security token does not belong to the AccessKey ID in use."
+    ),
+    "MissingSecurityToken": ErrorRule(
+        "credentials", "Temporary (STS) credentials need their security token as well."
+    ),
+    "InvalidTimeStamp.Expired": ErrorRule(
+        "credentials",
+        "The local clock differs from Alibaba Cloud's by more than 15 minutes; sync it (NTP).",
+    ),
+    "SignatureNonceUsed": ErrorRule("server", "A request nonce was reused; retry the step."),
+    "InvalidCredentials": ErrorRule("credentials", CREDENTIALS_HINT),
+    # throttling
+    "Throttling": _THROTTLED,
+    "Throttling.User": _THROTTLED,
+    "Throttling.Api": _THROTTLED,
+    "Throttling.Resource": _THROTTLED,
+    # parameters
+    "MissingParameter": _INVALID,
+    "InvalidParameter": _INVALID,
+    "InvalidParameter.TimeEndBeforeStart": ErrorRule(
+        "invalid_parameter", "The time window ends before it starts; swap or fix the bounds."
+    ),
+    "EventIdLimitExceeded": _INVALID,
+    "InstanceIds.ExceedLimit": _INVALID,
+    "InstanceIdLimitExceeded": _INVALID,
+    "InvalidCmdType.NotFound": _INVALID,
+    "CmdContent.ExceedLimit": ErrorRule(
+        "invalid_parameter", "The command is larger than Cloud Assistant accepts (24 KB Base64)."
+    ),
+    "InvalidVersion": _INVALID,
+    # instance state
+    "IncorrectInstanceStatus": _STATE,
+    "InvalidInstance.NotMatch": ErrorRule(
+        "instance_state",
+        "The instance does not meet the conditions for this command (OS type, Running state, "
+        "Cloud Assistant installed).",
+    ),
+    "NotSupported": ErrorRule(
+        "instance_state",
+        "{action} is not supported for this instance (e.g. Windows, retired type).",
+    ),
+    "OperationConflict": _STATE,
+    # server side
+    "InternalError": _SERVER,
+    "InternalError.Dispatch": _SERVER,
+    "ServiceUnavailable": _SERVER,
+    "ServiceUnavailable.RegionMaintaining": _SERVER,
+    "UnknownError": _SERVER,
+}
+
+RETRYABLE_CODES: tuple[str, ...] = (
+    "Throttling",
+    "Throttling.User",
+    "Throttling.Api",
+    "Throttling.Resource",
+    "ServiceUnavailable",
+    "InternalError",
+    "SignatureNonceUsed",
+)
+"""Codes the SDK retries (with jittered backoff) before an error reaches the table."""
+
+
+def rule_for(code: str, status: int | None) -> ErrorRule:
+    rule = ERROR_CODES.get(code)
+    if rule is not None:
+        return rule
+    if code.startswith(("Forbidden", "NoPermission")):
+        return _FORBIDDEN
+    if code.startswith("Throttling"):
+        return _THROTTLED
+    if code.startswith("InvalidAccessKeyId") or code.startswith("InvalidSecurityToken"):
+        return ErrorRule("credentials", CREDENTIALS_HINT)
+    if code.endswith(".NotFound"):
+        return ErrorRule("not_found", "Check the IDs and the region with the user.")
+    if code.startswith(("Invalid", "Missing")) or code.endswith(".ExceedLimit"):
+        return _INVALID
+    if code.startswith("IncorrectInstanceStatus"):
+        return _STATE
+    if status is not None and status >= 500:
+        return _SERVER
+    if status == 403:
+        return _FORBIDDEN
+    if status == 404:
+        return ErrorRule("not_found", "Check the IDs and the region with the user.")
+    if status == 429:
+        return _THROTTLED
+    return _INVALID
+
+
+def hint_for(rule: ErrorRule, *, action: str, ram_action: str | None = None) -> str:
+    return rule.hint.format(action=action, ram_action=ram_action or f"ecs:{action}")

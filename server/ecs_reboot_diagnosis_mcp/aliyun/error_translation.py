@@ -1,0 +1,130 @@
+"""Turn whatever the SDK raised into one CloudApiError: code, clear message, hint, RequestId.
+
+Secrets never reach a message: every text is scrubbed of the configured AccessKey ID, secret and
+security token before it is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from alibabacloud_credentials.exceptions import CredentialException  # type: ignore[import-untyped]
+from alibabacloud_tea_openapi.exceptions import AlibabaCloudException  # type: ignore[import-untyped]
+from darabonba.exceptions import RetryError as DaraRetryError
+from Tea.exceptions import RetryError as TeaRetryError
+from Tea.exceptions import TeaException, UnretryableException
+
+from ecs_reboot_diagnosis.errors import CloudApiError
+from ecs_reboot_diagnosis_mcp.aliyun.error_codes import CREDENTIALS_HINT, hint_for, rule_for
+
+REDACTED = "***"
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def _field(data: Any, *names: str) -> str:
+    if isinstance(data, dict):
+        for name in names:
+            value = data.get(name)
+            if value:
+                return str(value)
+    return ""
+
+
+def _ram_action(exc: AlibabaCloudException) -> str | None:
+    detail = getattr(exc, "access_denied_detail", None) or getattr(exc, "accessDeniedDetail", None)
+    action = _field(detail, "AuthAction", "authAction")
+    return action or None
+
+
+def api_error(
+    exc: AlibabaCloudException, action: str, secrets: Iterable[str | None]
+) -> CloudApiError:
+    """A server-reported error (ClientException, ServerException, ThrottlingException)."""
+    data = exc.data if isinstance(exc.data, dict) else {}
+    code = str(exc.code or _field(data, "Code", "code") or "UnknownError")
+    status = getattr(exc, "status_code", None) or data.get("statusCode")
+    message = _field(data, "Message", "message") or str(exc.message or "")
+    request_id = _field(data, "RequestId", "requestId")
+    if not request_id and exc.request_id and exc.request_id != "None":
+        request_id = str(exc.request_id)
+    status_code = int(str(status)) if str(status).isdigit() else None
+    rule = rule_for(code, status_code)
+    secret_list = list(secrets)
+    return CloudApiError(
+        action,
+        rule.kind,
+        code,
+        redact(message, secret_list),
+        request_id=request_id,
+        hint=redact(hint_for(rule, action=action, ram_action=_ram_action(exc)), secret_list),
+    )
+
+
+def credentials_error(action: str, message: str, secrets: Iterable[str | None]) -> CloudApiError:
+    return CloudApiError(
+        action,
+        "credentials",
+        "CredentialsNotFound",
+        redact(message, list(secrets)),
+        hint=CREDENTIALS_HINT,
+    )
+
+
+def translate(
+    exc: BaseException, action: str, *, endpoint: str, secrets: Iterable[str | None]
+) -> CloudApiError:
+    """Any exception out of an SDK call, as a CloudApiError."""
+    secret_list = list(secrets)
+    if isinstance(exc, AlibabaCloudException):
+        return api_error(exc, action, secret_list)
+    inner: BaseException | None = exc
+    if isinstance(exc, UnretryableException):
+        inner = exc.inner_exception
+        if isinstance(inner, AlibabaCloudException):
+            return api_error(inner, action, secret_list)
+    if isinstance(inner, CredentialException):
+        return credentials_error(action, str(inner), secret_list)
+    if isinstance(inner, DaraRetryError | TeaRetryError):
+        detail = str(getattr(inner, "message", "") or inner)
+        return CloudApiError(
+            action,
+            "network",
+            "NetworkError",
+            redact(f"could not reach {endpoint}: {detail}", secret_list),
+            hint="Check the network path to the ECS endpoint, proxy variables and the endpoint "
+            "setting; the call was retried before giving up.",
+        )
+    if isinstance(exc, TeaException) and exc.code == "InvalidCredentials":
+        return credentials_error(action, str(exc.message or ""), secret_list)
+    text = str(getattr(inner, "message", "") or inner or exc)
+    if "parse the value as json" in text.lower():
+        return CloudApiError(
+            action,
+            "unexpected_response",
+            "NonJsonResponse",
+            f"the endpoint {endpoint} answered with something that is not JSON",
+            hint="Check that the endpoint is an ECS OpenAPI endpoint (a proxy or gateway may be "
+            "answering instead).",
+        )
+    if isinstance(inner, OSError | TimeoutError):
+        return CloudApiError(
+            action,
+            "network",
+            "NetworkError",
+            redact(f"could not reach {endpoint}: {inner}", secret_list),
+            hint="Check the network path to the ECS endpoint and the endpoint setting.",
+        )
+    return CloudApiError(
+        action,
+        "unexpected_response",
+        type(inner or exc).__name__,
+        redact(text[:500], secret_list),
+        hint="An unexpected SDK error; retry, and report it with the action name if it persists.",
+    )

@@ -1,0 +1,295 @@
+"""EcsGateway over the official Alibaba Cloud ECS SDK (async ``*_async`` calls)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from alibabacloud_credentials.client import Client as CredentialClient  # type: ignore[import-untyped]
+from alibabacloud_ecs20140526 import models as ecs_models  # type: ignore[import-untyped]
+from Tea.exceptions import TeaException
+
+from ecs_reboot_diagnosis.errors import CloudApiError
+from ecs_reboot_diagnosis.models import InstanceFacts, PlatformEvent
+from ecs_reboot_diagnosis.ports import (
+    AgentHeartbeat,
+    CommandType,
+    ConsoleOutput,
+    InvocationResult,
+    Screenshot,
+)
+from ecs_reboot_diagnosis_mcp.aliyun.client_factory import (
+    EcsClientSettings,
+    build_client,
+    resolve_default_credentials,
+)
+from ecs_reboot_diagnosis_mcp.aliyun.error_translation import translate
+from ecs_reboot_diagnosis_mcp.aliyun.response_mapping import (
+    agent_heartbeat,
+    decode_base64_bytes,
+    decode_base64_text,
+    format_time,
+    instance_facts,
+    invocation_result,
+    parse_time,
+    platform_event,
+)
+
+log = logging.getLogger(__name__)
+
+HISTORY_PAGE_SIZE = 100
+MAX_HISTORY_PAGES = 50
+"""Safety net: 5000 events for one instance is far beyond any real history window."""
+
+
+class AliyunEcsGateway:
+    """The workflow's view of ECS and Cloud Assistant, backed by the official SDK.
+
+    Without an AccessKey in the settings, the default credentials chain (environment, CLI
+    profile, credentials file, ECS RAM role, OIDC, ...) is resolved once, on first use.
+    """
+
+    def __init__(
+        self,
+        settings: EcsClientSettings | None = None,
+        *,
+        credential: CredentialClient | None = None,
+    ) -> None:
+        self._settings = settings or EcsClientSettings()
+        self._credential = credential
+        self._clients: dict[str, Any] = {}
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    def _client(self, region_id: str) -> Any:
+        client = self._clients.get(region_id)
+        if client is None:
+            settings = self._settings
+            if not (settings.access_key_id and settings.access_key_secret):
+                if self._credential is None:
+                    self._credential = resolve_default_credentials()
+            client = build_client(settings, region_id, self._credential)
+            self._clients[region_id] = client
+        return client
+
+    def _endpoint_label(self, region_id: str) -> str:
+        endpoint, _ = self._settings.endpoint_and_protocol()
+        return endpoint or f"the ECS endpoint of {region_id}"
+
+    async def _call(
+        self,
+        action: str,
+        region_id: str,
+        method: str,
+        request: Any,
+    ) -> Any:
+        """Run one API call (``method`` is the SDK's ``*_async`` method); returns the body."""
+        client = self._client(region_id)
+        try:
+            response = await getattr(client, method)(request)
+        except CloudApiError:
+            raise
+        except (TeaException, OSError, TimeoutError) as exc:
+            log.debug("%s failed: %s", action, type(exc).__name__)
+            raise translate(
+                exc,
+                action,
+                endpoint=self._endpoint_label(region_id),
+                secrets=self._settings.secrets(),
+            ) from None
+        body = getattr(response, "body", None)
+        if body is None:
+            # The SDK swallows shape mismatches and leaves body None (research §0.7).
+            raise CloudApiError(
+                action,
+                "unexpected_response",
+                "UnexpectedResponse",
+                "the response did not match the API's documented shape",
+                hint="The endpoint may not be a genuine ECS endpoint, or the API changed.",
+            )
+        return body
+
+    # --- EcsGateway ----------------------------------------------------------------------
+
+    async def describe_instance(self, region_id: str, instance_id: str) -> InstanceFacts | None:
+        request = ecs_models.DescribeInstancesRequest(
+            region_id=region_id, instance_ids=json.dumps([instance_id]), max_results=10
+        )
+        body = await self._call("DescribeInstances", region_id, "describe_instances_async", request)
+        found = [
+            item
+            for item in (body.instances.instance if body.instances is not None else None) or []
+            if item.instance_id == instance_id
+        ]
+        if found:
+            return instance_facts(found[0], region_id)
+        # Without the RAM permission DescribeInstances answers an empty list, not an error;
+        # a DryRun call tells "not found" from "not allowed".
+        await self._check_describe_permission(region_id, instance_id)
+        return None
+
+    async def _check_describe_permission(self, region_id: str, instance_id: str) -> None:
+        request = ecs_models.DescribeInstancesRequest(
+            region_id=region_id, instance_ids=json.dumps([instance_id]), dry_run=True
+        )
+        try:
+            await self._call("DescribeInstances", region_id, "describe_instances_async", request)
+        except CloudApiError as exc:
+            if exc.code != "DryRunOperation":
+                raise
+
+    async def describe_history_events(
+        self,
+        region_id: str,
+        instance_id: str,
+        *,
+        cycle_statuses: Sequence[str],
+        start: datetime,
+        end: datetime,
+    ) -> list[PlatformEvent]:
+        events: list[PlatformEvent] = []
+        next_token: str | None = None
+        for _ in range(MAX_HISTORY_PAGES):
+            request = ecs_models.DescribeInstanceHistoryEventsRequest(
+                region_id=region_id,
+                instance_id=instance_id,
+                instance_event_cycle_status=list(cycle_statuses) or None,
+                not_before=ecs_models.DescribeInstanceHistoryEventsRequestNotBefore(
+                    start=format_time(start), end=format_time(end)
+                ),
+                max_results=HISTORY_PAGE_SIZE,
+                next_token=next_token,
+            )
+            body = await self._call(
+                "DescribeInstanceHistoryEvents",
+                region_id,
+                "describe_instance_history_events_async",
+                request,
+            )
+            page = body.instance_system_event_set
+            events.extend(
+                platform_event(item)
+                for item in (page.instance_system_event_type if page is not None else None) or []
+            )
+            next_token = body.next_token or None
+            if not next_token:
+                return events
+        raise CloudApiError(
+            "DescribeInstanceHistoryEvents",
+            "unexpected_response",
+            "TooManyPages",
+            f"more than {MAX_HISTORY_PAGES} pages of events for one instance",
+            hint="Narrow the time window.",
+        )
+
+    async def describe_cloud_assistant(self, region_id: str, instance_id: str) -> AgentHeartbeat:
+        request = ecs_models.DescribeCloudAssistantStatusRequest(
+            region_id=region_id, instance_id=[instance_id]
+        )
+        body = await self._call(
+            "DescribeCloudAssistantStatus",
+            region_id,
+            "describe_cloud_assistant_status_async",
+            request,
+        )
+        container = body.instance_cloud_assistant_status_set
+        statuses = container.instance_cloud_assistant_status if container is not None else None
+        statuses = statuses or []
+        for status in statuses:
+            if status.instance_id == instance_id:
+                return agent_heartbeat(status)
+        raise CloudApiError(
+            "DescribeCloudAssistantStatus",
+            "not_found",
+            "InvalidInstance.NotFound",
+            f"no Cloud Assistant status for {instance_id}",
+            request_id=body.request_id or "",
+            hint="Check the instance ID and the region with the user.",
+        )
+
+    async def run_command(
+        self,
+        region_id: str,
+        instance_id: str,
+        *,
+        command_type: CommandType,
+        content: str,
+        parameters: Mapping[str, str],
+        timeout_seconds: int,
+        name: str,
+    ) -> str:
+        request = ecs_models.RunCommandRequest(
+            region_id=region_id,
+            instance_id=[instance_id],
+            type=command_type,
+            command_content=base64.b64encode(content.encode("utf-8")).decode("ascii"),
+            content_encoding="Base64",
+            timeout=timeout_seconds,
+            name=name,
+            enable_parameter=bool(parameters),
+            parameters=dict(parameters) if parameters else None,
+        )
+        body = await self._call("RunCommand", region_id, "run_command_async", request)
+        if not body.invoke_id:
+            raise CloudApiError(
+                "RunCommand",
+                "unexpected_response",
+                "MissingInvokeId",
+                "RunCommand answered without an InvokeId",
+                request_id=body.request_id or "",
+            )
+        return str(body.invoke_id)
+
+    async def invocation_result(
+        self, region_id: str, instance_id: str, invoke_id: str
+    ) -> InvocationResult:
+        request = ecs_models.DescribeInvocationResultsRequest(
+            region_id=region_id,
+            invoke_id=invoke_id,
+            instance_id=instance_id,
+            content_encoding="Base64",
+        )
+        body = await self._call(
+            "DescribeInvocationResults",
+            region_id,
+            "describe_invocation_results_async",
+            request,
+        )
+        invocation = body.invocation
+        container = invocation.invocation_results if invocation is not None else None
+        for result in (container.invocation_result if container is not None else None) or []:
+            if result.instance_id == instance_id:
+                return invocation_result(result, invoke_id)
+        # Right after RunCommand the record may not be visible yet.
+        return InvocationResult(invoke_id=invoke_id, status="Pending")
+
+    async def console_output(self, region_id: str, instance_id: str) -> ConsoleOutput:
+        request = ecs_models.GetInstanceConsoleOutputRequest(
+            region_id=region_id, instance_id=instance_id
+        )
+        body = await self._call(
+            "GetInstanceConsoleOutput",
+            region_id,
+            "get_instance_console_output_async",
+            request,
+        )
+        return ConsoleOutput(
+            text=decode_base64_text(body.console_output),
+            last_update_time=parse_time(body.last_update_time),
+        )
+
+    async def screenshot(self, region_id: str, instance_id: str) -> Screenshot:
+        request = ecs_models.GetInstanceScreenshotRequest(
+            region_id=region_id, instance_id=instance_id
+        )
+        body = await self._call(
+            "GetInstanceScreenshot",
+            region_id,
+            "get_instance_screenshot_async",
+            request,
+        )
+        return Screenshot(png=decode_base64_bytes(body.screenshot))

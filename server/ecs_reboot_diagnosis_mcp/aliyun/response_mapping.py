@@ -1,0 +1,134 @@
+"""SDK response models -> the port's records. Guest text is decoded but never interpreted here."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import UTC, datetime
+from typing import Any
+
+from ecs_reboot_diagnosis.models import InstanceFacts, OsType, PlatformEvent
+from ecs_reboot_diagnosis.ports import AgentHeartbeat, InvocationResult
+
+_TIME_FORMATS = (
+    "%Y-%m-%dT%H:%M:%SZ",
+    "%Y-%m-%dT%H:%MZ",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S.%fZ",
+)
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """An API time (UTC) or None when empty or not understood."""
+    if not text:
+        return None
+    for fmt in _TIME_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def format_time(when: datetime) -> str:
+    """``yyyy-MM-ddTHH:mm:ssZ`` in UTC, as the API wants request times."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def decode_base64_bytes(text: str | None) -> bytes:
+    if not text:
+        return b""
+    try:
+        return base64.b64decode(text, validate=False)
+    except (binascii.Error, ValueError):
+        return text.encode("utf-8", errors="replace")
+
+
+def decode_base64_text(text: str | None) -> str:
+    """Base64 API text as str; invalid UTF-8 becomes U+FFFD instead of failing."""
+    return decode_base64_bytes(text).decode("utf-8", errors="replace")
+
+
+def _first(values: Any) -> str:
+    return str(values[0]) if values else ""
+
+
+def _ips(container: Any) -> list[str]:
+    return list(getattr(container, "ip_address", None) or []) if container is not None else []
+
+
+def _os_type(instance: Any) -> OsType:
+    os_type = (instance.ostype or "").lower()
+    if os_type in ("linux", "windows"):
+        return "windows" if os_type == "windows" else "linux"
+    names = f"{instance.osname or ''} {instance.osname_en or ''}".lower()
+    return "windows" if "windows" in names else "linux"
+
+
+def instance_facts(instance: Any, region_id: str) -> InstanceFacts:
+    """One ``DescribeInstancesResponseBodyInstancesInstance``."""
+    vpc = instance.vpc_attributes
+    private = _ips(vpc.private_ip_address) if vpc is not None else []
+    private = private or _ips(instance.inner_ip_address)
+    public = _ips(instance.public_ip_address)
+    eip = instance.eip_address.ip_address if instance.eip_address is not None else ""
+    return InstanceFacts(
+        instance_id=instance.instance_id,
+        region_id=instance.region_id or region_id,
+        instance_name=instance.instance_name or "",
+        status=instance.status or "",
+        os_type=_os_type(instance),
+        os_name=instance.osname_en or instance.osname or "",
+        instance_type=instance.instance_type or "",
+        zone_id=instance.zone_id or "",
+        public_ip=_first(public) or (eip or ""),
+        private_ip=_first(private),
+        creation_time=parse_time(instance.creation_time),
+    )
+
+
+def platform_event(event: Any) -> PlatformEvent:
+    """One ``InstanceSystemEventSet.InstanceSystemEventType`` entry."""
+    event_type = event.event_type.name if event.event_type is not None else ""
+    cycle = event.event_cycle_status.name if event.event_cycle_status is not None else ""
+    return PlatformEvent(
+        event_id=event.event_id or "",
+        event_type=event_type or "",
+        cycle_status=cycle or "",
+        publish_time=parse_time(event.event_publish_time),
+        not_before=parse_time(event.not_before),
+        finish_time=parse_time(event.event_finish_time),
+        reason=event.reason or "",
+        reason_code=event.reason_code or "",
+    )
+
+
+def agent_heartbeat(status: Any) -> AgentHeartbeat:
+    """One ``InstanceCloudAssistantStatus`` entry; the API's status is the string "true"."""
+    return AgentHeartbeat(
+        running=str(status.cloud_assistant_status).lower() == "true",
+        last_heartbeat=parse_time(status.last_heartbeat_time),
+        agent_version=status.cloud_assistant_version or "",
+        supports_session_manager=status.support_session_manager,
+    )
+
+
+def invocation_result(result: Any, invoke_id: str) -> InvocationResult:
+    """One ``InvocationResults.InvocationResult`` entry; Output is Base64 (we ask for it)."""
+    return InvocationResult(
+        invoke_id=result.invoke_id or invoke_id,
+        status=result.invocation_status or result.invoke_record_status or "Pending",
+        output=decode_base64_text(result.output),
+        exit_code=result.exit_code,
+        error_code=result.error_code or "",
+        error_info=result.error_info or "",
+        dropped_bytes=result.dropped or 0,
+        start_time=parse_time(result.start_time),
+        finish_time=parse_time(result.finished_time),
+    )
