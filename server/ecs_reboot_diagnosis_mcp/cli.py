@@ -8,12 +8,28 @@ Exit codes are part of the interface (scripts branch on them):
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import logging
+import os
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from ecs_reboot_diagnosis import __version__
+from ecs_reboot_diagnosis.errors import (
+    CloudApiError,
+    DiagnosisError,
+    InstanceNotFoundError,
+    InvalidInputError,
+)
 from ecs_reboot_diagnosis.models import LANGS
+
+if TYPE_CHECKING:
+    from ecs_reboot_diagnosis.ports import EcsGateway
+    from ecs_reboot_diagnosis_mcp.settings import Settings
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
@@ -67,6 +83,166 @@ def cmd_render_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def exit_code_for(error: DiagnosisError) -> int:
+    if isinstance(error, InvalidInputError):
+        return EXIT_USAGE
+    if isinstance(error, InstanceNotFoundError):
+        return EXIT_NOT_FOUND
+    if isinstance(error, CloudApiError):
+        if error.kind in ("credentials", "forbidden"):
+            return EXIT_CREDENTIALS
+        if error.kind == "not_found":
+            return EXIT_NOT_FOUND
+        if error.kind == "invalid_parameter":
+            return EXIT_USAGE
+        return EXIT_CLOUD
+    return EXIT_UNEXPECTED
+
+
+class Progress:
+    """One live status line on stderr with the elapsed time; silent when not a terminal."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.live = stream.isatty()
+        self.started = time.monotonic()
+
+    async def __call__(self, done: float, total: float | None, message: str) -> None:
+        if not self.live:
+            return
+        elapsed = time.monotonic() - self.started
+        self.stream.write(f"\r\x1b[K[{elapsed:6.1f}s] {message[:110]}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.live:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+def _ask(args: argparse.Namespace, name: str, flag: str, label: str, example: str) -> str:
+    value: str = getattr(args, name) or ""
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise CliError(f"{flag} is required (for example {flag} {example}); it is never guessed",
+                       EXIT_USAGE)  # fmt: skip
+    try:
+        return input(f"{label} (e.g. {example}): ").strip()
+    except EOFError as exc:
+        raise CliError(f"{flag} is required", EXIT_USAGE) from exc
+
+
+def _clear_proxies() -> None:
+    """The SDK honours proxy variables even for loopback; the simulator is always local."""
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY",
+                 "all_proxy"):  # fmt: skip
+        os.environ.pop(name, None)
+
+
+@contextlib.contextmanager
+def _cloud(args: argparse.Namespace, settings: Settings) -> Iterator[EcsGateway]:
+    """The gateway: to the bundled simulator with ``--simulator``, else to the real endpoint."""
+    from ecs_reboot_diagnosis_mcp.app import build_gateway
+
+    if getattr(args, "simulator", None) is None:
+        yield build_gateway(settings)
+        return
+    from ecs_api_simulator import ScenarioError, SimulatorServer
+
+    _clear_proxies()
+    dirs = [args.simulator] if args.simulator else None
+    try:
+        sim = SimulatorServer(dirs)
+    except (ScenarioError, OSError) as exc:
+        raise CliError(f"cannot load the simulator scenarios: {exc}", EXIT_USAGE) from exc
+    with sim:
+        simulated = settings.model_copy(update={"endpoint": sim.url})
+        yield build_gateway(
+            simulated, access_key_id=sim.access_key_id, access_key_secret=sim.access_key_secret
+        )
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    from pydantic import ValidationError
+
+    from ecs_reboot_diagnosis_mcp.settings import Settings
+
+    overrides = {
+        key: value
+        for key, value in {
+            "endpoint": getattr(args, "endpoint", None),
+            "guest_commands": False if getattr(args, "no_guest_commands", False) else None,
+        }.items()
+        if value is not None
+    }
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise CliError(f"invalid ECS_DIAG_* setting: {exc.errors()[0]['msg']}", EXIT_USAGE) from exc
+
+
+def cmd_diagnose(args: argparse.Namespace) -> int:
+    from ecs_reboot_diagnosis.report.render import render_json, render_markdown
+    from ecs_reboot_diagnosis_mcp.app import build_service
+
+    settings = _settings(args)
+    instance_id = _ask(args, "instance_id", "--instance-id", "ECS instance id",
+                       "i-bp1a2b3c4d5e6f7g8h9j")  # fmt: skip
+    region_id = _ask(args, "region", "--region", "Region id", "cn-hangzhou")
+    progress = Progress(sys.stderr)
+    try:
+        with _cloud(args, settings) as gateway:
+            service = build_service(settings, gateway)
+            report = asyncio.run(service.diagnose(instance_id, region_id, progress))
+    finally:
+        progress.close()
+    lang = args.lang or settings.lang
+    text = render_json(report) if args.format == "json" else render_markdown(report, lang)
+    _write_output(text, args.output)
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ecs_reboot_diagnosis_mcp.app import build_service
+    from ecs_reboot_diagnosis_mcp.mcp_server import build_server
+
+    settings = _settings(args)
+    logging.basicConfig(stream=sys.stderr, level=settings.log_level)
+    with _cloud(args, settings) as gateway:
+        server = build_server(build_service(settings, gateway))
+        if args.transport == "stdio":
+            server.run("stdio")
+        else:
+            host = args.host or settings.host
+            if host not in ("127.0.0.1", "localhost", "::1"):
+                logging.getLogger(__name__).warning(
+                    "serving MCP over HTTP on %s: reachable beyond this machine", host
+                )
+            port = settings.port if args.port is None else args.port
+            server.run("streamable-http", host=host, port=port)
+    return EXIT_OK
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from ecs_api_simulator import ScenarioError, SimulatorServer
+
+    dirs = [args.scenario] if args.scenario else None
+    try:
+        sim = SimulatorServer(dirs, host=args.host, port=args.port)
+    except (ScenarioError, OSError) as exc:
+        raise CliError(f"cannot load the simulator scenarios: {exc}", EXIT_USAGE) from exc
+    with sim:
+        print(f"ECS API simulator on {sim.url}", file=sys.stderr)
+        print(f"AccessKey ID {sim.access_key_id} (built-in, for the simulator only)",
+              file=sys.stderr)  # fmt: skip
+        print(f"Use it: ecs-reboot-diagnosis diagnose --endpoint {sim.url} ...", file=sys.stderr)
+        with contextlib.suppress(KeyboardInterrupt):
+            while True:
+                time.sleep(3600)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ecs-reboot-diagnosis",
@@ -86,7 +262,51 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--format", choices=("markdown", "json"), default="markdown")
     render.add_argument("--output", type=Path, help="write to this file instead of stdout")
     render.set_defaults(handler=cmd_render_report)
+
+    diagnose = sub.add_parser(
+        "diagnose",
+        help="diagnose why an instance rebooted or crashed, and print the report",
+        description="Run the whole workflow (the same engine and guardrails as the MCP tools) "
+        "and print the report. Credentials come from the default Alibaba Cloud chain; "
+        "--simulator runs against the bundled ECS simulator instead.",
+    )
+    diagnose.add_argument("--instance-id", help="ECS instance id, e.g. i-bp1a2b3c4d5e6f7g8h9j")
+    diagnose.add_argument("--region", help="region id, e.g. cn-hangzhou")
+    diagnose.add_argument("--lang", choices=LANGS, help="report language (default: en)")
+    diagnose.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    diagnose.add_argument("--output", type=Path, help="write the report to this file")
+    _add_cloud_arguments(diagnose)
+    diagnose.set_defaults(handler=cmd_diagnose)
+
+    serve = sub.add_parser("serve", help="serve the diagnosis tools over MCP")
+    serve.add_argument("--transport", choices=("stdio", "http"), default="stdio")
+    serve.add_argument("--host", help="HTTP bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="HTTP port (default 8000)")
+    _add_cloud_arguments(serve)
+    serve.set_defaults(handler=cmd_serve)
+
+    simulate = sub.add_parser("simulate", help="run the ECS API simulator in the foreground")
+    simulate.add_argument("--scenario", type=Path, help="scenario directory (default: bundled)")
+    simulate.add_argument("--host", default="127.0.0.1")
+    simulate.add_argument("--port", type=int, default=8765)
+    simulate.set_defaults(handler=cmd_simulate)
     return parser
+
+
+def _add_cloud_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--endpoint", help="ECS API endpoint (default: the region's own)")
+    parser.add_argument(
+        "--simulator",
+        nargs="?",
+        const="",
+        metavar="SCENARIO_DIR",
+        help="use the bundled ECS simulator (optionally with these scenarios)",
+    )
+    parser.add_argument(
+        "--no-guest-commands",
+        action="store_true",
+        help="never run anything in the guest; diagnose from the cloud side only",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -100,6 +320,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"ecs-reboot-diagnosis: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except DiagnosisError as exc:
+        print(f"ecs-reboot-diagnosis: error: {exc}", file=sys.stderr)
+        return exit_code_for(exc)
     except KeyboardInterrupt:
         print("ecs-reboot-diagnosis: interrupted", file=sys.stderr)
         return 130

@@ -17,14 +17,12 @@ from pydantic import BaseModel, Field, WithJsonSchema
 from ecs_reboot_diagnosis import __version__
 from ecs_reboot_diagnosis.diagnosis import DIAGNOSIS_ID_PATTERN
 from ecs_reboot_diagnosis.errors import InvalidInputError
-from ecs_reboot_diagnosis.models import Lang
 from ecs_reboot_diagnosis.report.render import render_markdown
 from ecs_reboot_diagnosis.service import (
     DiagnosisService,
     validate_instance_id,
     validate_region_id,
 )
-
 from ecs_reboot_diagnosis_mcp import tool_results as results
 from ecs_reboot_diagnosis_mcp.tool_errors import message_for, translated
 

@@ -14,7 +14,6 @@ from pydantic import BaseModel, Field
 from ecs_reboot_diagnosis.diagnosis import Diagnosis
 from ecs_reboot_diagnosis.models import Finding, Lang, Report
 from ecs_reboot_diagnosis.workflow import Phase, Step, steps_left
-
 from ecs_reboot_diagnosis_mcp.tool_errors import STEP_TOOLS
 
 MAX_FINDINGS = 12
@@ -260,9 +259,8 @@ def guest_results_result(
     else:
         assert guest is not None
         kinds = sorted({f.kind for f in guest.findings})
-        summary = (
-            f"Collected: {len(guest.findings)} finding(s)"
-            + (f" ({', '.join(kinds)})." if kinds else ".")
+        summary = f"Collected: {len(guest.findings)} finding(s)" + (
+            f" ({', '.join(kinds)})." if kinds else "."
         )
     return GuestResultsResult(
         diagnosis_id=d.id,

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from alibabacloud_credentials.client import Client as CredentialClient  # type: ignore[import-untyped]
-from alibabacloud_credentials.exceptions import CredentialException  # type: ignore[import-untyped]
-from alibabacloud_ecs20140526.client import Client as EcsClient  # type: ignore[import-untyped]
-from alibabacloud_tea_openapi import models as open_api_models  # type: ignore[import-untyped]
+from alibabacloud_credentials.client import Client as CredentialClient
+from alibabacloud_credentials.exceptions import CredentialException
+from alibabacloud_ecs20140526.client import Client as EcsClient
+from alibabacloud_tea_openapi import models as open_api_models
 from darabonba.policy.retry import RetryCondition, RetryOptions
 
 from ecs_reboot_diagnosis_mcp.aliyun.error_codes import RETRYABLE_CODES

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from alibabacloud_credentials.exceptions import CredentialException  # type: ignore[import-untyped]
-from alibabacloud_tea_openapi.exceptions import AlibabaCloudException  # type: ignore[import-untyped]
+from alibabacloud_credentials.exceptions import CredentialException
+from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
 from darabonba.exceptions import RetryError as DaraRetryError
 from Tea.exceptions import RetryError as TeaRetryError
 from Tea.exceptions import TeaException, UnretryableException

@@ -9,8 +9,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from alibabacloud_credentials.client import Client as CredentialClient  # type: ignore[import-untyped]
-from alibabacloud_ecs20140526 import models as ecs_models  # type: ignore[import-untyped]
+from alibabacloud_credentials.client import Client as CredentialClient
+from alibabacloud_ecs20140526 import models as ecs_models
 from Tea.exceptions import TeaException
 
 from ecs_reboot_diagnosis.errors import CloudApiError
