@@ -177,7 +177,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         if value is not None
     }
     try:
-        return Settings(**overrides)
+        return Settings().model_copy(update=overrides)
     except ValidationError as exc:
         raise CliError(f"invalid ECS_DIAG_* setting: {exc.errors()[0]['msg']}", EXIT_USAGE) from exc
 

@@ -26,8 +26,10 @@ from ecs_reboot_diagnosis.tables import (
     LINUX_SIGNALS,
     WINDOWS_SIGNALS,
     linux_results,
-    platform_events as event_table,
     windows_results,
+)
+from ecs_reboot_diagnosis.tables import (
+    platform_events as event_table,
 )
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -142,7 +144,7 @@ def test_the_most_recent_decisive_event_wins() -> None:
     )
     assert verdict.decisive is not None
     assert verdict.decisive.event.event_type == "SystemFailure.Reboot"
-    assert [c.event.event_type for c in verdict.events][0] == "InstanceFailure.Reboot"
+    assert verdict.events[0].event.event_type == "InstanceFailure.Reboot"
 
 
 def test_platform_conclusion_cites_the_event() -> None:
@@ -192,11 +194,11 @@ def test_nothing_collected_means_unknown(table: object, signals: frozenset[str])
 
 def finding(kind: str, text: str, **facts: object) -> Finding:
     return Finding(
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         severity="critical",
         summary=text,
         evidence=[Evidence(source="guest:/var/log/messages", line_no=7, text=text)],
-        facts=FindingFacts(**facts),  # type: ignore[arg-type]
+        facts=FindingFacts(**facts),
     )
 
 
@@ -261,7 +263,8 @@ def test_linux_conclusion_rests_on_its_evidence_and_fills_its_sentence() -> None
     c, recs = conclusions.conclude_guest("linux", linux([OOM], panic_on_oom="0"), None, None)
     assert "java pid 4242" in c.root_cause.en and "java pid 4242" in c.root_cause.zh_CN
     assert any("Killed process 4242" in e.text for e in c.evidence)
-    assert not any(e.source == "guest:sysctl" for e in c.evidence)  # panic_on_oom=false is not cited
+    # a signal the rule requires to be false is not cited as evidence
+    assert not any(e.source == "guest:sysctl" for e in c.evidence)
     assert recs and "{" not in recs[0].text.en
 
 

@@ -49,7 +49,10 @@ def make(
 ) -> DiagnosisService:
     clock = clock or ManualClock()
     return DiagnosisService(
-        gateway, InMemoryDiagnosisStore(clock), clock, ServiceConfig(**config)  # type: ignore[arg-type]
+        gateway,
+        InMemoryDiagnosisStore(clock),
+        clock,
+        ServiceConfig(**config),  # type: ignore[arg-type]
     )
 
 

@@ -30,8 +30,8 @@ def reachable_states() -> list[WorkflowState]:
             continue
         seen.append(state)
         for step in Step:
-            for outcome in TRANSITIONS.get((state.phase, step), {}):
-                todo.append(advance(state, step, outcome))
+            outcomes = TRANSITIONS.get((state.phase, step), {})
+            todo.extend(advance(state, step, outcome) for outcome in outcomes)
     return seen
 
 
