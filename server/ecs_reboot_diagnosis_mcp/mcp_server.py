@@ -7,7 +7,8 @@ the tool to call instead); this module only declares tools, translates errors in
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
 
 from mcp.server.mcpserver import Context, Elicit, MCPServer, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
@@ -26,6 +27,7 @@ from ecs_reboot_diagnosis.service import (
 from ecs_reboot_diagnosis_mcp import tool_results as results
 from ecs_reboot_diagnosis_mcp.tool_errors import message_for, translated
 
+F = TypeVar("F", bound=Callable[..., Any])
 GUEST_TOOLS = frozenset({"ecs_run_guest_diagnostics", "ecs_get_guest_results"})
 
 INSTRUCTIONS = """\
@@ -92,9 +94,7 @@ def resolve_target(instance_id: str, region_id: str, ctx: Context) -> Elicit[Tar
     except InvalidInputError as exc:
         caps = ctx.client_capabilities
         if caps is None or caps.elicitation is None:
-            raise ToolError(
-                message_for(exc) + " Ask the user; do not guess or pick a default."
-            ) from exc
+            raise ToolError(message_for(exc)) from exc
         return Elicit(
             f"{exc.message} Which ECS instance should be diagnosed, and in which region?",
             Target,
@@ -121,7 +121,16 @@ def build_server(service: DiagnosisService) -> MCPServer:
         version=__version__,
     )
 
-    @mcp.tool(title="Start a diagnosis (step 1)", annotations=STEP)
+    def tool(title: str, annotations: ToolAnnotations) -> Callable[[F], F]:
+        """Register a tool; its docstring, on one line, is its description."""
+
+        def register(fn: F) -> F:
+            description = " ".join((fn.__doc__ or "").split())
+            return mcp.tool(title=title, description=description, annotations=annotations)(fn)
+
+        return register
+
+    @tool("Start a diagnosis (step 1)", STEP)
     async def ecs_start_diagnosis(
         target: Annotated[Target, Resolve(resolve_target)],
         instance_id: InstanceIdArg = "",
@@ -135,7 +144,7 @@ def build_server(service: DiagnosisService) -> MCPServer:
             d = await service.start(target.instance_id, target.region_id)
         return results.start_result(d)
 
-    @mcp.tool(title="Check platform events (step 2)", annotations=STEP)
+    @tool("Check platform events (step 2)", STEP)
     async def ecs_check_platform_events(diagnosis_id: DiagnosisId) -> results.EventsResult:
         """Read the instance's platform history events (maintenance, host failure, expiry,
         InstanceFailure.Reboot) in the recent window and judge them. A platform cause ends the
@@ -145,7 +154,7 @@ def build_server(service: DiagnosisService) -> MCPServer:
             d = await service.check_events(diagnosis_id)
         return results.events_result(d)
 
-    @mcp.tool(title="Check Cloud Assistant (step 3)", annotations=STEP)
+    @tool("Check Cloud Assistant (step 3)", STEP)
     async def ecs_check_cloud_assistant(diagnosis_id: DiagnosisId) -> results.AgentResult:
         """Check that Cloud Assistant runs on the instance and its heartbeat is recent; this is
         required before any command runs in the guest. Requires: ecs_check_platform_events.
@@ -155,7 +164,7 @@ def build_server(service: DiagnosisService) -> MCPServer:
             d = await service.check_agent(diagnosis_id)
         return results.agent_result(d)
 
-    @mcp.tool(title="Run the guest collector (step 4)", annotations=RUNS_IN_GUEST)
+    @tool("Run the guest collector (step 4)", RUNS_IN_GUEST)
     async def ecs_run_guest_diagnostics(
         diagnosis_id: DiagnosisId, ctx: Context
     ) -> results.GuestRunResult:
@@ -172,7 +181,7 @@ def build_server(service: DiagnosisService) -> MCPServer:
             d, status = await service.run_guest(diagnosis_id, progress)
         return results.guest_run_result(d, status)
 
-    @mcp.tool(title="Get the guest results (step 4)", annotations=STEP)
+    @tool("Get the guest results (step 4)", STEP)
     async def ecs_get_guest_results(diagnosis_id: DiagnosisId) -> results.GuestResultsResult:
         """Fetch, decode and analyse the collector's output: findings (panic, OOM, lockup,
         clean reboot, bug check ...) with the evidence lines they rest on. Returns status
@@ -182,7 +191,7 @@ def build_server(service: DiagnosisService) -> MCPServer:
             d, status = await service.get_guest_results(diagnosis_id)
         return results.guest_results_result(d, status)
 
-    @mcp.tool(title="Triage crash dumps (step 5)", annotations=STEP)
+    @tool("Triage crash dumps (step 5)", STEP)
     async def ecs_triage_crash_dumps(diagnosis_id: DiagnosisId) -> results.TriageResult:
         """Read the newest crash dump the collector found: vmcore-dmesg panic reason, RIP,
         modules and call trace on Linux; MEMORY.DMP / minidumps and the bug check on Windows.
@@ -192,7 +201,7 @@ def build_server(service: DiagnosisService) -> MCPServer:
             d = await service.triage_dumps(diagnosis_id)
         return results.triage_result(d)
 
-    @mcp.tool(title="Recommend dump setup (step 6)", annotations=STEP)
+    @tool("Recommend dump setup (step 6)", STEP)
     async def ecs_recommend_dump_setup(diagnosis_id: DiagnosisId) -> results.DumpAdviceResult:
         """Judge whether the next crash would leave a dump (kdump on Linux, memory dump and page
         file on Windows) and give the steps for this OS when it would not. Requires:
@@ -201,7 +210,7 @@ def build_server(service: DiagnosisService) -> MCPServer:
             d = await service.recommend_dump_setup(diagnosis_id)
         return results.dump_advice_result(d)
 
-    @mcp.tool(title="Render the report (final step)", annotations=READ_ONLY)
+    @tool("Render the report (final step)", READ_ONLY)
     async def ecs_render_report(
         diagnosis_id: DiagnosisId, lang: LangArg = "en"
     ) -> results.ReportResult:
@@ -214,7 +223,7 @@ def build_server(service: DiagnosisService) -> MCPServer:
             d = service.status(diagnosis_id)
         return results.report_result(d, report, lang, render_markdown(report, lang))
 
-    @mcp.tool(title="Diagnosis status", annotations=READ_ONLY)
+    @tool("Diagnosis status", READ_ONLY)
     async def ecs_get_diagnosis_status(diagnosis_id: DiagnosisId) -> results.StatusResult:
         """Where a diagnosis stands: phase, completed steps, remaining tools, next step. Use it to
         resume a diagnosis. Requires: a diagnosis_id from ecs_start_diagnosis. Read-only."""
@@ -227,7 +236,7 @@ def build_server(service: DiagnosisService) -> MCPServer:
     else:
         diagnose_annotations = STEP
 
-    @mcp.tool(title="Diagnose an instance (all steps)", annotations=diagnose_annotations)
+    @tool("Diagnose an instance (all steps)", diagnose_annotations)
     async def ecs_diagnose_instance(
         target: Annotated[Target, Resolve(resolve_target)],
         ctx: Context,
