@@ -30,7 +30,7 @@ async def diagnose(client: Client) -> dict[str, Any]:
     result = await client.call_tool("ecs_diagnose_instance", {**LINUX, "lang": "en"})
     assert not result.is_error, result.content
     assert result.structured_content is not None
-    return result.structured_content
+    return dict(result.structured_content)
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])

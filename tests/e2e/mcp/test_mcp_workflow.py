@@ -38,7 +38,7 @@ async def call(client: Client, tool: str, **arguments: Any) -> CallToolResult:
 def structured(result: CallToolResult) -> dict[str, Any]:
     assert not result.is_error, text(result)
     assert result.structured_content is not None
-    return result.structured_content
+    return dict(result.structured_content)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -85,10 +85,10 @@ async def test_a_full_diagnosis_step_by_step_refusing_every_step_out_of_order(
 async def test_diagnose_instance_runs_everything_in_one_call(
     make_server: Callable[..., MCPServer], mode: str
 ) -> None:
-    progress: list[str] = []
+    messages: list[str] = []
 
-    async def on_progress(done: float, total: float | None, message: str | None) -> None:
-        progress.append(message or "")
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        messages.append(message or "")
 
     async with Client(make_server(), mode=mode) as client:
         result = await client.call_tool(
@@ -97,7 +97,7 @@ async def test_diagnose_instance_runs_everything_in_one_call(
         data = structured(result)
         assert data["lang"] == "zh-CN"
         assert "### 步骤 3B" in data["report_markdown"]
-        assert progress, "no progress notification arrived"
+        assert messages, "no progress notification arrived"
         status = structured(
             await call(client, "ecs_get_diagnosis_status", diagnosis_id=data["diagnosis_id"])
         )
@@ -147,7 +147,7 @@ async def test_missing_ids_are_asked_for_through_elicitation(
         asked.append(params.message)
         if answer == "accept":
             return ElicitResult(action="accept", content=dict(LINUX))
-        return ElicitResult(action=answer)  # type: ignore[arg-type]
+        return ElicitResult(action=answer)
 
     async with Client(make_server(), mode=mode, elicitation_callback=on_elicit) as client:
         result = await call(client, "ecs_start_diagnosis", region_id="cn-hangzhou")
