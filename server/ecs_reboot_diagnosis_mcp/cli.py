@@ -214,13 +214,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if args.transport == "stdio":
             server.run("stdio")
         else:
+            import uvicorn
+
+            from ecs_reboot_diagnosis_mcp.http_app import build_http_app, parse_tokens
+
             host = args.host or settings.host
             if host not in ("127.0.0.1", "localhost", "::1"):
                 logging.getLogger(__name__).warning(
                     "serving MCP over HTTP on %s: reachable beyond this machine", host
                 )
             port = settings.port if args.port is None else args.port
-            server.run("streamable-http", host=host, port=port)
+            tokens = parse_tokens(settings.http_token)
+            app = build_http_app(server, host=host, tokens=tokens)
+            print(f"MCP endpoint: http://{host}:{port}/mcp"
+                  + (" (bearer token required)" if tokens else ""), file=sys.stderr)  # fmt: skip
+            uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     return EXIT_OK
 
 

@@ -7,6 +7,7 @@ the tool to call instead); this module only declares tools, translates errors in
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -101,6 +102,15 @@ def resolve_target(instance_id: str, region_id: str, ctx: Context) -> Elicit[Tar
         )
 
 
+def caller(ctx: Context) -> str:
+    """The caller's identity: a digest of its bearer token over HTTP, "" otherwise."""
+    authorization = (ctx.headers or {}).get("authorization", "")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return ""
+    return hashlib.sha256(token.strip().encode()).hexdigest()[:32]
+
+
 READ_ONLY = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
 )
@@ -133,6 +143,7 @@ def build_server(service: DiagnosisService) -> MCPServer:
     @tool("Start a diagnosis (step 1)", STEP)
     async def ecs_start_diagnosis(
         target: Annotated[Target, Resolve(resolve_target)],
+        ctx: Context,
         instance_id: InstanceIdArg = "",
         region_id: RegionIdArg = "",
     ) -> results.StartResult:
@@ -141,26 +152,32 @@ def build_server(service: DiagnosisService) -> MCPServer:
         unknown, ask the user (never guess). Returns: diagnosis_id (pass it to every later tool),
         the instance facts and next_step. Next: ecs_check_platform_events."""
         with translated():
-            d = await service.start(target.instance_id, target.region_id)
+            d = await service.start(target.instance_id, target.region_id, caller(ctx))
         return results.start_result(d)
 
     @tool("Check platform events (step 2)", STEP)
-    async def ecs_check_platform_events(diagnosis_id: DiagnosisId) -> results.EventsResult:
+    async def ecs_check_platform_events(
+        diagnosis_id: DiagnosisId, ctx: Context
+    ) -> results.EventsResult:
         """Read the instance's platform history events (maintenance, host failure, expiry,
         InstanceFailure.Reboot) in the recent window and judge them. A platform cause ends the
         diagnosis. Requires: ecs_start_diagnosis. Returns: the events with their meaning and the
         verdict. Next: ecs_check_cloud_assistant, or ecs_render_report on a platform cause."""
         with translated(diagnosis_id):
+            service.status(diagnosis_id, caller(ctx))
             d = await service.check_events(diagnosis_id)
         return results.events_result(d)
 
     @tool("Check Cloud Assistant (step 3)", STEP)
-    async def ecs_check_cloud_assistant(diagnosis_id: DiagnosisId) -> results.AgentResult:
+    async def ecs_check_cloud_assistant(
+        diagnosis_id: DiagnosisId, ctx: Context
+    ) -> results.AgentResult:
         """Check that Cloud Assistant runs on the instance and its heartbeat is recent; this is
         required before any command runs in the guest. Requires: ecs_check_platform_events.
         Returns: agent status, heartbeat age, and manual steps when it is unusable.
         Next: ecs_run_guest_diagnostics, or ecs_render_report when the agent is down."""
         with translated(diagnosis_id):
+            service.status(diagnosis_id, caller(ctx))
             d = await service.check_agent(diagnosis_id)
         return results.agent_result(d)
 
@@ -178,56 +195,70 @@ def build_server(service: DiagnosisService) -> MCPServer:
             await ctx.report_progress(done, total, message)
 
         with translated(diagnosis_id):
+            service.status(diagnosis_id, caller(ctx))
             d, status = await service.run_guest(diagnosis_id, progress)
         return results.guest_run_result(d, status)
 
     @tool("Get the guest results (step 4)", STEP)
-    async def ecs_get_guest_results(diagnosis_id: DiagnosisId) -> results.GuestResultsResult:
+    async def ecs_get_guest_results(
+        diagnosis_id: DiagnosisId, ctx: Context
+    ) -> results.GuestResultsResult:
         """Fetch, decode and analyse the collector's output: findings (panic, OOM, lockup,
         clean reboot, bug check ...) with the evidence lines they rest on. Returns status
         pending with a retry hint while the collector still runs. Requires:
         ecs_run_guest_diagnostics. Next: ecs_triage_crash_dumps."""
         with translated(diagnosis_id):
+            service.status(diagnosis_id, caller(ctx))
             d, status = await service.get_guest_results(diagnosis_id)
         return results.guest_results_result(d, status)
 
     @tool("Triage crash dumps (step 5)", STEP)
-    async def ecs_triage_crash_dumps(diagnosis_id: DiagnosisId) -> results.TriageResult:
+    async def ecs_triage_crash_dumps(
+        diagnosis_id: DiagnosisId, ctx: Context
+    ) -> results.TriageResult:
         """Read the newest crash dump the collector found: vmcore-dmesg panic reason, RIP,
         modules and call trace on Linux; MEMORY.DMP / minidumps and the bug check on Windows.
         Requires: ecs_get_guest_results. Returns: the dump facts.
         Next: ecs_recommend_dump_setup."""
         with translated(diagnosis_id):
+            service.status(diagnosis_id, caller(ctx))
             d = await service.triage_dumps(diagnosis_id)
         return results.triage_result(d)
 
     @tool("Recommend dump setup (step 6)", STEP)
-    async def ecs_recommend_dump_setup(diagnosis_id: DiagnosisId) -> results.DumpAdviceResult:
+    async def ecs_recommend_dump_setup(
+        diagnosis_id: DiagnosisId, ctx: Context
+    ) -> results.DumpAdviceResult:
         """Judge whether the next crash would leave a dump (kdump on Linux, memory dump and page
         file on Windows) and give the steps for this OS when it would not. Requires:
         ecs_triage_crash_dumps. Returns: needed, reason, steps. Next: ecs_render_report."""
         with translated(diagnosis_id):
+            service.status(diagnosis_id, caller(ctx))
             d = await service.recommend_dump_setup(diagnosis_id)
         return results.dump_advice_result(d)
 
     @tool("Render the report (final step)", READ_ONLY)
     async def ecs_render_report(
-        diagnosis_id: DiagnosisId, lang: LangArg = "en"
+        diagnosis_id: DiagnosisId, ctx: Context, lang: LangArg = "en"
     ) -> results.ReportResult:
         """Render the diagnosis report from the fixed template, filled only from collected data.
         Relay report_markdown to the user unchanged: do not rewrite or extend it. Requires: every
         step the workflow needs (the server says which is missing). Can be called again for
         the other language. Returns: the report and its verdict."""
         with translated(diagnosis_id):
+            service.status(diagnosis_id, caller(ctx))
             report = await service.report(diagnosis_id)
             d = service.status(diagnosis_id)
         return results.report_result(d, report, lang, render_markdown(report, lang))
 
     @tool("Diagnosis status", READ_ONLY)
-    async def ecs_get_diagnosis_status(diagnosis_id: DiagnosisId) -> results.StatusResult:
+    async def ecs_get_diagnosis_status(
+        diagnosis_id: DiagnosisId, ctx: Context
+    ) -> results.StatusResult:
         """Where a diagnosis stands: phase, completed steps, remaining tools, next step. Use it to
         resume a diagnosis. Requires: a diagnosis_id from ecs_start_diagnosis. Read-only."""
         with translated(diagnosis_id):
+            service.status(diagnosis_id, caller(ctx))
             d = service.status(diagnosis_id)
         return results.status_result(d)
 
@@ -252,7 +283,9 @@ def build_server(service: DiagnosisService) -> MCPServer:
             await ctx.report_progress(done, total, message)
 
         with translated():
-            report = await service.diagnose(target.instance_id, target.region_id, progress)
+            report = await service.diagnose(
+                target.instance_id, target.region_id, progress, caller(ctx)
+            )
             d = service.status(report.diagnosis_id)
         return results.report_result(d, report, lang, render_markdown(report, lang))
 

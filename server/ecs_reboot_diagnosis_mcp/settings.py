@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     transport: Literal["stdio", "streamable-http"] = "stdio"
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
+    http_token: str = Field(
+        "", repr=False, description="Bearer token(s) required over HTTP, comma-separated."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
     def service_config(self) -> ServiceConfig:

@@ -34,6 +34,9 @@ class Diagnosis(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str = Field(pattern=DIAGNOSIS_ID_PATTERN)
+    owner: str = Field(default="", repr=False)
+    """Who may use this diagnosis: an opaque caller identity from the adapter ("" = anyone
+    on a transport without identities, such as stdio or the CLI)."""
     created_at: datetime
     updated_at: datetime
     workflow: WorkflowState

@@ -26,6 +26,7 @@ from ecs_reboot_diagnosis.errors import (
     CollectorIntegrityError,
     InstanceNotFoundError,
     InvalidInputError,
+    UnknownDiagnosisError,
 )
 from ecs_reboot_diagnosis.models import (
     INSTANCE_ID_PATTERN,
@@ -151,12 +152,16 @@ class DiagnosisService:
         self.store.put(updated)
         return updated
 
-    def status(self, diagnosis_id: str) -> Diagnosis:
-        return self.store.get(diagnosis_id)
+    def status(self, diagnosis_id: str, owner: str | None = None) -> Diagnosis:
+        """The diagnosis as stored. With ``owner``, another caller's diagnosis is unknown."""
+        d = self.store.get(diagnosis_id)
+        if owner is not None and d.owner != owner:
+            raise UnknownDiagnosisError(diagnosis_id)
+        return d
 
     # --- step 1 ----------------------------------------------------------------------------
 
-    async def start(self, instance_id: str, region_id: str) -> Diagnosis:
+    async def start(self, instance_id: str, region_id: str, owner: str = "") -> Diagnosis:
         """Confirm the instance exists and record its facts; returns the new diagnosis."""
         instance_id = validate_instance_id(instance_id)
         region_id = validate_region_id(region_id)
@@ -167,6 +172,7 @@ class DiagnosisService:
         now = self.clock.now()
         diagnosis = Diagnosis(
             id=new_diagnosis_id(),
+            owner=owner,
             created_at=now,
             updated_at=now,
             workflow=advance(WorkflowState(), Step.CONFIRM_INSTANCE, "done"),
@@ -477,7 +483,11 @@ class DiagnosisService:
     # --- the whole workflow -------------------------------------------------------------------
 
     async def diagnose(
-        self, instance_id: str, region_id: str, progress: ProgressCallback | None = None
+        self,
+        instance_id: str,
+        region_id: str,
+        progress: ProgressCallback | None = None,
+        owner: str = "",
     ) -> Report:
         """Run every step in order, with the same guardrails as step-by-step use."""
 
@@ -485,7 +495,7 @@ class DiagnosisService:
             if progress is not None:
                 await progress(0, None, message)
 
-        d = await self.start(instance_id, region_id)
+        d = await self.start(instance_id, region_id, owner)
         await say(f"Instance {d.instance.instance_id} confirmed ({d.instance.os_type}).")
         d = await self.check_events(d.id)
         await say("Platform events checked.")

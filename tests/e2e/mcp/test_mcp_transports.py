@@ -7,12 +7,15 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
+import httpx2
 import pytest
 from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
 
 from tests.e2e.mcp.conftest import LINUX
 
@@ -100,3 +103,59 @@ def test_http_refuses_a_foreign_host_header(http_server: str) -> None:
         json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
     )
     assert response.status_code in (400, 403, 421)
+
+
+@pytest.fixture(scope="module")
+def token_server() -> Iterator[str]:
+    port = free_port()
+    env = {**clean_env(), "ECS_DIAG_HTTP_TOKEN": "alpha-token, beta-token"}
+    proc = subprocess.Popen(
+        [*SERVE, "--transport", "http", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/mcp"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(url, timeout=1.0)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@contextlib.asynccontextmanager
+async def authorized(url: str, token: str) -> AsyncIterator[Client]:
+    async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as http:
+        transport = streamable_http_client(url, http_client=http)
+        async with Client(transport, mode="legacy") as client:
+            yield client
+
+
+def test_a_token_server_refuses_requests_without_a_valid_token(token_server: str) -> None:
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    headers = {"Accept": "application/json, text/event-stream"}
+    assert httpx.post(token_server, json=body, headers=headers).status_code == 401
+    wrong = {**headers, "Authorization": "Bearer gamma-token"}
+    refused = httpx.post(token_server, json=body, headers=wrong)
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_a_diagnosis_belongs_to_the_token_that_started_it(token_server: str) -> None:
+    async with authorized(token_server, "alpha-token") as alpha:
+        started = await alpha.call_tool("ecs_start_diagnosis", LINUX)
+        assert started.structured_content is not None
+        did = started.structured_content["diagnosis_id"]
+    async with authorized(token_server, "beta-token") as beta:
+        stolen = await beta.call_tool("ecs_check_platform_events", {"diagnosis_id": did})
+        assert stolen.is_error and "is unknown" in stolen.content[0].text  # type: ignore[union-attr]
+    async with authorized(token_server, "alpha-token") as alpha:
+        own = await alpha.call_tool("ecs_check_platform_events", {"diagnosis_id": did})
+        assert not own.is_error
