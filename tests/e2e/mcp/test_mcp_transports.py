@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
-import contextlib
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
