@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 from mcp.server.mcpserver import Context, Elicit, MCPServer, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.resources import FileResource
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field, WithJsonSchema
 
@@ -26,6 +28,7 @@ from ecs_reboot_diagnosis.service import (
     validate_region_id,
 )
 from ecs_reboot_diagnosis_mcp import tool_results as results
+from ecs_reboot_diagnosis_mcp.references import reference_documents
 from ecs_reboot_diagnosis_mcp.tool_errors import message_for, translated
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -292,4 +295,51 @@ def build_server(service: DiagnosisService) -> MCPServer:
     if not service.config.guest_commands:
         for name in GUEST_TOOLS:
             mcp.remove_tool(name)
+
+    @mcp.prompt(title="Diagnose an ECS reboot or crash")
+    def diagnose_reboot(instance_id: str = "", region_id: str = "") -> str:
+        """The diagnosis workflow, step by step, for one instance."""
+        target = (
+            f"instance {instance_id} in region {region_id}"
+            if instance_id and region_id
+            else "the instance the user names (ask for its instance id and region; never guess)"
+        )
+        return WORKFLOW_PROMPT.format(target=target)
+
+    for name, path in reference_documents().items():
+        mcp.add_resource(
+            FileResource(
+                uri=f"{RESOURCE_SCHEME}://references/{name}",
+                name=name,
+                title=name.replace("-", " ").capitalize(),
+                description=_first_line(path),
+                path=path,
+                mime_type="text/markdown",
+            )
+        )
     return mcp
+
+
+RESOURCE_SCHEME = "ecs-reboot-diagnosis"
+WORKFLOW_PROMPT = """Find out why {target} rebooted or crashed.
+Use the ecs-reboot-diagnosis tools in this order:
+1. ecs_start_diagnosis(instance_id, region_id) -> keep the diagnosis_id.
+2. ecs_check_platform_events(diagnosis_id). A platform cause (maintenance, host failure,
+   expiry) ends the diagnosis: go to step 7.
+3. ecs_check_cloud_assistant(diagnosis_id). If the agent is down, go to step 7 (the report lists
+   manual steps).
+4. ecs_run_guest_diagnostics(diagnosis_id), then ecs_get_guest_results(diagnosis_id) (call it
+   again while it says pending).
+5. ecs_triage_crash_dumps(diagnosis_id).
+6. ecs_recommend_dump_setup(diagnosis_id).
+7. ecs_render_report(diagnosis_id, lang) and give the user report_markdown exactly as returned.
+Each result names the next tool in next_step; follow it. Draw no conclusion the report does not
+state, and diagnose one instance per diagnosis.
+"""
+
+
+def _first_line(path: Path) -> str:
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            return line.lstrip("# ").strip()
+    return path.stem

@@ -177,3 +177,21 @@ async def test_no_guest_commands_hides_the_guest_tools_and_goes_agentless(
         assert "ecs_render_report" in text(skipped)
         report = structured(await call(client, "ecs_render_report", diagnosis_id=did))
         assert report["verdict"] == "unknown"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_the_workflow_prompt_and_the_reference_resources(
+    make_server: Callable[..., MCPServer], mode: str
+) -> None:
+    async with Client(make_server(), mode=mode) as client:
+        prompts = {p.name for p in (await client.list_prompts()).prompts}
+        assert "diagnose_reboot" in prompts
+        prompt = await client.get_prompt("diagnose_reboot", LINUX)
+        body = prompt.messages[0].content.text  # type: ignore[union-attr]
+        assert LINUX["instance_id"] in body and "ecs_render_report" in body
+        resources = {str(r.uri): r for r in (await client.list_resources()).resources}
+        for name in ("ram-policy", "report-format", "manual-diagnosis", "kdump-setup",
+                     "windows-dump-setup", "troubleshooting"):  # fmt: skip
+            assert f"ecs-reboot-diagnosis://references/{name}" in resources
+        ram = await client.read_resource("ecs-reboot-diagnosis://references/ram-policy")
+        assert "ecs:RunCommand" in ram.contents[0].text  # type: ignore[union-attr]
