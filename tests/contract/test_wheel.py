@@ -31,7 +31,11 @@ def test_wheel_contains_the_assets(tmp_path: Path) -> None:
     assert any(a.endswith(".toml") for a in assets)
     missing = [a for a in assets if a not in names]
     assert missing == []
+    assert any(a.endswith(".sh") for a in assets) and any(a.endswith(".j2") for a in assets)
     assert "ecs_reboot_diagnosis/py.typed" in names
+    for doc in (ROOT / "references").glob("*.md"):
+        assert f"ecs_reboot_diagnosis_mcp/references/{doc.name}" in names
+    assert "ecs_api_simulator/scenarios/linux-no-events/scenario.json" in names
     assert "ecs_reboot_diagnosis_mcp/cli.py" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
