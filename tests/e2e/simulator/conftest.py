@@ -19,9 +19,9 @@ from typing import Any  # noqa: E402
 
 import alibabacloud_credentials.utils.auth_util as auth_util  # noqa: E402
 import pytest  # noqa: E402
-from tests.e2e.simulator.sdk_clients import make_client  # noqa: E402
 
 from ecs_api_simulator import ManualClock, SimulatorServer  # noqa: E402
+from tests.e2e.simulator.sdk_clients import make_client  # noqa: E402
 
 auth_util.environment_ecs_metadata_disabled = "true"
 

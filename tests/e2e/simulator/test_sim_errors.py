@@ -11,10 +11,10 @@ from alibabacloud_tea_openapi.exceptions import (
     ServerException,
     ThrottlingException,
 )
-from tests.e2e.simulator.sdk_clients import make_client
-from tests.e2e.simulator.signed_requests import call, post
 
 from ecs_api_simulator import SimulatorServer
+from tests.e2e.simulator.sdk_clients import make_client
+from tests.e2e.simulator.signed_requests import call, post
 
 DENIED = "i-2zesimdenied0000001"
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from alibabacloud_ecs20140526 import models as ecs_models
 from alibabacloud_tea_openapi.exceptions import ClientException
-from tests.e2e.simulator.signed_requests import call
 
 from ecs_api_simulator import SimulatorServer
+from tests.e2e.simulator.signed_requests import call
 
 LINUX = "i-bp1simguest0linux01"
 

@@ -10,8 +10,6 @@ from typing import Any
 import pytest
 from alibabacloud_ecs20140526 import models as ecs_models
 from alibabacloud_tea_openapi.exceptions import ClientException
-from tests.e2e.simulator.sdk_clients import make_client
-from tests.e2e.simulator.signed_requests import call, post, signed_v3
 
 from ecs_api_simulator import SimulatorServer
 from ecs_api_simulator.signature import (
@@ -22,6 +20,8 @@ from ecs_api_simulator.signature import (
     v3_signature,
     v3_string_to_sign,
 )
+from tests.e2e.simulator.sdk_clients import make_client
+from tests.e2e.simulator.signed_requests import call, post, signed_v3
 
 REGION = {"RegionId": "cn-hangzhou"}
 
