@@ -110,3 +110,18 @@ async def test_schema_snapshot() -> None:
         "The MCP tool surface changed. If intended, run UPDATE_SNAPSHOTS=1 pytest "
         "tests/contract and commit tests/contract/snapshots/tools.json."
     )
+
+
+async def test_the_readme_tools_table_matches_tools_list() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = set(re.findall(r"^\| `(ecs_[a-z_]+)` \|", readme, flags=re.MULTILINE))
+    assert table == {t["name"] for t in await list_tools()}
+
+
+def test_the_readme_configuration_table_names_real_settings() -> None:
+    from ecs_reboot_diagnosis_mcp.settings import Settings
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    documented = {v.lower() for v in re.findall(r"`ECS_DIAG_([A-Z_]+)", readme)}
+    assert documented, "the README documents no ECS_DIAG_ variable"
+    assert documented <= set(Settings.model_fields), documented - set(Settings.model_fields)
