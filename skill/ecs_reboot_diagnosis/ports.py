@@ -137,6 +137,67 @@ class EcsGateway(Protocol):
     async def screenshot(self, region_id: str, instance_id: str) -> Screenshot: ...
 
 
+class MetricPoint(_Dto):
+    timestamp: datetime
+    average: float | None = None
+    maximum: float | None = None
+    minimum: float | None = None
+
+
+class MetricSeries(_Dto):
+    """One CloudMonitor metric of one instance (namespace acs_ecs_dashboard)."""
+
+    metric: str
+    unit: str = ""
+    period_seconds: int
+    points: list[MetricPoint]
+
+
+class MetricsGateway(Protocol):
+    """CloudMonitor (DescribeMetricList), for the metrics before a reboot. Optional evidence:
+    implementations raise CloudApiError(kind="forbidden") when the caller may not read them."""
+
+    async def metric_series(
+        self,
+        region_id: str,
+        instance_id: str,
+        metric: str,
+        *,
+        start: datetime,
+        end: datetime,
+        period_seconds: int,
+    ) -> MetricSeries:
+        """All points of ``metric`` for the instance in [start, end], every page."""
+        ...
+
+
+class ApiCall(_Dto):
+    """One ActionTrail event: an API call that touched the instance."""
+
+    event_id: str
+    event_name: str
+    event_time: datetime
+    service: str = "Ecs"
+    caller: str = ""
+    caller_type: str = ""
+    access_key_id_suffix: str = ""
+    source_ip: str = ""
+    user_agent: str = ""
+    request_id: str = ""
+    error_code: str = ""
+    resources: list[str] = []
+
+
+class AuditGateway(Protocol):
+    """ActionTrail (LookupEvents), for who called what on the instance. Optional evidence."""
+
+    async def instance_api_calls(
+        self, region_id: str, instance_id: str, *, start: datetime, end: datetime
+    ) -> list[ApiCall]:
+        """Every recorded API call on the instance in [start, end], every page, any order."""
+        ...
+
+
 class DiagnosisStore(Protocol):
     """Diagnoses by id. ``get`` raises UnknownDiagnosisError for an unknown or expired id."""
 
