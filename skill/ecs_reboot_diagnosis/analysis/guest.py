@@ -1,0 +1,28 @@
+"""Collector output -> :class:`~ecs_reboot_diagnosis.models.GuestEvidence`, for either OS."""
+
+from __future__ import annotations
+
+from ecs_reboot_diagnosis.analysis.envelope import parse_envelope
+from ecs_reboot_diagnosis.analysis.linux_guest import analyze_linux
+from ecs_reboot_diagnosis.analysis.windows_guest import analyze_windows
+from ecs_reboot_diagnosis.errors import CollectorIntegrityError
+from ecs_reboot_diagnosis.models import GuestEvidence, OsType
+
+__all__ = ["parse_guest_output"]
+
+
+def parse_guest_output(os_type: OsType, output: str, nonce: str) -> GuestEvidence:
+    """Check the envelope of one collector run (nonce, schema, collector) and analyse it.
+
+    Raises :class:`CollectorIntegrityError` when the output is not this run's envelope or comes
+    from the other OS's collector.
+    """
+    envelope = parse_envelope(output, nonce)
+    if envelope.collector != os_type:
+        raise CollectorIntegrityError(
+            f"The envelope comes from the {envelope.collector!r} collector, not {os_type!r}.",
+            hint="The instance's OS type and the collector that ran disagree.",
+        )
+    if os_type == "linux":
+        return analyze_linux(envelope)
+    return analyze_windows(envelope)

@@ -1,0 +1,435 @@
+#!/bin/sh
+# ecs-reboot-diagnosis Linux guest collector. Read-only: it writes only to its own temp dir.
+# Output format: ENVELOPE.md. POSIX sh (bash, dash, busybox ash). ASCII only.
+V=1.0.0
+read -r NONCE <<'ECS_DIAG_PARAM'
+{{nonce}}
+ECS_DIAG_PARAM
+read -r SINCE <<'ECS_DIAG_PARAM'
+{{since_days}}
+ECS_DIAG_PARAM
+H="ECS_DIAG_ENVELOPE schema_version=1 collector=linux version=$V"
+bad=
+case $NONCE in *[!0-9a-f]*) bad=nonce ;; esac
+[ ${#NONCE} -eq 32 ] || bad=nonce
+case $SINCE in [1-9] | [1-9][0-9] | [1-9][0-9][0-9]) [ "$SINCE" -le 365 ] || bad=${bad:+$bad,}since_days ;;
+*) bad=${bad:+$bad,}since_days ;; esac
+if [ -n "$bad" ]; then
+  case $bad in nonce*) NONCE=invalid ;; esac
+  echo "$H nonce=$NONCE error=bad_parameter:$bad"
+  exit 2
+fi
+LC_ALL=C
+export LC_ALL
+umask 077
+R=${DIAG_ROOT:-}
+R=${R%/}
+if [ -z "$R" ]; then
+  LIVE=1
+  PATH=$PATH:/usr/sbin:/usr/bin:/sbin:/bin
+else LIVE=${DIAG_LIVE:-0}; fi
+have() { command -v "$1" >/dev/null 2>&1; }
+T=$(mktemp -d 2>/dev/null) || { T=/tmp/ecs-diag.$$ && mkdir "$T"; } || exit 3
+trap 'rm -rf "$T"' EXIT
+trap 'exit 4' HUP INT TERM
+# The signature strings (fixed strings, one pass per file) and what a big syslog is cut to first.
+cat >"$T/pat" <<'ECS_DIAG_PAT'
+Kernel panic
+not syncing
+Oops:
+] SMP
+] PREEMPT
+kernel BUG
+BUG:
+NULL pointer
+general protection fault
+Unable to handle kernel
+blocked for more than
+soft lockup
+hard LOCKUP
+detected stall
+detected expedited stall
+Machine check
+Machine Check
+Hardware Error
+Out of memory
+out of memory
+Killed process
+oom-kill:
+invoked oom-killer
+deadlocked on memory
+Trigger a crash
+Attempted to kill init
+Unable to mount root
+Cannot open root device
+-fs error
+XFS (
+BTRFS critical
+BTRFS error
+RIP:
+Modules linked in
+Call Trace
+Comm:
+Reached target
+COMMAND=
+reboot:
+System is
+Power key pressed
+shutting down for system
+Linux version
+recovery complete
+ECS_DIAG_PAT
+printf '%s\n' 'kernel:' 'Reached target' 'COMMAND=' 'System is ' 'Power key' 'shutting down for' >"$T/pre"
+have renice && renice -n 10 -p $$ >/dev/null 2>&1
+have ionice && ionice -c 2 -n 7 -p $$ >/dev/null 2>&1
+TO=
+if have timeout; then
+  if timeout -k 5 5 true 2>/dev/null; then TO="timeout -k 5"; elif timeout 5 true 2>/dev/null; then TO=timeout; fi
+fi
+# t SECONDS CMD...: run CMD bounded by timeout when available.
+t() {
+  s=$1
+  shift
+  if [ -n "$TO" ]; then $TO "$s" "$@"; else "$@"; fi
+}
+# Selection: groups incident lines (+ their RIP/Modules/Call Trace lines), keeps the newest groups
+# of each category within a byte budget, prints "#source=" switches and "LINENO:text" lines.
+# shellcheck disable=SC2016
+SEL='function cls(s) {
+if (s ~ /not syncing|Kernel panic/) return "panic"
+if (s ~ /Out of memory|out of memory|Killed process|oom-kill:|invoked oom-killer|deadlocked on memory/) return "oom"
+if (s ~ /soft lockup|hard LOCKUP|blocked for more than|detected stall|detected expedited stall/) return "lockup"
+if (s ~ /Trigger a crash|Attempted to kill init|Unable to mount root|Cannot open root device/) return "crash"
+if (s ~ /[0-9a-f][0-9a-f][0-9a-f][0-9a-f] \[#[0-9]+\]|Oops: |kernel BUG|BUG: |NULL pointer|general protection fault|Unable to handle kernel/) return "die"
+if (s ~ /Machine [Cc]heck|Hardware Error/) return "hw"
+if (s ~ /EXT[234]-fs error|XFS \(.*([Cc]orruption|Internal error|[Ss]hut ?down|I\/O [Ee]rror)|BTRFS (critical|error)/) return "fs"
+if (s ~ /RIP: |Modules linked in|Call Trace|Comm: /) return "ctx"
+if (s ~ /Reached target .*(Reboot|Shutdown|Power[- ]Off|Halt)|COMMAND=.*(reboot|shutdown|poweroff|halt|init [06])|reboot: (Restarting|Power down)|System is (rebooting|powering down)|Power key pressed|shutting down for system|Linux version|recovery complete|XFS \(.*Starting recovery/) return "boot"
+return ""
+}
+function old(s,  m, v, md) {
+if (!cut) return 0
+if (s ~ /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]/) v = substr(s, 1, 4) substr(s, 6, 2) substr(s, 9, 2)
+else if (s ~ /^[A-Z][a-z][a-z] [ 0-9][0-9] /) {
+m = index("JanFebMarAprMayJunJulAugSepOctNovDec", substr(s, 1, 3))
+if (!m || (m - 1) % 3) return 0
+md = (m + 2) / 3 * 100 + substr(s, 5, 2)
+v = ((md > cmd) ? cy - 1 : cy) * 10000 + md
+} else return 0
+return v + 0 < cut + 0
+}
+function ng(c) {
+cur = ++G; gc[G] = c; gs[G] = src; gt[G] = ""; gl[G] = 0
+q[c, qt[c]++] = G
+if (qt[c] - qh[c] > K[c]) { delete gt[q[c, qh[c]]]; qh[c]++; if (c == "oom" && of != "") odrop++; else drop++ }
+}
+function add(s, n) {
+if (gl[cur] >= 16) return
+s = substr(s, 1, (s ~ /Modules linked in/) ? 600 : gc[cur] == "oom" ? 200 : 300)
+gt[cur] = gt[cur] n ":" s "\n"; gl[cur]++; last = n
+}
+function inc(c, f) { return f != "" ? c == "oom" : c != "oom" || of == "" }
+function emit(f, b, lst, o, i, j, x, u, c, p, sz, best) {
+o = 0
+for (c in K) if (inc(c, f)) for (i = qh[c]; i < qt[c]; i++) lst[++o] = q[c, i]
+for (i = 2; i <= o; i++) { x = lst[i]; for (j = i - 1; j > 0 && lst[j] > x; j--) lst[j + 1] = lst[j]; lst[j + 1] = x }
+u = 0
+for (i = 1; i <= o; i++) u += length(gt[lst[i]]) + length(gs[lst[i]]) + 9
+while (u > b && o > 0) {
+best = ""; sz = 0
+for (c in K) if (inc(c, f) && qt[c] - qh[c] > 0) {
+p = (qt[c] - qh[c]) * 10 - P[c]
+if (p > sz) { sz = p; best = c }
+}
+if (best == "") break
+x = q[best, qh[best]++]; if (f != "") odrop++; else drop++
+for (i = 1; i <= o; i++) if (lst[i] == x) { u -= length(gt[x]) + length(gs[x]) + 9; lst[i] = 0 }
+}
+p = ""
+for (i = 1; i <= o; i++) if (lst[i]) {
+if (gs[lst[i]] != p) { p = gs[lst[i]]; if (f != "") print "#source=" p >> f; else print "#source=" p }
+if (f != "") printf "%s", gt[lst[i]] >> f; else printf "%s", gt[lst[i]]
+}
+}
+BEGIN {
+split("panic 3 8 die 4 7 crash 2 6 lockup 3 5 hw 2 4 fs 3 3 ctx 3 2 boot 6 1 oom 6 9", a, " ")
+for (i = 1; i < 27; i += 3) { K[a[i]] = a[i + 1]; P[a[i]] = a[i + 2]; qh[a[i]] = 0; qt[a[i]] = 0 }
+cur = 0; oldn = -999; drop = 0; odrop = 0; fl = 0
+}
+/^@@FILE / { src = substr($0, 8); cur = 0; oldn = -999; fl = 0; next }
+{
+if (!match($0, /^[0-9]+[-:]/)) next
+n = substr($0, 1, RLENGTH - 1) + 0; sp = substr($0, RLENGTH, 1); s = substr($0, RLENGTH + 1)
+c = (sp == ":") ? cls(s) : ""
+if (c == "") {
+if (cur && fl > 0 && s ~ /\+0x[0-9a-f]+\/0x[0-9a-f]+|<\/?(IRQ|NMI|TASK)>|<EOI>|\[<[0-9a-f]+>\]/) { add(s, n); fl-- } else fl = 0
+next
+}
+fl = 0
+mt[c]++
+if (c != "ctx" && old(s)) { cur = 0; oldn = n; next }
+if (c == "ctx") {
+if (n - oldn <= 60) next
+if (cur && n - last <= 60) { if (gc[cur] == "oom") next }
+else ng("ctx")
+} else if (!(cur && gc[cur] == c && n - last <= 60)) ng(c)
+add(s, n)
+if (s ~ /Call Trace/) fl = fr
+}
+END {
+emit("", bud)
+if (of != "") emit(of, ob)
+m = ""
+for (c in mt) m = m " " c "=" mt[c]
+if (m != "") print "#matches" m
+if (drop && tf != "") print 1 > tf
+if (odrop && of != "") print 1 > (tf "o")
+}'
+# sel SOURCE FRAMES BUDGET [OOM_BUDGET]: selection over "@@FILE"/grep -n -A output on stdin.
+sel() {
+  tr -d '\000' | awk -v src="$1" -v fr="$2" -v bud="$3" -v ob="${4:-0}" -v of="${4:+$T/oom}" \
+    -v tf="$T/tr" -v cut="${SC:-0}" -v cy="$CY" -v cmd="$CMD" "$SEL" 2>/dev/null
+}
+# scan CONTEXT [FILE]: the lines with any of the signature strings, numbered, with context.
+scan() { grep -a -n -F -A "$1" -f "$T/pat" ${2:+"$2"}; }
+USED=0
+NS=0
+# out NAME STATUS NOTE BUDGET: print section NAME from $T/d (sanitised, clipped to BUDGET bytes).
+out() {
+  b=$4
+  r=$((19200 - USED))
+  [ "$b" -gt "$r" ] && b=$r
+  [ "$b" -lt 0 ] && b=0
+  echo "=====$NONCE SECTION $1====="
+  awk -v b="$b" -v nc="$NONCE" -v f="$T/clip" 'BEGIN { u = 0; c = 0 }
+{ gsub(/[^\t -~]/, "?"); gsub(nc, "[nonce]"); $0 = substr($0, 1, 1000)
+if (u + length($0) + 1 > b) { c = 1; exit }
+print; u += length($0) + 1 }
+END { print u, c > f }' "$T/d"
+  read -r n c <"$T/clip"
+  [ -s "$T/tr" ] && c=1
+  [ "$1" = oom ] && [ -s "$T/tro" ] && c=1
+  [ "$4" = 0 ] && c=0
+  echo "=====$NONCE END $1 status=$2 truncated=$c note=${3:--}====="
+  USED=$((USED + n + 2 * ${#1} + ${#3} + 130))
+  NS=$((NS + 1))
+  : >"$T/d"
+  : >"$T/tr"
+  [ "$1" = oom ] && : >"$T/tro"
+}
+: >"$T/d"
+: >"$T/tr"
+: >"$T/oom"
+case ${DIAG_NOW:-} in "" | *[!0-9]*) now=$(date +%s) ;; *) now=$DIAG_NOW ;; esac
+CY=$(date -d "@$now" +%Y 2>/dev/null)
+CMD=$(date -d "@$now" +%m%d 2>/dev/null)
+CUT=$(date -d "@$((now - SINCE * 86400))" +%Y%m%d 2>/dev/null)
+echo "$H nonce=$NONCE"
+
+{
+  echo "collected_at=$now"
+  echo "tz=$(date +%z)"
+  echo "since_days=$SINCE"
+  echo "root_prefixed=$([ -n "$R" ] && echo 1 || echo 0)"
+  echo "live=$LIVE"
+  tl=
+  for x in timeout journalctl last systemctl dmesg gzip xz stat find; do have $x && tl="$tl${tl:+,}$x"; done
+  echo "tools=$tl"
+} >"$T/d"
+out meta ok "" 400
+
+{
+  f=$R/etc/os-release
+  [ -r "$f" ] || f=$R/usr/lib/os-release
+  if [ -r "$f" ]; then
+    awk -F= '/^(NAME|ID|ID_LIKE|VERSION_ID|PRETTY_NAME)=/ { v = substr($0, length($1) + 2); gsub(/^["\047]|["\047]$/, "", v); print tolower($1) "=" v }' "$f"
+  fi
+  for f in redhat-release alinux-release SuSE-release alpine-release debian_version; do
+    [ -r "$R/etc/$f" ] && { echo "release_file=/etc/$f"; head -n 1 "$R/etc/$f" | sed 's/^/release=/'; break; }
+  done
+  k=
+  [ -r "$R/proc/sys/kernel/osrelease" ] && read -r k <"$R/proc/sys/kernel/osrelease"
+  [ -z "$k" ] && [ "$LIVE" = 1 ] && k=$(uname -r 2>/dev/null)
+  echo "kernel=$k"
+  [ -r "$R/proc/uptime" ] && awk '{ printf "uptime_seconds=%d\n", $1 }' "$R/proc/uptime"
+  [ -r "$R/proc/sys/kernel/random/boot_id" ] && sed 's/^/boot_id=/' "$R/proc/sys/kernel/random/boot_id"
+  [ -r "$R/proc/meminfo" ] && awk '$1 == "MemTotal:" { print "mem_total_kb=" $2 }' "$R/proc/meminfo"
+  [ "$LIVE" = 1 ] && have uname && echo "arch=$(uname -m)"
+} >"$T/d" 2>/dev/null
+if grep -q '^kernel=.' "$T/d"; then out os ok "" 700; else out os error "kernel version unreadable" 700; fi
+
+W=$R/var/log/wtmp
+if ! have last; then
+  out reboot_history missing "last not available" 0
+elif [ ! -r "$W" ]; then
+  out reboot_history missing "no /var/log/wtmp" 0
+else
+  { t 20 last -x -F -f "$W" 2>/dev/null || t 20 last -x -f "$W" 2>/dev/null || t 20 last -f "$W"; } 2>/dev/null |
+    awk '/^(reboot|shutdown) / { print; if (++n >= 16) exit }' >"$T/d"
+  out reboot_history ok "" 1100
+fi
+
+JD=
+[ -n "$R" ] && [ -d "$R/var/log/journal" ] && JD="$R/var/log/journal"
+if ! have journalctl || [ "$LIVE" != 1 ] || { [ -n "$R" ] && [ -z "$JD" ]; }; then
+  for s in journal_boots journal_tail journal_kernel; do out $s missing "journalctl not available" 0; done
+else
+  j() { if [ -n "$JD" ]; then t 30 journalctl -D "$JD" "$@"; else t 30 journalctl "$@"; fi; }
+  p=0
+  [ -d "$R/var/log/journal" ] && p=1
+  echo "#persistent=$p" >"$T/d"
+  j --list-boots --no-pager -q 2>/dev/null | tail -n 8 >>"$T/d"
+  out journal_boots ok "" 800
+  j -b -1 -n 15 --no-pager -q -o short-iso 2>/dev/null | awk 'BEGIN { print "#source=journal.prev" } { print NR ":" substr($0, 1, 220) }' >"$T/d"
+  if [ "$(wc -l <"$T/d")" -gt 1 ]; then
+    out journal_tail ok "" 1400
+    j -k -b -1 --no-pager -q -o short-iso 2>/dev/null | scan 6 | sel journal.prev.kernel 6 1800 500 >"$T/d"
+    out journal_kernel ok "" 1800
+  else
+    : >"$T/d"
+    out journal_tail missing "previous boot not in journal" 0
+    out journal_kernel missing "previous boot not in journal" 0
+  fi
+fi
+
+find "$R/var/log" -maxdepth 1 -type f \( -name messages -o -name 'messages[.-]*' -o -name syslog -o -name 'syslog[.-]*' \) \
+  2>/dev/null | head -n 100 | while IFS= read -r f; do stat -c '%Y %n' "$f" 2>/dev/null; done |
+  awk -v c=$((now - (SINCE + 1) * 86400)) '$1 >= c || $0 ~ /\/(messages|syslog)$/' | sort -n >"$T/files"
+if [ ! -s "$T/files" ]; then
+  out syslog missing "no /var/log/messages or /var/log/syslog" 0
+else
+  # Big files: kernel/systemd/sudo lines first (few long strings: fast), then the signatures.
+  # Two files at a time; each keeps at most the newest 4 MB of candidate lines.
+  i=0
+  while read -r _ f; do
+    i=$((i + 1))
+    {
+      echo "@@FILE ${f#"$R"}"
+      case $f in
+      *.gz) t 300 gzip -dc "$f" | grep -a -n -F -f "$T/pre" ;;
+      *.xz) have xz && t 300 xz -dc "$f" | grep -a -n -F -f "$T/pre" ;;
+      *.bz2) have bzip2 && t 300 bzip2 -dc "$f" | grep -a -n -F -f "$T/pre" ;;
+      *) t 300 grep -a -n -F -f "$T/pre" "$f" ;;
+      esac 2>/dev/null | grep -a -F -A 6 -f "$T/pat" | tail -c 4000000
+    } >"$T/s$i" 2>/dev/null &
+    [ $((i % 2)) -eq 0 ] && wait
+  done <"$T/files"
+  wait
+  j=1
+  while [ "$j" -le "$i" ]; do
+    cat "$T/s$j"
+    j=$((j + 1))
+  done | SC=$CUT sel "" 6 3600 900 >"$T/d"
+  out syslog ok "$(wc -l <"$T/files" | tr -d ' ') files" 3600
+fi
+
+if [ "$LIVE" != 1 ] || ! have dmesg; then
+  out dmesg missing "dmesg not available" 0
+elif t 20 dmesg >"$T/dm" 2>/dev/null; then
+  scan 6 <"$T/dm" | sel dmesg 6 1400 500 >"$T/d"
+  out dmesg ok "" 1400
+else
+  out dmesg error "dmesg failed" 0
+fi
+
+cp "$T/oom" "$T/d"
+out oom ok "" 1300
+
+miss=
+for k in vm.panic_on_oom kernel.panic kernel.panic_on_oops kernel.softlockup_panic kernel.hung_task_panic \
+  kernel.unknown_nmi_panic kernel.hardlockup_panic kernel.panic_on_warn kernel.sysrq; do
+  f=$R/proc/sys/${k%%.*}/${k#*.}
+  v=
+  [ -r "$f" ] && read -r v <"$f" 2>/dev/null
+  if [ -n "$v" ]; then echo "$k=$v" >>"$T/d"; else miss="$miss $k"; fi
+done
+if [ ! -s "$T/d" ]; then out sysctl missing "/proc/sys unreadable" 0; else out sysctl ok "${miss:+unreadable:$miss}" 500; fi
+
+kv() { awk -F= -v k="$2" '$1 == k { v = substr($0, length(k) + 2); gsub(/^["\047 ]+|["\047 ]+$/, "", v) } END { print v }' "$1"; }
+svc=
+st=
+en=
+n=
+if [ "$LIVE" = 1 ] && have systemctl; then
+  for u in kdump kdump-tools; do
+    s=$(t 10 systemctl show -p LoadState -p ActiveState -p UnitFileState "$u.service" 2>/dev/null)
+    case $s in *LoadState=loaded*)
+      svc=$u
+      st=$(echo "$s" | awk -F= '$1 == "ActiveState" { print $2 }')
+      en=$(echo "$s" | awk -F= '$1 == "UnitFileState" { print $2 }')
+      break
+      ;;
+    esac
+  done
+else n="no systemctl"; fi
+if [ -z "$svc" ]; then
+  for u in kdump kdump-tools; do [ -e "$R/etc/init.d/$u" ] && { svc=$u && st=unknown && break; }; done
+fi
+DP=
+{
+  echo "service=${svc:-none}"
+  echo "service_state=${st:-unknown}"
+  echo "service_enabled=${en:-unknown}"
+  if [ -r "$R/etc/kdump.conf" ]; then
+    echo "config_file=/etc/kdump.conf"
+    DP=$(awk '$1 == "path" { p = $2 } END { print p }' "$R/etc/kdump.conf")
+    awk '$1 ~ /^(nfs|ssh|raw|ext[234]|xfs|btrfs|virtiofs)$/ { print "dump_target=" $1; exit }' "$R/etc/kdump.conf"
+    DP=${DP:-/var/crash}
+  elif [ -r "$R/etc/default/kdump-tools" ]; then
+    echo "config_file=/etc/default/kdump-tools"
+    DP=$(kv "$R/etc/default/kdump-tools" KDUMP_COREDIR)
+    echo "use_kdump=$(kv "$R/etc/default/kdump-tools" USE_KDUMP)"
+    DP=${DP:-/var/crash}
+  elif [ -r "$R/etc/sysconfig/kdump" ]; then
+    echo "config_file=/etc/sysconfig/kdump"
+    DP=$(kv "$R/etc/sysconfig/kdump" KDUMP_SAVEDIR)
+    DP=${DP#file://}
+    DP=${DP:-/var/crash}
+  else
+    echo "config_file="
+  fi
+  echo "dump_path=${DP:-/var/crash}"
+  [ -r "$R/proc/cmdline" ] && awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^crashkernel=/) print $i }' "$R/proc/cmdline"
+  for f in kexec_crash_loaded kexec_crash_size; do [ -r "$R/sys/kernel/$f" ] && sed "s/^/$f=/" "$R/sys/kernel/$f"; done
+  d=$R${DP:-/var/crash}
+  while [ ! -d "$d" ] && [ "$d" != "${d%/*}" ]; do d=${d%/*}; done
+  [ -d "$d" ] && df -Pk "${d:-/}" 2>/dev/null | awk 'NR == 2 { print "dump_path_free_kb=" $4 }'
+} >"$T/d" 2>/dev/null
+DP=${DP:-/var/crash}
+out kdump ok "$n" 700
+
+for d in "$DP" /var/crash; do
+  [ -d "$R$d" ] && t 20 find "$R$d" -maxdepth 2 -type f \( -name 'vmcore*' -o -name 'dump.*' -o -name 'dmesg.*' \) 2>/dev/null
+done | awk '!s[$0]++' | head -n 200 | while IFS= read -r f; do stat -c '%Y %s %n' "$f" 2>/dev/null; done |
+  sort -rn >"$T/cf"
+awk -v r="$R" '{ p = $0; sub(/^[0-9]+ [0-9]+ /, "", p); if (r != "" && index(p, r) == 1) p = substr(p, length(r) + 1)
+if (NR <= 20) print $1, $2, p } END { print "#found=" NR }' "$T/cf" >"$T/d"
+if [ -d "$R$DP" ] || [ -d "$R/var/crash" ]; then out crash_files ok "" 1000; else
+  out crash_files missing "no dump directory $DP" 0
+fi
+
+f=$(awk '{ p = $0; sub(/^[0-9]+ [0-9]+ /, "", p) } p ~ /\/(vmcore-dmesg\.txt|dmesg\.[^\/]*)$/ { print p; exit }' "$T/cf")
+if [ -n "$f" ]; then
+  { echo "@@FILE ${f#"$R"}"; scan 10 "$f"; } | sel "" 10 2900 >"$T/d"
+  out crash_dmesg ok "" 2900
+else
+  out crash_dmesg missing "no vmcore-dmesg.txt or dmesg.* file" 0
+fi
+
+for d in /sys/fs/pstore /var/lib/systemd/pstore; do
+  [ -d "$R$d" ] && find "$R$d" -maxdepth 2 -type f 2>/dev/null
+done | head -n 10 >"$T/pf"
+if [ -s "$T/pf" ]; then
+  while IFS= read -r f; do stat -c '%Y %s %n' "$f" 2>/dev/null; done <"$T/pf" |
+    awk -v r="$R" '{ p = $0; sub(/^[0-9]+ [0-9]+ /, "", p); if (r != "" && index(p, r) == 1) p = substr(p, length(r) + 1); print "#file=" $1, $2, p }' >"$T/d"
+  while IFS= read -r f; do
+    echo "@@FILE ${f#"$R"}"
+    scan 6 "$f" 2>/dev/null
+  done <"$T/pf" | sel "" 6 500 >>"$T/d"
+  out pstore ok "" 800
+else
+  out pstore missing "no pstore records" 0
+fi
+
+echo "=====$NONCE EOF sections=$NS====="
+exit 0
