@@ -37,6 +37,7 @@ from ecs_reboot_diagnosis.collectors import (
 )
 
 HOST = "iZbp1f0000000000000abcZ"
+REQ = "request id={:016x} user={} path=/api/v1/items/{} status={} bytes={} rt={:.4f}"
 NOW = 1742522400  # 2025-03-21T02:00:00Z: the fixture's clock (DIAG_NOW)
 
 SEED = """
@@ -48,6 +49,17 @@ cat {root}/etc/kdump.conf 2>/dev/null; grep "^path" {root}/etc/kdump.conf 2>/dev
 ls -la {root}/var/crash/ 2>/dev/null
 find {root}/var/crash -name "vmcore*" -type f -exec ls -lh {{}} \\; 2>/dev/null
 find {root}/var/crash -type f \\( -name "vmcore*" -o -name "dump.*" -o -name "dmesg.*" \\) -mtime -7
+"""
+
+
+# The same three questions asked of every log in the window, as an operator following the seed
+# would have to do to see the rotated files too.
+SEED_ALL = """
+cd {root}/var/log
+logs="messages-*.gz messages"
+for f in $logs; do zgrep -i "reboot\\|shutdown\\|restart" "$f"; done | tail -20
+for f in $logs; do zgrep -i "kernel panic" "$f"; done | tail -10
+for f in $logs; do zgrep -i "out of memory\\|oom\\|kill process" "$f"; done | tail -20
 """
 
 
@@ -71,11 +83,15 @@ def _block(day: str, seed: int, lines: int) -> bytes:
             out.append(f"{ts} {HOST} systemd[1]: Started Session {n} of user root.")
         else:
             prog = rng.choice(programs)
-            out.append(
-                f"{ts} {HOST} {prog}: request id={rng.getrandbits(64):016x} user={rng.randrange(10**5)} "
-                f"path=/api/v1/items/{rng.randrange(10**7)} status={rng.choice((200, 200, 304, 404))} "
-                f"bytes={rng.randrange(10**6)} rt={rng.random():.4f}"
+            request = REQ.format(
+                rng.getrandbits(64),
+                rng.randrange(10**5),
+                rng.randrange(10**7),
+                rng.choice((200, 200, 304, 404)),
+                rng.randrange(10**6),
+                rng.random(),
             )
+            out.append(f"{ts} {HOST} {prog}: {request}")
     return ("\n".join(out) + "\n").encode()
 
 
@@ -174,6 +190,8 @@ def main() -> int:
         script.write_text(substitute_parameters(content, collector_parameters(nonce, 7)))
         seed = work / "seed.sh"
         seed.write_text(SEED.format(root=root))
+        seed_all = work / "seed_all.sh"
+        seed_all.write_text(SEED_ALL.format(root=root))
         bash = shutil.which("bash") or "/bin/bash"
         path = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
         ours_env = {"PATH": path, "DIAG_ROOT": str(root), "DIAG_NOW": str(NOW), "TZ": "UTC",
@@ -189,22 +207,34 @@ def main() -> int:
             (measure([bash, str(seed)], seed_env, work) for _ in range(2)),
             key=lambda c: c.seconds,
         )
-        rows = [("ours (linux.sh)", ours), ("seed greps", theirs)]
+        theirs_all = min(
+            (measure([bash, str(seed_all)], seed_env, work) for _ in range(2)),
+            key=lambda c: c.seconds,
+        )
+        rows = [
+            ("ours (linux.sh)", ours),
+            ("seed, as written", theirs),
+            ("seed, same logs", theirs_all),
+        ]
         print(f"{'':18} {'wall s':>8} {'peak RSS MB':>12} {'output bytes':>13}")
+        print("(seed as written: 3 greps over the current file only; same logs: also the rotated")
+        print(" .gz files of the window, through zgrep, as linux.sh reads them)")
         for name, cost in rows:
             print(
                 f"{name:18} {cost.seconds:8.2f} {cost.max_rss_kb / 1024:12.1f} "
                 f"{cost.output_bytes:13d}"
             )
-        print(
-            f"ratio ours/seed: time {ours.seconds / theirs.seconds:.2f}, "
-            f"RSS {ours.max_rss_kb / max(theirs.max_rss_kb, 1):.2f}"
-        )
+        for name, other in (("as written", theirs), ("same logs", theirs_all)):
+            print(
+                f"ratio ours/seed ({name}): time {ours.seconds / other.seconds:.2f}, "
+                f"RSS {ours.max_rss_kb / max(other.max_rss_kb, 1):.2f}"
+            )
         checks = {
             "time <= 10 s": ours.seconds <= 10,
             "RSS <= 64 MB": ours.max_rss_kb <= 64 * 1024,
             "output <= 20 KB": ours.output_bytes <= 20_000,
-            "not slower than the seed": ours.seconds <= theirs.seconds,
+            "not slower than the seed over the same logs": ours.seconds <= theirs_all.seconds,
+            "not slower than the seed as written": ours.seconds <= theirs.seconds,
         }
         for name, ok in checks.items():
             print(f"{'PASS' if ok else 'MISS'} {name}")

@@ -299,10 +299,11 @@ if [ ! -s "$T/files" ]; then
   out syslog missing "no /var/log/messages or /var/log/syslog" 0
 else
   # Big files: kernel/systemd/sudo lines first (few long strings: fast), then the signatures.
-  # Two files at a time; each keeps at most the newest 4 MB of candidate lines.
-  i=0
-  while read -r _ f; do
-    i=$((i + 1))
+  # Two files at a time, newest (the biggest, current) first; each keeps its newest 4 MB.
+  i=$(wc -l <"$T/files")
+  k=$i
+  while [ "$k" -gt 0 ]; do
+    f=$(awk -v k="$k" 'NR == k { sub(/^[0-9]+ /, ""); print }' "$T/files")
     {
       echo "@@FILE ${f#"$R"}"
       case $f in
@@ -311,9 +312,10 @@ else
       *.bz2) have bzip2 && t 300 bzip2 -dc "$f" | grep -a -n -F -f "$T/pre" ;;
       *) t 300 grep -a -n -F -f "$T/pre" "$f" ;;
       esac 2>/dev/null | grep -a -F -A 6 -f "$T/pat" | tail -c 4000000
-    } >"$T/s$i" 2>/dev/null &
-    [ $((i % 2)) -eq 0 ] && wait
-  done <"$T/files"
+    } >"$T/s$k" 2>/dev/null &
+    [ $(((i - k) % 2)) -eq 1 ] && wait
+    k=$((k - 1))
+  done
   wait
   j=1
   while [ "$j" -le "$i" ]; do
