@@ -67,8 +67,8 @@ def _linux(guest: GuestEvidence) -> DumpTriage:
     newest = _newest(dumps) or _newest(texts)
     if newest is None:
         return _none(
-            f"No crash dump was found under {path}: kdump did not capture the crash.",
-            f"在 {path} 下没有找到崩溃转储文件：kdump 没有捕获到崩溃。",
+            f"No crash dump was found under {path}.",
+            f"在 {path} 下没有找到崩溃转储文件。",
         )
     saved = _finding(guest, "kdump_saved")
     rip_line: str | None = None

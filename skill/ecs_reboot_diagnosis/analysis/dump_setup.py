@@ -66,6 +66,14 @@ def advise(
             "未评估：未采集到实例内部证据。",
         )
     dump_found = bool(triage and triage.dump_found)
+    present = {s.name for s in guest.sections if s.present}
+    if guest.linux is not None and "kdump" not in present:
+        return _advice(
+            family,
+            False,
+            "Not assessed: the collector output has no kdump section.",
+            "未评估：采集输出中没有 kdump 部分。",
+        )
     if guest.linux is not None:
         k = guest.linux.kdump
         problems_en: list[str] = []
