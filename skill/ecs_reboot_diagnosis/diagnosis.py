@@ -8,15 +8,20 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from ecs_reboot_diagnosis.models import (
+    ApiCall,
     CloudAssistantStatus,
+    ConsoleEvidence,
     DumpAdvice,
     DumpTriage,
     EventVerdict,
     GuestEvidence,
     GuestRun,
     InstanceFacts,
+    MetricSummary,
     Report,
+    ScreenshotInfo,
     Skip,
+    SourceNote,
 )
 from ecs_reboot_diagnosis.workflow import WorkflowState
 
@@ -48,6 +53,12 @@ class Diagnosis(BaseModel):
     guest: GuestEvidence | None = None
     dump_triage: DumpTriage | None = None
     dump_advice: DumpAdvice | None = None
+    api_calls: tuple[ApiCall, ...] | None = None
+    metrics: tuple[MetricSummary, ...] | None = None
+    console: ConsoleEvidence | None = None
+    screenshot: ScreenshotInfo | None = None
+    screenshot_png: bytes = Field(default=b"", repr=False)
+    unavailable: tuple[SourceNote, ...] = ()
     skipped: tuple[Skip, ...] = ()
     manual_steps: tuple[str, ...] = ()
     report: Report | None = None

@@ -279,6 +279,75 @@ class GuestRun(Record):
     output_dropped_bytes: int = 0
 
 
+# --- evidence from outside the guest: API audit, metrics, serial console, screenshot --------
+
+
+class ApiCall(Record):
+    """One ActionTrail event: an API call that touched the instance."""
+
+    event_id: str
+    event_name: str
+    event_time: datetime
+    service: str = "Ecs"
+    caller: str = ""
+    caller_type: str = ""
+    access_key_id_suffix: str = ""
+    source_ip: str = ""
+    user_agent: str = ""
+    request_id: str = ""
+    error_code: str = ""
+    resources: list[str] = Field(default_factory=list)
+
+
+class MetricSummary(Record):
+    """A CloudMonitor metric over the window before the diagnosis, reduced to its numbers."""
+
+    metric: str
+    unit: str = ""
+    period_seconds: int
+    window_start: datetime
+    window_end: datetime
+    points: int
+    first: float | None = None
+    last: float | None = None
+    maximum: float | None = None
+    minimum: float | None = None
+    peak_time: datetime | None = None
+    last_point_time: datetime | None = None
+    climbed_to_full: bool = False
+    note: Text
+
+
+class ConsoleEvidence(Record):
+    """The serial console (GetInstanceConsoleOutput): a bounded ring buffer, not a full log."""
+
+    last_update_time: datetime | None = None
+    stale_seconds: float | None = None
+    line_count: int
+    excerpt: list[str] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+    note: Text
+
+
+class ScreenshotInfo(Record):
+    captured_at: datetime
+    size_bytes: int
+    note: Text
+
+
+class SourceNote(Record):
+    """An evidence source that could not be read, and why (permission, API error)."""
+
+    source: str
+    detail: Text
+
+
+class TimelineEntry(Record):
+    time: datetime
+    source: str
+    text: str
+
+
 # --- steps 5 and 6: crash dumps ---------------------------------------------------------------
 
 
@@ -312,7 +381,13 @@ class DumpAdvice(Record):
 class Conclusion(Record):
     rule_id: str
     verdict: Literal[
-        "platform", "billing", "guest_crash", "guest_initiated", "no_abnormal_records", "unknown"
+        "platform",
+        "billing",
+        "api_initiated",
+        "guest_crash",
+        "guest_initiated",
+        "no_abnormal_records",
+        "unknown",
     ]
     root_cause: Text
     impact_scope: Text
@@ -355,8 +430,14 @@ class Report(Record):
     guest: GuestEvidence | None = None
     dump_triage: DumpTriage | None = None
     dump_advice: DumpAdvice | None = None
+    api_calls: list[ApiCall] | None = None
+    metrics: list[MetricSummary] | None = None
+    console: ConsoleEvidence | None = None
+    screenshot: ScreenshotInfo | None = None
+    unavailable: list[SourceNote] = Field(default_factory=list)
     skipped: list[Skip] = Field(default_factory=list)
     manual_steps: list[str] = Field(default_factory=list)
+    timeline: list[TimelineEntry] = Field(default_factory=list)
     conclusion: Conclusion
     recommendations: list[Recommendation] = Field(default_factory=list)
 

@@ -15,10 +15,25 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from ecs_reboot_diagnosis.models import InstanceFacts, PlatformEvent
+from ecs_reboot_diagnosis.models import ApiCall, InstanceFacts, PlatformEvent
 
 if TYPE_CHECKING:
     from ecs_reboot_diagnosis.diagnosis import Diagnosis
+
+__all__ = [
+    "AgentHeartbeat",
+    "ApiCall",
+    "AuditGateway",
+    "Clock",
+    "ConsoleOutput",
+    "DiagnosisStore",
+    "EcsGateway",
+    "InvocationResult",
+    "MetricPoint",
+    "MetricSeries",
+    "MetricsGateway",
+    "Screenshot",
+]
 
 CommandType = Literal["RunShellScript", "RunPowerShellScript"]
 InvocationStatus = Literal[
@@ -169,23 +184,6 @@ class MetricsGateway(Protocol):
     ) -> MetricSeries:
         """All points of ``metric`` for the instance in [start, end], every page."""
         ...
-
-
-class ApiCall(_Dto):
-    """One ActionTrail event: an API call that touched the instance."""
-
-    event_id: str
-    event_name: str
-    event_time: datetime
-    service: str = "Ecs"
-    caller: str = ""
-    caller_type: str = ""
-    access_key_id_suffix: str = ""
-    source_ip: str = ""
-    user_agent: str = ""
-    request_id: str = ""
-    error_code: str = ""
-    resources: list[str] = []
 
 
 class AuditGateway(Protocol):

@@ -13,39 +13,50 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from ecs_reboot_diagnosis import __version__
 from ecs_reboot_diagnosis.analysis import conclusions, dump_setup, platform_events
+from ecs_reboot_diagnosis.analysis.console import read_console
 from ecs_reboot_diagnosis.analysis.crash_dump import triage_dumps
 from ecs_reboot_diagnosis.analysis.guest import parse_guest_output
+from ecs_reboot_diagnosis.analysis.metrics import METRICS, summarize
+from ecs_reboot_diagnosis.analysis.timeline import build_timeline
 from ecs_reboot_diagnosis.collectors import load_collector, new_nonce
 from ecs_reboot_diagnosis.diagnosis import Diagnosis, new_diagnosis_id
 from ecs_reboot_diagnosis.errors import (
+    CloudApiError,
     CollectorIntegrityError,
     InstanceNotFoundError,
     InvalidInputError,
     UnknownDiagnosisError,
+    WorkflowOrderError,
 )
 from ecs_reboot_diagnosis.models import (
     INSTANCE_ID_PATTERN,
     REGION_ID_PATTERN,
+    ApiCall,
     CloudAssistantStatus,
     DumpTriage,
     GuestRun,
+    MetricSummary,
     Recommendation,
     Report,
+    ScreenshotInfo,
     Skip,
+    SourceNote,
     Text,
 )
 from ecs_reboot_diagnosis.ports import (
     TERMINAL_INVOCATION_STATUSES,
     AgentHeartbeat,
+    AuditGateway,
     Clock,
     DiagnosisStore,
     EcsGateway,
     InvocationResult,
+    MetricsGateway,
 )
 from ecs_reboot_diagnosis.workflow import Outcome, Phase, Step, WorkflowState, advance, require
 
@@ -68,6 +79,8 @@ class ServiceConfig:
     wait_deadline_seconds: float = 120.0
     poll_first_seconds: float = 1.0
     poll_max_seconds: float = 8.0
+    metrics_window: timedelta = timedelta(hours=24)
+    metrics_period_seconds: int = 300
 
     def __post_init__(self) -> None:
         if not 1 <= self.event_window_days <= MAX_EVENT_WINDOW_DAYS:
@@ -121,11 +134,16 @@ class DiagnosisService:
         store: DiagnosisStore,
         clock: Clock,
         config: ServiceConfig | None = None,
+        *,
+        metrics: MetricsGateway | None = None,
+        audit: AuditGateway | None = None,
     ) -> None:
         self.gateway = gateway
         self.store = store
         self.clock = clock
         self.config = config or ServiceConfig()
+        self.metrics = metrics
+        self.audit = audit
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     # --- plumbing --------------------------------------------------------------------------
@@ -195,6 +213,14 @@ class DiagnosisService:
                 end=end,
             )
             verdict = platform_events.judge(events, start, end)
+            api_calls, metrics, unavailable = await self._cloud_side_evidence(d, start, end)
+            d = d.model_copy(
+                update={
+                    "api_calls": api_calls,
+                    "metrics": metrics,
+                    "unavailable": (*d.unavailable, *unavailable),
+                }
+            )
             if verdict.outcome == "platform_cause":
                 skipped = tuple(
                     Skip(step=s.value, code="platform_cause_found", detail=verdict.summary)
@@ -205,6 +231,95 @@ class DiagnosisService:
                     d, Step.CHECK_EVENTS, "platform_cause", events=verdict, skipped=skipped
                 )
             return self._save(d, Step.CHECK_EVENTS, "continue", events=verdict)
+
+    async def _cloud_side_evidence(
+        self, d: Diagnosis, start: datetime, end: datetime
+    ) -> tuple[tuple[ApiCall, ...] | None, tuple[MetricSummary, ...] | None, list[SourceNote]]:
+        """API calls on the instance (ActionTrail) and its metrics (CloudMonitor), both optional:
+        a source that cannot be read is noted, never fatal."""
+        region, iid = d.instance.region_id, d.instance.instance_id
+        unavailable: list[SourceNote] = []
+        api_calls: tuple[ApiCall, ...] | None = None
+        if self.audit is None:
+            unavailable.append(_not_configured("actiontrail:LookupEvents"))
+        else:
+            try:
+                calls = await self.audit.instance_api_calls(region, iid, start=start, end=end)
+                api_calls = tuple(sorted(calls, key=lambda c: c.event_time))
+            except CloudApiError as exc:
+                unavailable.append(_unavailable("actiontrail:LookupEvents", exc))
+        metrics: tuple[MetricSummary, ...] | None = None
+        if self.metrics is None:
+            unavailable.append(_not_configured("cms:DescribeMetricList"))
+        else:
+            m_start = end - self.config.metrics_window
+            summaries: list[MetricSummary] = []
+            for name in METRICS:
+                try:
+                    series = await self.metrics.metric_series(
+                        region,
+                        iid,
+                        name,
+                        start=m_start,
+                        end=end,
+                        period_seconds=self.config.metrics_period_seconds,
+                    )
+                except CloudApiError as exc:
+                    unavailable.append(_unavailable(f"cms:DescribeMetricList {name}", exc))
+                    if exc.kind == "forbidden":
+                        break
+                    continue
+                summaries.append(summarize(series, m_start, end))
+            metrics = tuple(summaries) if summaries else None
+        return api_calls, metrics, unavailable
+
+    async def _agentless(self, d: Diagnosis) -> dict[str, object]:
+        """Serial console and screenshot: what can be seen of a guest that cannot be asked."""
+        region, iid = d.instance.region_id, d.instance.instance_id
+        now = self.clock.now()
+        changes: dict[str, object] = {}
+        unavailable = list(d.unavailable)
+        try:
+            out = await self.gateway.console_output(region, iid)
+            changes["console"] = read_console(out.text, out.last_update_time, now)
+        except CloudApiError as exc:
+            unavailable.append(_unavailable("ecs:GetInstanceConsoleOutput", exc))
+        try:
+            shot = await self.gateway.screenshot(region, iid)
+            if shot.png:
+                changes["screenshot_png"] = shot.png
+                changes["screenshot"] = ScreenshotInfo(
+                    captured_at=now,
+                    size_bytes=len(shot.png),
+                    note=Text(
+                        en="A screenshot of the instance's screen was captured (a blue screen or "
+                        "a panic on the console is readable in it).",
+                        zh_CN="已截取实例屏幕截图（蓝屏或控制台上的 panic 信息可从中读取）。",
+                    ),
+                )
+        except CloudApiError as exc:
+            unavailable.append(_unavailable("ecs:GetInstanceScreenshot", exc))
+        changes["unavailable"] = tuple({(n.source, n.detail.en): n for n in unavailable}.values())
+        return changes
+
+    async def collect_agentless(self, diagnosis_id: str, owner: str | None = None) -> Diagnosis:
+        """Read the serial console and a screenshot again (any time after step 1, before the
+        report is final). The workflow runs this itself when Cloud Assistant is not usable."""
+        d = self.status(diagnosis_id, owner)
+        lock = self._locks.get(diagnosis_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[diagnosis_id] = lock
+        async with lock:
+            d = self.store.get(diagnosis_id)
+            if d.workflow.phase == Phase.REPORTED:
+                raise WorkflowOrderError(
+                    Step.RENDER_REPORT, d.workflow.phase, Step.RENDER_REPORT, "already_done"
+                )
+            changes = await self._agentless(d)
+            updated = d.model_copy(update={**changes, "updated_at": self.clock.now()})
+            self.store.put(updated)
+            return updated
 
     # --- step 3 ----------------------------------------------------------------------------
 
@@ -282,6 +397,7 @@ class DiagnosisService:
                     code="cloud_assistant_unavailable",
                     detail=status.reason,
                 )
+            d = d.model_copy(update=await self._agentless(d))
             skipped = (
                 *d.skipped,
                 skip,
@@ -430,7 +546,13 @@ class DiagnosisService:
             conclusion, recommendations = conclusions.conclude_platform(d.events.decisive)
         else:
             conclusion, recommendations = conclusions.conclude_guest(
-                d.instance.os_type, d.guest, d.dump_triage, d.events, d.skipped
+                d.instance.os_type,
+                d.guest,
+                d.dump_triage,
+                d.events,
+                d.skipped,
+                api_calls=d.api_calls,
+                console=d.console,
             )
         if d.dump_advice is not None and d.dump_advice.needed:
             recommendations.append(
@@ -465,8 +587,14 @@ class DiagnosisService:
             guest=d.guest,
             dump_triage=d.dump_triage,
             dump_advice=d.dump_advice,
+            api_calls=list(d.api_calls) if d.api_calls is not None else None,
+            metrics=list(d.metrics) if d.metrics is not None else None,
+            console=d.console,
+            screenshot=d.screenshot,
+            unavailable=list(d.unavailable),
             skipped=list(d.skipped),
             manual_steps=list(d.manual_steps),
+            timeline=build_timeline(d),
             conclusion=conclusion,
             recommendations=recommendations,
         )
@@ -523,3 +651,25 @@ class DiagnosisService:
             )
             result = InvocationResult(invoke_id=run.invoke_id, status=run.status)
             return self._fail_guest(d, run, result, why)
+
+
+def _unavailable(source: str, exc: CloudApiError) -> SourceNote:
+    why = "permission denied" if exc.kind == "forbidden" else f"{exc.code}"
+    rid = f", RequestId {exc.request_id}" if exc.request_id else ""
+    return SourceNote(
+        source=source,
+        detail=Text(
+            en=f"{source} could not be read ({why}{rid}); this evidence is missing.",
+            zh_CN=f"无法读取 {source}（{why}{rid}）；缺少此项证据。",
+        ),
+    )
+
+
+def _not_configured(source: str) -> SourceNote:
+    return SourceNote(
+        source=source,
+        detail=Text(
+            en=f"{source} is not configured for this server; this evidence was not collected.",
+            zh_CN=f"本服务未配置 {source}；未采集此项证据。",
+        ),
+    )

@@ -24,7 +24,7 @@ from ecs_reboot_diagnosis.errors import InvalidInputError
     [("linux", "RunShellScript", "#!/bin/sh\n"), ("windows", "RunPowerShellScript", "# ecs")],
 )
 def test_load_collector(os_type: str, command_type: str, suffix: str) -> None:
-    collector = load_collector(os_type)  # type: ignore[arg-type]
+    collector = load_collector(os_type)
     assert isinstance(collector, Collector)
     assert collector.os_type == os_type
     assert collector.command_type == command_type
@@ -48,7 +48,7 @@ def test_version_is_the_one_the_envelope_prints() -> None:
 
 def test_unknown_os_type() -> None:
     with pytest.raises(InvalidInputError):
-        load_collector("solaris")  # type: ignore[arg-type]
+        load_collector("solaris")
 
 
 def test_new_nonce_is_128_random_bits() -> None:

@@ -7,12 +7,14 @@ evidence can never produce "nothing wrong": it falls through to the "unknown" ro
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ecs_reboot_diagnosis.models import (
+    ApiCall,
     ClassifiedEvent,
     Conclusion,
+    ConsoleEvidence,
     DumpTriage,
     EventVerdict,
     Evidence,
@@ -35,6 +37,24 @@ LOCKUP_KINDS: frozenset[FindingKind] = frozenset(
 )
 CLEAN_KINDS: frozenset[FindingKind] = frozenset({"clean_reboot", "clean_shutdown"})
 MAX_CONCLUSION_EVIDENCE = 12
+# API actions that restart, stop or replace the instance (ActionTrail event names).
+RESTARTING_API_ACTIONS: frozenset[str] = frozenset(
+    {
+        "RebootInstance",
+        "RebootInstances",
+        "StopInstance",
+        "StopInstances",
+        "StartInstance",
+        "StartInstances",
+        "RedeployInstance",
+        "ReplaceSystemDisk",
+        "ResetDisk",
+        "ModifyInstanceSpec",
+        "ModifyPrepayInstanceSpec",
+        "DeleteInstance",
+        "DeleteInstances",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -50,11 +70,42 @@ def _evidence(findings: Iterable[Finding]) -> list[Evidence]:
     return [e for f in findings for e in f.evidence]
 
 
-def _kind_signal(guest: GuestEvidence | None, kinds: frozenset[FindingKind]) -> Signal:
+def _kind_signal(
+    guest: GuestEvidence | None,
+    kinds: frozenset[FindingKind],
+    console: ConsoleEvidence | None = None,
+) -> Signal:
+    """True when the guest logs or the serial console show one of ``kinds``.
+
+    The console is a bounded buffer: its hits count, its silence does not. Without guest logs
+    and without a console hit, the signal is unknown.
+    """
+    console_hits = [f for f in console.findings if f.kind in kinds] if console else []
     if guest is None:
-        return UNKNOWN
-    hits = [f for f in guest.findings if f.kind in kinds]
+        return Signal(True, _evidence(console_hits)) if console_hits else UNKNOWN
+    hits = [f for f in guest.findings if f.kind in kinds] + console_hits
     return Signal(bool(hits), _evidence(hits))
+
+
+def describe_call(call: ApiCall) -> str:
+    who = call.caller or "an unknown caller"
+    where = f" from {call.source_ip}" if call.source_ip else ""
+    return f"{call.event_name} by {who}{where} at {call.event_time:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def restarting_calls(api_calls: Sequence[ApiCall] | None) -> list[ApiCall]:
+    calls = [c for c in api_calls or () if c.event_name in RESTARTING_API_ACTIONS]
+    return sorted((c for c in calls if not c.error_code), key=lambda c: c.event_time, reverse=True)
+
+
+def _api_signal(api_calls: Sequence[ApiCall] | None) -> Signal:
+    if api_calls is None:
+        return UNKNOWN
+    calls = restarting_calls(api_calls)
+    return Signal(
+        bool(calls),
+        [Evidence(source="api:ActionTrail", text=describe_call(c)) for c in calls[:3]],
+    )
 
 
 def _event_evidence(event: ClassifiedEvent) -> Evidence:
@@ -76,10 +127,14 @@ def _instance_failure(events: EventVerdict | None) -> Signal:
 
 
 def linux_signals(
-    guest: GuestEvidence | None, triage: DumpTriage | None, events: EventVerdict | None
+    guest: GuestEvidence | None,
+    triage: DumpTriage | None,
+    events: EventVerdict | None,
+    api_calls: Sequence[ApiCall] | None = None,
+    console: ConsoleEvidence | None = None,
 ) -> dict[str, Signal]:
     linux = guest.linux if guest is not None else None
-    panic = _kind_signal(guest, PANIC_KINDS)
+    panic = _kind_signal(guest, PANIC_KINDS, console)
     if triage is not None and triage.dump_found and triage.panic_reason:
         panic = Signal(True, [*panic.evidence, *triage.evidence])
 
@@ -92,7 +147,7 @@ def linux_signals(
             [Evidence(source="guest:crash_files", text=f.path) for f in linux.crash_files[:3]],
         )
 
-    oom = _kind_signal(guest, OOM_KINDS)
+    oom = _kind_signal(guest, OOM_KINDS, console)
     panic_on_oom = UNKNOWN
     if guest is not None and any(f.kind == "oom_panic" for f in guest.findings):
         panic_on_oom = Signal(True, _evidence(f for f in guest.findings if f.kind == "oom_panic"))
@@ -103,19 +158,24 @@ def linux_signals(
         )
     return {
         "guest_collected": Signal(guest is not None),
-        "hardware": _kind_signal(guest, frozenset({"mce_hardware"})),
+        "hardware": _kind_signal(guest, frozenset({"mce_hardware"}), console),
         "kernel_panic": panic,
         "crash_dump": crash_dump,
         "oom": oom,
         "panic_on_oom": panic_on_oom,
-        "sysrq": _kind_signal(guest, frozenset({"sysrq_crash"})),
-        "lockup": _kind_signal(guest, LOCKUP_KINDS),
+        "sysrq": _kind_signal(guest, frozenset({"sysrq_crash"}), console),
+        "lockup": _kind_signal(guest, LOCKUP_KINDS, console),
         "clean_reboot": _kind_signal(guest, CLEAN_KINDS),
         "instance_failure": _instance_failure(events),
+        "api_reboot": _api_signal(api_calls),
     }
 
 
-def windows_signals(guest: GuestEvidence | None, events: EventVerdict | None) -> dict[str, Signal]:
+def windows_signals(
+    guest: GuestEvidence | None,
+    events: EventVerdict | None,
+    api_calls: Sequence[ApiCall] | None = None,
+) -> dict[str, Signal]:
     win = guest.windows if guest is not None else None
     crash = _kind_signal(guest, frozenset({"unexpected_shutdown", "bugcheck"}))
     dump_enabled = UNKNOWN
@@ -160,6 +220,7 @@ def windows_signals(guest: GuestEvidence | None, events: EventVerdict | None) ->
         "app_crash": _kind_signal(guest, frozenset({"app_crash"})),
         "clean_reboot": _kind_signal(guest, CLEAN_KINDS),
         "instance_failure": _instance_failure(events),
+        "api_reboot": _api_signal(api_calls),
     }
 
 
@@ -190,8 +251,15 @@ def _fills(
     triage: DumpTriage | None,
     events: EventVerdict | None,
     skipped: Iterable[Skip],
+    api_calls: Sequence[ApiCall] | None,
 ) -> dict[str, Text]:
     fills: dict[str, Text] = {}
+    calls = restarting_calls(api_calls)
+    fills["api_call"] = (
+        _same(describe_call(calls[0]))
+        if calls
+        else Text(en="an API call not recorded", zh_CN="未记录的 API 调用")
+    )
     panic = (triage.panic_reason if triage else None) or _first_fact(
         guest, PANIC_KINDS | LOCKUP_KINDS | frozenset({"mce_hardware"}), "panic_reason"
     )
@@ -266,16 +334,19 @@ def conclude_guest(
     triage: DumpTriage | None,
     events: EventVerdict | None,
     skipped: Iterable[Skip] = (),
+    *,
+    api_calls: Sequence[ApiCall] | None = None,
+    console: ConsoleEvidence | None = None,
 ) -> tuple[Conclusion, list[Recommendation]]:
     """Apply the OS's result table to what was collected."""
     skipped = list(skipped)
     if os_type == "linux":
-        signals = linux_signals(guest, triage, events)
+        signals = linux_signals(guest, triage, events, api_calls, console)
         rule = match(linux_results().rule, signals)
     else:
-        signals = windows_signals(guest, events)
+        signals = windows_signals(guest, events, api_calls)
         rule = match(windows_results().rule, signals)
-    fills = _fills(guest, triage, events, skipped)
+    fills = _fills(guest, triage, events, skipped, api_calls)
     evidence: list[Evidence] = []
     for name, required in rule.when.items():
         if required:

@@ -48,7 +48,7 @@ SECTIONS_KDUMP = ("kdump",)
 SECTIONS_SYSCTL = ("sysctl", "sysctls")
 SECTIONS_CRASH = ("crash_files", "crash")
 SECTIONS_UPTIME = ("os", "system", "uptime")
-SECTIONS_WIN_EVENTS = ("events", "eventlog")
+SECTIONS_WIN_EVENTS = ("events_system", "events")
 SECTIONS_DUMP_CONFIG = ("crash_control", "dump_config")
 SECTIONS_PAGEFILE = ("pagefile",)
 SECTIONS_MEMORY_DUMP = ("memory_dump",)
@@ -330,6 +330,12 @@ class ReportView:
     confidence: Md
     evidence: Md
     recommendations: Md
+    api_calls: Md
+    metrics: Md
+    console: Md
+    screenshot: Md
+    unavailable: Md
+    timeline: Md
 
 
 def build_view(report: Report, lang: Lang, catalog: Catalog) -> ReportView:
@@ -493,6 +499,115 @@ class _Builder:
             confidence=confidence,
             evidence=self.conclusion_evidence(),
             recommendations=self.recommendations(),
+            api_calls=self.api_calls(),
+            metrics=self.metrics(),
+            console=self.console(),
+            screenshot=self.screenshot(),
+            unavailable=self.unavailable(),
+            timeline=self.timeline(),
+        )
+
+    # --- evidence from outside the guest, and the timeline ---
+
+    def source_gap(self, prefix: str) -> Md:
+        note = next((n for n in self.report.unavailable if n.source.startswith(prefix)), None)
+        if note is not None:
+            return self.not_collected(rich(note.detail.get(self.lang)))
+        return self.not_collected(self.t("reason.not_reported"))
+
+    def api_calls(self) -> Md:
+        calls = self.report.api_calls
+        if calls is None:
+            return bullet_list([Item(self.source_gap("actiontrail:"))])
+        if not calls:
+            return bullet_list([Item(self.t("outside.no_api_calls"))])
+        items = []
+        for call in calls[-MAX_EVENTS:]:
+            who = inline(call.caller) if call.caller else self.t("outside.unknown_caller")
+            text = self.t("outside.api_call", time=self.time(call.event_time),
+                          name=code(call.event_name), caller=who)  # fmt: skip
+            children = []
+            if call.source_ip:
+                children.append(self.t("outside.source_ip", ip=code(call.source_ip)))
+            if call.error_code:
+                children.append(self.t("outside.api_failed", code=code(call.error_code)))
+            items.append(Item(text, tuple(children)))
+        return bullet_list(items)
+
+    def metrics(self) -> Md:
+        metrics = self.report.metrics
+        if metrics is None:
+            return bullet_list([Item(self.source_gap("cms:"))])
+        if not metrics:
+            return bullet_list([Item(self.t("outside.no_metrics"))])
+        return bullet_list(Item(rich(m.note.get(self.lang))) for m in metrics)
+
+    def console(self) -> Md:
+        c = self.report.console
+        if c is None:
+            if any(n.source.startswith("ecs:GetInstanceConsoleOutput")
+                   for n in self.report.unavailable):  # fmt: skip
+                return bullet_list([Item(self.source_gap("ecs:GetInstanceConsoleOutput"))])
+            return bullet_list([Item(self.t("outside.console_not_read"))])
+        items = [
+            Item(rich(c.note.get(self.lang))),
+            Item(
+                self.t(
+                    "outside.console_updated",
+                    time=self.time(c.last_update_time),
+                    lines=c.line_count,
+                )
+            ),
+        ]
+        items.extend(
+            Item(inline(f.summary), tuple(code(e.text) for e in f.evidence[:3]))
+            for f in c.findings[:5]
+        )
+        text = bullet_list(items)
+        if c.excerpt:
+            text = Md(f"{text}\n\n{fenced(chr(10).join(c.excerpt))}")
+        return text
+
+    def screenshot(self) -> Md:
+        shot = self.report.screenshot
+        if shot is None:
+            if any(n.source.startswith("ecs:GetInstanceScreenshot")
+                   for n in self.report.unavailable):  # fmt: skip
+                return bullet_list([Item(self.source_gap("ecs:GetInstanceScreenshot"))])
+            return bullet_list([Item(self.t("outside.screenshot_not_taken"))])
+        return bullet_list(
+            [
+                Item(rich(shot.note.get(self.lang))),
+                Item(
+                    self.t(
+                        "outside.screenshot_taken",
+                        time=self.time(shot.captured_at),
+                        size=self.size(shot.size_bytes),
+                    )
+                ),
+            ]
+        )
+
+    def unavailable(self) -> Md:
+        notes = self.report.unavailable
+        if not notes:
+            return bullet_list([Item(self.t("outside.all_available"))])
+        return bullet_list(Item(rich(n.detail.get(self.lang))) for n in notes)
+
+    def timeline(self) -> Md:
+        entries = self.report.timeline
+        if not entries:
+            return bullet_list([Item(self.t("outside.no_timeline"))])
+        return bullet_list(
+            Item(
+                self.t(
+                    "outside.timeline_entry",
+                    time=self.time(e.time),
+                    source=code(e.source),
+                    text=inline(e.text),
+                )
+            )
+            for e in entries
         )
 
     # --- step 2 ---

@@ -27,6 +27,7 @@ LINUX_SIGNALS = frozenset(
         "lockup",
         "clean_reboot",
         "instance_failure",
+        "api_reboot",
     }
 )
 WINDOWS_SIGNALS = frozenset(
@@ -41,6 +42,7 @@ WINDOWS_SIGNALS = frozenset(
         "app_crash",
         "clean_reboot",
         "instance_failure",
+        "api_reboot",
     }
 )
 OsFamily = Literal["rhel", "debian", "suse", "other_linux", "windows"]
@@ -92,7 +94,9 @@ class RecommendationRow(_Row):
 
 class ResultRule(_Row):
     id: str
-    verdict: Literal["guest_crash", "guest_initiated", "no_abnormal_records", "unknown"]
+    verdict: Literal[
+        "api_initiated", "guest_crash", "guest_initiated", "no_abnormal_records", "unknown"
+    ]
     confidence: Confidence
     when: dict[str, bool]
     root_cause: Text

@@ -1,0 +1,72 @@
+"""One UTC timeline of everything a diagnosis learned, each entry citing its source."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from ecs_reboot_diagnosis.analysis.kernel_log import parse_last_records
+from ecs_reboot_diagnosis.diagnosis import Diagnosis
+from ecs_reboot_diagnosis.models import TimelineEntry
+
+MAX_ENTRIES = 60
+WINDOWS_BOOT_EVENTS = {41, 1001, 1074, 6005, 6006, 6008}
+
+
+def _utc(t: datetime) -> datetime:
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def build_timeline(d: Diagnosis) -> list[TimelineEntry]:
+    out: list[TimelineEntry] = []
+
+    def add(when: datetime | None, source: str, text: str) -> None:
+        if when is not None:
+            out.append(TimelineEntry(time=_utc(when), source=source, text=text[:300]))
+
+    for c in d.events.events if d.events else []:
+        e = c.event
+        reason = f": {e.reason}" if e.reason else ""
+        add(e.publish_time, "api:DescribeInstanceHistoryEvents", f"{e.event_type} published")
+        add(
+            e.finish_time or e.not_before,
+            "api:DescribeInstanceHistoryEvents",
+            f"{e.event_type} {e.cycle_status}{reason}",
+        )
+    for call in d.api_calls or ():
+        who = call.caller or "unknown caller"
+        where = f" from {call.source_ip}" if call.source_ip else ""
+        failed = f" (failed: {call.error_code})" if call.error_code else ""
+        add(call.event_time, "api:ActionTrail", f"{call.event_name} by {who}{where}{failed}")
+    guest = d.guest
+    if guest is not None and guest.linux is not None:
+        for record in parse_last_records(guest.linux.reboot_records, guest.collected_at):
+            label = "crash (no clean shutdown)" if record.crash else record.kind
+            add(record.start, "guest:last -x", f"{label}: {record.text}")
+        for f in guest.findings:
+            add(f.facts.timestamp, f.evidence[0].source if f.evidence else "guest", f.summary)
+        for dump in guest.linux.crash_files or []:
+            add(dump.modified, "guest:crash_files", f"crash file {dump.path}")
+    if guest is not None and guest.windows is not None:
+        for ev in guest.windows.events or []:
+            if ev.event_id in WINDOWS_BOOT_EVENTS:
+                add(ev.time, f"guest:System/{ev.provider}", f"event {ev.event_id} {ev.message}")
+        dumps = list(guest.windows.minidumps or [])
+        if guest.windows.memory_dump is not None:
+            dumps.append(guest.windows.memory_dump)
+        for win_dump in dumps:
+            add(win_dump.modified, "guest:dump_files", f"dump file {win_dump.path}")
+    if d.console is not None:
+        add(d.console.last_update_time, "api:GetInstanceConsoleOutput", "console last updated")
+    if d.cloud_assistant is not None:
+        add(
+            d.cloud_assistant.last_heartbeat,
+            "api:DescribeCloudAssistantStatus",
+            "Cloud Assistant last heartbeat",
+        )
+    for m in d.metrics or ():
+        if m.climbed_to_full:
+            add(m.peak_time, "api:CloudMonitor", f"{m.metric} peaked at {m.maximum:.1f}{m.unit}")
+        add(m.last_point_time, "api:CloudMonitor", f"{m.metric} last data point")
+    unique = {(e.time, e.source, e.text): e for e in out}
+    ordered = sorted(unique.values(), key=lambda e: e.time)
+    return ordered[-MAX_ENTRIES:]
