@@ -200,7 +200,22 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     lang = args.lang or settings.lang
     text = render_json(report) if args.format == "json" else render_markdown(report, lang)
     _write_output(text, args.output)
+    screenshot = service.status(report.diagnosis_id).screenshot_png
+    if screenshot and args.output is not None:
+        path = args.output.with_name(args.output.stem + ".screenshot.png")
+        _write_bytes(screenshot, path)
+        print(f"screenshot saved to {path}", file=sys.stderr)
     return EXIT_OK
+
+
+def _write_bytes(data: bytes, output: Path) -> None:
+    tmp = output.with_name(f".{output.name}.tmp")
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(output)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CliError(f"cannot write {output}: {exc.strerror or exc}", EXIT_USAGE) from exc
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ the tool to call instead); this module only declares tools, translates errors in
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from mcp.server.mcpserver import Context, Elicit, MCPServer, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resources import FileResource
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, ImageContent, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, WithJsonSchema
 
 from ecs_reboot_diagnosis import __version__
@@ -253,6 +254,32 @@ def build_server(service: DiagnosisService) -> MCPServer:
             report = await service.report(diagnosis_id)
             d = service.status(diagnosis_id)
         return results.report_result(d, report, lang, render_markdown(report, lang))
+
+    @tool("Read the guest from outside", STEP)
+    async def ecs_collect_agentless_evidence(
+        diagnosis_id: DiagnosisId, ctx: Context
+    ) -> Annotated[CallToolResult, results.AgentlessResult]:
+        """Read what can be seen of the instance without running anything in it: the serial
+        console (through the same panic/OOM analyzers as guest logs) and a screenshot, returned
+        as an image (a blue screen or a panic on screen is readable in it), plus the API calls
+        and metrics already read. The workflow does this itself when Cloud Assistant is down.
+        Requires: ecs_start_diagnosis. Next: the step named in next_step."""
+        with translated(diagnosis_id):
+            service.status(diagnosis_id, caller(ctx))
+            d = await service.collect_agentless(diagnosis_id)
+        result = results.agentless_result(d)
+        content: list[TextContent | ImageContent] = [
+            TextContent(type="text", text=result.model_dump_json())
+        ]
+        if d.screenshot_png:
+            content.append(
+                ImageContent(
+                    type="image",
+                    data=base64.b64encode(d.screenshot_png).decode(),
+                    mime_type="image/png",
+                )
+            )
+        return CallToolResult(content=content, structured_content=result.model_dump(mode="json"))
 
     @tool("Diagnosis status", READ_ONLY)
     async def ecs_get_diagnosis_status(

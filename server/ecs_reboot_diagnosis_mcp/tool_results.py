@@ -165,6 +165,11 @@ def agent_result(d: Diagnosis) -> AgentResult:
     extra = ""
     if d.workflow.phase == Phase.READY_TO_REPORT:
         extra = " The guest cannot be read through Cloud Assistant; manual steps are listed."
+        if d.console is not None or d.screenshot is not None:
+            extra += (
+                " The serial console and a screenshot were read instead: "
+                "ecs_collect_agentless_evidence shows them."
+            )
     return AgentResult(
         diagnosis_id=d.id,
         phase=d.workflow.phase.value,
@@ -400,4 +405,46 @@ def status_result(d: Diagnosis) -> StatusResult:
         branch=d.workflow.branch,
         created_at=d.created_at,
         updated_at=d.updated_at,
+    )
+
+
+# --- evidence from outside the guest -------------------------------------------------------------
+
+
+class AgentlessResult(StepResult):
+    console_note: str | None
+    console_last_update: datetime | None
+    console_findings: list[FindingView]
+    console_excerpt: list[str]
+    screenshot_captured: bool
+    screenshot_bytes: int | None
+    api_calls: list[str] | None
+    metrics: list[str] | None
+    unavailable: list[str]
+
+
+def agentless_result(d: Diagnosis) -> AgentlessResult:
+    from ecs_reboot_diagnosis.analysis.conclusions import describe_call
+
+    c = d.console
+    parts = []
+    if c is not None:
+        parts.append(c.note.en)
+    if d.screenshot is not None:
+        parts.append("A screenshot is attached as an image.")
+    parts.extend(n.detail.en for n in d.unavailable)
+    return AgentlessResult(
+        diagnosis_id=d.id,
+        phase=d.workflow.phase.value,
+        summary=" ".join(parts) or "Nothing could be read from outside the guest.",
+        next_step=next_step(d),
+        console_note=c.note.en if c else None,
+        console_last_update=c.last_update_time if c else None,
+        console_findings=[finding_view(f) for f in c.findings[:MAX_FINDINGS]] if c else [],
+        console_excerpt=[_clip(line, 200) for line in c.excerpt] if c else [],
+        screenshot_captured=d.screenshot is not None,
+        screenshot_bytes=d.screenshot.size_bytes if d.screenshot else None,
+        api_calls=[describe_call(a) for a in d.api_calls] if d.api_calls is not None else None,
+        metrics=[m.note.en for m in d.metrics] if d.metrics is not None else None,
+        unavailable=[n.detail.en for n in d.unavailable],
     )

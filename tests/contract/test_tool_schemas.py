@@ -33,6 +33,7 @@ EXPECTED_TOOLS = {
     "ecs_render_report",
     "ecs_get_diagnosis_status",
     "ecs_diagnose_instance",
+    "ecs_collect_agentless_evidence",
 }
 
 

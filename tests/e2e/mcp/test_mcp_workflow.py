@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,10 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, ElicitRequestParams, ElicitResult
 
+from ecs_api_simulator import SimulatorServer
+from ecs_reboot_diagnosis_mcp.app import build_gateway, build_service
+from ecs_reboot_diagnosis_mcp.mcp_server import build_server
+from ecs_reboot_diagnosis_mcp.settings import Settings
 from tests.e2e.mcp.conftest import LINUX, WINDOWS
 
 pytestmark = pytest.mark.anyio
@@ -195,3 +200,32 @@ async def test_the_workflow_prompt_and_the_reference_resources(
             assert f"ecs-reboot-diagnosis://references/{name}" in resources
         ram = await client.read_resource("ecs-reboot-diagnosis://references/ram-policy")
         assert "ecs:RunCommand" in ram.contents[0].text  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_agentless_evidence_returns_the_screenshot_as_an_image(mode: str) -> None:
+    # a simulator of its own: screenshots of one instance are rate-limited (10 s), as for real
+    with SimulatorServer() as sim:
+        settings = Settings().model_copy(update={"endpoint": sim.url})
+        gateway = build_gateway(
+            settings, access_key_id=sim.access_key_id, access_key_secret=sim.access_key_secret
+        )
+        server = build_server(build_service(settings, gateway))
+        async with Client(server, mode=mode) as client:
+            await _agentless_round(client)
+
+
+async def _agentless_round(client: Client) -> None:
+    did = structured(await call(client, "ecs_start_diagnosis", **WINDOWS))["diagnosis_id"]
+    result = await call(client, "ecs_collect_agentless_evidence", diagnosis_id=did)
+    data = structured(result)
+    assert data["screenshot_captured"] is True, data["unavailable"]
+    images = [c for c in result.content if getattr(c, "type", "") == "image"]
+    assert len(images) == 1
+    assert images[0].mime_type == "image/png"  # type: ignore[union-attr]
+    assert base64.b64decode(images[0].data)[:8] == b"\x89PNG\r\n\x1a\n"  # type: ignore[union-attr]
+    # Windows has no serial console output: the source is reported as unavailable
+    assert data["console_note"] is None
+    assert any("GetInstanceConsoleOutput" in note for note in data["unavailable"])
+    # the workflow order is untouched: platform events still come next
+    assert data["next_step"]["tool"] == "ecs_check_platform_events"
