@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ecs_reboot_diagnosis.errors import CloudApiError
-from ecs_reboot_diagnosis.models import InstanceFacts, PlatformEvent
+from ecs_reboot_diagnosis.models import ApiCall, InstanceFacts, PlatformEvent
 from ecs_reboot_diagnosis.ports import (
     AgentHeartbeat,
     CommandType,
     ConsoleOutput,
     InvocationResult,
+    MetricSeries,
     Screenshot,
 )
 
@@ -47,6 +48,9 @@ class MemoryGateway:
     denied_actions: set[str] = field(default_factory=set)
     invocations: dict[str, Invocation] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
+    console_text: str = ""
+    console_updated: datetime | None = None
+    screenshot_png: bytes = b""
 
     def _call(self, action: str) -> None:
         self.calls.append(action)
@@ -130,8 +134,48 @@ class MemoryGateway:
 
     async def console_output(self, region_id: str, instance_id: str) -> ConsoleOutput:
         self._call("GetInstanceConsoleOutput")
-        return ConsoleOutput(text="")
+        return ConsoleOutput(text=self.console_text, last_update_time=self.console_updated)
 
     async def screenshot(self, region_id: str, instance_id: str) -> Screenshot:
         self._call("GetInstanceScreenshot")
-        return Screenshot(png=b"")
+        return Screenshot(png=self.screenshot_png)
+
+
+@dataclass
+class MemoryAudit:
+    """An AuditGateway (ActionTrail) kept in memory."""
+
+    api_calls: list[ApiCall] = field(default_factory=list)
+    denied: bool = False
+
+    async def instance_api_calls(
+        self, region_id: str, instance_id: str, *, start: datetime, end: datetime
+    ) -> list[ApiCall]:
+        if self.denied:
+            raise CloudApiError(
+                "LookupEvents", "forbidden", "NoPermission", "denied", request_id="MEM-AUDIT"
+            )
+        return [c for c in self.api_calls if start <= c.event_time <= end]
+
+
+@dataclass
+class MemoryMetrics:
+    """A MetricsGateway (CloudMonitor) kept in memory: metric name -> series."""
+
+    series: dict[str, MetricSeries] = field(default_factory=dict)
+
+    async def metric_series(
+        self,
+        region_id: str,
+        instance_id: str,
+        metric: str,
+        *,
+        start: datetime,
+        end: datetime,
+        period_seconds: int,
+    ) -> MetricSeries:
+        found = self.series.get(metric)
+        if found is None:
+            return MetricSeries(metric=metric, period_seconds=period_seconds, points=[])
+        points = [p for p in found.points if start <= p.timestamp <= end]
+        return found.model_copy(update={"points": points})

@@ -13,13 +13,13 @@ from ecs_reboot_diagnosis.errors import (
     UnknownDiagnosisError,
     WorkflowOrderError,
 )
-from ecs_reboot_diagnosis.models import InstanceFacts, PlatformEvent
+from ecs_reboot_diagnosis.models import ApiCall, InstanceFacts, PlatformEvent
 from ecs_reboot_diagnosis.ports import AgentHeartbeat
 from ecs_reboot_diagnosis.service import DiagnosisService, ServiceConfig
 from ecs_reboot_diagnosis.store import InMemoryDiagnosisStore
 from ecs_reboot_diagnosis.workflow import Phase, Step
 from tests.support.clock import ManualClock
-from tests.support.memory_gateway import MemoryGateway
+from tests.support.memory_gateway import MemoryAudit, MemoryGateway, MemoryMetrics
 
 pytestmark = pytest.mark.anyio
 
@@ -285,3 +285,62 @@ async def test_the_report_is_built_once_and_can_be_read_again() -> None:
     again = await service.report(d.id)
     assert again == first
     assert service.status(d.id).workflow.phase == Phase.REPORTED
+
+
+async def test_an_unusable_agent_reads_the_console_and_the_screen() -> None:
+    clock = ManualClock()
+    gw = gateway_with()
+    gw.heartbeat = AgentHeartbeat(running=False)
+    gw.console_text = "[ 1.0] Kernel panic - not syncing: Attempted to kill init! exitcode=0x9\n"
+    gw.console_updated = clock.now() - timedelta(minutes=20)
+    gw.screenshot_png = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+    service = make(gw, clock)
+    d = await service.start(IID, REGION)
+    d = await service.check_agent((await service.check_events(d.id)).id)
+    assert d.console is not None and d.console.findings
+    assert d.screenshot is not None and d.screenshot.size_bytes == 72
+    report = await service.report(d.id)
+    assert report.conclusion.rule_id == "linux.kernel_panic"
+    assert report.console is not None and report.screenshot is not None
+    assert any(e.source == "api:GetInstanceConsoleOutput" for e in report.timeline)
+
+
+async def test_audit_and_metrics_are_optional_sources() -> None:
+    clock = ManualClock()
+    gw = gateway_with()
+    gw.heartbeat = AgentHeartbeat(running=False)
+    reboot = ApiCall(
+        event_id="ev-1",
+        event_name="RebootInstance",
+        event_time=clock.now() - timedelta(hours=2),
+        caller="alice",
+        source_ip="198.51.100.4",
+    )
+    metrics = MemoryMetrics()
+    service = DiagnosisService(
+        gw,
+        InMemoryDiagnosisStore(clock),
+        clock,
+        ServiceConfig(),
+        metrics=metrics,
+        audit=MemoryAudit(api_calls=[reboot]),
+    )
+    d = await service.start(IID, REGION)
+    d = await service.check_events(d.id)
+    assert d.api_calls == (reboot,)
+    assert d.metrics is not None and all(m.points == 0 for m in d.metrics)
+    d = await service.check_agent(d.id)
+    report = await service.report(d.id)
+    assert report.conclusion.verdict == "api_initiated"
+    assert "alice" in report.conclusion.root_cause.en
+
+    denied = DiagnosisService(
+        gw, InMemoryDiagnosisStore(clock), clock, audit=MemoryAudit(denied=True)
+    )
+    d = await denied.check_events((await denied.start(IID, REGION)).id)
+    assert d.api_calls is None
+    sources = {n.source for n in d.unavailable}
+    assert {"actiontrail:LookupEvents", "cms:DescribeMetricList"} <= sources
+    assert "permission denied" in next(
+        n.detail.en for n in d.unavailable if n.source == "actiontrail:LookupEvents"
+    )
