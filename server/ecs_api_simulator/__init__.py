@@ -1,8 +1,10 @@
-"""A local simulator of the Alibaba Cloud ECS OpenAPI (RPC, 2014-05-26).
+"""A local simulator of the Alibaba Cloud ECS OpenAPI (RPC, 2014-05-26), plus CloudMonitor's
+DescribeMetricList (2019-01-01) and ActionTrail's LookupEvents (2020-07-06) on the same endpoint.
 
-The official, unmodified ``alibabacloud-ecs20140526`` SDK talks to it over loopback: signatures
-are verified, responses have the exact shapes the SDK models expect, Cloud Assistant invocations
-are asynchronous and Linux shell scripts really run against a scenario's fixture root.
+The official, unmodified ``alibabacloud-ecs20140526``, ``alibabacloud-cms20190101`` and
+``alibabacloud-actiontrail20200706`` SDKs talk to it over loopback: signatures are verified,
+responses have the exact shapes the SDK models expect, Cloud Assistant invocations are
+asynchronous and Linux shell scripts really run against a scenario's fixture root.
 See SCENARIOS.md for the scenario format.
 """
 

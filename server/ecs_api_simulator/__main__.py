@@ -14,7 +14,8 @@ from ecs_api_simulator.server import SimulatorServer, builtin_scenarios_dir
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m ecs_api_simulator",
-        description="Serve a local simulator of the Alibaba Cloud ECS OpenAPI.",
+        description="Serve a local simulator of the Alibaba Cloud ECS OpenAPI (with CloudMonitor "
+        "DescribeMetricList and ActionTrail LookupEvents on the same endpoint).",
     )
     parser.add_argument(
         "--scenario",
@@ -49,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"ECS API simulator on {sim.url} ({len(sim.world.scenarios)} scenarios, "
         f"{instances} instances)\n"
         f"  endpoint:          {sim.endpoint}  (SDK: Config(endpoint=..., protocol='http'))\n"
+        "  products:          ECS 2014-05-26, CloudMonitor 2019-01-01, ActionTrail 2020-07-06\n"
         f"  AccessKey ID:      {sim.access_key_id}\n"
         f"  AccessKey secret:  {sim.access_key_secret}  (built-in fake key)\n"
         "Press Ctrl+C to stop.",

@@ -8,7 +8,10 @@ closest documented wording; SCENARIOS.md lists those choices.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
+
+from ecs_api_simulator.account import ACCOUNT_ID
 
 
 class ApiError(Exception):
@@ -59,24 +62,52 @@ def instance_not_found_cloud_assistant() -> ApiError:
     return ApiError(404, "InvalidInstance.NotFound", "The specified instance does not exist.")
 
 
+@dataclass(frozen=True)
+class RamDenial:
+    """How one product answers a RAM denial: code, text and the RAM action it names."""
+
+    code: str
+    message: str
+    ram_prefix: str
+    ram_actions: Mapping[str, str] = field(default_factory=dict)
+    """API action -> RAM action name, where they differ (CloudMonitor)."""
+
+    def auth_action(self, action: str) -> str:
+        return f"{self.ram_prefix}:{self.ram_actions.get(action, action)}"
+
+    def error(self, action: str, principal: str) -> ApiError:
+        return ApiError(
+            403,
+            self.code,
+            self.message,
+            extra={
+                "AccessDeniedDetail": {
+                    "PolicyType": "AccountLevelIdentityBasedPolicy",
+                    "AuthPrincipalOwnerId": ACCOUNT_ID,
+                    "EncodedDiagnosticMessage": "U0lNVUxBVE9SLURJQUdOT1NUSUMtTUVTU0FHRQ==",
+                    "AuthPrincipalType": "SubUser",
+                    "AuthPrincipalDisplayName": principal,
+                    "NoPermissionType": "ImplicitDeny",
+                    "AuthAction": self.auth_action(action),
+                }
+            },
+        )
+
+
+ECS_DENIAL = RamDenial(
+    "Forbidden.RAM",
+    "User not authorized to operate on the specified resource, or this API doesn't support RAM.",
+    "ecs",
+)
+GATEWAY_DENIAL_MESSAGE = (
+    "You are not authorized to do this action. You should be authorized by RAM."
+)
+"""The API gateway's denial text, used for CloudMonitor and ActionTrail (a simulator choice)."""
+
+
 def forbidden_ram(action: str, principal: str) -> ApiError:
-    return ApiError(
-        403,
-        "Forbidden.RAM",
-        "User not authorized to operate on the specified resource, or this API doesn't "
-        "support RAM.",
-        extra={
-            "AccessDeniedDetail": {
-                "PolicyType": "AccountLevelIdentityBasedPolicy",
-                "AuthPrincipalOwnerId": "1234567890123456",
-                "EncodedDiagnosticMessage": "U0lNVUxBVE9SLURJQUdOT1NUSUMtTUVTU0FHRQ==",
-                "AuthPrincipalType": "SubUser",
-                "AuthPrincipalDisplayName": principal,
-                "NoPermissionType": "ImplicitDeny",
-                "AuthAction": f"ecs:{action}",
-            }
-        },
-    )
+    """An ECS RAM denial (``Forbidden.RAM``, ``AuthAction`` ``ecs:<Action>``)."""
+    return ECS_DENIAL.error(action, principal)
 
 
 def throttling(message: str = "Request was denied due to request throttling.") -> ApiError:

@@ -1,9 +1,11 @@
-"""The HTTP face of the simulator: ECS OpenAPI RPC style over Starlette.
+"""The HTTP face of the simulator: Alibaba Cloud OpenAPI RPC style over Starlette.
 
 ``POST /`` (GET works too) with every parameter in the query string (or a form body); the action
 and version come from the ``x-acs-action`` / ``x-acs-version`` headers (V3 signature) or the
-``Action`` / ``Version`` parameters (legacy V1). Every answer is JSON with a ``RequestId`` and the
-``x-acs-request-id`` header; errors are ``{RequestId, HostId, Code, Message, Recommend}``.
+``Action`` / ``Version`` parameters (legacy V1). The version selects the product (ECS,
+CloudMonitor or ActionTrail, see ``products.py``), so one endpoint serves the three SDKs. Every
+answer is JSON with a ``RequestId`` and the ``x-acs-request-id`` header; errors are
+``{RequestId, HostId, Code, Message, Recommend}`` (CloudMonitor adds ``Success: false``).
 """
 
 from __future__ import annotations
@@ -19,14 +21,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ecs_api_simulator.actions import ACTIONS, RequestContext
-from ecs_api_simulator.api_errors import ApiError, forbidden_ram, internal_error, missing_parameter
+from ecs_api_simulator.actions import RequestContext
+from ecs_api_simulator.api_errors import ApiError, internal_error, missing_parameter
 from ecs_api_simulator.authentication import authenticate
 from ecs_api_simulator.nonces import NonceStore
+from ecs_api_simulator.products import ECS, PRODUCTS, Product
 from ecs_api_simulator.request_params import Params
 from ecs_api_simulator.world import World
 
-API_VERSION = "2014-05-26"
+API_VERSION = ECS.version
 JSON_CONTENT_TYPE = "application/json;charset=utf-8"
 log = logging.getLogger("ecs_api_simulator")
 
@@ -46,16 +49,19 @@ def _json_response(
     )
 
 
-def _error_response(error: ApiError, request_id: str, region_id: str | None) -> Response:
-    host = f"ecs.{region_id}.aliyuncs.com" if region_id else "ecs.aliyuncs.com"
+def _error_response(
+    error: ApiError, request_id: str, region_id: str | None, product: Product = ECS
+) -> Response:
     body: dict[str, Any] = {
         "RequestId": request_id,
-        "HostId": host,
+        "HostId": product.host(region_id),
         "Code": error.code,
         "Message": error.message,
         "Recommend": (
-            f"https://api.aliyun.com/troubleshoot?q={error.code}&product=Ecs&requestId={request_id}"
+            f"https://api.aliyun.com/troubleshoot?q={error.code}&product={product.code}"
+            f"&requestId={request_id}"
         ),
+        **product.error_extra,
         **error.extra,
     }
     return _json_response(error.status, body, request_id, error.headers)
@@ -79,15 +85,18 @@ def create_app(world: World) -> Starlette:
         params = Params(query_pairs + form_pairs)
         headers = {k.lower(): v for k, v in request.headers.items()}
         action = headers.get("x-acs-action") or params.get("Action") or ""
+        product = ECS
         try:
             if not action:
                 raise missing_parameter("Action")
             version = headers.get("x-acs-version") or params.get("Version")
             if not version:
                 raise missing_parameter("Version")
-            if version != API_VERSION:
+            known = PRODUCTS.get(version)
+            if known is None:
                 raise ApiError(400, "InvalidVersion", "Specified parameter Version is not valid.")
-            handler = ACTIONS.get(action)
+            product = known
+            handler = product.actions.get(action)
             if handler is None:
                 raise ApiError(
                     404,
@@ -106,18 +115,20 @@ def create_app(world: World) -> Starlette:
                 nonces=nonces,
                 now=now,
             )
-            if action in caller.access_key.denied_actions and action != "DescribeInstances":
-                raise forbidden_ram(action, caller.access_key.principal)
+            denied = action in caller.access_key.denied_actions
+            if denied and (product is not ECS or action != "DescribeInstances"):
+                raise product.denial.error(action, caller.access_key.principal)
             fault = world.faults.take(action)
             if fault is not None:
                 raise fault
-            result = handler(RequestContext(world, caller, action, params, now))
+            context = RequestContext(world, caller, action, params, now, product.denial)
+            result = handler(context)
         except ApiError as error:
             log.info("%s -> %s %s (%s)", action or "-", error.status, error.code, request_id)
-            return _error_response(error, request_id, params.get("RegionId"))
+            return _error_response(error, request_id, params.get("RegionId"), product)
         except Exception:
             log.exception("%s failed (%s)", action, request_id)
-            return _error_response(internal_error(), request_id, params.get("RegionId"))
+            return _error_response(internal_error(), request_id, params.get("RegionId"), product)
         log.info("%s -> 200 (%s)", action, request_id)
         return _json_response(200, {"RequestId": request_id, **result}, request_id)
 

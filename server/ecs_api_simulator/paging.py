@@ -98,3 +98,13 @@ def paginate(action: str, items: list[T], params: Params, rules: PagingRules) ->
     if rules.supports_token and rules.echo_next_token:
         next_token = _token(action, offset + size) if offset + size < total else ""
     return Page(chunk, total, number, size, next_token)
+
+
+def cursor_token(scope: str, offset: int) -> str:
+    """An opaque NextToken for ``offset``, valid only for the same ``scope`` (action and query)."""
+    return _token(scope, offset)
+
+
+def cursor_offset(scope: str, token: str) -> int:
+    """The offset of a token from :func:`cursor_token`; InvalidParameter for any other token."""
+    return _offset_from_token(scope, token)

@@ -9,7 +9,8 @@ they run. SCENARIOS.md documents every field.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -17,10 +18,19 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ecs_api_simulator.access_keys import AccessKey
+from ecs_api_simulator.account import api_action_of
 from ecs_api_simulator.event_codes import (
     COMPLETED_CYCLE_STATUSES,
     CYCLE_STATUS_CODES,
     HEALTH_STATUS_CODES,
+)
+from ecs_api_simulator.monitoring import (
+    ApiCallRecord,
+    ApiCallSpec,
+    MetricSeriesData,
+    MetricSpec,
+    resolve_api_calls,
+    resolve_metrics,
 )
 from ecs_api_simulator.time_formats import resolve_time
 
@@ -155,6 +165,10 @@ class InstanceSpec(_Spec):
     guest: GuestSpec = Field(default_factory=GuestSpec)
     console_output: ConsoleSpec | None = None
     screenshot: str | None = None
+    metrics: dict[str, MetricSpec] = Field(default_factory=dict)
+    """CloudMonitor (DescribeMetricList, namespace acs_ecs_dashboard) series by metric name."""
+    api_calls: list[ApiCallSpec] = Field(default_factory=list)
+    """ActionTrail (LookupEvents) records of API calls on this instance."""
 
 
 class ScenarioSpec(_Spec):
@@ -211,6 +225,8 @@ class Instance:
     guest_bin: Path
     guest_fixture: Path
     denied_actions: frozenset[str]
+    metrics: Mapping[str, MetricSeriesData] = field(default_factory=dict)
+    api_calls: tuple[ApiCallRecord, ...] = ()
 
     @property
     def instance_id(self) -> str:
@@ -302,6 +318,22 @@ def _load_events(spec: InstanceSpec, now: datetime, where: str) -> tuple[Event, 
     return tuple(events)
 
 
+def denied_action_names(names: Iterable[str]) -> frozenset[str]:
+    """RAM denials as API action names (``cms:QueryMetricList`` -> ``DescribeMetricList``)."""
+    return frozenset(api_action_of(name) for name in names)
+
+
+def _load_monitoring(
+    spec: InstanceSpec, now: datetime, where: str
+) -> tuple[dict[str, MetricSeriesData], tuple[ApiCallRecord, ...]]:
+    try:
+        metrics = resolve_metrics(spec.metrics, now, where)
+        calls = resolve_api_calls(spec.api_calls, spec.instance_id, spec.region_id, now, where)
+    except ValueError as exc:
+        raise ScenarioError(str(exc)) from None
+    return metrics, calls
+
+
 def _load_instance(
     spec: InstanceSpec, directory: Path, scenario: ScenarioSpec, now: datetime, where: str
 ) -> Instance:
@@ -339,6 +371,7 @@ def _load_instance(
         if spec.invocation.recorded_output
         else None
     )
+    metrics, api_calls = _load_monitoring(spec, now, where)
     return Instance(
         spec=spec,
         scenario=scenario.name,
@@ -355,7 +388,9 @@ def _load_instance(
         guest_root=_inside(directory, spec.guest.root, f"{where}.guest.root"),
         guest_bin=_inside(directory, spec.guest.bin, f"{where}.guest.bin"),
         guest_fixture=_inside(directory, spec.guest.fixture, f"{where}.guest.fixture"),
-        denied_actions=frozenset(scenario.permissions.denied_actions),
+        denied_actions=denied_action_names(scenario.permissions.denied_actions),
+        metrics=metrics,
+        api_calls=api_calls,
     )
 
 
@@ -389,7 +424,7 @@ def load_scenario(directory: Path, now: datetime) -> Scenario:
             security_token=k.security_token,
             expires=_time(k.expires, now, f"{path}: access_keys") if k.expires else None,
             principal=k.principal,
-            denied_actions=frozenset(k.denied_actions),
+            denied_actions=denied_action_names(k.denied_actions),
             enabled=k.enabled,
         )
         for k in spec.access_keys

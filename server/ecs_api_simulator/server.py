@@ -63,6 +63,8 @@ class SimulatorServer:
         dirs = [builtin_scenarios_dir()] if scenario_dirs is None else list(scenario_dirs)
         self.clock: Clock = clock or SystemClock()
         now = self.clock.now()
+        self.loaded_at = now
+        """When the scenarios were loaded: their relative times (``-2h``) count from here."""
         scenarios = [load_scenario(d, now) for d in resolve_scenario_dirs(dirs)]
         self.world = World(scenarios, self.clock)
         self.host = host

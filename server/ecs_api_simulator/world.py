@@ -62,6 +62,11 @@ class World:
             key=lambda i: (i.creation_time, i.instance_id),
         )
 
+    def all_instances(self) -> list[Instance]:
+        """Every instance of every region, by instance ID (CloudMonitor and ActionTrail are not
+        told the region: it is in the endpoint, which the simulator shares)."""
+        return sorted(self._instances.values(), key=lambda i: i.instance_id)
+
     def find(self, instance_id: str, region_id: str | None = None) -> Instance | None:
         instance = self._instances.get(instance_id)
         if instance is None or (region_id is not None and instance.region_id != region_id):

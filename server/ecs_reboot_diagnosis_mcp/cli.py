@@ -28,7 +28,7 @@ from ecs_reboot_diagnosis.errors import (
 from ecs_reboot_diagnosis.models import LANGS
 
 if TYPE_CHECKING:
-    from ecs_reboot_diagnosis.ports import EcsGateway
+    from ecs_reboot_diagnosis.service import DiagnosisService
     from ecs_reboot_diagnosis_mcp.settings import Settings
 
 EXIT_OK = 0
@@ -141,12 +141,13 @@ def _clear_proxies() -> None:
 
 
 @contextlib.contextmanager
-def _cloud(args: argparse.Namespace, settings: Settings) -> Iterator[EcsGateway]:
-    """The gateway: to the bundled simulator with ``--simulator``, else to the real endpoint."""
-    from ecs_reboot_diagnosis_mcp.app import build_gateway
+def _service(args: argparse.Namespace, settings: Settings) -> Iterator[DiagnosisService]:
+    """The service over the real cloud, or over the bundled simulator with ``--simulator``."""
+    from ecs_reboot_diagnosis_mcp.app import build_gateway, build_outside_gateways, build_service
 
     if getattr(args, "simulator", None) is None:
-        yield build_gateway(settings)
+        metrics, audit = build_outside_gateways(settings)
+        yield build_service(settings, build_gateway(settings), metrics=metrics, audit=audit)
         return
     from ecs_api_simulator import ScenarioError, SimulatorServer
 
@@ -157,9 +158,11 @@ def _cloud(args: argparse.Namespace, settings: Settings) -> Iterator[EcsGateway]
     except (ScenarioError, OSError) as exc:
         raise CliError(f"cannot load the simulator scenarios: {exc}", EXIT_USAGE) from exc
     with sim:
-        simulated = settings.model_copy(update={"endpoint": sim.url})
-        yield build_gateway(
-            simulated, access_key_id=sim.access_key_id, access_key_secret=sim.access_key_secret
+        simulated = settings.model_copy(update={"endpoint": sim.url, "simulated": True})
+        keys = {"access_key_id": sim.access_key_id, "access_key_secret": sim.access_key_secret}
+        metrics, audit = build_outside_gateways(simulated, **keys)
+        yield build_service(
+            simulated, build_gateway(simulated, **keys), metrics=metrics, audit=audit
         )
 
 
@@ -184,7 +187,6 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
     from ecs_reboot_diagnosis.report.render import render_json, render_markdown
-    from ecs_reboot_diagnosis_mcp.app import build_service
 
     settings = _settings(args)
     instance_id = _ask(args, "instance_id", "--instance-id", "ECS instance id",
@@ -192,8 +194,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     region_id = _ask(args, "region", "--region", "Region id", "cn-hangzhou")
     progress = Progress(sys.stderr)
     try:
-        with _cloud(args, settings) as gateway:
-            service = build_service(settings, gateway)
+        with _service(args, settings) as service:
             report = asyncio.run(service.diagnose(instance_id, region_id, progress))
     finally:
         progress.close()
@@ -219,13 +220,12 @@ def _write_bytes(data: bytes, output: Path) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from ecs_reboot_diagnosis_mcp.app import build_service
     from ecs_reboot_diagnosis_mcp.mcp_server import build_server
 
     settings = _settings(args)
     logging.basicConfig(stream=sys.stderr, level=settings.log_level)
-    with _cloud(args, settings) as gateway:
-        server = build_server(build_service(settings, gateway))
+    with _service(args, settings) as service:
+        server = build_server(service)
         if args.transport == "stdio":
             server.run("stdio")
         else:

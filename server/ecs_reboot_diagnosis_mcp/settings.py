@@ -33,6 +33,10 @@ class Settings(BaseSettings):
         "", repr=False, description="Bearer token(s) required over HTTP, comma-separated."
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    outside_evidence: bool = Field(
+        True, description="Read CloudMonitor metrics and ActionTrail API calls (optional sources)."
+    )
+    simulated: bool = Field(False, description="The endpoint is the bundled simulator.")
 
     def service_config(self) -> ServiceConfig:
         return ServiceConfig(

@@ -250,7 +250,7 @@ class DiagnosisService:
                 unavailable.append(_unavailable("actiontrail:LookupEvents", exc))
         metrics: tuple[MetricSummary, ...] | None = None
         if self.metrics is None:
-            unavailable.append(_not_configured("cms:DescribeMetricList"))
+            unavailable.append(_not_configured("cms:QueryMetricList"))
         else:
             m_start = end - self.config.metrics_window
             summaries: list[MetricSummary] = []
@@ -265,7 +265,7 @@ class DiagnosisService:
                         period_seconds=self.config.metrics_period_seconds,
                     )
                 except CloudApiError as exc:
-                    unavailable.append(_unavailable(f"cms:DescribeMetricList {name}", exc))
+                    unavailable.append(_unavailable(f"cms:QueryMetricList {name}", exc))
                     if exc.kind == "forbidden":
                         break
                     continue

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ecs_api_simulator.api_errors import forbidden_ram
+from ecs_api_simulator.api_errors import ECS_DENIAL, RamDenial
 from ecs_api_simulator.authentication import Caller
 from ecs_api_simulator.request_params import Params
 from ecs_api_simulator.scenario import Instance
@@ -21,6 +21,8 @@ class RequestContext:
     action: str
     params: Params
     now: datetime
+    denial: RamDenial = ECS_DENIAL
+    """How this request's product answers a RAM denial."""
 
     def region(self, *, missing_status: int = 400) -> str:
         region_id = self.params.required("RegionId", status=missing_status)
@@ -37,12 +39,12 @@ class RequestContext:
     def authorize_action(self) -> None:
         """Raise Forbidden.RAM when the caller's key may not call this action at all."""
         if self.action in self.caller.access_key.denied_actions:
-            raise forbidden_ram(self.action, self.caller.access_key.principal)
+            raise self.denial.error(self.action, self.caller.access_key.principal)
 
     def authorize(self, instance: Instance) -> None:
         """Raise Forbidden.RAM when a scenario's RAM policy denies this action on the instance."""
         if self.denied(instance):
-            raise forbidden_ram(self.action, self.caller.access_key.principal)
+            raise self.denial.error(self.action, self.caller.access_key.principal)
 
     def authorize_all(self, instances: Iterable[Instance]) -> None:
         for instance in instances:

@@ -10,6 +10,7 @@ Facts this relies on (research ecs-api.md §1, §5):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -29,7 +30,12 @@ _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 @dataclass(frozen=True)
 class EcsClientSettings:
-    """How to reach ECS. Without an AccessKey the default credentials chain is used."""
+    """How to reach ECS (and, with the same credentials, CloudMonitor and ActionTrail).
+
+    Without an AccessKey the default credentials chain is used. ``endpoint`` overrides the
+    product's public regional endpoint; the CloudMonitor and ActionTrail gateways take these
+    settings too, so give them their own endpoint (or None) unless it is the simulator, which
+    serves all three products on one endpoint."""
 
     endpoint: str | None = None
     """``host[:port]`` or a URL; None lets the SDK pick the region's public endpoint."""
@@ -127,8 +133,20 @@ def build_config(
     return open_api_models.Config(**options)
 
 
+def build_sdk_client(
+    client_class: Callable[[Any], Any],
+    settings: EcsClientSettings,
+    region_id: str,
+    credential: CredentialClient | None = None,
+) -> Any:
+    """A client of any official Alibaba Cloud SDK (ECS, CloudMonitor, ActionTrail) for one
+    region: the same credentials, endpoint override, user agent, timeouts and retries. Without
+    an endpoint override the SDK picks the product's public endpoint of ``region_id``."""
+    return client_class(build_config(settings, region_id, credential))
+
+
 def build_client(
     settings: EcsClientSettings, region_id: str, credential: CredentialClient | None = None
 ) -> Any:
     """An ECS client for one region (DescribeInstanceAttribute takes its region from it)."""
-    return EcsClient(build_config(settings, region_id, credential))
+    return build_sdk_client(EcsClient, settings, region_id, credential)

@@ -2,7 +2,10 @@
 
 Lookup is by exact code first, then by the code's family (``Forbidden.*``, ``Throttling.*``,
 ``*.NotFound``, ``Invalid*``), then by HTTP status. A hint says what the operator should do;
-a missing RAM permission names the ``ecs:Action`` to grant.
+a missing RAM permission names the RAM action to grant: ``ecs:<Action>`` for ECS,
+``cms:QueryMetricList`` for CloudMonitor's DescribeMetricList (CloudMonitor authorizes its read
+APIs under older ``cms:Query*`` action names) and ``actiontrail:LookupEvents`` for ActionTrail.
+The table serves the three products: ECS, CloudMonitor (Cms) and ActionTrail.
 """
 
 from __future__ import annotations
@@ -145,6 +148,30 @@ ERROR_CODES: dict[str, ErrorRule] = {
     "ServiceUnavailable": _SERVER,
     "ServiceUnavailable.RegionMaintaining": _SERVER,
     "UnknownError": _SERVER,
+    # CloudMonitor (DescribeMetricList) and ActionTrail (LookupEvents)
+    "ResourceNotFound": ErrorRule(
+        "not_found",
+        "CloudMonitor knows no such metric or resource; check the metric name (namespace "
+        "acs_ecs_dashboard) and the instance ID.",
+    ),
+    "InvalidNextToken": _INVALID,
+    "InvalidTimeRange": ErrorRule(
+        "invalid_parameter",
+        "The time window is outside what the API accepts (CloudMonitor: at most 31 days; "
+        "ActionTrail: the last 90 days); narrow it.",
+    ),
+}
+
+RAM_ACTIONS: dict[str, str] = {
+    "DescribeMetricList": "cms:QueryMetricList",
+    "LookupEvents": "actiontrail:LookupEvents",
+}
+"""API actions whose RAM action is not ``ecs:<Action>``."""
+_RAM_ACTION_NOTES: dict[str, str] = {
+    "cms:QueryMetricList": (
+        " (the RAM action behind CloudMonitor DescribeMetricList; RAM has no "
+        "cms:DescribeMetricList action)"
+    ),
 }
 
 RETRYABLE_CODES: tuple[str, ...] = (
@@ -186,5 +213,11 @@ def rule_for(code: str, status: int | None) -> ErrorRule:
     return _INVALID
 
 
+def ram_action_for(action: str) -> str:
+    """The RAM action that authorizes an API action: ``RunCommand`` -> ``ecs:RunCommand``."""
+    return RAM_ACTIONS.get(action, f"ecs:{action}")
+
+
 def hint_for(rule: ErrorRule, *, action: str, ram_action: str | None = None) -> str:
-    return rule.hint.format(action=action, ram_action=ram_action or f"ecs:{action}")
+    ram = ram_action or ram_action_for(action)
+    return rule.hint.format(action=action, ram_action=ram + _RAM_ACTION_NOTES.get(ram, ""))

@@ -67,6 +67,29 @@ def api_error(
     )
 
 
+def reported_failure(
+    action: str,
+    code: str,
+    message: str,
+    *,
+    request_id: str = "",
+    secrets: Iterable[str | None] = (),
+) -> CloudApiError:
+    """A failure the service reported inside an HTTP 200 body (CloudMonitor's ``Success:
+    false`` with ``Code``/``Message``); numeric codes are read as HTTP statuses."""
+    code = code or "UnknownError"
+    rule = rule_for(code, int(code) if code.isdigit() else None)
+    secret_list = list(secrets)
+    return CloudApiError(
+        action,
+        rule.kind,
+        code,
+        redact(message or "the service reported a failure", secret_list),
+        request_id=request_id,
+        hint=redact(hint_for(rule, action=action), secret_list),
+    )
+
+
 def credentials_error(action: str, message: str, secrets: Iterable[str | None]) -> CloudApiError:
     return CloudApiError(
         action,
@@ -78,9 +101,14 @@ def credentials_error(action: str, message: str, secrets: Iterable[str | None]) 
 
 
 def translate(
-    exc: BaseException, action: str, *, endpoint: str, secrets: Iterable[str | None]
+    exc: BaseException,
+    action: str,
+    *,
+    endpoint: str,
+    secrets: Iterable[str | None],
+    product: str = "ECS",
 ) -> CloudApiError:
-    """Any exception out of an SDK call, as a CloudApiError."""
+    """Any exception out of an SDK call, as a CloudApiError (``product`` names the service)."""
     secret_list = list(secrets)
     if isinstance(exc, AlibabaCloudException):
         return api_error(exc, action, secret_list)
@@ -98,8 +126,8 @@ def translate(
             "network",
             "NetworkError",
             redact(f"could not reach {endpoint}: {detail}", secret_list),
-            hint="Check the network path to the ECS endpoint, proxy variables and the endpoint "
-            "setting; the call was retried before giving up.",
+            hint=f"Check the network path to the {product} endpoint, proxy variables and the "
+            "endpoint setting; the call was retried before giving up.",
         )
     if isinstance(exc, TeaException) and exc.code == "InvalidCredentials":
         return credentials_error(action, str(exc.message or ""), secret_list)
@@ -110,8 +138,8 @@ def translate(
             "unexpected_response",
             "NonJsonResponse",
             f"the endpoint {endpoint} answered with something that is not JSON",
-            hint="Check that the endpoint is an ECS OpenAPI endpoint (a proxy or gateway may be "
-            "answering instead).",
+            hint=f"Check that the endpoint is a {product} OpenAPI endpoint (a proxy or gateway may "
+            "be answering instead).",
         )
     if isinstance(inner, OSError | TimeoutError):
         return CloudApiError(
@@ -119,7 +147,7 @@ def translate(
             "network",
             "NetworkError",
             redact(f"could not reach {endpoint}: {inner}", secret_list),
-            hint="Check the network path to the ECS endpoint and the endpoint setting.",
+            hint=f"Check the network path to the {product} endpoint and the endpoint setting.",
         )
     return CloudApiError(
         action,

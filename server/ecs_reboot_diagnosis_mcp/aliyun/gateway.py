@@ -7,11 +7,9 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
-from alibabacloud_credentials.client import Client as CredentialClient
 from alibabacloud_ecs20140526 import models as ecs_models
-from Tea.exceptions import TeaException
+from alibabacloud_ecs20140526.client import Client as EcsClient
 
 from ecs_reboot_diagnosis.errors import CloudApiError
 from ecs_reboot_diagnosis.models import InstanceFacts, PlatformEvent
@@ -22,12 +20,6 @@ from ecs_reboot_diagnosis.ports import (
     InvocationResult,
     Screenshot,
 )
-from ecs_reboot_diagnosis_mcp.aliyun.client_factory import (
-    EcsClientSettings,
-    build_client,
-    resolve_default_credentials,
-)
-from ecs_reboot_diagnosis_mcp.aliyun.error_translation import translate
 from ecs_reboot_diagnosis_mcp.aliyun.response_mapping import (
     agent_heartbeat,
     decode_base64_bytes,
@@ -38,6 +30,7 @@ from ecs_reboot_diagnosis_mcp.aliyun.response_mapping import (
     parse_time,
     platform_event,
 )
+from ecs_reboot_diagnosis_mcp.aliyun.sdk_gateway import SdkGateway
 
 log = logging.getLogger(__name__)
 
@@ -46,72 +39,15 @@ MAX_HISTORY_PAGES = 50
 """Safety net: 5000 events for one instance is far beyond any real history window."""
 
 
-class AliyunEcsGateway:
+class AliyunEcsGateway(SdkGateway):
     """The workflow's view of ECS and Cloud Assistant, backed by the official SDK.
 
     Without an AccessKey in the settings, the default credentials chain (environment, CLI
     profile, credentials file, ECS RAM role, OIDC, ...) is resolved once, on first use.
     """
 
-    def __init__(
-        self,
-        settings: EcsClientSettings | None = None,
-        *,
-        credential: CredentialClient | None = None,
-    ) -> None:
-        self._settings = settings or EcsClientSettings()
-        self._credential = credential
-        self._clients: dict[str, Any] = {}
-
-    # --- plumbing ------------------------------------------------------------------------
-
-    def _client(self, region_id: str) -> Any:
-        client = self._clients.get(region_id)
-        if client is None:
-            settings = self._settings
-            if not (settings.access_key_id and settings.access_key_secret):
-                if self._credential is None:
-                    self._credential = resolve_default_credentials()
-            client = build_client(settings, region_id, self._credential)
-            self._clients[region_id] = client
-        return client
-
-    def _endpoint_label(self, region_id: str) -> str:
-        endpoint, _ = self._settings.endpoint_and_protocol()
-        return endpoint or f"the ECS endpoint of {region_id}"
-
-    async def _call(
-        self,
-        action: str,
-        region_id: str,
-        method: str,
-        request: Any,
-    ) -> Any:
-        """Run one API call (``method`` is the SDK's ``*_async`` method); returns the body."""
-        client = self._client(region_id)
-        try:
-            response = await getattr(client, method)(request)
-        except CloudApiError:
-            raise
-        except (TeaException, OSError, TimeoutError) as exc:
-            log.debug("%s failed: %s", action, type(exc).__name__)
-            raise translate(
-                exc,
-                action,
-                endpoint=self._endpoint_label(region_id),
-                secrets=self._settings.secrets(),
-            ) from None
-        body = getattr(response, "body", None)
-        if body is None:
-            # The SDK swallows shape mismatches and leaves body None (research §0.7).
-            raise CloudApiError(
-                action,
-                "unexpected_response",
-                "UnexpectedResponse",
-                "the response did not match the API's documented shape",
-                hint="The endpoint may not be a genuine ECS endpoint, or the API changed.",
-            )
-        return body
+    product = "ECS"
+    client_class = EcsClient
 
     # --- EcsGateway ----------------------------------------------------------------------
 
@@ -178,12 +114,8 @@ class AliyunEcsGateway:
             next_token = body.next_token or None
             if not next_token:
                 return events
-        raise CloudApiError(
-            "DescribeInstanceHistoryEvents",
-            "unexpected_response",
-            "TooManyPages",
-            f"more than {MAX_HISTORY_PAGES} pages of events for one instance",
-            hint="Narrow the time window.",
+        raise self._too_many_pages(
+            "DescribeInstanceHistoryEvents", MAX_HISTORY_PAGES, "events for one instance"
         )
 
     async def describe_cloud_assistant(self, region_id: str, instance_id: str) -> AgentHeartbeat:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
+import math
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from ecs_reboot_diagnosis.models import InstanceFacts, OsType, PlatformEvent
-from ecs_reboot_diagnosis.ports import AgentHeartbeat, InvocationResult
+from ecs_reboot_diagnosis.ports import AgentHeartbeat, ApiCall, InvocationResult, MetricPoint
 
 _TIME_FORMATS = (
     "%Y-%m-%dT%H:%M:%SZ",
@@ -34,11 +37,14 @@ def parse_time(text: str | None) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+def as_utc(when: datetime) -> datetime:
+    """``when`` in UTC; a naive time is taken as UTC."""
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
 def format_time(when: datetime) -> str:
     """``yyyy-MM-ddTHH:mm:ssZ`` in UTC, as the API wants request times."""
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return as_utc(when).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def decode_base64_bytes(text: str | None) -> bytes:
@@ -131,4 +137,113 @@ def invocation_result(result: Any, invoke_id: str) -> InvocationResult:
         dropped_bytes=result.dropped or 0,
         start_time=parse_time(result.start_time),
         finish_time=parse_time(result.finished_time),
+    )
+
+
+# --- CloudMonitor (DescribeMetricList) -------------------------------------------------------
+
+
+def epoch_ms(when: datetime) -> int:
+    """Unix milliseconds (CloudMonitor's unambiguous time format); naive times are UTC."""
+    return int(as_utc(when).timestamp() * 1000)
+
+
+def decode_datapoints(datapoints: Any) -> list[Any]:
+    """``Datapoints``: a JSON string of a list (as the API sends it) or an already parsed list.
+
+    Raises ValueError when it is neither."""
+    if datapoints is None or datapoints == "":
+        return []
+    if isinstance(datapoints, list):
+        return datapoints
+    if isinstance(datapoints, str):
+        parsed = json.loads(datapoints)
+        if isinstance(parsed, list):
+            return parsed
+    raise ValueError("Datapoints is not a JSON list")
+
+
+def _number(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def metric_point(item: Any, instance_id: str) -> MetricPoint | None:
+    """One datapoint of ``instance_id``; None for another instance's point or an unusable one."""
+    if not isinstance(item, Mapping):
+        return None
+    owner = item.get("instanceId")
+    if owner is not None and owner != instance_id:
+        return None
+    stamp = _number(item.get("timestamp"))
+    if stamp is None:
+        return None
+    average = _number(item.get("Average"))
+    if average is None:
+        average = _number(item.get("Value"))
+    return MetricPoint(
+        timestamp=datetime.fromtimestamp(stamp / 1000, UTC),
+        average=average,
+        maximum=_number(item.get("Maximum")),
+        minimum=_number(item.get("Minimum")),
+    )
+
+
+# --- ActionTrail (LookupEvents) --------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    return str(value) if value is not None and not isinstance(value, dict | list) else ""
+
+
+def _resources(event: Mapping[str, Any]) -> list[str]:
+    names: list[str] = [n for n in _text(event.get("resourceName")).split(";") if n]
+    referenced = event.get("referencedResources")
+    if isinstance(referenced, Mapping):
+        for values in referenced.values():
+            if isinstance(values, list):
+                names.extend(str(v) for v in values if v)
+    return list(dict.fromkeys(names))
+
+
+def _caller(identity: Mapping[str, Any]) -> str:
+    for key in ("userName", "principalId", "accountId"):
+        value = _text(identity.get(key))
+        if value:
+            return value
+    return ""
+
+
+def _key_suffix(access_key_id: str) -> str:
+    """The last 4 characters only: enough to tell keys apart, never the whole ID."""
+    return access_key_id[-4:] if len(access_key_id) >= 8 else ""
+
+
+def api_call(event: Any) -> ApiCall | None:
+    """One ``Events[]`` entry; None when it has no usable event time."""
+    if not isinstance(event, Mapping):
+        return None
+    when = parse_time(_text(event.get("eventTime")))
+    if when is None:
+        return None
+    identity = event.get("userIdentity")
+    identity = identity if isinstance(identity, Mapping) else {}
+    return ApiCall(
+        event_id=_text(event.get("eventId")),
+        event_name=_text(event.get("eventName")),
+        event_time=when,
+        service=_text(event.get("serviceName")) or "Ecs",
+        caller=_caller(identity),
+        caller_type=_text(identity.get("type")),
+        access_key_id_suffix=_key_suffix(_text(identity.get("accessKeyId"))),
+        source_ip=_text(event.get("sourceIpAddress")),
+        user_agent=_text(event.get("userAgent")),
+        request_id=_text(event.get("requestId")),
+        error_code=_text(event.get("errorCode")),
+        resources=_resources(event),
     )

@@ -299,7 +299,7 @@ def analyze_linux(envelope: Envelope) -> GuestEvidence:
         os_type="linux",
         schema_version=envelope.schema_version,
         collector_version=envelope.version,
-        collected_at=collected,
+        collected_at=local_now,
         sections=envelope.statuses(LINUX_SECTIONS),
         linux=guest,
         findings=findings,

@@ -14,7 +14,11 @@ import pytest  # noqa: E402
 from mcp.server.mcpserver import MCPServer  # noqa: E402
 
 from ecs_api_simulator import SimulatorServer  # noqa: E402
-from ecs_reboot_diagnosis_mcp.app import build_gateway, build_service  # noqa: E402
+from ecs_reboot_diagnosis_mcp.app import (  # noqa: E402
+    build_gateway,
+    build_outside_gateways,
+    build_service,
+)
 from ecs_reboot_diagnosis_mcp.mcp_server import build_server  # noqa: E402
 from ecs_reboot_diagnosis_mcp.settings import Settings  # noqa: E402
 
@@ -37,11 +41,11 @@ def sim() -> Iterator[SimulatorServer]:
 def make_server(sim: SimulatorServer) -> Callable[..., MCPServer]:
     def make(**overrides: object) -> MCPServer:
         settings = Settings().model_copy(
-            update={"endpoint": sim.url, "wait_deadline_s": 60.0, **overrides}
+            update={"endpoint": sim.url, "simulated": True, "wait_deadline_s": 60.0, **overrides}
         )
-        gateway = build_gateway(
-            settings, access_key_id=sim.access_key_id, access_key_secret=sim.access_key_secret
-        )
-        return build_server(build_service(settings, gateway))
+        keys = {"access_key_id": sim.access_key_id, "access_key_secret": sim.access_key_secret}
+        metrics, audit = build_outside_gateways(settings, **keys)
+        gateway = build_gateway(settings, **keys)
+        return build_server(build_service(settings, gateway, metrics=metrics, audit=audit))
 
     return make

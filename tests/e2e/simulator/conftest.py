@@ -13,7 +13,9 @@ os.environ["ALIBABA_CLOUD_ECS_METADATA_DISABLED"] = "true"
 for _name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
     os.environ.pop(_name, None)
 
+import threading  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -69,3 +71,29 @@ def manual_sim() -> Iterator[tuple[SimulatorServer, ManualClock]]:
 @pytest.fixture(scope="session")
 def client(sim: SimulatorServer) -> Any:
     return make_client(sim)
+
+
+@pytest.fixture
+def fake_endpoint() -> Iterator[tuple[str, list[bytes]]]:
+    """A server answering every request with the next canned body."""
+    bodies: list[bytes] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = bodies.pop(0) if bodies else b"{}"
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.server_address[1]}", bodies
+    server.shutdown()
+    server.server_close()
+    thread.join()

@@ -31,13 +31,14 @@ def signed_v3(
     access_key_secret: str,
     nonce: str | None = None,
     date: str | None = None,
+    version: str = "2014-05-26",
 ) -> tuple[str, dict[str, str]]:
     """The URL and headers of a V3-signed RPC request, as the SDK would build them."""
     query = urllib.parse.urlencode(params)
     headers = {
         "host": endpoint,
         "x-acs-action": action,
-        "x-acs-version": "2014-05-26",
+        "x-acs-version": version,
         "x-acs-date": date or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "x-acs-signature-nonce": nonce or secrets.token_hex(16),
         "x-acs-content-sha256": EMPTY_SHA256,

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import alibabacloud_credentials.utils.auth_util as auth_util
 import pytest
@@ -259,32 +256,6 @@ async def test_unreachable_endpoint_is_a_network_error(sim: SimulatorServer) -> 
     with pytest.raises(CloudApiError) as caught:
         await gateway.describe_cloud_assistant(REGION, LINUX)
     assert caught.value.kind == "network"
-
-
-@pytest.fixture
-def fake_endpoint() -> Iterator[tuple[str, list[bytes]]]:
-    """A server answering every request with the next canned body."""
-    bodies: list[bytes] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = bodies.pop(0) if bodies else b"{}"
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"127.0.0.1:{server.server_address[1]}", bodies
-    server.shutdown()
-    server.server_close()
-    thread.join()
 
 
 async def test_shape_mismatch_is_unexpected_response(

@@ -1,0 +1,102 @@
+"""What every gateway over an official Alibaba Cloud SDK shares: one client per region, the
+credentials resolved once, and one way to call the SDK and turn its failures into CloudApiError.
+
+The ECS, CloudMonitor and ActionTrail gateways differ only in the SDK client class, the product
+name used in messages and the calls they make.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from alibabacloud_credentials.client import Client as CredentialClient
+from Tea.exceptions import TeaException
+
+from ecs_reboot_diagnosis.errors import CloudApiError
+from ecs_reboot_diagnosis_mcp.aliyun.client_factory import (
+    EcsClientSettings,
+    build_sdk_client,
+    resolve_default_credentials,
+)
+from ecs_reboot_diagnosis_mcp.aliyun.error_translation import translate
+
+log = logging.getLogger(__name__)
+
+
+class SdkGateway:
+    """Base of the SDK-backed gateways. Subclasses set ``product`` and ``client_class``.
+
+    Without an AccessKey in the settings, the default credentials chain (environment, CLI
+    profile, credentials file, ECS RAM role, OIDC, ...) is resolved once, on first use.
+    """
+
+    product: ClassVar[str] = "ECS"
+    """The service's name in messages and hints."""
+    client_class: ClassVar[Any] = None
+    """The official SDK's ``Client`` class, built from a tea-openapi ``Config``."""
+
+    def __init__(
+        self,
+        settings: EcsClientSettings | None = None,
+        *,
+        credential: CredentialClient | None = None,
+    ) -> None:
+        self._settings = settings or EcsClientSettings()
+        self._credential = credential
+        self._clients: dict[str, Any] = {}
+
+    def _client(self, region_id: str) -> Any:
+        client = self._clients.get(region_id)
+        if client is None:
+            settings = self._settings
+            if not (settings.access_key_id and settings.access_key_secret):
+                if self._credential is None:
+                    self._credential = resolve_default_credentials()
+            if self.client_class is None:
+                raise TypeError(f"{type(self).__name__} sets no client_class")
+            client = build_sdk_client(self.client_class, settings, region_id, self._credential)
+            self._clients[region_id] = client
+        return client
+
+    def _endpoint_label(self, region_id: str) -> str:
+        endpoint, _ = self._settings.endpoint_and_protocol()
+        return endpoint or f"the {self.product} endpoint of {region_id}"
+
+    async def _call(self, action: str, region_id: str, method: str, request: Any) -> Any:
+        """Run one API call (``method`` is the SDK's ``*_async`` method); returns the body."""
+        client = self._client(region_id)
+        try:
+            response = await getattr(client, method)(request)
+        except CloudApiError:
+            raise
+        except (TeaException, OSError, TimeoutError) as exc:
+            log.debug("%s failed: %s", action, type(exc).__name__)
+            raise translate(
+                exc,
+                action,
+                endpoint=self._endpoint_label(region_id),
+                secrets=self._settings.secrets(),
+                product=self.product,
+            ) from None
+        body = getattr(response, "body", None)
+        if body is None:
+            # The SDK swallows shape mismatches and leaves body None (research §0.7).
+            raise CloudApiError(
+                action,
+                "unexpected_response",
+                "UnexpectedResponse",
+                "the response did not match the API's documented shape",
+                hint=f"The endpoint may not be a genuine {self.product} endpoint, or the API "
+                "changed.",
+            )
+        return body
+
+    def _too_many_pages(self, action: str, pages: int, what: str) -> CloudApiError:
+        return CloudApiError(
+            action,
+            "unexpected_response",
+            "TooManyPages",
+            f"more than {pages} pages of {what}",
+            hint="Narrow the time window.",
+        )
