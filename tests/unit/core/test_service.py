@@ -340,7 +340,7 @@ async def test_audit_and_metrics_are_optional_sources() -> None:
     d = await denied.check_events((await denied.start(IID, REGION)).id)
     assert d.api_calls is None
     sources = {n.source for n in d.unavailable}
-    assert {"actiontrail:LookupEvents", "cms:DescribeMetricList"} <= sources
+    assert {"actiontrail:LookupEvents", "cms:QueryMetricList"} <= sources
     assert "permission denied" in next(
         n.detail.en for n in d.unavailable if n.source == "actiontrail:LookupEvents"
     )
