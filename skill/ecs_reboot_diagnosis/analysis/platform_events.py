@@ -59,10 +59,18 @@ def judge(
     )
     if decisive is not None:
         name = decisive.event.event_type
+        status = decisive.event.cycle_status
         summary = Text(
-            en=f"Platform event {name} explains the reboot.",
-            zh_CN=f"平台事件 {name} 解释了此次重启。",
+            en=f"Platform event {name} ({status}) explains the reboot.",
+            zh_CN=f"平台事件 {name}（{status}）解释了此次重启。",
         )
+        if decisive.category in ("platform_failure", "platform_maintenance"):
+            summary = Text(
+                en=f"{summary.en} The platform may post its root cause for this event later "
+                "(see the event in the ECS console or DescribeInstanceHistoryEvents).",
+                zh_CN=f"{summary.zh_CN}平台可能稍后才会发布该事件的根因"
+                "（可在 ECS 控制台或通过 DescribeInstanceHistoryEvents 查看）。",
+            )
     elif instance_failure is not None:
         summary = Text(
             en="The platform recorded InstanceFailure.Reboot: it detected a failure inside the "
