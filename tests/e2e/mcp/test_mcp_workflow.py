@@ -40,8 +40,12 @@ async def call(client: Client, tool: str, **arguments: Any) -> CallToolResult:
     return await client.call_tool(tool, arguments)
 
 
+MAX_RESULT_CHARS = 40_000  # ~10k tokens: far below the 25k-token budget agents give a result
+
+
 def structured(result: CallToolResult) -> dict[str, Any]:
     assert not result.is_error, text(result)
+    assert len(text(result)) < MAX_RESULT_CHARS
     assert result.structured_content is not None
     return dict(result.structured_content)
 
