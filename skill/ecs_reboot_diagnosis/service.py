@@ -278,12 +278,16 @@ class DiagnosisService:
         region, iid = d.instance.region_id, d.instance.instance_id
         now = self.clock.now()
         changes: dict[str, object] = {}
-        unavailable = list(d.unavailable)
+        # one note per source; a source read earlier keeps its evidence when a re-read fails
+        unavailable = {n.source: n for n in d.unavailable}
+        console_source, screen_source = "ecs:GetInstanceConsoleOutput", "ecs:GetInstanceScreenshot"
         try:
             out = await self.gateway.console_output(region, iid)
             changes["console"] = read_console(out.text, out.last_update_time, now)
+            unavailable.pop(console_source, None)
         except CloudApiError as exc:
-            unavailable.append(_unavailable("ecs:GetInstanceConsoleOutput", exc))
+            if d.console is None:
+                unavailable[console_source] = _unavailable(console_source, exc)
         try:
             shot = await self.gateway.screenshot(region, iid)
             if shot.png:
@@ -297,9 +301,11 @@ class DiagnosisService:
                         zh_CN="已截取实例屏幕截图（蓝屏或控制台上的 panic 信息可从中读取）。",
                     ),
                 )
+                unavailable.pop(screen_source, None)
         except CloudApiError as exc:
-            unavailable.append(_unavailable("ecs:GetInstanceScreenshot", exc))
-        changes["unavailable"] = tuple({(n.source, n.detail.en): n for n in unavailable}.values())
+            if d.screenshot is None:
+                unavailable[screen_source] = _unavailable(screen_source, exc)
+        changes["unavailable"] = tuple(unavailable.values())
         return changes
 
     async def collect_agentless(self, diagnosis_id: str, owner: str | None = None) -> Diagnosis:

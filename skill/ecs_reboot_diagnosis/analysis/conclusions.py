@@ -93,6 +93,17 @@ def describe_call(call: ApiCall) -> str:
     return f"{call.event_name} by {who}{where} at {call.event_time:%Y-%m-%d %H:%M:%S} UTC"
 
 
+def describe_call_text(call: ApiCall) -> Text:
+    """The call in both languages (names, addresses and times are data, not translated)."""
+    who = call.caller or "未知调用者"
+    where = f"（来源 {call.source_ip}）" if call.source_ip else ""
+    stamp = f"{call.event_time:%Y-%m-%d %H:%M:%S} UTC"
+    return Text(
+        en=describe_call(call),
+        zh_CN=f"{who}{where} 于 {stamp} 调用了 {call.event_name}",
+    )
+
+
 def restarting_calls(api_calls: Sequence[ApiCall] | None) -> list[ApiCall]:
     calls = [c for c in api_calls or () if c.event_name in RESTARTING_API_ACTIONS]
     return sorted((c for c in calls if not c.error_code), key=lambda c: c.event_time, reverse=True)
@@ -238,8 +249,14 @@ def _same(text: str) -> Text:
     return Text(en=text, zh_CN=text)
 
 
-def _first_fact(guest: GuestEvidence | None, kinds: frozenset[FindingKind], fact: str) -> str:
-    for f in guest.findings if guest else []:
+def _first_fact(
+    guest: GuestEvidence | None,
+    kinds: frozenset[FindingKind],
+    fact: str,
+    console: ConsoleEvidence | None = None,
+) -> str:
+    findings = [*(guest.findings if guest else []), *(console.findings if console else [])]
+    for f in findings:
         value = getattr(f.facts, fact)
         if f.kind in kinds and value:
             return str(value)
@@ -252,21 +269,24 @@ def _fills(
     events: EventVerdict | None,
     skipped: Iterable[Skip],
     api_calls: Sequence[ApiCall] | None,
+    console: ConsoleEvidence | None,
 ) -> dict[str, Text]:
     fills: dict[str, Text] = {}
     calls = restarting_calls(api_calls)
     fills["api_call"] = (
-        _same(describe_call(calls[0]))
+        describe_call_text(calls[0])
         if calls
         else Text(en="an API call not recorded", zh_CN="未记录的 API 调用")
     )
     panic = (triage.panic_reason if triage else None) or _first_fact(
-        guest, PANIC_KINDS | LOCKUP_KINDS | frozenset({"mce_hardware"}), "panic_reason"
+        guest, PANIC_KINDS | LOCKUP_KINDS | frozenset({"mce_hardware"}), "panic_reason", console
     )
     fills["panic_reason"] = (
         _same(panic) if panic else Text(en="panic reason not recorded", zh_CN="未记录 panic 原因")
     )
-    rip = (triage.rip if triage else None) or _first_fact(guest, PANIC_KINDS, "rip_function")
+    rip = (triage.rip if triage else None) or _first_fact(
+        guest, PANIC_KINDS, "rip_function", console
+    )
     fills["rip"] = _same(f"RIP {rip}") if rip else Text(en="RIP not recorded", zh_CN="未记录 RIP")
     dump_path = triage.dump_file.path if triage and triage.dump_file else ""
     fills["dump_file"] = _same(dump_path) if dump_path else Text(en="no file", zh_CN="无文件")
@@ -312,9 +332,12 @@ def _fills(
         _same(when) if when else Text(en="an unreported time", zh_CN="未报告的时间")
     )
 
-    details = [s.detail for s in skipped]
+    details = list(dict.fromkeys(s.detail for s in skipped))
     fills["missing"] = (
-        Text(en="; ".join(d.en for d in details), zh_CN="；".join(d.zh_CN for d in details))
+        Text(
+            en="; ".join(d.en.rstrip(".") for d in details),
+            zh_CN="；".join(d.zh_CN.rstrip("。") for d in details),
+        )
         if details
         else Text(en="no guest evidence was collected", zh_CN="未采集到实例内部证据")
     )
@@ -346,7 +369,7 @@ def conclude_guest(
     else:
         signals = windows_signals(guest, events, api_calls)
         rule = match(windows_results().rule, signals)
-    fills = _fills(guest, triage, events, skipped, api_calls)
+    fills = _fills(guest, triage, events, skipped, api_calls, console)
     evidence: list[Evidence] = []
     for name, required in rule.when.items():
         if required:

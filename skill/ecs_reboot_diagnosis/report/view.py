@@ -548,7 +548,7 @@ class _Builder:
             if any(n.source.startswith("ecs:GetInstanceConsoleOutput")
                    for n in self.report.unavailable):  # fmt: skip
                 return bullet_list([Item(self.source_gap("ecs:GetInstanceConsoleOutput"))])
-            return bullet_list([Item(self.t("outside.console_not_read"))])
+            return bullet_list([Item(self.outside_not_read(self.t("outside.console_not_read")))])
         items = [
             Item(rich(c.note.get(self.lang))),
             Item(
@@ -574,7 +574,7 @@ class _Builder:
             if any(n.source.startswith("ecs:GetInstanceScreenshot")
                    for n in self.report.unavailable):  # fmt: skip
                 return bullet_list([Item(self.source_gap("ecs:GetInstanceScreenshot"))])
-            return bullet_list([Item(self.t("outside.screenshot_not_taken"))])
+            return bullet_list([Item(self.outside_not_read(self.t("outside.screenshot_not_taken")))])
         return bullet_list(
             [
                 Item(rich(shot.note.get(self.lang))),
@@ -587,6 +587,15 @@ class _Builder:
                 ),
             ]
         )
+
+    def outside_not_read(self, when_usable: Md) -> Md:
+        """Why the console or the screen was not read: the branch the diagnosis took."""
+        if self.report.events is not None and self.report.events.decisive is not None:
+            return self.t("outside.not_read_platform")
+        agent = self.report.cloud_assistant
+        if agent is not None and agent.usable:
+            return when_usable
+        return self.t("outside.not_read")
 
     def unavailable(self) -> Md:
         notes = self.report.unavailable
@@ -682,7 +691,7 @@ class _Builder:
         if agent.last_heartbeat is not None:
             heartbeat = self.t("agent.heartbeat", time=self.time(agent.last_heartbeat))
             running = self.paren(running, heartbeat)
-        reason = rich(agent.reason.get(self.lang))
+        reason = rich(agent.reason.get(self.lang).rstrip(".。"))
         if agent.usable:
             if_no = self.not_applicable(reason)
         else:
@@ -823,14 +832,26 @@ class _Builder:
             alternatives=self.alternatives(),
         )
 
+    def kdump_section_read(self) -> bool:
+        guest = self.report.guest
+        return guest is not None and any(
+            s.name in SECTIONS_KDUMP and s.present for s in guest.sections
+        )
+
     def kdump_type(self, kdump: KdumpStatus) -> Md:
         name = kdump.service_name
         if not name:
+            if self.kdump_section_read():
+                return self.t("value.no_kdump_service")
             return self.missing(SECTIONS_KDUMP)
         return inline(KDUMP_SERVICE_TYPES[name]) if name in KDUMP_SERVICE_TYPES else code(name)
 
     def kdump_state(self, kdump: KdumpStatus) -> Md:
-        return inline(kdump.service_state) if kdump.service_state else self.missing(SECTIONS_KDUMP)
+        if kdump.service_state:
+            return inline(kdump.service_state)
+        if self.kdump_section_read() and not kdump.service_name:
+            return self.t("value.no_kdump_service")
+        return self.missing(SECTIONS_KDUMP)
 
     def panic_reason(self) -> Md:
         triage = self.report.dump_triage

@@ -1,13 +1,15 @@
 """The bundled simulator scenarios and what a diagnosis of each must conclude.
 
-One entry per directory of ``server/ecs_api_simulator/scenarios/`` (a test checks that the table
-and the directory agree). Both end-to-end paths, the CLI and the MCP tools, are held to the same
-entry: exit code, conclusion rule and verdict, the branch of the workflow, and the key facts the
-report must show.
+One entry per bundled scenario of ``server/ecs_api_simulator/scenarios/`` that reproduces a
+reboot or crash case (s01..s17 and the two original examples); the scenarios of evidence from
+outside the guest (s18 and later) have their own table in ``tests/e2e/outside/``. Both
+end-to-end paths, the CLI and the MCP tools, are held to the same entry: exit code, conclusion
+rule and verdict, the branch of the workflow, and the key facts the report must show.
 
-Facts are substrings of the rendered Markdown. ``facts`` hold in both languages (evidence lines,
-paths, codes: they appear verbatim inside code spans); ``facts_en`` / ``facts_zh`` hold a label
-and its value, which differ by language.
+The JSON report must name the newest crash dump (``dump_file``; none when empty) and hold the
+kernel settings in ``sysctls``. Facts are substrings of the rendered Markdown: ``facts`` hold in
+both languages (evidence lines, paths, codes: they appear verbatim inside code spans);
+``facts_en`` / ``facts_zh`` hold a label and its value, which differ by language.
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ class Case:
     facts: tuple[str, ...] = ()
     facts_en: tuple[str, ...] = ()
     facts_zh: tuple[str, ...] = ()
+    dump_file: str = ""
+    sysctls: tuple[tuple[str, str], ...] = ()
     exit_code: int = 0
     stderr: str = ""
 
@@ -77,8 +81,8 @@ CASES: tuple[Case, ...] = (
         rule_id="event.SystemMaintenance.Reboot",
         verdict="platform",
         facts=("`SystemMaintenance.Reboot`", "SystemMaintenance.Reboot Executed"),
-        facts_en=("Platform event SystemMaintenance.Reboot explains the reboot.",),
-        facts_zh=("平台事件 SystemMaintenance.Reboot 解释了此次重启。",),
+        facts_en=("This event explains the reboot.", "Platform-initiated maintenance."),
+        facts_zh=("该事件可以解释本次重启。", "平台发起的维护。"),
     ),
     Case(
         key="s02",
@@ -98,6 +102,7 @@ CASES: tuple[Case, ...] = (
         ),
         facts_en=("Service Status: active", "Found crash dumps: Yes", "Dump type: vmcore"),
         facts_zh=("服务状态：active", "是否发现崩溃转储：是", "转储类型：vmcore"),
+        dump_file="/var/crash/127.0.0.1-2025-03-20-10-30-42/vmcore",
     ),
     Case(
         key="s03",
@@ -139,6 +144,8 @@ CASES: tuple[Case, ...] = (
         ),
         facts_en=("vm.panic_on_oom: 1", "Crash Dump Path: `/data/crash`"),
         facts_zh=("vm.panic_on_oom：1", "崩溃转储路径：`/data/crash`"),
+        dump_file="/data/crash/127.0.0.1-2025-03-20-03-15-42/vmcore",
+        sysctls=(("vm.panic_on_oom", "1"),),
     ),
     Case(
         key="s05",
@@ -149,13 +156,13 @@ CASES: tuple[Case, ...] = (
         rule_id="linux.oom_killer",
         verdict="guest_crash",
         facts=(
-            "Out of memory: Kill process 4321 (mysqld)",
             "Killed process 4321 (mysqld)",
             "`guest:dmesg`",
             "mysqld pid 4321",
         ),
         facts_en=("vm.panic_on_oom: 0", "OOM kills a process only; the system keeps running"),
         facts_zh=("vm.panic_on_oom：0", "OOM 只终止进程，系统继续运行"),
+        sysctls=(("vm.panic_on_oom", "0"),),
     ),
     Case(
         key="s06",
@@ -174,6 +181,7 @@ CASES: tuple[Case, ...] = (
         ),
         facts_en=("CrashDumpEnabled: 7", "Automatic memory dump", "File size: 4.2 GiB"),
         facts_zh=("CrashDumpEnabled：7", "自动内存转储", "文件大小：4.2 GiB"),
+        dump_file=r"C:\Windows\MEMORY.DMP",
     ),
     Case(
         key="s07",
@@ -224,6 +232,7 @@ CASES: tuple[Case, ...] = (
         ),
         facts_en=("CrashDumpEnabled: 3", "Small memory dump (minidump)", "Count: 2"),
         facts_zh=("CrashDumpEnabled：3", "小内存转储（minidump）", "数量：2"),
+        dump_file=r"C:\Windows\Minidump\032025-12345-01.dmp",
     ),
     Case(
         key="s10",
@@ -318,6 +327,7 @@ CASES: tuple[Case, ...] = (
         ),
         facts_en=("Service Status: failed", "no capture kernel is loaded"),
         facts_zh=("服务状态：failed",),
+        sysctls=(("kernel.softlockup_panic", "1"), ("vm.panic_on_oom", "0")),
     ),
     Case(
         key="s16",

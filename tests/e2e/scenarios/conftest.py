@@ -35,13 +35,15 @@ def bundled_sim() -> Iterator[SimulatorServer]:
         yield server
 
 
-@pytest.fixture
-def mcp_server(bundled_sim: SimulatorServer) -> MCPServer:
-    """The real MCP server, wired to the shared simulator through the official SDK."""
-    settings = Settings().model_copy(update={"endpoint": bundled_sim.url, "wait_deadline_s": 60.0})
+def make_mcp_server(sim: SimulatorServer) -> MCPServer:
+    """The real MCP server, wired to ``sim`` through the official SDK."""
+    settings = Settings().model_copy(update={"endpoint": sim.url, "wait_deadline_s": 60.0})
     gateway = build_gateway(
-        settings,
-        access_key_id=bundled_sim.access_key_id,
-        access_key_secret=bundled_sim.access_key_secret,
+        settings, access_key_id=sim.access_key_id, access_key_secret=sim.access_key_secret
     )
     return build_server(build_service(settings, gateway))
+
+
+@pytest.fixture
+def mcp_server(bundled_sim: SimulatorServer) -> MCPServer:
+    return make_mcp_server(bundled_sim)

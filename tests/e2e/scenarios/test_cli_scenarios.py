@@ -83,6 +83,12 @@ def test_cli_report(case: Case, capsys: pytest.CaptureFixture[str], tmp_path: Pa
     else:
         assert report.guest is not None and report.guest_run is not None
         assert report.guest_run.status == "Success"
+        assert report.dump_triage is not None
+        dump = report.dump_triage.dump_file
+        assert (dump.path if dump else "") == case.dump_file
+        assert report.dump_triage.dump_found == bool(case.dump_file)
+        sysctls = report.guest.linux.sysctls if report.guest.linux else {}
+        assert {k: sysctls.get(k) for k, _ in case.sysctls} == dict(case.sysctls)
 
     markdowns = {lang: path.read_text(encoding="utf-8") for lang, path in outputs.items()}
     assert len(headings(markdowns["en"])) == len(headings(markdowns["zh-CN"]))
