@@ -162,25 +162,12 @@ def test_s18_the_console_panic_reason_is_read_without_the_trailer(run: Run) -> N
     assert panic.facts.panic_reason == "Fatal exception"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="conclusions._fills takes {panic_reason} from the guest findings and the dump triage "
-    "only, never from the console findings: a panic concluded from the serial console reads "
-    "'panic reason not recorded'",
-)
 def test_s18_the_root_cause_names_the_panic_reason_from_the_console(run: Run) -> None:
     root_cause = result(S18, run).report.conclusion.root_cause
     assert "Fatal exception" in root_cause.en
     assert "panic reason not recorded" not in root_cause.en
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the string agent.cannot_run ('... cannot run: {reason}. Use ...') adds a full stop "
-    "after a reason that already ends with one (service._agent_status): 'instance.. Use'",
-)
 def test_s18_the_agent_line_has_one_full_stop(run: Run) -> None:
     markdown = result(S18, run).markdown["en"]
     line = next(x for x in markdown.splitlines() if x.startswith("- If no: "))
@@ -227,12 +214,6 @@ def test_s19_markdown_says_the_buffer_is_bounded_and_stale(lang: str, run: Run) 
     assert "iZbp1out19shortconsoleZ login:" in console
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="conclusions._fills joins the detail of every skipped step for {missing}: with "
-    "Cloud Assistant down the same sentence is repeated three times (and ends in '..')",
-)
 def test_s19_the_unknown_root_cause_names_the_missing_source_once(run: Run) -> None:
     root_cause = result(S19, run).report.conclusion.root_cause.en
     assert root_cause.count("Cloud Assistant is not running or not installed") == 1, root_cause
@@ -318,13 +299,6 @@ def test_s21_markdown_says_memory_climbed_and_gives_the_peak(lang: str, run: Run
     assert "memory\\_usedutilization peaked at 99.0%" in timeline
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="view.kdump_state()/kdump_type() show 'Not collected: not reported' when the kdump "
-    "section was collected and found no kdump service (service=none), while Step 5 of the same "
-    "report says 'no kdump service was found'",
-)
 def test_s21_a_missing_kdump_service_is_not_called_not_collected(run: Run) -> None:
     step3 = section(
         result(S21, run).markdown["en"], "### Step 3A: Linux System Diagnosis (if needed)"
@@ -410,13 +384,6 @@ def test_s23_markdown_names_the_event_and_its_status(lang: str, run: Run) -> Non
     assert "`SystemFailure.Reboot Executing " in conclusion
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="view.console()/screenshot() say 'Not read: Cloud Assistant was usable' "
-    "(outside.console_not_read) whenever the console was not read, also when Cloud Assistant "
-    "was never checked because a platform event ended the diagnosis",
-)
 def test_s23_the_report_does_not_claim_cloud_assistant_was_usable(run: Run) -> None:
     markdown = result(S23, run).markdown["en"]
     assert "Cloud Assistant was usable" not in markdown

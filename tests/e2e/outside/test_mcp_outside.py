@@ -226,13 +226,6 @@ async def test_s20_blue_screen_is_returned_as_an_image(mode: str) -> None:
         assert "截取于 " in block(zh["report_markdown"], "zh-CN", "screenshot")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="service._agentless de-duplicates the unavailable notes on (source, detail.en), and "
-    "detail.en carries the RequestId: every read of the outside adds one more "
-    "'ecs:GetInstanceConsoleOutput could not be read (NotSupported, RequestId ...)' note",
-)
 async def test_s20_reading_the_outside_twice_lists_each_missing_source_once() -> None:
     async with session(S20, "legacy") as (client, clock):
         did = await start(client, S20)
@@ -244,13 +237,6 @@ async def test_s20_reading_the_outside_twice_lists_each_missing_source_once() ->
     assert unavailable.count("ecs:GetInstanceConsoleOutput could not be read") == 1, unavailable
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="service._agentless keeps the screenshot already captured when a second read fails "
-    "(Throttling within 10 s), yet records the source as unavailable: the report says both "
-    "'Captured' and 'ecs:GetInstanceScreenshot could not be read ... this evidence is missing'",
-)
 async def test_s20_a_throttled_second_screenshot_is_not_reported_missing() -> None:
     async with session(S20, "legacy") as (client, _):
         did = await start(client, S20)
