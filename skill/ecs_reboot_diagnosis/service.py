@@ -561,13 +561,20 @@ class DiagnosisService:
                 console=d.console,
             )
         if d.dump_advice is not None and d.dump_advice.needed:
+            where = (
+                Text(en="See Step 5 for the steps.", zh_CN="具体步骤见第 5 步。")
+                if d.instance.os_type == "linux"
+                else Text(
+                    en="See the Memory Dump Configuration Recommendation in Step 3B.",
+                    zh_CN="具体步骤见步骤 3B 的“内存转储配置建议”。",
+                )
+            )
             recommendations.append(
                 Recommendation(
                     text=Text(
                         en=f"Make the next crash leave a dump: {d.dump_advice.reason.en} "
-                        "See Step 5 for the steps.",
-                        zh_CN=f"确保下次崩溃时留下转储：{d.dump_advice.reason.zh_CN}"
-                        "具体步骤见第 5 步。",
+                        f"{where.en}",
+                        zh_CN=f"确保下次崩溃时留下转储：{d.dump_advice.reason.zh_CN}{where.zh_CN}",
                     )
                 )
             )

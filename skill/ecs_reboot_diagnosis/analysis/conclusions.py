@@ -287,7 +287,9 @@ def _fills(
     rip = (triage.rip if triage else None) or _first_fact(
         guest, PANIC_KINDS, "rip_function", console
     )
-    fills["rip"] = _same(f"RIP {rip}") if rip else Text(en="RIP not recorded", zh_CN="未记录 RIP")
+    if rip and not rip.startswith("RIP"):
+        rip = f"RIP {rip}"
+    fills["rip"] = _same(rip) if rip else Text(en="RIP not recorded", zh_CN="未记录 RIP")
     dump_path = triage.dump_file.path if triage and triage.dump_file else ""
     fills["dump_file"] = _same(dump_path) if dump_path else Text(en="no file", zh_CN="无文件")
 
@@ -309,15 +311,17 @@ def _fills(
         guest, frozenset({"bugcheck"}), "bugcheck_name"
     )
     fills["bugcheck"] = (
-        _same(f"bug check {code} {name}".strip())
+        Text(en=f"bug check {code} {name}".strip(), zh_CN=f"蓝屏错误代码 {code} {name}".strip())
         if code
         else Text(en="no bug check code recorded", zh_CN="未记录蓝屏错误代码")
     )
+    # the app-crash finding's summary lists every crashing application with its count
     apps = [
-        f.facts.process
+        f.summary.split(": ", 1)[-1] if ": " in f.summary else (f.facts.process or "")
         for f in (guest.findings if guest else [])
-        if f.kind == "app_crash" and f.facts.process
+        if f.kind == "app_crash"
     ]
+    apps = [a for a in apps if a]
     fills["app"] = (
         _same(", ".join(dict.fromkeys(apps))[:200])
         if apps

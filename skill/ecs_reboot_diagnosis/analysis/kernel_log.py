@@ -102,20 +102,52 @@ _CONTEXT_KINDS: Final[frozenset[str]] = frozenset(
 _MONTHS: Final = {
     m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)
 }
+_MON: Final = r"(?P<mon>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 _SYSLOG_TRAD: Final = re.compile(
-    r"^(?P<mon>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +(?P<day>\d{1,2}) "
+    r"^" + _MON + r" +(?P<day>\d{1,2}) "
     r"(?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d) (?P<host>\S+) (?:[a-z0-9]+\.[a-z]+ )?"
     r"(?P<tag>[^\s:\[]+)(?:\[\d+\])?: ?(?P<msg>.*)$"
+)
+# rsyslog forwarding kernel lines without a tag: "Aug 29 18:25:03 10.0.0.5 [  956.128533] RIP: ..."
+_SYSLOG_NOTAG: Final = re.compile(
+    r"^" + _MON + r" +(?P<day>\d{1,2}) (?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d) (?P<host>\S+) "
+    r"(?P<msg>\[\s*\d+\.\d+\].*)$"
 )
 _SYSLOG_ISO: Final = re.compile(
     r"^(?P<ts>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?) (?P<host>\S+) "
     r"(?:[a-z0-9]+\.[a-z]+ )?(?P<tag>[^\s:\[]+)(?:\[\d+\])?: ?(?P<msg>.*)$"
 )
 _ISO_TS: Final = re.compile(
-    r"^(?P<date>\d{4}-\d\d-\d\d)[T ](?P<time>\d\d:\d\d:\d\d)(?P<frac>\.\d+)?"
+    r"^(?P<date>\d{4}-\d\d-\d\d)[T ](?P<time>\d\d:\d\d:\d\d)(?P<frac>[.,]\d+)?"
     r"(?P<tz>Z|[+-]\d\d:?\d\d)?$"
 )
+# `dmesg --time-format iso`: "2022-01-27T15:01:57,611476+01:00 message" (a comma, no host)
+_DMESG_ISO: Final = re.compile(
+    r"^(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d,\d+(?:Z|[+-]\d\d:?\d\d)?) (?P<msg>.*)$"
+)
+# `<4>[ 12.3] ...` (pstore/ramoops, `dmesg -r`, serial consoles) or a syslog PRI
+_LEVEL: Final = re.compile(r"^<\d{1,3}>")
+# `dmesg -x`: "kern  :err   : ..."
+_DMESG_X: Final = re.compile(
+    r"^(?P<fac>kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|local[0-7])"
+    r"\s*:\s*(?:emerg|alert|crit|err|warn|notice|info|debug)\s*:\s?"
+)
 _MONO: Final = re.compile(r"^\[\s*(?P<mono>\d+\.\d+)\]\s?(?P<msg>.*)$")
+# the other bracketed stamps dmesg prints before a message: relative (`-d`/`-x`: "[  +0.001354]"),
+# human (`-T`: "[Thu Mar 25 00:50:20 2021]") and the caller id ("[T1234]", "[C3]")
+_HUMAN: Final = re.compile(
+    r"^\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) " + _MON + r" +(?P<day>\d{1,2}) "
+    r"(?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d) (?P<year>\d{4})\]\s?"
+)
+_OTHER_STAMP: Final = re.compile(r"^\[\s*(?:\+\d+\.\d+(?:\s*<\s*\d+\.\d+>)?|[TC]\d+)\]\s?")
+# a line whose program prefix says who wrote it: serial consoles and kmsg carry systemd's lines
+# ("[ 12.3] systemd[1]: Reached target Reboot."), wall messages the kernel's (" kernel:[ 1.2] ...")
+_PROGRAM: Final = re.compile(
+    r"^(?P<tag>kernel|systemd|systemd-logind|systemd-shutdown|systemd-journald|shutdown|init)"
+    r"(?:\[\d+\])?:\s?(?P<msg>.*)$"
+)
+# systemd's status lines on a console: "[  OK  ] Reached target Reboot."
+_CONSOLE_STATUS: Final = re.compile(r"^\[\s*OK\s*\]\s+(?P<msg>.*)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,39 +187,57 @@ def _parse_offset(text: str | None) -> tzinfo | None:
     return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4])))
 
 
-def parse_syslog_time(text: str, reference: datetime | None = None) -> datetime | None:
-    """The time at the start of a syslog or journal line, or None.
+def _strip_prefixes(text: str) -> str:
+    """Drop the log level (``<4>``) and ``dmesg -x`` facility/level prefixes of a line."""
+    text = _LEVEL.sub("", text, count=1)
+    return _DMESG_X.sub("", text, count=1)
 
-    ISO stamps (rsyslog high precision, ``journalctl -o short-iso``) carry their offset.
-    Traditional ``Mar 20 10:30:00`` stamps have no year and no zone: they take the zone of
-    ``reference`` (the guest's local time when the collector ran) and the year that puts them at
-    most one day after it; without a reference they are not dated.
+
+def _stamp(match: re.Match[str], year: int, zone: tzinfo | None) -> datetime | None:
+    try:
+        return datetime(
+            year,
+            _MONTHS[match.group("mon")],
+            int(match.group("day")),
+            int(match.group("h")),
+            int(match.group("m")),
+            int(match.group("s")),
+            tzinfo=zone,
+        )
+    except ValueError:  # Feb 29 in a non-leap year
+        return None
+
+
+def parse_syslog_time(text: str, reference: datetime | None = None) -> datetime | None:
+    """The time at the start of a syslog, journal or dmesg line, or None.
+
+    ISO stamps (rsyslog high precision, ``journalctl -o short-iso``, ``dmesg --time-format iso``)
+    carry their offset. Traditional ``Mar 20 10:30:00`` stamps have no year and no zone: they take
+    the zone of ``reference`` (the guest's local time when the collector ran) and the year that
+    puts them at most one day after it; ``dmesg -T`` stamps (``[Thu Mar 20 10:30:00 2025]``) have
+    a year but no zone and take the reference's. Without a reference neither is dated.
     """
-    match = _ISO_TS.match(text.split(" ", 1)[0]) if text[:1].isdigit() else None
+    text = _strip_prefixes(text)
+    first = text.split(" ", 1)[0]
+    match = _ISO_TS.match(first) if text[:1].isdigit() else None
     if match is not None:
-        frac = (match.group("frac") or "")[:7]
+        frac = (match.group("frac") or "").replace(",", ".")[:7]
         try:
             naive = datetime.fromisoformat(f"{match.group('date')}T{match.group('time')}{frac}")
         except ValueError:
             return None
         zone = _parse_offset(match.group("tz")) or (reference.tzinfo if reference else None)
         return naive.replace(tzinfo=zone) if zone is not None else None
-    trad = _SYSLOG_TRAD.match(text)
-    if trad is None or reference is None:
+    if reference is None:
         return None
-    try:
-        stamp = datetime(
-            reference.year,
-            _MONTHS[trad.group("mon")],
-            int(trad.group("day")),
-            int(trad.group("h")),
-            int(trad.group("m")),
-            int(trad.group("s")),
-            tzinfo=reference.tzinfo,
-        )
-    except ValueError:  # Feb 29 in a non-leap year
+    human = _HUMAN.match(text)
+    if human is not None:
+        return _stamp(human, int(human.group("year")), reference.tzinfo)
+    trad = _SYSLOG_TRAD.match(text) or _SYSLOG_NOTAG.match(text)
+    if trad is None:
         return None
-    if stamp > reference + timedelta(days=1):
+    stamp = _stamp(trad, reference.year, reference.tzinfo)
+    if stamp is not None and stamp > reference + timedelta(days=1):
         try:
             stamp = stamp.replace(year=reference.year - 1)
         except ValueError:
@@ -195,20 +245,51 @@ def parse_syslog_time(text: str, reference: datetime | None = None) -> datetime 
     return stamp
 
 
+def _strip_stamps(msg: str) -> str:
+    """Drop the bracketed dmesg stamps in front of a message (at most one of each kind)."""
+    for _ in range(3):
+        mono = _MONO.match(msg)
+        if mono is not None:
+            msg = mono.group("msg")
+            continue
+        other = _HUMAN.match(msg) or _OTHER_STAMP.match(msg)
+        if other is None:
+            break
+        msg = msg[other.end() :]
+    return msg
+
+
 def kernel_message(text: str) -> tuple[str | None, str]:
-    """Split a collected line into (syslog tag or None, message without stamps)."""
+    """Split a collected line into (syslog tag or None, message without stamps).
+
+    Understands syslog (traditional, ISO and tag-less forwarded kernel lines), journal
+    ``short``/``short-iso``, raw ``dmesg`` (monotonic, ``-T``, ``-x``, ``--time-format iso``,
+    ``<level>`` prefixes as pstore and serial consoles show them) and wall messages. A line of
+    the kernel ring buffer or a console that names its program (``systemd[1]: ...``) is that
+    program's line, not the kernel's.
+    """
     tag: str | None = None
-    msg = text
-    trad = _SYSLOG_TRAD.match(text)
+    msg = _strip_prefixes(text)
+    trad = _SYSLOG_TRAD.match(msg)
     if trad is not None:
         tag, msg = trad.group("tag"), trad.group("msg")
-    else:
-        iso = _SYSLOG_ISO.match(text)
-        if iso is not None:
-            tag, msg = iso.group("tag"), iso.group("msg")
-    mono = _MONO.match(msg.lstrip() if tag is not None else msg)
-    if mono is not None:
-        msg = mono.group("msg")
+    elif (iso := _SYSLOG_ISO.match(msg)) is not None:
+        tag, msg = iso.group("tag"), iso.group("msg")
+    elif (notag := _SYSLOG_NOTAG.match(msg)) is not None:
+        tag, msg = "kernel", notag.group("msg")
+    elif (diso := _DMESG_ISO.match(msg)) is not None:
+        msg = diso.group("msg")
+    msg = _strip_stamps(msg.lstrip() if tag is not None else msg)
+    if tag is None or tag == "kernel":
+        program = _PROGRAM.match(msg.lstrip())
+        if program is not None and not (tag == "kernel" and program.group("tag") == "kernel"):
+            tag, msg = program.group("tag"), _strip_stamps(program.group("msg"))
+            if tag == "kernel":
+                program = _PROGRAM.match(msg)
+                if program is not None and program.group("tag") != "kernel":
+                    tag, msg = program.group("tag"), program.group("msg")
+        elif tag is None and (status := _CONSOLE_STATUS.match(msg)) is not None:
+            tag, msg = "systemd", status.group("msg")
     return tag, msg
 
 
@@ -220,16 +301,24 @@ def _parse(line: LogLine, order: int, reference: datetime | None) -> _Parsed:
 
 # --- context lines: RIP, modules, CPU/PID/Comm --------------------------------------------------
 
+# x86 "RIP: 0010:func+0x1/0x2 [mod]" (3.x: "RIP: 0010:[<addr>]  [<addr>] func+..",
+# "IP: [<addr>] .."), arm64 "pc : func+..", arm "PC is at func+..", riscv "epc : func+..",
+# mips "epc   : 8026a400 func+..", powerpc "NIP [c00000000069d168] func+.."
 _RIP: Final = re.compile(
-    r"(?:\b(?:RIP|IP|pc)\s?:\s?|\bPC is at )(?:[0-9a-f]{4}:)?"
-    r"(?:\[<[0-9a-f]+>\]\s+(?:\[<[0-9a-f]+>\]\s+)?)?"
+    r"(?:\b(?:RIP|IP|pc|epc)\s*:\s*|\bPC is at |\bNIP \[[0-9a-f]+\] )(?:[0-9a-f]{4}:\s?)?"
+    r"(?:\[<[0-9a-f]+>\]\s+(?:\[<[0-9a-f]+>\]\s+)?|[0-9a-f]{8,16}\s+)?"
     r"(?P<func>[A-Za-z_.$][\w.$]*)\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[(?P<mod>[\w-]+)\])?"
 )
 _MODULES: Final = re.compile(r"Modules linked in:\s*(?P<mods>.*)$")
+# "CPU: 3 PID: 0 Comm: swapper/3 Not tainted 5.10.134 #1"; 6.x adds "UID: n"; 3.x and older print
+# "Pid: 0, comm: swapper/0 Not tainted 3.8.9 #1". A comm has up to 15 characters and may hold
+# spaces ("CPU 2/KVM", "Execution worke"); what follows it says where it ends.
 _COMM: Final = re.compile(
-    r"\bCPU: (?P<cpu>\d+) (?:UID: \d+ )?PID: (?P<pid>\d+) Comm: (?P<comm>\S+)"
-    r"(?:.*?(?:Not tainted|Tainted: [A-Z ]+?) (?P<ver>\S+) #)?"
+    r"\b(?:CPU: (?P<cpu>\d+) (?:UID: \d+ )?PID: (?P<pid>\d+) Comm|Pid: (?P<pid2>\d+), comm): "
+    r"(?P<comm>.{1,16}?)(?= (?:Not tainted|Tainted:|Kdump:)|\s*$)"
 )
+# the release after the taint flags, which RHEL pads with "------------ T" and the like
+_KVER: Final = re.compile(r"(?:Not tainted|Tainted: [^#]*?)\s+(?P<ver>\d+\.\d+[\w.+~-]*)\s+#")
 _FRAME: Final = re.compile(
     r"^\s*(?:\[<[0-9a-f]+>\]\s*)?(?P<unreliable>\? )?(?P<func>[A-Za-z_.$][\w.$]*)"
     r"\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[(?P<mod>[\w-]+)\])?"
@@ -269,7 +358,8 @@ def parse_call_trace_frame(message: str) -> tuple[str, str | None, bool] | None:
 
 # --- signatures -------------------------------------------------------------------------------
 
-_PANIC: Final = re.compile(r"Kernel panic - not syncing:\s?(?P<reason>.*?)\s*$")
+# also "---[ end Kernel panic - not syncing: ... ]---" and crash(8)'s PANIC: "Kernel panic - ..."
+_PANIC: Final = re.compile(r"Kernel panic - not syncing:\s?(?P<reason>.*?)\s*(?:\]---|\")?\s*$")
 _PANIC_CAUSES: Final[tuple[tuple[FindingKind, re.Pattern[str]], ...]] = (
     ("oom_panic", re.compile(r"Out of memory|deadlocked on memory|panic_on_oom", re.I)),
     ("sysrq_crash", re.compile(r"sysrq triggered crash", re.I)),
@@ -303,7 +393,10 @@ _OOPS: Final = re.compile(
 _HUNG: Final = re.compile(
     r"INFO: task (?P<proc>.+?):(?P<pid>\d+) blocked for more than (?P<secs>\d+) seconds"
 )
-_HARD: Final = re.compile(r"Watchdog detected hard LOCKUP on cpu (?P<cpu>\d+)|\bhard LOCKUP\b")
+_HARD: Final = re.compile(
+    r"Watchdog detected hard LOCKUP on cpu (?P<cpu>\d+)|\bhard LOCKUP\b|"
+    r"Watchdog CPU:\d+ Hard LOCKUP"
+)
 _RCU: Final = re.compile(
     r"(?:self-)?detected (?:expedited )?stalls? on CPU|rcu_\w+ detected stalls"
 )
@@ -311,22 +404,37 @@ _MCE: Final = re.compile(
     r"\[Hardware Error\]|Machine check events logged|Machine Check Exception|"
     r"\bmce: .*Machine check|Fatal [Mm]achine check"
 )
-_OOM_CG_KILL: Final = re.compile(
-    r"Memory cgroup out of memory: Kill(?:ed)? process (?P<pid>\d+) \((?P<proc>[^)]*)\)"
+# what sets a fatal machine check apart from corrected errors that were only logged
+_MCE_FATAL: Final = re.compile(
+    r"Machine Check Exception|Fatal [Mm]achine check|Processor context corrupt|[Uu]ncorrected"
 )
+# "4321 (mysqld)", RHEL 6 "21578, UID 503, (redis-server)"; a name may hold parentheses:
+# "((resolved))"
+_VICTIM: Final = r"(?P<pid>\d+)(?:, UID \d+,)? \((?P<proc>.*?)\)(?=[\s,]|$)"
+# before 4.19 the OOM killer announced its choice ("Kill process 101 (java) score 915 or sacrifice
+# child") and then reported the kill ("Killed process 102 (java) ..."), which may be a child
+_OOM_CG_KILL: Final = re.compile(r"Memory cgroup out of memory: Kill(?P<ed>ed)? process " + _VICTIM)
 _OOM_CG: Final = re.compile(r"Memory cgroup out of memory")
-_OOM_KILL: Final = re.compile(
-    r"Out of memory(?: \([^)]*\))?: Kill(?:ed)? process (?P<pid>\d+) \((?P<proc>[^)]*)\)"
-)
-_KILLED: Final = re.compile(r"^\s*Killed process (?P<pid>\d+) \((?P<proc>[^)]*)\)")
+_OOM_KILL: Final = re.compile(r"Out of memory(?: \([^)]*\))?: Kill(?P<ed>ed)? process " + _VICTIM)
+_KILLED: Final = re.compile(r"^\s*Killed process " + _VICTIM)
+_OOM_MEMORY: Final = re.compile(r"total-vm:(?P<vm>\d+)kB, anon-rss:(?P<anon>\d+)kB")
 _OOM_CONSTRAINT: Final = re.compile(
     r"oom-kill:constraint=(?P<c>\w+).*?,task=(?P<proc>[^,]+),pid=(?P<pid>\d+)"
 )
 _INVOKED: Final = re.compile(r"(?P<proc>\S+) invoked oom-killer")
 _FS: Final = re.compile(
-    r"EXT[234]-fs error \(device (?P<d1>[^)]+)\)|EXT[234]-fs \((?P<d2>[^)]+)\): error|"
+    r"EXT[234]-fs error \(device (?P<d1>[^)]+)\)|"
+    r"EXT[234]-fs \((?P<d2>[^)]+)\): (?:error|Remounting filesystem read-only|"
+    r"I/O error while writing superblock)|"
     r"XFS \((?P<d3>[^)]+)\): (?:.*[Cc]orruption|Internal error|.*[Ss]hut ?down|"
-    r"metadata I/O error|Log I/O [Ee]rror)|BTRFS (?:critical|error) \(device (?P<d4>[^)]+)\)"
+    r"metadata I/O error|Log I/O [Ee]rror)|XFS: Internal error|"
+    r"BTRFS (?:critical|error) \(device (?P<d4>[^)]+)\)|"
+    r"Aborting journal on device (?P<d5>[^\s.]+(?:\.\d+)?)"
+)
+# the file system stopped taking writes
+_FS_STOPPED: Final = re.compile(
+    r"Remounting filesystem read-only|Shutting down filesystem|[Ff]orce[d]? shutdown|"
+    r"Aborting journal|Detected aborted journal"
 )
 _FS_RECOVERY: Final = re.compile(
     r"(?:EXT[34]-fs \((?P<d1>[^)]+)\): recovery complete|XFS \((?P<d2>[^)]+)\): Starting recovery)"
@@ -351,12 +459,12 @@ _SYSTEM_TAGS: Final = frozenset(
 )
 _T_REBOOT: Final = re.compile(
     r"Reached target .*?(?:\bReboot\b|reboot\.target|kexec\.target)|System is rebooting|"
-    r"shutting down for system reboot"
+    r"shutting down for system reboot|The system will reboot now"
 )
 _T_POWEROFF: Final = re.compile(
     r"Reached target .*?(?:Power[- ]Off|poweroff\.target|\bHalt\b|halt\.target)|"
     r"System is (?:powering down|halting)|shutting down for system (?:halt|power-?off)|"
-    r"Power key pressed"
+    r"Power key pressed|The system will power off now"
 )
 _T_SHUTDOWN: Final = re.compile(r"Reached target .*?(?:\bShutdown\b|shutdown\.target)")
 _SUDO: Final = re.compile(r"^\s*(?P<user>\S+) : .*\bCOMMAND=(?P<cmd>.+?)\s*$")
@@ -371,9 +479,9 @@ _CMD_POWEROFF: Final = re.compile(
 _PREFILTER: Final = re.compile(
     r"panic|Oops|BUG|NULL pointer|general protection|blocked for more than|LOCKUP|stall|"
     r"[Mm]achine [Cc]heck|Hardware Error|[Oo]ut of memory|Killed process|oom-kill|"
-    r"Attempted to kill init|VFS:|-fs |XFS|BTRFS|RIP|IP:|pc :|Modules linked in|Comm:|"
+    r"Attempted to kill init|VFS:|-fs |XFS|BTRFS|RIP|IP:|pc\s*:|Modules linked in|[Cc]omm:|"
     r"Reached target|System is|Power key|shutting down|reboot:|COMMAND=|recovery|\[#|"
-    r"[Ss]ys[Rr]q|Trigger a crash|PC is at"
+    r"[Ss]ys[Rr]q|Trigger a crash|PC is at|NIP \[|Aborting journal|will (?:reboot|power off) now"
 )
 
 
@@ -390,6 +498,8 @@ class _Hit:
     confidence: Confidence = "high"
     extra_evidence: list[Evidence] = field(default_factory=list)
     derived: bool = False  # reported because a panic reason names this kind
+    notes: frozenset[str] = frozenset()  # "read_only", "corrected" ...
+    announce: bool = False  # "Kill process N ... or sacrifice child": the kill line follows
 
 
 _T = TypeVar("_T")
@@ -483,29 +593,45 @@ def _kernel_hits(p: _Parsed, ctx: _Context) -> list[_Hit]:
     if _RCU.search(m):
         hits.append(_hit("rcu_stall", p))
     if _MCE.search(m):
-        hits.append(_hit("mce_hardware", p))
+        fatal = _MCE_FATAL.search(m) is not None
+        hits.append(
+            _hit(
+                "mce_hardware",
+                p,
+                confidence="high" if fatal else "low",
+                notes=frozenset() if fatal else frozenset({"corrected"}),
+            )
+        )
     if (cg := _OOM_CG_KILL.search(m)) is not None:
         ctx.oom_headers.append((p.position, "cgroup_oom"))
-        hits.append(_oom_hit("cgroup_oom", p, cg.group("proc"), int(cg.group("pid"))))
+        hits.append(_oom_hit("cgroup_oom", p, cg))
     elif _OOM_CG.search(m):
         ctx.oom_headers.append((p.position, "cgroup_oom"))
     elif (oom := _OOM_KILL.search(m)) is not None:
         ctx.oom_headers.append((p.position, "oom_kill"))
-        hits.append(_oom_hit("oom_kill", p, oom.group("proc"), int(oom.group("pid"))))
+        hits.append(_oom_hit("oom_kill", p, oom))
     elif (killed := _KILLED.search(m)) is not None:
         kind: FindingKind = next(
             (k for pos, k in reversed(ctx.oom_headers) if 0 <= p.position - pos <= 12), "oom_kill"
         )
-        hits.append(_oom_hit(kind, p, killed.group("proc"), int(killed.group("pid"))))
+        hits.append(_oom_hit(kind, p, killed))
     elif (con := _OOM_CONSTRAINT.search(m)) is not None:
         ckind: FindingKind = "cgroup_oom" if con.group("c") == "CONSTRAINT_MEMCG" else "oom_kill"
         ctx.oom_headers.append((p.position, ckind))
-        hits.append(_oom_hit(ckind, p, con.group("proc"), int(con.group("pid"))))
+        hits.append(_oom_hit(ckind, p, con))
     if (inv := _INVOKED.search(m)) is not None:
         ctx.invoked.append(_Mark(p, inv.group("proc")))
     if (fs := _FS.search(m)) is not None:
         device = next((d for d in fs.groups() if d), "")
-        hits.append(_hit("fs_error", p, detail=device))
+        stopped = _FS_STOPPED.search(m) is not None
+        hits.append(
+            _hit(
+                "fs_error",
+                p,
+                detail=device,
+                notes=frozenset({"read_only"}) if stopped else frozenset(),
+            )
+        )
     if (rec := _FS_RECOVERY.search(m)) is not None:
         device = next((d for d in rec.groups() if d), "")
         hits.append(
@@ -525,16 +651,36 @@ def _kernel_hits(p: _Parsed, ctx: _Context) -> list[_Hit]:
     if (mods := parse_modules(m)) is not None:
         ctx.modules.append(_Mark(p, mods))
     if (comm := _COMM.search(m)) is not None:
-        ctx.comms.append(_Mark(p, (comm.group("comm"), int(comm.group("pid")), comm.group("ver"))))
+        ver = _KVER.search(m, comm.end())
+        pid = int(comm.group("pid") or comm.group("pid2"))
+        ctx.comms.append(_Mark(p, (comm.group("comm"), pid, ver.group("ver") if ver else None)))
     return hits
 
 
-def _oom_hit(kind: FindingKind, p: _Parsed, proc: str, pid: int) -> _Hit:
+def _size(kb: int) -> str:
+    if kb >= 1024 * 1024:
+        return f"{kb / (1024 * 1024):.1f} GiB"
+    if kb >= 1024:
+        return f"{kb // 1024} MiB"
+    return f"{kb} kB"
+
+
+def _oom_hit(kind: FindingKind, p: _Parsed, match: re.Match[str]) -> _Hit:
+    proc, pid = match.group("proc"), int(match.group("pid"))
+    memory = _OOM_MEMORY.search(p.message, match.end())
+    figures = (
+        f", anon-rss {_size(int(memory.group('anon')))} of total-vm "
+        f"{_size(int(memory.group('vm')))}"
+        if memory is not None
+        else ""
+    )
+    announce = "ed" in match.groupdict() and match.group("ed") is None
     return _hit(
         kind,
         p,
         facts={"oom_victim_process": proc, "oom_victim_pid": pid},
-        detail=f"{proc} (pid {pid})",
+        detail=f"{proc} (pid {pid}{figures})",
+        announce=announce,
     )
 
 
@@ -733,7 +879,12 @@ def _has_context(h: _Hit, ctx: dict[str, _Context]) -> bool:
 
 
 def _summary(
-    kind: FindingKind, primary: _Hit, facts: FindingFacts, count: int, n_kills: int
+    kind: FindingKind,
+    primary: _Hit,
+    facts: FindingFacts,
+    count: int,
+    n_kills: int,
+    notes: frozenset[str] = frozenset(),
 ) -> str:
     rip = ""
     if facts.rip_function:
@@ -778,7 +929,12 @@ def _summary(
     elif kind == "rcu_stall":
         text = "RCU stall: a CPU or task did not pass a quiescent state in time"
     elif kind == "mce_hardware":
-        text = "Machine check or hardware error reported by the CPU or platform"
+        text = (
+            "Corrected machine check events were logged (the hardware recovered; "
+            "a sign of failing hardware, not a crash by itself)"
+            if notes == {"corrected"}
+            else "Machine check or hardware error reported by the CPU or platform"
+        )
     elif kind == "oom_kill":
         text = f"The OOM killer killed {n_kills} process(es); latest {primary.detail}"
     elif kind == "cgroup_oom":
@@ -790,6 +946,8 @@ def _summary(
         )
     elif kind == "fs_error":
         text = f"File system error on {primary.detail or 'a device'}"
+        if "read_only" in notes:
+            text += "; the file system stopped taking writes (remounted read-only or shut down)"
     elif kind == "unexpected_shutdown":
         text = f"Unclean shutdown: {primary.detail}"
     elif kind == "clean_reboot":
@@ -883,14 +1041,35 @@ def _finding(kind: FindingKind, hits: list[_Hit], ctx: dict[str, _Context]) -> F
     confidence: Confidence = max(
         (h.confidence for h in hits), key=lambda c: ("low", "medium", "high").index(c)
     )
+    notes = frozenset(
+        n for n in set().union(*(h.notes for h in hits)) if all(n in h.notes for h in hits)
+    ) | frozenset(n for h in hits for n in h.notes if n == "read_only")
     return Finding(
         kind=kind,
         severity=SEVERITY[kind],
-        summary=_summary(kind, primary, typed, _occurrences(hits), len(kills)),
+        summary=_summary(kind, primary, typed, _occurrences(hits), len(kills), notes),
         evidence=evidence[:MAX_EVIDENCE],
         facts=typed,
         confidence=confidence,
     )
+
+
+def _drop_announcements(hits: list[_Hit]) -> list[_Hit]:
+    """Old kernels name the victim they chose, then report the kill (maybe a child's): count one."""
+    kills = [h for h in hits if h.kind in ("oom_kill", "cgroup_oom") and not h.announce]
+    out: list[_Hit] = []
+    for h in hits:
+        if h.announce and h.parsed is not None:
+            pos, source = h.parsed.position, h.parsed.line.source
+            if any(
+                k.parsed is not None
+                and k.parsed.line.source == source
+                and 0 < k.parsed.position - pos <= 12
+                for k in kills
+            ):
+                continue
+        out.append(h)
+    return out
 
 
 def analyze_log_lines(
@@ -920,6 +1099,7 @@ def analyze_log_lines(
     if reboot_records:
         records = parse_last_records(reboot_records, reference)
         hits.extend(_last_hits(records, reboot_source, window_start, order + 1 + len(records)))
+    hits = _drop_announcements(hits)
     # "Reached target Shutdown" is part of every reboot too: keep it only without a reboot nearby.
     reboots = [h for h in hits if h.kind == "clean_reboot" and h.parsed is not None]
     resolved: list[_Hit] = []

@@ -574,7 +574,9 @@ class _Builder:
             if any(n.source.startswith("ecs:GetInstanceScreenshot")
                    for n in self.report.unavailable):  # fmt: skip
                 return bullet_list([Item(self.source_gap("ecs:GetInstanceScreenshot"))])
-            return bullet_list([Item(self.outside_not_read(self.t("outside.screenshot_not_taken")))])
+            return bullet_list(
+                [Item(self.outside_not_read(self.t("outside.screenshot_not_taken")))]
+            )
         return bullet_list(
             [
                 Item(rich(shot.note.get(self.lang))),
