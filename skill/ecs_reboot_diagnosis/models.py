@@ -345,7 +345,7 @@ class SourceNote(Record):
 class TimelineEntry(Record):
     time: datetime
     source: str
-    text: str
+    text: Text
 
 
 # --- steps 5 and 6: crash dumps ---------------------------------------------------------------

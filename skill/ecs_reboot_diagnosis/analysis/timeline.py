@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from ecs_reboot_diagnosis.analysis.kernel_log import parse_last_records
 from ecs_reboot_diagnosis.diagnosis import Diagnosis
-from ecs_reboot_diagnosis.models import TimelineEntry
+from ecs_reboot_diagnosis.models import Text, TimelineEntry
 
 MAX_ENTRIES = 60
 WINDOWS_BOOT_EVENTS = {41, 1001, 1074, 6005, 6006, 6008}
@@ -19,54 +19,89 @@ def _utc(t: datetime) -> datetime:
 def build_timeline(d: Diagnosis) -> list[TimelineEntry]:
     out: list[TimelineEntry] = []
 
-    def add(when: datetime | None, source: str, text: str) -> None:
+    def add(when: datetime | None, source: str, en: str, zh: str | None = None) -> None:
         if when is not None:
-            out.append(TimelineEntry(time=_utc(when), source=source, text=text[:300]))
+            text = Text(en=en[:300], zh_CN=(en if zh is None else zh)[:300])
+            out.append(TimelineEntry(time=_utc(when), source=source, text=text))
 
     for c in d.events.events if d.events else []:
         e = c.event
         reason = f": {e.reason}" if e.reason else ""
-        add(e.publish_time, "api:DescribeInstanceHistoryEvents", f"{e.event_type} published")
-        add(
-            e.finish_time or e.not_before,
-            "api:DescribeInstanceHistoryEvents",
-            f"{e.event_type} {e.cycle_status}{reason}",
-        )
+        source = "api:DescribeInstanceHistoryEvents"
+        add(e.publish_time, source, f"{e.event_type} published", f"{e.event_type} 发布")
+        add(e.finish_time or e.not_before, source, f"{e.event_type} {e.cycle_status}{reason}")
     for call in d.api_calls or ():
         who = call.caller or "unknown caller"
         where = f" from {call.source_ip}" if call.source_ip else ""
+        where_zh = f"（来源 {call.source_ip}）" if call.source_ip else ""
         failed = f" (failed: {call.error_code})" if call.error_code else ""
-        add(call.event_time, "api:ActionTrail", f"{call.event_name} by {who}{where}{failed}")
+        failed_zh = f"（失败：{call.error_code}）" if call.error_code else ""
+        add(
+            call.event_time,
+            "api:ActionTrail",
+            f"{call.event_name} by {who}{where}{failed}",
+            f"{call.caller or '未知调用者'}{where_zh} 调用了 {call.event_name}{failed_zh}",
+        )
     guest = d.guest
     if guest is not None and guest.linux is not None:
         for record in parse_last_records(guest.linux.reboot_records, guest.collected_at):
             label = "crash (no clean shutdown)" if record.crash else record.kind
-            add(record.start, "guest:last -x", f"{label}: {record.text}")
+            label_zh = "崩溃（未正常关机）" if record.crash else record.kind
+            add(
+                record.start,
+                "guest:last -x",
+                f"{label}: {record.text}",
+                f"{label_zh}：{record.text}",
+            )
         for f in guest.findings:
             add(f.facts.timestamp, f.evidence[0].source if f.evidence else "guest", f.summary)
         for dump in guest.linux.crash_files or []:
-            add(dump.modified, "guest:crash_files", f"crash file {dump.path}")
+            add(
+                dump.modified,
+                "guest:crash_files",
+                f"crash file {dump.path}",
+                f"崩溃转储文件 {dump.path}",
+            )
     if guest is not None and guest.windows is not None:
         for ev in guest.windows.events or []:
             if ev.event_id in WINDOWS_BOOT_EVENTS:
-                add(ev.time, f"guest:System/{ev.provider}", f"event {ev.event_id} {ev.message}")
+                add(
+                    ev.time,
+                    f"guest:System/{ev.provider}",
+                    f"event {ev.event_id} {ev.message}",
+                    f"事件 {ev.event_id} {ev.message}",
+                )
         dumps = list(guest.windows.minidumps or [])
         if guest.windows.memory_dump is not None:
             dumps.append(guest.windows.memory_dump)
         for win_dump in dumps:
-            add(win_dump.modified, "guest:dump_files", f"dump file {win_dump.path}")
+            add(
+                win_dump.modified,
+                "guest:dump_files",
+                f"dump file {win_dump.path}",
+                f"转储文件 {win_dump.path}",
+            )
     if d.console is not None:
-        add(d.console.last_update_time, "api:GetInstanceConsoleOutput", "console last updated")
+        add(
+            d.console.last_update_time,
+            "api:GetInstanceConsoleOutput",
+            "console last updated",
+            "串口控制台最后更新",
+        )
     if d.cloud_assistant is not None:
         add(
             d.cloud_assistant.last_heartbeat,
             "api:DescribeCloudAssistantStatus",
             "Cloud Assistant last heartbeat",
+            "云助手最后一次心跳",
         )
     for m in d.metrics or ():
         if m.climbed_to_full:
-            add(m.peak_time, "api:CloudMonitor", f"{m.metric} peaked at {m.maximum:.1f}{m.unit}")
-        add(m.last_point_time, "api:CloudMonitor", f"{m.metric} last data point")
-    unique = {(e.time, e.source, e.text): e for e in out}
+            peak = f"{m.maximum:.1f}{m.unit}"
+            add(m.peak_time, "api:CloudMonitor", f"{m.metric} peaked at {peak}",
+                f"{m.metric} 达到峰值 {peak}")  # fmt: skip
+        add(m.last_point_time, "api:CloudMonitor", f"{m.metric} last data point",
+            f"{m.metric} 最后一个数据点")  # fmt: skip
+    unique = {(e.time, e.source, e.text.en): e for e in out}
     ordered = sorted(unique.values(), key=lambda e: e.time)
     return ordered[-MAX_ENTRIES:]

@@ -8,8 +8,9 @@ not the message, because messages are localised and the collector prints ASCII o
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
@@ -29,8 +30,13 @@ from ecs_reboot_diagnosis.models import (
 
 __all__ = [
     "BUGCHECK_NAMES",
+    "DumpContext",
+    "RawEvent",
     "analyze_windows",
+    "analyze_windows_events",
     "bugcheck_name",
+    "events_from_text",
+    "events_from_xml",
     "normalize_bugcheck_code",
 ]
 
@@ -73,6 +79,45 @@ BUGCHECK_NAMES: Final[dict[str, str]] = {
     "0x00000187": "VIDEO_DWMINIT_TIMEOUT_FALLBACK_BDD",
     "0x000001C8": "MANUALLY_INITIATED_POWER_BUTTON_HOLD",
     "0x000001CA": "SYNTHETIC_WATCHDOG_TIMEOUT",
+    "0x00000019": "BAD_POOL_HEADER",
+    "0x00000023": "FAT_FILE_SYSTEM",
+    "0x00000034": "CACHE_MANAGER",
+    "0x00000035": "NO_MORE_IRP_STACK_LOCATIONS",
+    "0x0000003F": "NO_MORE_SYSTEM_PTES",
+    "0x00000044": "MULTIPLE_IRP_COMPLETE_REQUESTS",
+    "0x00000051": "REGISTRY_ERROR",
+    "0x0000005A": "CRITICAL_SERVICE_FAILED",
+    "0x0000005C": "HAL_INITIALIZATION_FAILED",
+    "0x00000077": "KERNEL_STACK_INPAGE_ERROR",
+    "0x00000080": "NMI_HARDWARE_FAILURE",
+    "0x000000A0": "INTERNAL_POWER_ERROR",
+    "0x000000A5": "ACPI_BIOS_ERROR",
+    "0x000000BE": "ATTEMPTED_WRITE_TO_READONLY_MEMORY",
+    "0x000000C1": "SPECIAL_POOL_DETECTED_MEMORY_CORRUPTION",
+    "0x000000C4": "DRIVER_VERIFIER_DETECTED_VIOLATION",
+    "0x000000C7": "TIMER_OR_DPC_INVALID",
+    "0x000000CA": "PNP_DETECTED_FATAL_ERROR",
+    "0x000000CE": "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS",
+    "0x000000D5": "DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL",
+    "0x000000D6": "DRIVER_PAGE_FAULT_BEYOND_END_OF_ALLOCATION",
+    "0x000000D8": "DRIVER_USED_EXCESSIVE_PTES",
+    "0x000000DE": "POOL_CORRUPTION_IN_FILE_AREA",
+    "0x000000E3": "RESOURCE_NOT_OWNED",
+    "0x000000EA": "THREAD_STUCK_IN_DEVICE_DRIVER",
+    "0x000000ED": "UNMOUNTABLE_BOOT_VOLUME",
+    "0x000000F7": "DRIVER_OVERRAN_STACK_BUFFER",
+    "0x000000FE": "BUGCODE_USB_DRIVER",
+    "0x0000010D": "WDF_VIOLATION",
+    "0x0000010E": "VIDEO_MEMORY_MANAGEMENT_INTERNAL",
+    "0x00000113": "VIDEO_DXGKRNL_FATAL_ERROR",
+    "0x00000117": "VIDEO_TDR_TIMEOUT_DETECTED",
+    "0x00000119": "VIDEO_SCHEDULER_INTERNAL_ERROR",
+    "0x00000127": "PAGE_NOT_ZERO",
+    "0x0000012B": "FAULTY_HARDWARE_CORRUPTED_PAGE",
+    "0x00000141": "VIDEO_ENGINE_TIMEOUT_DETECTED",
+    "0x0000014F": "PDC_WATCHDOG_TIMEOUT",
+    "0x0000018B": "SECURE_KERNEL_ERROR",
+    "0x0000019C": "WIN32K_POWER_WATCHDOG_TIMEOUT",
     "0xC000021A": "STATUS_SYSTEM_PROCESS_TERMINATED",
     "0xDEADDEAD": "MANUALLY_INITIATED_CRASH1",
 }
@@ -105,10 +150,30 @@ def bugcheck_name(code: str) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
-class _Event:
+class RawEvent:
+    """One Windows event, from a collector envelope or a saved export.
+
+    ``fields`` holds the insertion strings as ``p0``, ``p1``... in event order (the collector's
+    form) and, when the source names them (XML ``<Data Name=...>``), under their names too.
+    """
+
     event: WindowsEvent
-    fields: dict[str, str]
+    fields: Mapping[str, str]
     evidence: Evidence
+    channel: str = "System"
+
+
+_Event = RawEvent
+
+
+@dataclass(frozen=True, slots=True)
+class DumpContext:
+    """What the guest said about writing crash dumps, for the findings' notes."""
+
+    wer_reports: Sequence[Evidence] = ()
+    system_drive_free_mb: int | None = None
+    total_memory_mb: int | None = None
+    auto_reboot: int | None = None
 
 
 def _fields(line: str) -> dict[str, str]:
@@ -123,18 +188,22 @@ def _fields(line: str) -> dict[str, str]:
 def _time(value: str | None) -> datetime | None:
     if not value:
         return None
+    text = value.strip().replace("Z", "+00:00")
+    # Windows writes 7 fractional digits ("2019-10-15T01:14:02.498048100Z"): keep 6
+    text = re.sub(r"(\.\d{6})\d+", r"\1", text)
     try:
-        stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        stamp = datetime.fromisoformat(text)
     except ValueError:
         return None
     return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
 
 
-def _events(env: Envelope, section: str, source: str) -> list[_Event] | None:
+def _events(env: Envelope, section: str, source: str) -> list[RawEvent] | None:
     sec = env.section(section)
     if sec is None or sec.status != "ok":
         return None
-    out: list[_Event] = []
+    channel = "Application" if section == "events_application" else "System"
+    out: list[RawEvent] = []
     for n, line in enumerate(sec.lines, start=1):
         if line.startswith("#"):
             continue
@@ -147,18 +216,23 @@ def _events(env: Envelope, section: str, source: str) -> list[_Event] | None:
             time=_time(f.get("time")),
             message=f.get("msg", ""),
         )
-        out.append(_Event(event, f, Evidence(source=source, line_no=n, text=line)))
+        out.append(RawEvent(event, f, Evidence(source=source, line_no=n, text=line), channel))
     return out
+
+
+def _newest(events: Sequence[RawEvent]) -> list[RawEvent]:
+    return sorted(events, key=lambda e: e.event.time or datetime.min.replace(tzinfo=UTC))
 
 
 def _finding(
     kind: FindingKind,
     summary: str,
-    events: Sequence[_Event],
+    events: Sequence[RawEvent],
     facts: dict[str, object] | None = None,
     confidence: str = "high",
+    extra: Sequence[Evidence] = (),
 ) -> Finding:
-    newest = sorted(events, key=lambda e: e.event.time or datetime.min.replace(tzinfo=UTC))
+    newest = _newest(events)
     facts = dict(facts or {})
     facts.setdefault("event_ids", sorted({e.event.event_id for e in events}))
     if newest and newest[-1].event.time is not None:
@@ -166,75 +240,187 @@ def _finding(
     severity = {"bugcheck": "critical", "clean_reboot": "info", "clean_shutdown": "info"}.get(
         kind, "warning"
     )
+    evidence = [e.evidence for e in reversed(newest)][:5]
+    evidence += list(extra)[: max(0, 6 - len(evidence))]
     return Finding(
         kind=kind,
         severity=severity,
         summary=summary,
-        evidence=[e.evidence for e in reversed(newest)][:5],
+        evidence=evidence,
         facts=FindingFacts.model_validate(facts),
         confidence=confidence,
     )
 
 
-def _bugcheck_code(e: _Event) -> str | None:
+def _is(e: RawEvent, eid: int, provider: str) -> bool:
+    return e.event.event_id == eid and provider in e.event.provider
+
+
+def _field(e: RawEvent, index: int, name: str = "") -> str:
+    value = e.fields.get(f"p{index}")
+    if value is None and name:
+        value = e.fields.get(name)
+    return (value or "").strip()
+
+
+_BUGCHECK_TEXT: Final = re.compile(
+    r"(?:bugcheck was|bug check was|BugCheck)\W*(?P<code>0x[0-9a-fA-F]{1,8})\s*"
+    r"(?:\((?P<params>[^)]*)\))?"
+)
+_DUMP_SAVED: Final = re.compile(r"A dump was saved in:\s*(?P<path>.+?)\.?\s*(?:Report Id|$)")
+
+
+@dataclass(frozen=True, slots=True)
+class _Check:
+    """A bug check an event reports."""
+
+    event: RawEvent
+    code: str
+    params: tuple[str, ...] = ()
+    dump_path: str = ""
+
+
+def _params(text: str) -> tuple[str, ...]:
+    out: list[str] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not re.fullmatch(r"0x[0-9a-fA-F]+", part):
+            continue
+        number = int(part, 16)
+        out.append(f"0x{number:x}")
+    return tuple(out)
+
+
+def _bugcheck(e: RawEvent) -> _Check | None:
     f = e.fields
     eid, provider = e.event.event_id, e.event.provider
     if eid == 41 and "Kernel-Power" in provider:
-        return normalize_bugcheck_code(f.get("p0", "0")) if f.get("p0", "0") != "0" else None
+        raw = _field(e, 0, "BugcheckCode")
+        code = normalize_bugcheck_code(raw) if raw not in ("", "0") else None
+        if code is None:
+            return None
+        params = _params(", ".join(_field(e, i, f"BugcheckParameter{i}") for i in range(1, 5)))
+        return _Check(e, code, params)
     if eid == 1001 and ("SystemErrorReporting" in provider or provider == "BugCheck"):
-        for text in (f.get("p0", ""), e.event.message):
-            match = _BUGCHECK_IN_TEXT.search(text)
-            if match is not None:
-                return normalize_bugcheck_code(match.group(1))
+        for text in (_field(e, 0, "param1"), e.event.message):
+            match = _BUGCHECK_TEXT.search(text) or re.search(
+                r"\b(?P<code>0x[0-9a-fA-F]{1,8})\b\s*(?:\((?P<params>[^)]*)\))?", text
+            )
+            if match is None:
+                continue
+            code = normalize_bugcheck_code(match.group("code"))
+            if code is None:
+                continue
+            dump = _field(e, 1, "param2")
+            if not dump and (saved := _DUMP_SAVED.search(e.event.message)) is not None:
+                dump = saved.group("path").strip()
+            return _Check(e, code, _params(match.group("params") or ""), dump)
+        return None
     if eid == 1001 and provider == "Windows Error Reporting" and f.get("p2") == "BlueScreen":
-        return normalize_bugcheck_code(f.get("p5", ""))
+        code = normalize_bugcheck_code(f.get("p5", ""))
+        if code is None:
+            return None
+        params = _params(", ".join("0x" + f.get(f"p{i}", "").strip() for i in range(6, 10)))
+        return _Check(e, code, params)
     return None
 
 
+# volmgr: the crash dump could not be written
+_DUMP_FAILED: Final[dict[int, str]] = {
+    45: "the crash dump driver could not be loaded",
+    46: "crash dump initialization failed",
+    49: "the page file could not be configured for crash dumps",
+    161: "dump file creation failed",
+}
+
+
+def _no_dump_note(failed: Sequence[RawEvent], context: DumpContext) -> str:
+    if not failed:
+        return ""
+    newest = _newest(failed)[-1].event.event_id
+    note = f"; no dump could be written (volmgr {newest}: {_DUMP_FAILED[newest]}"
+    if context.system_drive_free_mb is not None:
+        note += f"; system drive free: {context.system_drive_free_mb} MB"
+        if context.total_memory_mb is not None:
+            note += f" for {context.total_memory_mb} MB of memory"
+    return note + ")"
+
+
+def _clean(value: str) -> str:
+    """Event Viewer puts LEFT-TO-RIGHT MARKs in dates; the collector turns them into '?'."""
+    return value.replace("\u200e", "").replace("\u200f", "").strip().strip("?").strip()
+
+
 def _findings(
-    system: list[_Event], application: list[_Event], boot: datetime | None
+    system: list[RawEvent],
+    application: list[RawEvent],
+    boot: datetime | None,
+    context: DumpContext | None = None,
 ) -> list[Finding]:
+    context = context or DumpContext()
     findings: list[Finding] = []
-    unexpected = [
-        e
-        for e in system
-        if (e.event.event_id == 41 and "Kernel-Power" in e.event.provider)
-        or (e.event.event_id == 6008 and "EventLog" in e.event.provider)
+    failed = [
+        e for e in system if e.event.event_id in _DUMP_FAILED and "volmgr" in e.event.provider
     ]
+    unexpected = [e for e in system if _is(e, 41, "Kernel-Power") or _is(e, 6008, "EventLog")]
+    checks = [c for e in [*system, *application] if (c := _bugcheck(e)) is not None]
     if unexpected:
         counts = Counter(e.event.event_id for e in unexpected)
         parts = [f"Kernel-Power 41 x{counts[41]}" if counts[41] else "",
                  f"EventLog 6008 x{counts[6008]}" if counts[6008] else ""]  # fmt: skip
-        button = any(e.fields.get("p6", "0") not in ("", "0") for e in unexpected)
-        findings.append(
-            _finding(
-                "unexpected_shutdown",
-                "Unexpected shutdown recorded ("
-                + ", ".join(p for p in parts if p)
-                + ")"
-                + ("; the power button was held" if button else ""),
-                unexpected,
-            )
+        text = "Unexpected shutdown recorded (" + ", ".join(p for p in parts if p) + ")"
+        power = [e for e in unexpected if e.event.event_id == 41]
+        long_press = any(
+            _field(e, 15, "LongPowerButtonPressDetected").lower() == "true" for e in power
         )
-    checks = [(e, code) for e in [*system, *application] if (code := _bugcheck_code(e))]
+        pressed = any(_field(e, 6, "PowerButtonTimestamp") not in ("", "0") for e in power)
+        if long_press:
+            text += "; the power button was held down (a forced power-off)"
+        elif pressed:
+            text += "; the power button was held"
+        last_6008 = next(
+            (e for e in reversed(_newest(unexpected)) if e.event.event_id == 6008), None
+        )
+        if last_6008 is not None:
+            when, day = _clean(_field(last_6008, 0)), _clean(_field(last_6008, 1))
+            if when and day:
+                text += f"; the shutdown at {when} on {day} was unexpected"
+        if not checks:
+            text += _no_dump_note(failed, context)
+        findings.append(
+            _finding("unexpected_shutdown", text, [*unexpected, *(failed if not checks else [])])
+        )
     if checks:
-        newest = max(checks, key=lambda ec: ec[0].event.time or datetime.min.replace(tzinfo=UTC))
-        code = newest[1]
+        newest = max(checks, key=lambda c: c.event.event.time or datetime.min.replace(tzinfo=UTC))
+        # the richest report of the newest crash: 1001 carries the parameters and the dump path
+        same = [c for c in checks if c.code == newest.code]
+        params = next((c.params for c in same if c.params), ())
+        dump = next((c.dump_path for c in same if c.dump_path), "")
+        code = newest.code
         name = bugcheck_name(code)
+        text = f"Blue screen (bug check {code}{' ' + name if name else ''})"
+        if params:
+            text += f"; parameters {', '.join(params)}"
+        if dump:
+            text += f"; dump saved in {dump}"
+        text += _no_dump_note(failed, context)
+        if context.auto_reboot == 1:
+            text += "; Windows restarts after a bug check (AutoReboot=1)"
         findings.append(
             _finding(
                 "bugcheck",
-                f"Blue screen (bug check {code}{' ' + name if name else ''})",
-                [e for e, _ in checks],
+                text,
+                [*(c.event for c in checks), *failed],
                 {"bugcheck_code": code, "bugcheck_name": name},
+                extra=context.wer_reports,
             )
         )
-    reboots: list[_Event] = []
-    shutdowns: list[_Event] = []
+    reboots: list[RawEvent] = []
+    shutdowns: list[RawEvent] = []
     for e in system:
         if e.event.event_id != 1074:
             continue
-        kind = e.fields.get("p4", "").lower().strip()
+        kind = _field(e, 4, "param5").lower()
         msg = e.event.message.lower()
         if "restart" in kind or "reboot" in kind or "the restart of" in msg:
             reboots.append(e)
@@ -250,18 +436,24 @@ def _findings(
             reboots.append(e)  # localised type: the system came back within minutes
         else:
             shutdowns.append(e)
-    stopped = [e for e in system if e.event.event_id == 6006 and "EventLog" in e.event.provider]
+    stopped = [e for e in system if _is(e, 6006, "EventLog")]
     for kind, group in (("clean_reboot", reboots), ("clean_shutdown", shutdowns)):
         if not group:
             continue
         last = max(group, key=lambda e: e.event.time or datetime.min.replace(tzinfo=UTC))
-        who = last.fields.get("p6", "")
-        process = last.fields.get("p0", "").split(" (", 1)[0]
+        who = _field(last, 6, "param7")
+        process = _field(last, 0, "param1").split(" (", 1)[0]
         verb = "restart" if kind == "clean_reboot" else "shutdown"
         text = f"Orderly {verb} requested by {process or 'a process'}"
         text += f" as {who}" if who else ""
-        reason = last.fields.get("p2", "")
-        text += f" (reason: {reason})" if reason else ""
+        reason = _field(last, 2, "param3")
+        code = _field(last, 3, "param4")
+        details = [f"reason: {reason}"] if reason else []
+        if re.fullmatch(r"0x[0-9a-fA-F]+", code):
+            details.append(f"reason code {code}")
+        text += f" ({', '.join(details)})" if details else ""
+        comment = _field(last, 5, "param6")
+        text += f"; comment: {comment}" if comment else ""
         related = [
             s for s in stopped
             if last.event.time and s.event.time
@@ -285,7 +477,7 @@ def _findings(
                 confidence="medium",
             )
         )
-    crashes: list[tuple[_Event, str]] = []
+    crashes: list[tuple[RawEvent, str]] = []
     for e in application:
         eid, provider = e.event.event_id, e.event.provider
         if eid == 1000 and provider == "Application Error" and e.fields.get("p0"):
@@ -315,6 +507,239 @@ def _findings(
     rank = {"critical": 0, "warning": 1, "info": 2}
     findings.sort(key=lambda f: (rank[f.severity], FINDING_KINDS.index(f.kind)))
     return findings
+
+
+def analyze_windows_events(
+    events: Sequence[RawEvent],
+    *,
+    boot: datetime | None = None,
+    context: DumpContext | None = None,
+) -> list[Finding]:
+    """Findings from Windows events of any source (System and Application channels mixed)."""
+    application = [e for e in events if e.channel == "Application"]
+    system = [e for e in events if e.channel != "Application"]
+    return _findings(system, application, boot, context)
+
+
+# --- saved exports: wevtutil / Event Viewer XML, Event Viewer text --------------------------
+
+_EVENT_START: Final = re.compile(r"<Event[\s>]")
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _child(element: ET.Element, name: str) -> ET.Element | None:
+    return next((c for c in element if _local(c.tag) == name), None)
+
+
+def _summary_line(event_id: int, provider: str, time: datetime | None, data: list[str]) -> str:
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ") if time is not None else "-"
+    return " ".join([f"EventID={event_id}", f"provider={provider}", f"time={stamp}", *data])[:1000]
+
+
+def _from_element(event: ET.Element, source: str, line_no: int | None) -> RawEvent | None:
+    system = _child(event, "System")
+    if system is None:
+        return None
+    provider_el = _child(system, "Provider")
+    provider = provider_el.get("Name", "") if provider_el is not None else ""
+    id_el = _child(system, "EventID")
+    raw_id = (id_el.text or "").strip() if id_el is not None else ""
+    if not raw_id.isdigit():
+        return None
+    time_el = _child(system, "TimeCreated")
+    time = _time(time_el.get("SystemTime")) if time_el is not None else None
+    channel_el = _child(system, "Channel")
+    channel = (channel_el.text or "System").strip() if channel_el is not None else "System"
+    fields: dict[str, str] = {}
+    data_text: list[str] = []
+    data_parent = _child(event, "EventData")
+    if data_parent is None:
+        user = _child(event, "UserData")
+        data_parent = next(iter(user), None) if user is not None else None
+    if data_parent is not None:
+        for i, data in enumerate(data_parent):
+            value = (data.text or "").strip()
+            name = data.get("Name") or _local(data.tag)
+            fields[f"p{i}"] = value
+            if name and name != "Data":
+                fields[name] = value
+            data_text.append(f"{name}={value}" if name and name != "Data" else value)
+    message = ""
+    rendering = _child(event, "RenderingInfo")
+    if rendering is not None and (msg := _child(rendering, "Message")) is not None:
+        message = " ".join((msg.text or "").split())
+    event_id = int(raw_id)
+    return RawEvent(
+        WindowsEvent(event_id=event_id, provider=provider, time=time, message=message),
+        fields,
+        Evidence(
+            source=source,
+            line_no=line_no,
+            text=_summary_line(event_id, provider, time, data_text or [message]),
+        ),
+        channel,
+    )
+
+
+def events_from_xml(text: str, source: str = "file") -> list[RawEvent]:
+    """Events of an XML export (``wevtutil qe System /f:xml``, Event Viewer "Save as XML").
+
+    Raises ValueError for XML that declares a DTD (entities are never expanded) or does not parse.
+    """
+    if re.search(r"<!DOCTYPE|<!ENTITY", text, re.IGNORECASE):
+        raise ValueError("XML with a document type declaration is not accepted")
+    starts = [text.count("\n", 0, m.start()) + 1 for m in _EVENT_START.finditer(text)]
+    body = re.sub(r"<\?xml[^>]*\?>", "", text).strip()
+    if not re.match(r"<Events[\s>]", body):
+        body = f"<Events>{body}</Events>"
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError as exc:
+        raise ValueError(f"not well-formed XML: {exc}") from None
+    out: list[RawEvent] = []
+    elements = [el for el in root.iter() if _local(el.tag) == "Event"]
+    for i, element in enumerate(elements):
+        event = _from_element(element, source, starts[i] if i < len(starts) else None)
+        if event is not None:
+            out.append(event)
+    return out
+
+
+_TEXT_HEADER: Final = re.compile(
+    r"^(?P<key>Log Name|Source|Date|Event ID|Level|Computer):\s*(?P<value>.*)$"
+)
+_T1074: Final = re.compile(
+    r"The process (?P<proc>.+?) has initiated the (?P<type>restart|power off|shutdown) of "
+    r"computer (?P<computer>\S+) on behalf of user (?P<user>\S+) for the following reason: "
+    r"(?P<reason>.+?)(?:\s+Reason Code: (?P<code>\S+))?(?:\s+Shutdown Type: (?P<stype>\S+))?"
+    r"(?:\s+Comment:\s*(?P<comment>.*?))?\s*$",
+    re.IGNORECASE,
+)
+_T6008: Final = re.compile(
+    r"The previous system shutdown at (?P<time>.+?) on (?P<date>\S+?) was unexpected"
+)
+_TEXT_MESSAGES: Final[tuple[tuple[re.Pattern[str], int, str], ...]] = (
+    (re.compile(r"The computer has rebooted from a bugcheck"), 1001, "BugCheck"),
+    (_T6008, 6008, "EventLog"),
+    (re.compile(r"has initiated the (?:restart|power off|shutdown) of computer"), 1074, "User32"),
+    (
+        re.compile(r"The system has rebooted without cleanly shutting down first"),
+        41,
+        "Microsoft-Windows-Kernel-Power",
+    ),
+)
+
+
+def _text_fields(event_id: int, message: str) -> dict[str, str]:
+    flat = " ".join(message.split())
+    fields: dict[str, str] = {}
+    if event_id == 1074 and (m := _T1074.search(flat)) is not None:
+        fields = {
+            "p0": m.group("proc"),
+            "p1": m.group("computer"),
+            "p2": m.group("reason"),
+            "p3": m.group("code") or "",
+            "p4": m.group("stype") or m.group("type"),
+            "p5": m.group("comment") or "",
+            "p6": m.group("user"),
+        }
+    elif event_id == 6008 and (m := _T6008.search(flat)) is not None:
+        fields = {"p0": m.group("time"), "p1": m.group("date")}
+    elif event_id == 1001 and (m := _BUGCHECK_TEXT.search(flat)) is not None:
+        fields = {"p0": f"{m.group('code')} ({m.group('params') or ''})"}
+        if (saved := _DUMP_SAVED.search(flat)) is not None:
+            fields["p1"] = saved.group("path").strip()
+    return fields
+
+
+def events_from_text(text: str, source: str = "file") -> list[RawEvent]:
+    """Events of an Event Viewer text export ("Log Name: ... Description: ... Event Xml:"),
+    or, when the text has no such blocks, of the event messages pasted as they are.
+    """
+    lines = text.splitlines()
+    out: list[RawEvent] = []
+    blocks = [i for i, line in enumerate(lines) if line.startswith("Log Name:")]
+    for b, start in enumerate(blocks):
+        end = blocks[b + 1] if b + 1 < len(blocks) else len(lines)
+        head: dict[str, str] = {}
+        description: list[str] = []
+        xml: list[str] = []
+        part = "head"
+        for line in lines[start:end]:
+            if part == "head" and (m := _TEXT_HEADER.match(line)) is not None:
+                head[m.group("key")] = m.group("value").strip()
+            elif line.startswith("Description:"):
+                part = "description"
+            elif line.startswith("Event Xml:"):
+                part = "xml"
+            elif part == "description":
+                description.append(line)
+            elif part == "xml":
+                xml.append(line)
+        if xml:
+            try:
+                parsed = events_from_xml("\n".join(xml), source)
+            except ValueError:
+                parsed = []
+            if parsed:
+                ev = parsed[0]
+                out.append(
+                    RawEvent(
+                        ev.event.model_copy(
+                            update={"message": " ".join(" ".join(description).split())}
+                        ),
+                        ev.fields,
+                        Evidence(source=source, line_no=start + 1, text=ev.evidence.text),
+                        head.get("Log Name", ev.channel),
+                    )
+                )
+                continue
+        raw_id = head.get("Event ID", "")
+        if not raw_id.isdigit():
+            continue
+        event_id = int(raw_id)
+        message = " ".join(" ".join(description).split())
+        provider = head.get("Source", "")
+        out.append(
+            RawEvent(
+                WindowsEvent(event_id=event_id, provider=provider, time=None, message=message),
+                _text_fields(event_id, message),
+                Evidence(
+                    source=source,
+                    line_no=start + 1,
+                    text=f"Event ID {event_id} {provider}: {message}"[:1000],
+                ),
+                head.get("Log Name", "System"),
+            )
+        )
+    if blocks:
+        return out
+    # pasted messages: one event per paragraph that reads like one
+    paragraph: list[tuple[int, str]] = []
+    for n, line in enumerate([*lines, ""], start=1):
+        if line.strip():
+            paragraph.append((n, line.strip()))
+            continue
+        if not paragraph:
+            continue
+        message = " ".join(t for _, t in paragraph)
+        for pattern, event_id, provider in _TEXT_MESSAGES:
+            match = pattern.search(message)
+            if match is None:
+                continue
+            out.append(
+                RawEvent(
+                    WindowsEvent(event_id=event_id, provider=provider, time=None, message=message),
+                    _text_fields(event_id, message),
+                    Evidence(source=source, line_no=paragraph[0][0], text=message[:1000]),
+                )
+            )
+            break
+        paragraph = []
+    return out
 
 
 def _file_line(line: str) -> CrashDumpFile | None:
@@ -364,8 +789,23 @@ def analyze_windows(envelope: Envelope) -> GuestEvidence:
             )
     mini_sec = envelope.ok("minidumps")
     minidumps: list[CrashDumpFile] | None = None
+    wer: list[Evidence] = []
     if mini_sec is not None:
         minidumps = [f for f in map(_file_line, mini_sec.lines) if f is not None]
+        wer = [
+            Evidence(source="guest:WER report archive", line_no=n, text=line)
+            for n, line in enumerate(mini_sec.lines, start=1)
+            if line.startswith("wer_report=")
+        ]
+    free = (pf_sec.kv() if pf_sec is not None else {}).get("system_drive_free_mb", "")
+    memory = os_kv.get("total_memory_mb", "")
+    auto_reboot = cc.get("AutoReboot", "")
+    context = DumpContext(
+        wer_reports=wer,
+        system_drive_free_mb=int(free) if free.isdigit() else None,
+        total_memory_mb=int(memory) if memory.isdigit() else None,
+        auto_reboot=int(auto_reboot) if auto_reboot.isdigit() else None,
+    )
     system = _events(envelope, "events_system", _SYSTEM)
     application = _events(envelope, "events_application", _APPLICATION)
     events = None
@@ -391,5 +831,5 @@ def analyze_windows(envelope: Envelope) -> GuestEvidence:
         collected_at=collected,
         sections=envelope.statuses(WINDOWS_SECTIONS),
         windows=guest,
-        findings=_findings(system or [], application or [], boot),
+        findings=_findings(system or [], application or [], boot, context),
     )

@@ -3,7 +3,7 @@
 Set-StrictMode -Version 2.0
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
-$CollectorVersion = '1.0.0'
+$CollectorVersion = '1.1.0'
 $Nonce = @'
 {{nonce}}
 '@
@@ -82,9 +82,12 @@ function Emit([string]$Name, [string]$Status, [string]$Note, [int]$Budget, [obje
 
 function Event-Line([object]$E) {
     $f = @('time=' + (Utc $E.TimeCreated), 'id=' + $E.Id, 'provider=' + (Clean $E.ProviderName 80), 'level=' + $E.Level)
+    # Kernel-Power 41 keeps LongPowerButtonPressDetected in its 16th insertion string
+    $max = 10
+    if ($E.Id -eq 41) { $max = 16 }
     $i = 0
     foreach ($p in @($E.Properties)) {
-        if ($i -ge 10) { break }
+        if ($i -ge $max) { break }
         $f += ('p' + $i + '=' + (Clean $p.Value 120))
         $i += 1
     }
@@ -140,7 +143,8 @@ try {
 } catch { $st = 'error'; $note = $_.Exception.Message }
 Emit 'os' $st $note 700 $lines $false
 
-$r = Events 'System' @(41, 1074, 6005, 6006, 6008, 1001) 'Kernel-Power|User32|EventLog|WER-SystemErrorReporting|^BugCheck$' 40
+# volmgr 45/46/49/161: the crash dump could not be set up or written
+$r = Events 'System' @(41, 1074, 6005, 6006, 6008, 1001, 45, 46, 49, 161) 'Kernel-Power|User32|EventLog|WER-SystemErrorReporting|^BugCheck$|^volmgr$' 40
 Emit 'events_system' $r[0] $r[1] 7600 $r[2] $false
 
 $r = Events 'Application' @(1000, 1001) '^Application Error$|^Windows Error Reporting$' 20
@@ -197,8 +201,18 @@ try {
             $lines += (('modified_utc=' + (Utc $f.LastWriteTimeUtc)), ('size_bytes=' + $f.Length), ('path=' + (Clean $f.FullName 200))) -join "`t"
         }
     } else { $lines += @('exists=0', 'count=0') }
+    # Windows Error Reporting keeps a report folder per kernel crash (Kernel_<code>_...)
+    foreach ($w in @('ReportArchive', 'ReportQueue')) {
+        $dir = Join-Path $env:ProgramData ('Microsoft\Windows\WER\' + $w)
+        if (Test-Path -LiteralPath $dir -PathType Container) {
+            $reports = @(Get-ChildItem -LiteralPath $dir -Force | Where-Object { $_.PSIsContainer -and $_.Name -match '^(Kernel_|.*BlueScreen)' } | Sort-Object LastWriteTimeUtc -Descending | Select-Object -First 3)
+            foreach ($k in $reports) {
+                $lines += (('wer_report=' + (Clean $k.Name 120)), ('modified_utc=' + (Utc $k.LastWriteTimeUtc)), ('store=' + $w)) -join "`t"
+            }
+        }
+    }
 } catch { $st = 'error'; $note = $_.Exception.Message }
-Emit 'minidumps' $st $note 900 $lines $false
+Emit 'minidumps' $st $note 1500 $lines $false
 
 Write-Output "=====$Nonce EOF sections=$($script:Sections)====="
 exit 0

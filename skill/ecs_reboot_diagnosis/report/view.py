@@ -615,7 +615,7 @@ class _Builder:
                     "outside.timeline_entry",
                     time=self.time(e.time),
                     source=code(e.source),
-                    text=inline(e.text),
+                    text=inline(e.text.get(self.lang)),
                 )
             )
             for e in entries

@@ -129,7 +129,7 @@ def test_s18_the_panic_on_the_serial_console_is_the_conclusion(run: Run) -> None
     assert report.screenshot is not None and report.unavailable == []
     assert report.api_calls == []
     assert report.metrics is not None and [m.points for m in report.metrics] == [0, 0, 0]
-    entries = {(e.source, e.text) for e in report.timeline}
+    entries = {(e.source, e.text.en) for e in report.timeline}
     assert (CONSOLE_SOURCE, "console last updated") in entries
     assert ("api:DescribeCloudAssistantStatus", "Cloud Assistant last heartbeat") in entries
     # no crash dump can be looked for without the agent: the generic panic rule
@@ -275,9 +275,9 @@ def test_s21_the_memory_climb_and_the_oom_panic(run: Run) -> None:
     assert not metrics["CPUUtilization"].climbed_to_full
     # the peak comes before the panic, which comes before the new boot
     timeline = report.timeline
-    peak = next(e for e in timeline if e.text == "memory_usedutilization peaked at 99.0%")
+    peak = next(e for e in timeline if e.text.en == "memory_usedutilization peaked at 99.0%")
     assert peak.source == "api:CloudMonitor"
-    panic = next(e for e in timeline if e.text.startswith("Kernel panic: Out of memory"))
+    panic = next(e for e in timeline if e.text.en.startswith("Kernel panic: Out of memory"))
     assert peak.time <= panic.time
     assert near(panic.time, timedelta(minutes=15), timedelta(minutes=2))
     evidence = " ".join(e.text for e in report.conclusion.evidence)
@@ -296,7 +296,8 @@ def test_s21_markdown_says_memory_climbed_and_gives_the_peak(lang: str, run: Run
         assert "峰值 99.0%" in line and "最后 22.0%" in line
         assert line.endswith("数值从低于 80% 攀升至 99.0%。"), line
     timeline = section(markdown, "### Timeline (UTC)" if lang == "en" else "### 时间线（UTC）")
-    assert "memory\\_usedutilization peaked at 99.0%" in timeline
+    peak = "peaked at 99.0%" if lang == "en" else "达到峰值 99.0%"
+    assert f"memory\\_usedutilization {peak}" in timeline
 
 
 def test_s21_a_missing_kdump_service_is_not_called_not_collected(run: Run) -> None:
@@ -329,9 +330,9 @@ def test_s22_the_api_call_is_the_cause_with_its_caller_and_ip(run: Run) -> None:
     kinds = {f.kind for f in report.guest.findings}
     assert "clean_reboot" in kinds and "kernel_panic" not in kinds
     entry = next(e for e in report.timeline if e.source == "api:ActionTrail"
-                 and e.text == "RebootInstance by ops-alice from 198.51.100.23")  # fmt: skip
+                 and e.text.en == "RebootInstance by ops-alice from 198.51.100.23")  # fmt: skip
     shutdown = next(e for e in report.timeline
-                    if e.source == "guest:last -x" and e.text.startswith("shutdown"))  # fmt: skip
+                    if e.source == "guest:last -x" and e.text.en.startswith("shutdown"))  # fmt: skip
     assert abs(entry.time - shutdown.time) <= timedelta(minutes=1)
 
 
@@ -346,11 +347,16 @@ def test_s22_markdown_names_the_caller_and_ip(lang: str, run: Run) -> None:
     else:
         assert "ops-alice 调用了 `RebootInstance`" in calls
         assert "来源 IP：`198.51.100.23`" in calls
-        timeline_line = "· `api:ActionTrail`：RebootInstance by ops-alice from 198.51.100.23"
+        timeline_line = "· `api:ActionTrail`：ops-alice（来源 198.51.100.23） 调用了 RebootInstance"
     timeline = section(markdown, "### Timeline (UTC)" if lang == "en" else "### 时间线（UTC）")
     assert timeline_line in timeline
     conclusion = section(markdown, "## Diagnostic Conclusion" if lang == "en" else "## 诊断结论")
-    assert "RebootInstance by ops-alice from 198.51.100.23" in conclusion
+    said = (
+        "RebootInstance by ops-alice from 198.51.100.23"
+        if lang == "en"
+        else "ops-alice（来源 198.51.100.23） 于 "
+    )
+    assert said in conclusion
 
 
 # --- s23: a platform event still being executed ---------------------------------------------------
@@ -366,7 +372,7 @@ def test_s23_an_executing_platform_event_ends_the_diagnosis(run: Run) -> None:
     assert report.cloud_assistant is None and report.guest_run is None
     assert "Executing" in report.conclusion.evidence[0].text
     assert report.conclusion.root_cause.en.startswith("Platform event SystemFailure.Reboot at ")
-    texts = [e.text for e in report.timeline]
+    texts = [e.text.en for e in report.timeline]
     assert "SystemFailure.Reboot published" in texts
     assert any(t.startswith("SystemFailure.Reboot Executing: The physical host") for t in texts)
 

@@ -169,7 +169,7 @@ def test_clean_restart_and_error_sections() -> None:
     # the restart type was localised away: the boot 4 minutes later decides
     assert reboot.summary == (  # type: ignore[attr-defined]
         r"Orderly restart requested by C:\Windows\system32\shutdown.exe as HOST\Administrator "
-        "(reason: Other (Planned))"
+        "(reason: Other (Planned), reason code 0x80000000)"
     )
     assert reboot.facts.process == "shutdown.exe"  # type: ignore[attr-defined]
     assert reboot.facts.event_ids == [1074, 6006]  # type: ignore[attr-defined]
@@ -187,3 +187,139 @@ def test_a_linux_envelope_is_not_a_windows_one() -> None:
     )
     with pytest.raises(CollectorIntegrityError, match="not 'windows'"):
         parse_guest_output("windows", text, NONCE)
+
+
+# --- what the events say beyond "there was a crash" ------------------------------------------
+
+
+def test_bugcheck_table_names_the_common_codes() -> None:
+    assert len(BUGCHECK_NAMES) >= 40
+    assert len(set(BUGCHECK_NAMES.values())) == len(BUGCHECK_NAMES)
+    for code, name in [
+        ("0x00000019", "BAD_POOL_HEADER"),
+        ("0x000000C4", "DRIVER_VERIFIER_DETECTED_VIOLATION"),
+        ("0x0000018B", "SECURE_KERNEL_ERROR"),
+        ("0x00000080", "NMI_HARDWARE_FAILURE"),
+        ("0x000000ED", "UNMOUNTABLE_BOOT_VOLUME"),
+    ]:
+        assert bugcheck_name(code) == name
+    # Kernel-Power 41 logs the code in decimal: 313 is 0x139
+    assert normalize_bugcheck_code("313") == "0x00000139"
+
+
+def test_bugcheck_whose_dump_could_not_be_written() -> None:
+    guest = load("bsod_dump_write_failed")
+    found = by_kind(guest)
+    bug = found["bugcheck"]
+    assert bug.facts.bugcheck_code == "0x00000139"  # type: ignore[attr-defined]
+    assert bug.facts.bugcheck_name == "KERNEL_SECURITY_CHECK_FAILURE"  # type: ignore[attr-defined]
+    assert bug.facts.event_ids == [41, 161]  # type: ignore[attr-defined]
+    summary = bug.summary  # type: ignore[attr-defined]
+    assert "parameters 0xa, 0x0, 0x0, 0xffffe2809452e7f0" in summary
+    assert "no dump could be written (volmgr 161: dump file creation failed" in summary
+    assert "system drive free: 812 MB for 16383 MB of memory" in summary
+    assert "AutoReboot=1" in summary
+    sources = [e.source for e in bug.evidence]  # type: ignore[attr-defined]
+    assert "guest:WER report archive" in sources
+    unexpected = found["unexpected_shutdown"]
+    # the LEFT-TO-RIGHT MARK of the date (collected as '?') is dropped
+    assert "the shutdown at 5:49:54 PM on 3/1/2026 was unexpected" in unexpected.summary  # type: ignore[attr-defined]
+
+
+def test_power_button_held_down() -> None:
+    found = by_kind(load("power_button_hold"))
+    assert set(found) == {"unexpected_shutdown"}
+    assert (
+        "the power button was held down (a forced power-off)"
+        in found["unexpected_shutdown"].summary
+    )  # type: ignore[attr-defined]
+
+
+def test_planned_restart_reason_code_and_comment() -> None:
+    reboot = by_kind(load("planned_restart_with_comment"))["clean_reboot"]
+    assert reboot.summary == (  # type: ignore[attr-defined]
+        r"Orderly restart requested by C:\Windows\system32\shutdown.exe as "
+        r"WIN-7Q2B8K1M3N4\Administrator (reason: Application: Maintenance (Planned), "
+        "reason code 0x80040001); comment: patch window"
+    )
+    assert reboot.facts.process == "shutdown.exe"  # type: ignore[attr-defined]
+
+
+def test_1001_parameters_and_dump_path() -> None:
+    bug = by_kind(load("bsod_memory_dmp"))["bugcheck"]
+    assert "parameters 0x28, 0x2, 0x0, 0xfffff80612a3b1c4" in bug.summary  # type: ignore[attr-defined]
+    assert r"dump saved in C:\Windows\MEMORY.DMP" in bug.summary  # type: ignore[attr-defined]
+
+
+# --- saved exports: XML and Event Viewer text ------------------------------------------------
+
+REAL = RECORDED.parents[1] / "real_logs"
+WINDOWS_EXPORTS = sorted([*REAL.glob("windows_*.xml"), *REAL.glob("windows_*.txt")])
+
+
+def analyze_export(path: Path) -> dict[str, object]:
+    from ecs_reboot_diagnosis.analysis.windows_guest import (
+        analyze_windows_events,
+        events_from_text,
+        events_from_xml,
+    )
+
+    text = path.read_text("utf-8")
+    events = (
+        events_from_xml(text, path.name)
+        if path.suffix == ".xml"
+        else events_from_text(text, path.name)
+    )
+    return {f.kind: f for f in analyze_windows_events(events)}
+
+
+@pytest.mark.parametrize("path", WINDOWS_EXPORTS, ids=lambda p: p.stem)
+def test_real_windows_exports(path: Path) -> None:
+    import json
+
+    meta = json.loads(path.with_suffix(".json").read_text("utf-8"))
+    assert meta["source_url"].startswith("https://")
+    found = analyze_export(path)
+    assert sorted(found) == sorted(meta["expected_kinds"])
+    for kind, facts in meta["expected_facts"].items():
+        got = found[kind].facts.model_dump(mode="json")  # type: ignore[attr-defined]
+        for key, value in facts.items():
+            assert got[key] == value, (kind, key)
+    for kind, text in meta.get("expected_summary_contains", {}).items():
+        assert text in found[kind].summary  # type: ignore[attr-defined]
+
+
+def test_wevtutil_output_without_a_root_element() -> None:
+    from ecs_reboot_diagnosis.analysis.windows_guest import events_from_xml
+
+    one = (REAL / "windows_bugcheck-1.xml").read_text("utf-8")
+    events = events_from_xml(one + one.replace("2019-10-15T01:14:02", "2019-10-16T08:00:00"))
+    assert [e.event.event_id for e in events] == [41, 41]
+    assert events[0].fields["p0"] == events[0].fields["BugcheckCode"] == "26"
+    assert [e.evidence.line_no for e in events] == [1, 30]
+    saved_as = (
+        '<?xml version="1.0" encoding="utf-8" standalone="yes"?>\n<Events>' + one + "</Events>"
+    )
+    assert len(events_from_xml(saved_as)) == 1
+
+
+def test_xml_with_a_dtd_is_refused() -> None:
+    from ecs_reboot_diagnosis.analysis.windows_guest import events_from_xml
+
+    bomb = '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">]><Events>&lol;</Events>'
+    with pytest.raises(ValueError, match="document type"):
+        events_from_xml(bomb)
+    with pytest.raises(ValueError, match="not well-formed"):
+        events_from_xml("<Event><System>")
+
+
+def test_event_viewer_text_with_event_xml() -> None:
+    from ecs_reboot_diagnosis.analysis.windows_guest import analyze_windows_events, events_from_text
+
+    xml = (REAL / "windows_bugcheck-1.xml").read_text("utf-8")
+    text = (REAL / "windows_unexpected_shutdown-1.txt").read_text("utf-8") + "Event Xml:\n" + xml
+    events = events_from_text(text, "copy.txt")
+    assert len(events) == 1 and events[0].fields["BugcheckCode"] == "26"
+    assert events[0].event.message.startswith("The system has rebooted without cleanly")
+    found = {f.kind: f for f in analyze_windows_events(events)}
+    assert found["bugcheck"].facts.bugcheck_code == "0x0000001A"

@@ -132,4 +132,4 @@ def test_the_timeline_is_sorted_utc_and_cites_sources() -> None:
     assert all(e.time.tzinfo is not None for e in timeline)
     sources = {e.source for e in timeline}
     assert {"api:ActionTrail", "api:GetInstanceConsoleOutput"} <= sources
-    assert timeline[0].text.startswith("StopInstance by ops-robot")
+    assert timeline[0].text.en.startswith("StopInstance by ops-robot")
