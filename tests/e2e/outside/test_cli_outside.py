@@ -331,8 +331,11 @@ def test_s22_the_api_call_is_the_cause_with_its_caller_and_ip(run: Run) -> None:
     assert "clean_reboot" in kinds and "kernel_panic" not in kinds
     entry = next(e for e in report.timeline if e.source == "api:ActionTrail"
                  and e.text.en == "RebootInstance by ops-alice from 198.51.100.23")  # fmt: skip
-    shutdown = next(e for e in report.timeline
-                    if e.source == "guest:last -x" and e.text.en.startswith("shutdown"))  # fmt: skip
+    shutdown = next(
+        e
+        for e in report.timeline
+        if e.source == "guest:last -x" and e.text.en.startswith("shutdown")
+    )
     assert abs(entry.time - shutdown.time) <= timedelta(minutes=1)
 
 
