@@ -266,6 +266,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_analyze_log(args: argparse.Namespace) -> int:
+    from ecs_reboot_diagnosis_mcp.analyze_log import run
+
+    code, text = run(args.file, args.os, args.format)
+    if code != EXIT_OK:
+        raise CliError(text, code)
+    _write_output(text, args.output)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ecs-reboot-diagnosis",
@@ -313,6 +323,19 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--host", default="127.0.0.1")
     simulate.add_argument("--port", type=int, default=8765)
     simulate.set_defaults(handler=cmd_simulate)
+
+    analyze = sub.add_parser(
+        "analyze-log",
+        help="find crash and reboot signatures in a saved log or collector output, offline",
+        description="Read saved evidence (collector envelope, dmesg, syslog, journal export, "
+        "serial console, vmcore-dmesg.txt, Windows event XML or text) and print the findings. "
+        "Nothing is sent anywhere.",
+    )
+    analyze.add_argument("file", type=Path, metavar="FILE")
+    analyze.add_argument("--os", choices=("auto", "linux", "windows"), default="auto")
+    analyze.add_argument("--format", choices=("text", "json"), default="text")
+    analyze.add_argument("--output", type=Path, help="write to this file instead of stdout")
+    analyze.set_defaults(handler=cmd_analyze_log)
     return parser
 
 

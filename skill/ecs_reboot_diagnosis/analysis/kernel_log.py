@@ -20,6 +20,7 @@ Rules that keep the result honest:
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -1056,17 +1057,19 @@ def _finding(kind: FindingKind, hits: list[_Hit], ctx: dict[str, _Context]) -> F
 
 def _drop_announcements(hits: list[_Hit]) -> list[_Hit]:
     """Old kernels name the victim they chose, then report the kill (maybe a child's): count one."""
-    kills = [h for h in hits if h.kind in ("oom_kill", "cgroup_oom") and not h.announce]
+    kills: dict[str, list[int]] = {}
+    for h in hits:
+        if h.kind in ("oom_kill", "cgroup_oom") and not h.announce and h.parsed is not None:
+            kills.setdefault(h.parsed.line.source, []).append(h.parsed.position)
+    for positions in kills.values():
+        positions.sort()
     out: list[_Hit] = []
     for h in hits:
         if h.announce and h.parsed is not None:
-            pos, source = h.parsed.position, h.parsed.line.source
-            if any(
-                k.parsed is not None
-                and k.parsed.line.source == source
-                and 0 < k.parsed.position - pos <= 12
-                for k in kills
-            ):
+            positions = kills.get(h.parsed.line.source, [])
+            pos = h.parsed.position
+            after = bisect.bisect_right(positions, pos)
+            if after < len(positions) and positions[after] - pos <= 12:
                 continue
         out.append(h)
     return out

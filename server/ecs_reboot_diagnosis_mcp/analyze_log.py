@@ -1,0 +1,304 @@
+"""``ecs-reboot-diagnosis analyze-log FILE``: the guest analyzers over saved evidence, offline.
+
+Reads what an operator saved from a machine and prints the findings the diagnosis would draw
+from it. Nothing is sent anywhere. Understood inputs:
+
+- a collector envelope (``ECS_DIAG_ENVELOPE ...``; the nonce is taken from its own header);
+- Linux text logs: ``dmesg`` (plain, ``-T``, ``-x``, ``--time-format iso``), ``vmcore-dmesg.txt``,
+  pstore files, ``/var/log/messages`` or ``syslog``, ``journalctl`` ``short``/``short-iso``
+  output, serial console captures;
+- ``journalctl -o export`` and ``-o json``/``json-pretty``;
+- Windows event logs saved as XML (``wevtutil qe System /f:xml``, Event Viewer "Save as XML"),
+  as Event Viewer text ("Log Name: ... Description: ... Event Xml: ..."), or event messages
+  pasted as they are.
+
+:func:`run` returns the exit code and the output; errors are one line, exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from ecs_reboot_diagnosis.analysis.envelope import parse_envelope
+from ecs_reboot_diagnosis.analysis.guest import parse_guest_output
+from ecs_reboot_diagnosis.analysis.kernel_log import LogLine, analyze_log_lines
+from ecs_reboot_diagnosis.analysis.windows_guest import (
+    RawEvent,
+    analyze_windows_events,
+    events_from_text,
+    events_from_xml,
+)
+from ecs_reboot_diagnosis.errors import CollectorIntegrityError
+from ecs_reboot_diagnosis.models import FINDING_KINDS, Finding
+
+__all__ = ["MAX_BYTES", "run"]
+
+OsHint = Literal["linux", "windows", "auto"]
+OutputFormat = Literal["text", "json"]
+
+MAX_BYTES: Final = 512 * 1024 * 1024
+EXIT_OK: Final = 0
+EXIT_INPUT: Final = 2
+
+_SEVERITY_RANK: Final = {"critical": 0, "warning": 1, "info": 2}
+_ENVELOPE_HEADER: Final = re.compile(r"^\ufeff?\s*ECS_DIAG_ENVELOPE\b(?P<rest>.*)$", re.MULTILINE)
+_EXPORT_FIELD: Final = re.compile(rb"^(?:__REALTIME_TIMESTAMP|__CURSOR)=", re.MULTILINE)
+_WINDOWS_XML: Final = re.compile(
+    r"<Event\s+xmlns=['\"]http://schemas\.microsoft\.com/win/2004/08/events/event"
+)
+_WINDOWS_TEXT: Final = re.compile(r"^Log Name:\s+\S", re.MULTILINE)
+_WINDOWS_MESSAGE: Final = re.compile(
+    r"The computer has rebooted from a bugcheck|The previous system shutdown at .+ was unexpected|"
+    r"has initiated the (?:restart|power off|shutdown) of computer|"
+    r"The system has rebooted without cleanly shutting down first"
+)
+
+
+class _InputError(Exception):
+    """The file cannot be analysed: one line for the operator."""
+
+
+def _decode(raw: bytes) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16", errors="replace")
+    if raw.count(b"\x00") > len(raw) // 4 and len(raw) >= 4:
+        # UTF-16 without a BOM (PowerShell's "> file" of old), guess the byte order
+        little = raw[1::2].count(b"\x00") > raw[0::2].count(b"\x00")
+        return raw.decode("utf-16-le" if little else "utf-16-be", errors="replace")
+    return raw.decode("utf-8-sig", errors="replace")
+
+
+# --- journald ---------------------------------------------------------------------------------
+
+
+def _journal_line(fields: dict[str, str]) -> Iterator[str]:
+    """A journal entry as ``journalctl -o short-iso`` prints it, one line per message line."""
+    usec = fields.get("__REALTIME_TIMESTAMP", "")
+    stamp = (
+        datetime.fromtimestamp(int(usec) / 1_000_000, UTC).isoformat(timespec="microseconds")
+        if usec.isdigit()
+        else "-"
+    )
+    host = fields.get("_HOSTNAME") or "localhost"
+    if fields.get("_TRANSPORT") == "kernel":
+        ident = "kernel"
+    else:
+        ident = fields.get("SYSLOG_IDENTIFIER") or fields.get("_COMM") or "unknown"
+        pid = fields.get("SYSLOG_PID") or fields.get("_PID")
+        ident += f"[{pid}]" if pid else ""
+    for message in (fields.get("MESSAGE") or "").splitlines() or [""]:
+        yield f"{stamp} {host} {ident}: {message}"
+
+
+def _export_lines(raw: bytes, source: str) -> list[LogLine]:
+    """``journalctl -o export``: entries of KEY=value lines, binary fields length-prefixed."""
+    out: list[LogLine] = []
+    fields: dict[str, str] = {}
+    message_line = 0
+    line_no, pos = 1, 0
+
+    def flush() -> None:
+        if "MESSAGE" in fields:
+            out.extend(
+                LogLine(source=source, line_no=message_line, text=text)
+                for text in _journal_line(fields)
+            )
+        fields.clear()
+
+    while pos < len(raw):
+        end = raw.find(b"\n", pos)
+        end = len(raw) if end == -1 else end
+        line = raw[pos:end]
+        if not line:
+            flush()
+        elif b"=" in line:
+            key, _, value = line.partition(b"=")
+            name = key.decode("ascii", errors="replace")
+            fields[name] = value.decode("utf-8", errors="replace")
+            if name == "MESSAGE":
+                message_line = line_no
+        else:  # binary field: name, then a 64-bit little-endian size, then the data
+            size = int.from_bytes(raw[end + 1 : end + 9], "little")
+            data = raw[end + 9 : end + 9 + size]
+            name = line.decode("ascii", errors="replace")
+            fields[name] = data.decode("utf-8", errors="replace")
+            if name == "MESSAGE":
+                message_line = line_no
+            line_no += data.count(b"\n")
+            end = end + 9 + size
+        line_no += 1
+        pos = end + 1
+    flush()
+    return out
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, list) and all(isinstance(v, int) for v in value):
+        return bytes(v & 0xFF for v in value).decode("utf-8", errors="replace")
+    if isinstance(value, list):
+        return str(value[0]) if value else ""
+    return "" if value is None else str(value)
+
+
+def _json_lines(text: str, source: str) -> list[LogLine]:
+    """``journalctl -o json`` (one object a line) or ``-o json-pretty``."""
+    decoder = json.JSONDecoder()
+    out: list[LogLine] = []
+    pos = 0
+    while True:
+        while pos < len(text) and text[pos] in " \t\r\n,[]":
+            pos += 1
+        if pos >= len(text):
+            return out
+        try:
+            obj, end = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            raise _InputError(f"{source}: not journal JSON at line {exc.lineno}") from None
+        if isinstance(obj, dict):
+            fields = {str(k): _json_value(v) for k, v in obj.items()}
+            line_no = text.count("\n", 0, pos) + 1
+            out.extend(
+                LogLine(source=source, line_no=line_no, text=t) for t in _journal_line(fields)
+            )
+        pos = end
+
+
+# --- detection --------------------------------------------------------------------------------
+
+
+def _looks_like_json(text: str) -> bool:
+    head = text.lstrip()[:4096]
+    return head.startswith(("{", "[")) and '"MESSAGE"' in head
+
+
+def _envelope(text: str, os_hint: OsHint) -> tuple[str, list[Finding]]:
+    header = _ENVELOPE_HEADER.search(text)
+    assert header is not None
+    fields = dict(t.partition("=")[::2] for t in header.group("rest").split() if "=" in t)
+    nonce = fields.get("nonce", "")
+    try:
+        envelope = parse_envelope(text, nonce)
+    except CollectorIntegrityError as exc:
+        raise _InputError(f"not a valid collector envelope: {exc}") from None
+    collector = envelope.collector
+    if collector not in ("linux", "windows"):
+        raise _InputError(f"the envelope comes from an unknown collector {collector!r}")
+    if os_hint != "auto" and os_hint != collector:
+        raise _InputError(f"the file is a {collector} collector envelope, not {os_hint}")
+    guest = parse_guest_output(collector, text, nonce)  # type: ignore[arg-type]
+    return f"collector envelope ({collector}, version {envelope.version})", list(guest.findings)
+
+
+def _windows(events: Sequence[RawEvent]) -> list[Finding]:
+    return analyze_windows_events(events)
+
+
+def _analyze(raw: bytes, text: str, os_hint: OsHint, source: str) -> tuple[str, list[Finding]]:
+    if _ENVELOPE_HEADER.search(text[:65536] if len(text) > 65536 else text):
+        return _envelope(text, os_hint)
+    if os_hint != "linux":
+        if _WINDOWS_TEXT.search(text):
+            return "Windows Event Viewer text", _windows(events_from_text(text, source))
+        if _WINDOWS_XML.search(text) or (os_hint == "windows" and "<Event" in text):
+            try:
+                events = events_from_xml(text, source)
+            except ValueError as exc:
+                raise _InputError(f"{source}: {exc}") from None
+            return "Windows event XML", _windows(events)
+        if os_hint == "windows" or _WINDOWS_MESSAGE.search(text):
+            return "Windows event messages", _windows(events_from_text(text, source))
+    if _EXPORT_FIELD.search(raw[:65536]):
+        return "journal export", analyze_log_lines(_export_lines(raw, source))
+    if _looks_like_json(text):
+        return "journal JSON", analyze_log_lines(_json_lines(text, source))
+    lines = (
+        LogLine(source=source, line_no=n, text=line)
+        for n, line in enumerate(text.splitlines(), start=1)
+    )
+    return "Linux log", analyze_log_lines(lines)
+
+
+# --- output -----------------------------------------------------------------------------------
+
+
+def _facts(finding: Finding) -> dict[str, Any]:
+    facts = finding.facts.model_dump(mode="json", exclude_none=True)
+    return {k: v for k, v in facts.items() if v != []}
+
+
+def _ordered(findings: Sequence[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (_SEVERITY_RANK[f.severity], FINDING_KINDS.index(f.kind)))
+
+
+def _as_json(findings: Sequence[Finding]) -> str:
+    kinds: list[str] = []
+    for f in findings:
+        if f.kind not in kinds:
+            kinds.append(f.kind)
+    document = {
+        "primary_kind": findings[0].kind if findings else None,
+        "kinds": kinds,
+        "findings": [
+            {
+                "kind": f.kind,
+                "severity": f.severity,
+                "summary": f.summary,
+                "confidence": f.confidence,
+                "evidence": [{"line_no": e.line_no, "text": e.text} for e in f.evidence],
+                "facts": _facts(f),
+            }
+            for f in findings
+        ],
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2)
+
+
+def _as_text(path: Path, what: str, findings: Sequence[Finding]) -> str:
+    if not findings:
+        return f"{path}: no crash or reboot signature found ({what})"
+    blocks = [f"{path}: {len(findings)} finding(s) ({what})"]
+    for f in findings:
+        lines = [f"[{f.severity}] {f.kind} (confidence {f.confidence})", f"  {f.summary}"]
+        facts = _facts(f)
+        if facts:
+            shown = ", ".join(
+                f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}"
+                for k, v in facts.items()
+            )
+            lines.append(f"  facts: {shown}")
+        for e in f.evidence:
+            # an envelope's evidence points into the guest's own files and sections
+            where = "" if e.source == path.name else e.source
+            if e.line_no is not None:
+                where = f"{where} line {e.line_no}".strip()
+            lines.append(f"  {where or e.source}: {e.text}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def run(path: Path, os_hint: OsHint, fmt: OutputFormat) -> tuple[int, str]:
+    """Analyse the saved evidence in ``path``: (exit code, output or a one-line error)."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            return EXIT_INPUT, (
+                f"{path} is {size // (1024 * 1024)} MiB; analyse at most "
+                f"{MAX_BYTES // (1024 * 1024)} MiB (cut the log around the incident)"
+            )
+        raw = path.read_bytes()
+    except OSError as exc:
+        return EXIT_INPUT, f"cannot read {path}: {exc.strerror or exc}"
+    text = _decode(raw)
+    if not text.strip():
+        return EXIT_INPUT, f"{path} is empty"
+    try:
+        what, findings = _analyze(raw, text, os_hint, path.name)
+    except _InputError as exc:
+        return EXIT_INPUT, str(exc)
+    ordered = _ordered(findings)
+    return EXIT_OK, _as_json(ordered) if fmt == "json" else _as_text(path, what, ordered)
