@@ -93,7 +93,8 @@ t() {
   if [ -n "$TO" ]; then $TO "$s" "$@"; else "$@"; fi
 }
 # Selection: groups incident lines (+ their RIP/Modules/Call Trace lines), keeps the newest groups
-# of each category within a byte budget, prints "#source=" switches and "LINENO:text" lines.
+# of each category, clips them to a byte budget by line rank (ENVELOPE.md), prints "#source="
+# switches and "LINENO:text" lines.
 # shellcheck disable=SC2016
 SEL='function cls(s) {
 if (s ~ /not syncing|Kernel panic/) return "panic"
@@ -118,43 +119,65 @@ v = ((md > cmd) ? cy - 1 : cy) * 10000 + md
 } else return 0
 return v + 0 < cut + 0
 }
-function ng(c) {
-cur = ++G; gc[G] = c; gs[G] = src; gt[G] = ""; gl[G] = 0
+function dr(c) { if (c == "oom" && of != "") odrop++; else drop++ }
+function ng(c,  x, j) {
+cur = ++G; gc[G] = c; gs[G] = src; gn[G] = 0
 q[c, qt[c]++] = G
-if (qt[c] - qh[c] > K[c]) { delete gt[q[c, qh[c]]]; qh[c]++; if (c == "oom" && of != "") odrop++; else drop++ }
+if (qt[c] - qh[c] > K[c]) { x = q[c, qh[c]++]; for (j = 1; j <= gn[x]; j++) delete T[x, j]; dr(c) }
 }
-function add(s, n) {
-if (gl[cur] >= 16) return
+function add(s, n, c,  r) {
+if (gn[cur] >= 16) { if (c == gc[cur]) dr(c); if (gc[cur] == "oom") last = n; return }
 s = substr(s, 1, (s ~ /Modules linked in/) ? 600 : gc[cur] == "oom" ? 200 : 300)
-gt[cur] = gt[cur] n ":" s "\n"; gl[cur]++; last = n
+r = 2
+if (c == "") r = ++nf > 3 ? 4 : 3
+else if (s ~ /Modules linked in/) r = 4
+else if (s ~ /Call Trace/) { r = 3; nf = 0 }
+else if (c == gc[cur] && (c != "oom" || s ~ /Kill(ed)? process/)) r = ++gv[cur] > 2 && c == "oom" ? 3 : 1
+if (gc[cur] == "panic" && r > 1) r = 5
+T[cur, ++gn[cur]] = n ":" s; R[cur, gn[cur]] = r; last = n
 }
 function inc(c, f) { return f != "" ? c == "oom" : c != "oom" || of == "" }
-function emit(f, b, lst, o, i, j, x, u, c, p, sz, best) {
+function dl(x, j) { u -= length(T[x, j]) + 1; R[x, j] = 0; kl--; drop++; if (--gk[x] == 0) u -= length(gs[x]) + 9 }
+function emit(f, b,  lst, o, i, j, x, c, p, sz, best, t, rk, nw, ord, m) {
 o = 0
 for (c in K) if (inc(c, f)) for (i = qh[c]; i < qt[c]; i++) lst[++o] = q[c, i]
 for (i = 2; i <= o; i++) { x = lst[i]; for (j = i - 1; j > 0 && lst[j] > x; j--) lst[j + 1] = lst[j]; lst[j + 1] = x }
-u = 0
-for (i = 1; i <= o; i++) u += length(gt[lst[i]]) + length(gs[lst[i]]) + 9
-while (u > b && o > 0) {
-best = ""; sz = 0
-for (c in K) if (inc(c, f) && qt[c] - qh[c] > 0) {
-p = (qt[c] - qh[c]) * 10 - P[c]
-if (p > sz) { sz = p; best = c }
+if (f != "") {
+for (i = 1; i <= o; i++) { x = lst[i]; print "@@FILE " gs[x] >> f; for (j = 1; j <= gn[x]; j++) print T[x, j] >> f }
+return
 }
+u = 0; kl = 0; m = 0
+for (i = 1; i <= o; i++) {
+x = lst[i]; nw[gc[x]] = x; gk[x] = gn[x]; kl += gn[x]; u += length(gs[x]) + 9
+for (j = 1; j <= gn[x]; j++) u += length(T[x, j]) + 1
+}
+for (p = 1; p < 10; p++) for (i = 1; i <= o; i++) if (P[gc[lst[i]]] == p) ord[++m] = lst[i]
+for (t = 0; t < 7 && u > b; t++) {
+if (t == 4) while (u > b) {
+best = ""; sz = 0
+for (c in K) if (inc(c, f) && qt[c] - qh[c] > 1 && (p = (qt[c] - qh[c]) * 10 - P[c]) > sz) { sz = p; best = c }
 if (best == "") break
-x = q[best, qh[best]++]; if (f != "") odrop++; else drop++
-for (i = 1; i <= o; i++) if (lst[i] == x) { u -= length(gt[x]) + length(gs[x]) + 9; lst[i] = 0 }
+x = q[best, qh[best]++]
+for (j = 1; j <= gn[x]; j++) if (R[x, j]) dl(x, j)
+}
+else {
+rk = t < 4 ? 5 - t : 7 - t
+for (i = 1; i <= m && u > b; i++) {
+x = ord[i]
+if (t < 3 || (x == nw[gc[x]]) == (t > 4)) for (j = gn[x]; j > 0 && u > b && kl > 1; j--) if (R[x, j] == rk) dl(x, j)
+}
+}
 }
 p = ""
-for (i = 1; i <= o; i++) if (lst[i]) {
-if (gs[lst[i]] != p) { p = gs[lst[i]]; if (f != "") print "#source=" p >> f; else print "#source=" p }
-if (f != "") printf "%s", gt[lst[i]] >> f; else printf "%s", gt[lst[i]]
+for (i = 1; i <= o; i++) if (gk[x = lst[i]]) {
+if (gs[x] != p) print "#source=" (p = gs[x])
+for (j = 1; j <= gn[x]; j++) if (R[x, j]) print T[x, j]
 }
 }
 BEGIN {
 split("panic 3 8 die 4 7 crash 2 6 lockup 3 5 hw 2 4 fs 3 3 ctx 3 2 boot 6 1 oom 6 9", a, " ")
 for (i = 1; i < 27; i += 3) { K[a[i]] = a[i + 1]; P[a[i]] = a[i + 2]; qh[a[i]] = 0; qt[a[i]] = 0 }
-cur = 0; oldn = -999; drop = 0; odrop = 0; fl = 0
+oldn = -999
 }
 /^@@FILE / { src = substr($0, 8); cur = 0; oldn = -999; fl = 0; next }
 {
@@ -162,7 +185,7 @@ if (!match($0, /^[0-9]+[-:]/)) next
 n = substr($0, 1, RLENGTH - 1) + 0; sp = substr($0, RLENGTH, 1); s = substr($0, RLENGTH + 1)
 c = (sp == ":") ? cls(s) : ""
 if (c == "") {
-if (cur && fl > 0 && s ~ /\+0x[0-9a-f]+\/0x[0-9a-f]+|<\/?(IRQ|NMI|TASK)>|<EOI>|\[<[0-9a-f]+>\]/) { add(s, n); fl-- } else fl = 0
+if (cur && fl > 0 && s ~ /\+0x[0-9a-f]+\/0x[0-9a-f]+|<\/?(IRQ|NMI|TASK)>|<EOI>|\[<[0-9a-f]+>\]/) { add(s, n, ""); fl-- } else fl = 0
 next
 }
 fl = 0
@@ -172,24 +195,27 @@ if (c == "ctx") {
 if (n - oldn <= 60) next
 if (cur && n - last <= 60) { if (gc[cur] == "oom") next }
 else ng("ctx")
-} else if (!(cur && gc[cur] == c && n - last <= 60)) ng(c)
-add(s, n)
+} else if (s ~ /invoked oom-killer/ || !(cur && gc[cur] == c && (n - last <= 60 || c == "oom" && !gv[cur] && n - last < 99999))) ng(c)
+add(s, n, c)
 if (s ~ /Call Trace/) fl = fr
 }
 END {
-emit("", bud)
-if (of != "") emit(of, ob)
 m = ""
 for (c in mt) m = m " " c "=" mt[c]
-if (m != "") print "#matches" m
-if (drop && tf != "") print 1 > tf
-if (odrop && of != "") print 1 > (tf "o")
+if (m != "" && !nm) m = "#matches" m; else m = ""
+emit("", bud - length(m) - 1)
+if (of != "") emit(of)
+if (m != "") print m
+if (drop) print 1 > tf
+if (odrop) print 1 > (tf "o")
 }'
-# sel SOURCE FRAMES BUDGET [OOM_BUDGET]: selection over "@@FILE"/grep -n -A output on stdin.
+# sel SOURCE FRAMES BUDGET [r]: selection over "@@FILE"/grep -n -A output; r: OOM groups to $T/oom.
 sel() {
-  tr -d '\000' | awk -v src="$1" -v fr="$2" -v bud="$3" -v ob="${4:-0}" -v of="${4:+$T/oom}" \
+  tr -d '\000' | awk -v src="$1" -v fr="$2" -v bud="$3" -v of="${4:+$T/oom}" \
     -v tf="$T/tr" -v cut="${SC:-0}" -v cy="$CY" -v cmd="$CMD" "$SEL" 2>/dev/null
 }
+# eb BUDGET: BUDGET or what the envelope has left.
+eb() { e=$((19200 - USED)); [ "$1" -lt "$e" ] && e=$1; echo "$e"; }
 # scan CONTEXT [FILE]: the lines with any of the signature strings, numbered, with context.
 scan() { grep -a -n -F -A "$1" -f "$T/pat" ${2:+"$2"}; }
 USED=0
@@ -223,6 +249,7 @@ END { print u, c > f }' "$T/d"
 case ${DIAG_NOW:-} in "" | *[!0-9]*) now=$(date +%s) ;; *) now=$DIAG_NOW ;; esac
 CY=$(date -d "@$now" +%Y 2>/dev/null)
 CMD=$(date -d "@$now" +%m%d 2>/dev/null)
+CMD=${CMD#0} # busybox awk reads 0321 as octal
 CUT=$(date -d "@$((now - SINCE * 86400))" +%Y%m%d 2>/dev/null)
 echo "$H nonce=$NONCE"
 
@@ -283,7 +310,7 @@ else
   j -b -1 -n 15 --no-pager -q -o short-iso 2>/dev/null | awk 'BEGIN { print "#source=journal.prev" } { print NR ":" substr($0, 1, 220) }' >"$T/d"
   if [ "$(wc -l <"$T/d")" -gt 1 ]; then
     out journal_tail ok "" 1400
-    j -k -b -1 --no-pager -q -o short-iso 2>/dev/null | scan 6 | sel journal.prev.kernel 6 1800 500 >"$T/d"
+    j -k -b -1 --no-pager -q -o short-iso 2>/dev/null | scan 6 | sel journal.prev.kernel 6 "$(eb 1800)" r >"$T/d"
     out journal_kernel ok "" 1800
   else
     : >"$T/d"
@@ -321,20 +348,20 @@ else
   while [ "$j" -le "$i" ]; do
     cat "$T/s$j"
     j=$((j + 1))
-  done | SC=$CUT sel "" 6 3600 900 >"$T/d"
+  done | SC=$CUT sel "" 6 "$(eb 3600)" r >"$T/d"
   out syslog ok "$(wc -l <"$T/files" | tr -d ' ') files" 3600
 fi
 
 if [ "$LIVE" != 1 ] || ! have dmesg; then
   out dmesg missing "dmesg not available" 0
 elif t 20 dmesg >"$T/dm" 2>/dev/null; then
-  scan 6 <"$T/dm" | sel dmesg 6 1400 500 >"$T/d"
+  scan 6 <"$T/dm" | sel dmesg 6 "$(eb 1400)" r >"$T/d"
   out dmesg ok "" 1400
 else
   out dmesg error "dmesg failed" 0
 fi
 
-cp "$T/oom" "$T/d"
+awk -v bud="$(eb 1300)" -v tf="$T/tr" -v nm=1 "$SEL" "$T/oom" >"$T/d" 2>/dev/null
 out oom ok "" 1300
 
 miss=
@@ -412,7 +439,7 @@ fi
 
 f=$(awk '{ p = $0; sub(/^[0-9]+ [0-9]+ /, "", p) } p ~ /\/(vmcore-dmesg\.txt|dmesg\.[^\/]*)$/ { print p; exit }' "$T/cf")
 if [ -n "$f" ]; then
-  { echo "@@FILE ${f#"$R"}"; scan 10 "$f"; } | sel "" 10 2900 >"$T/d"
+  { echo "@@FILE ${f#"$R"}"; scan 10 "$f"; } | sel "" 10 "$(eb 2900)" >"$T/d"
   out crash_dmesg ok "" 2900
 else
   out crash_dmesg missing "no vmcore-dmesg.txt or dmesg.* file" 0
@@ -423,11 +450,13 @@ for d in /sys/fs/pstore /var/lib/systemd/pstore; do
 done | head -n 10 >"$T/pf"
 if [ -s "$T/pf" ]; then
   while IFS= read -r f; do stat -c '%Y %s %n' "$f" 2>/dev/null; done <"$T/pf" |
-    awk -v r="$R" '{ p = $0; sub(/^[0-9]+ [0-9]+ /, "", p); if (r != "" && index(p, r) == 1) p = substr(p, length(r) + 1); print "#file=" $1, $2, p }' >"$T/d"
+    awk -v r="$R" -v t="$T/tr" -v m=$(($(eb 800) / 3)) '{ p = $0; sub(/^[0-9]+ [0-9]+ /, "", p); if (r != "" && index(p, r) == 1) p = substr(p, length(r) + 1)
+l = "#file=" $1 " " $2 " " p; if ((u += length(l) + 1) > m) { print 1 >t; exit } print l }' >"$T/d"
+  b=$(($(eb 800) - $(wc -c <"$T/d")))
   while IFS= read -r f; do
     echo "@@FILE ${f#"$R"}"
     scan 6 "$f" 2>/dev/null
-  done <"$T/pf" | sel "" 6 500 >>"$T/d"
+  done <"$T/pf" | sel "" 6 "$b" >>"$T/d"
   out pstore ok "" 800
 else
   out pstore missing "no pstore records" 0
