@@ -12,13 +12,19 @@ from __future__ import annotations
 
 from ecs_api_simulator.access_keys import BUILTIN_ACCESS_KEY_ID, BUILTIN_ACCESS_KEY_SECRET
 from ecs_api_simulator.clock import ManualClock, SystemClock
+from ecs_api_simulator.faults import FaultSpec
+from ecs_api_simulator.invocations import InvocationRecord
+from ecs_api_simulator.request_log import RequestRecord
 from ecs_api_simulator.scenario import ScenarioError
 from ecs_api_simulator.server import SimulatorServer, builtin_scenarios_dir
 
 __all__ = [
     "BUILTIN_ACCESS_KEY_ID",
     "BUILTIN_ACCESS_KEY_SECRET",
+    "FaultSpec",
+    "InvocationRecord",
     "ManualClock",
+    "RequestRecord",
     "ScenarioError",
     "SimulatorServer",
     "SystemClock",

@@ -6,11 +6,14 @@ and version come from the ``x-acs-action`` / ``x-acs-version`` headers (V3 signa
 CloudMonitor or ActionTrail, see ``products.py``), so one endpoint serves the three SDKs. Every
 answer is JSON with a ``RequestId`` and the ``x-acs-request-id`` header; errors are
 ``{RequestId, HostId, Code, Message, Recommend}`` (CloudMonitor adds ``Success: false``).
+
+Scripted faults (``faults.py``) may delay an answer, replace it with an error, or drop the
+connection without any answer. Every request is counted in ``world.requests``.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
 import urllib.parse
 import uuid
@@ -20,12 +23,15 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
+from ecs_api_simulator import json_text
 from ecs_api_simulator.actions import RequestContext
 from ecs_api_simulator.api_errors import ApiError, internal_error, missing_parameter
 from ecs_api_simulator.authentication import authenticate
 from ecs_api_simulator.nonces import NonceStore
 from ecs_api_simulator.products import ECS, PRODUCTS, Product
+from ecs_api_simulator.request_log import DROPPED, RequestRecord
 from ecs_api_simulator.request_params import Params
 from ecs_api_simulator.world import World
 
@@ -38,7 +44,7 @@ def _json_response(
     status: int, body: dict[str, Any], request_id: str, headers: dict[str, str] | None = None
 ) -> Response:
     return Response(
-        json.dumps(body, ensure_ascii=False),
+        json_text.dumps(body),
         status_code=status,
         media_type=None,
         headers={
@@ -67,6 +73,49 @@ def _error_response(
     return _json_response(error.status, body, request_id, error.headers)
 
 
+class _NothingToSend(Response):
+    """The connection is already closed: send nothing."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        return None
+
+
+class _UnfinishedResponse(Response):
+    """Start an answer and stop: the server then closes the connection mid-response."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", JSON_CONTENT_TYPE.encode()),
+                    (b"content-length", b"2"),
+                ],
+            }
+        )
+
+
+async def _drop_connection(request: Request) -> Response:
+    """Close the client's connection without sending a single byte of an answer.
+
+    uvicorn's ``receive`` is a method of the request cycle, which holds the asyncio transport;
+    closing it sends a FIN, and the SDK sees the server disconnect with no response. Once the
+    server has noticed the connection is gone it sends nothing more. Under a server that does
+    not expose the transport, an answer is started and abandoned instead.
+    """
+    cycle = getattr(request.receive, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if not isinstance(transport, asyncio.BaseTransport):
+        return _UnfinishedResponse()
+    transport.close()
+    for _ in range(100):  # connection_lost runs on the next loop iterations
+        if getattr(cycle, "disconnected", True):
+            break
+        await asyncio.sleep(0)
+    return _NothingToSend()
+
+
 def _form_pairs(request: Request, body: bytes) -> list[tuple[str, str]]:
     content_type = request.headers.get("content-type", "")
     if not body or not content_type.startswith("application/x-www-form-urlencoded"):
@@ -79,6 +128,7 @@ def create_app(world: World) -> Starlette:
 
     async def rpc(request: Request) -> Response:
         request_id = str(uuid.uuid4()).upper()
+        arrived = world.clock.now()
         body = await request.body()
         query_pairs = urllib.parse.parse_qsl(request.url.query, keep_blank_values=True)
         form_pairs = _form_pairs(request, body)
@@ -118,18 +168,39 @@ def create_app(world: World) -> Starlette:
             denied = action in caller.access_key.denied_actions
             if denied and (product is not ECS or action != "DescribeInstances"):
                 raise product.denial.error(action, caller.access_key.principal)
-            fault = world.faults.take(action)
-            if fault is not None:
-                raise fault
+            fault = world.faults.take(action, now)
+            if fault.delay_seconds > 0:
+                await asyncio.sleep(fault.delay_seconds)
+                now = world.clock.now()
+            if fault.drop and not fault.drop_after_processing:
+                log.info("%s -> connection dropped (%s)", action, request_id)
+                world.requests.record(RequestRecord(action, 0, DROPPED, arrived))
+                return await _drop_connection(request)
+            if fault.error is not None:
+                raise fault.error
             context = RequestContext(world, caller, action, params, now, product.denial)
+            if fault.drop:  # handle the request, then lose the answer (an error one too)
+                try:
+                    handler(context)
+                except ApiError:
+                    pass
+                except Exception:
+                    log.exception("%s failed (%s)", action, request_id)
+                log.info("%s -> handled, connection dropped (%s)", action, request_id)
+                world.requests.record(RequestRecord(action, 0, DROPPED, arrived))
+                return await _drop_connection(request)
             result = handler(context)
         except ApiError as error:
             log.info("%s -> %s %s (%s)", action or "-", error.status, error.code, request_id)
+            world.requests.record(RequestRecord(action, error.status, error.code, arrived))
             return _error_response(error, request_id, params.get("RegionId"), product)
         except Exception:
             log.exception("%s failed (%s)", action, request_id)
-            return _error_response(internal_error(), request_id, params.get("RegionId"), product)
+            failure = internal_error()
+            world.requests.record(RequestRecord(action, failure.status, failure.code, arrived))
+            return _error_response(failure, request_id, params.get("RegionId"), product)
         log.info("%s -> 200 (%s)", action, request_id)
+        world.requests.record(RequestRecord(action, 200, "", arrived))
         return _json_response(200, {"RequestId": request_id, **result}, request_id)
 
     async def unknown_path(request: Request) -> Response:

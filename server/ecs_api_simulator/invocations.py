@@ -14,57 +14,15 @@ import secrets
 import string
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from ecs_api_simulator.clock import Clock
+from ecs_api_simulator.invocation_codes import DELIVERY_ERRORS, ERROR_INFO, FORCED_STATUS
 from ecs_api_simulator.output_limit import limit_output
 from ecs_api_simulator.scenario import Instance
 from ecs_api_simulator.script_runner import RunningScripts, RunOutcome, run_shell_script
 
-ERROR_INFO: dict[str, str] = {
-    "InstanceNotExists": "the specified instance does not exists",
-    "InstanceReleased": "the instance has released when create task",
-    "InstanceNotRunning": "the instance is not running when create task",
-    "CommandNotApplicable": "the command is not applicable",
-    "AccountNotExists": "the specified account does not exists",
-    "DirectoryNotExists": "the specified directory does not exists",
-    "BadCronExpression": "the cron job expression is invalid",
-    "ClientNotRunning": "the aliyun service is not running on the instance",
-    "ClientNotResponse": "the aliyun service in the instance does not response",
-    "ClientIsUpgrading": "the aliyun service in the instance is upgrading now",
-    "ClientNeedUpgrade": "the aliyun service in the instance need upgrade",
-    "DeliveryTimeout": "the command delivery has been timeout",
-    "ExecutionTimeout": "the command execution has been timeout",
-    "ExecutionException": "the command execution got an exception",
-    "ExecutionInterrupted": "the command execution has been interrupted",
-    "ExitCodeNonzero": "the command execution exit code is not zero.",
-    "SecurityGroupRuleDenied": "The security group rules denied access to the aliyun service.",
-}
-DELIVERY_ERRORS = frozenset(
-    {
-        "InstanceNotExists",
-        "InstanceReleased",
-        "InstanceNotRunning",
-        "CommandNotApplicable",
-        "AccountNotExists",
-        "DirectoryNotExists",
-        "BadCronExpression",
-        "ClientNotRunning",
-        "ClientNotResponse",
-        "ClientIsUpgrading",
-        "ClientNeedUpgrade",
-        "DeliveryTimeout",
-        "SecurityGroupRuleDenied",
-    }
-)
-_FORCED_STATUS = {
-    "InstanceNotRunning": "Aborted",
-    "ExecutionTimeout": "Timeout",
-    "ExecutionException": "Error",
-    "ExecutionInterrupted": "Terminated",
-    "ExitCodeNonzero": "Failed",
-}
 _ALPHABET = string.ascii_lowercase + string.digits
 
 
@@ -100,9 +58,25 @@ class InstanceRun:
     running_until: datetime
     forced_error: str | None
     forced_status: str | None
+    output_quota: int | None = None
+    """Set by a RunCommand fault: keep at most this many output bytes (head and tail)."""
     outcome: RunOutcome | None = None
     outcome_at: datetime | None = None
     future: Future[None] | None = None
+
+
+@dataclass(frozen=True)
+class InvocationRecord:
+    """One instance's run, for tests: when RunCommand created it, when it ran and ended."""
+
+    invoke_id: str
+    instance_id: str
+    created: datetime
+    status: str
+    started: datetime | None
+    """When it left Pending (None for delivery failures and while Pending)."""
+    finished: datetime | None
+    """When it reached its terminal state (None while it has not)."""
 
 
 @dataclass
@@ -131,11 +105,11 @@ def _view(run: InstanceRun, now: datetime) -> RunView:
     if code is not None and code != "ExitCodeNonzero":
         info = ERROR_INFO.get(code, code)
         if code in DELIVERY_ERRORS:
-            status = run.forced_status or _FORCED_STATUS.get(code, "Failed")
+            status = run.forced_status or FORCED_STATUS.get(code, "Failed")
             return RunView(status, None, b"", 0, code, info, None, run.pending_until, 0)
         if now < run.running_until:
             return RunView("Running", None, b"", 0, "", "", start, None, 1)
-        status = run.forced_status or _FORCED_STATUS.get(code, "Error")
+        status = run.forced_status or FORCED_STATUS.get(code, "Error")
         exit_code = None if status == "Timeout" else -1
         return RunView(status, exit_code, b"", 0, code, info, start, run.running_until, 1)
     outcome = run.outcome
@@ -220,12 +194,20 @@ class InvocationEngine:
         self._clock = clock
         self._lock = threading.Lock()
         self._invocations: dict[str, Invocation] = {}
+        self._by_token: dict[tuple[str, str], Invocation] = {}
         self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="ecs-sim")
         self._running = RunningScripts()
 
-    def submit(self, invocation: Invocation) -> None:
+    def by_client_token(self, key: tuple[str, str]) -> Invocation | None:
+        """The invocation an earlier RunCommand created with this (AccessKey ID, ClientToken)."""
+        with self._lock:
+            return self._by_token.get(key)
+
+    def submit(self, invocation: Invocation, client_token: tuple[str, str] | None = None) -> None:
         with self._lock:
             self._invocations[invocation.invoke_id] = invocation
+            if client_token is not None:
+                self._by_token[client_token] = invocation
         for run in invocation.runs.values():
             if run.forced_error is not None and run.forced_error != "ExitCodeNonzero":
                 continue
@@ -254,6 +236,9 @@ class InvocationEngine:
         self._finish(run, outcome)
 
     def _finish(self, run: InstanceRun, outcome: RunOutcome) -> None:
+        if run.output_quota is not None:
+            output, dropped = limit_output(outcome.output, run.output_quota)
+            outcome = replace(outcome, output=output, dropped=outcome.dropped + dropped)
         with self._lock:
             run.outcome = outcome
             run.outcome_at = self._clock.now()
@@ -265,6 +250,27 @@ class InvocationEngine:
     def all(self) -> list[Invocation]:
         with self._lock:
             return sorted(self._invocations.values(), key=lambda i: i.creation_time, reverse=True)
+
+    def records(self) -> list[InvocationRecord]:
+        """Every instance run so far, in the order RunCommand created them, as the clock reads
+        it now."""
+        with self._lock:
+            invocations = list(self._invocations.values())
+        records = []
+        for invocation in invocations:
+            for instance_id, run in invocation.runs.items():
+                view = self.view(run)
+                records.append(
+                    InvocationRecord(
+                        invoke_id=invocation.invoke_id,
+                        instance_id=instance_id,
+                        created=invocation.creation_time,
+                        status=view.status,
+                        started=view.start_time,
+                        finished=view.finish_time,
+                    )
+                )
+        return records
 
     def view(self, run: InstanceRun) -> RunView:
         now = self._clock.now()

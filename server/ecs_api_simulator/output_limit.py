@@ -12,10 +12,19 @@ OUTPUT_QUOTA = 24 * 1024
 HEAD_QUOTA = 6000
 
 
+def head_quota_for(quota: int) -> int:
+    """The head kept under a quota: 6000 bytes of the real 24 KB, the same share of a smaller
+    quota (a ``RunCommand`` fault may shrink the quota to cut a short output)."""
+    if quota >= OUTPUT_QUOTA:
+        return HEAD_QUOTA
+    return quota * HEAD_QUOTA // OUTPUT_QUOTA
+
+
 class OutputCollector:
     """Streaming head + tail buffer with the agent's semantics; memory stays bounded."""
 
-    def __init__(self, quota: int = OUTPUT_QUOTA, head_quota: int = HEAD_QUOTA) -> None:
+    def __init__(self, quota: int = OUTPUT_QUOTA, head_quota: int | None = None) -> None:
+        head_quota = head_quota_for(quota) if head_quota is None else head_quota
         self._head_quota = head_quota
         self._tail_quota = quota - head_quota
         self._head = bytearray()
@@ -40,7 +49,10 @@ class OutputCollector:
         return kept, self.total - len(kept)
 
 
-def limit_output(data: bytes) -> tuple[bytes, int]:
-    collector = OutputCollector()
+def limit_output(data: bytes, quota: int = OUTPUT_QUOTA) -> tuple[bytes, int]:
+    """``data`` as the agent keeps it under ``quota`` bytes, and the number of bytes dropped.
+    Cutting an already cut output again with a smaller quota gives what the smaller quota would
+    have kept of the whole output (its head and tail fit inside the larger ones)."""
+    collector = OutputCollector(quota)
     collector.write(data)
     return collector.result()

@@ -24,6 +24,7 @@ from ecs_api_simulator.event_codes import (
     CYCLE_STATUS_CODES,
     HEALTH_STATUS_CODES,
 )
+from ecs_api_simulator.faults import FaultSpec
 from ecs_api_simulator.monitoring import (
     ApiCallRecord,
     ApiCallSpec,
@@ -60,15 +61,6 @@ class AccessKeySpec(_Spec):
 class PermissionsSpec(_Spec):
     denied_actions: list[str] = Field(default_factory=list)
     """Actions a RAM policy does not allow for requests that target this scenario's instances."""
-
-
-class FaultSpec(_Spec):
-    action: str
-    code: str
-    status: int = Field(default=400, ge=400, le=599)
-    message: str = ""
-    times: int = Field(default=1, ge=1)
-    retry_after_ms: int | None = Field(default=None, ge=0)
 
 
 class EventSpec(_Spec):
@@ -227,6 +219,9 @@ class Instance:
     denied_actions: frozenset[str]
     metrics: Mapping[str, MetricSeriesData] = field(default_factory=dict)
     api_calls: tuple[ApiCallRecord, ...] = ()
+    renderings: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """API renderings that depend on nothing but this (immutable) instance, memoized by the
+    actions that build them. Shared between answers: never mutate one."""
 
     @property
     def instance_id(self) -> str:

@@ -4,6 +4,8 @@ with SimulatorServer([scenario_dir]) as sim:
     sim.endpoint            # "127.0.0.1:PORT" for Config(endpoint=..., protocol="http")
     sim.access_key_id       # the built-in fake AccessKey pair
     sim.access_key_secret
+    sim.inject_fault("DescribeInstances", kind="drop")   # scripted faults (SCENARIOS.md)
+    sim.request_count("DescribeInstances")               # requests the simulator served
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ from collections.abc import Iterable
 from importlib.resources import files
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 
 from ecs_api_simulator.access_keys import BUILTIN_ACCESS_KEY_ID, BUILTIN_ACCESS_KEY_SECRET
 from ecs_api_simulator.app import create_app
 from ecs_api_simulator.clock import Clock, SystemClock
+from ecs_api_simulator.faults import FaultSpec
+from ecs_api_simulator.invocations import InvocationRecord
 from ecs_api_simulator.scenario import discover_scenarios, load_scenario
 from ecs_api_simulator.world import World
 
@@ -101,20 +106,36 @@ class SimulatorServer:
 
     # --- test helpers --------------------------------------------------------------------
 
-    def inject_fault(
-        self,
-        action: str,
-        code: str,
-        *,
-        status: int = 400,
-        message: str = "",
-        times: int = 1,
-        retry_after_ms: int | None = None,
-    ) -> None:
-        """The next ``times`` calls of ``action`` (``"*"``: any) fail with this error."""
-        self.world.faults.add(
-            action, code, status=status, message=message, times=times, retry_after_ms=retry_after_ms
-        )
+    def inject_fault(self, action: str, code: str = "", **options: Any) -> FaultSpec:
+        """Add a fault for ``action`` (``"*"``: any), with the fields of a scenario's
+        ``faults[]`` entry (SCENARIOS.md): ``kind`` (default ``"error"``), ``times``
+        (``None``: every call), ``status``, ``delay_ms``, ``limit``, ``error_code``, ...
+
+        inject_fault("RunCommand", "Throttling.User", times=2)
+        inject_fault("DescribeInstances", kind="drop", times=3)
+        inject_fault("*", kind="latency", delay_ms=200, times=None)
+        inject_fault("DescribeInstances", kind="rate_limit", limit=5, window_seconds=1)
+        inject_fault("RunCommand", kind="invocation", error_code="ClientNotResponse")
+        """
+        fields: dict[str, Any] = {"action": action, **options}
+        if code:
+            fields["code"] = code
+        spec = FaultSpec.model_validate(fields)
+        self.world.faults.add(spec)
+        return spec
+
+    def clear_faults(self) -> None:
+        """Remove every fault still in force, scripted or injected."""
+        self.world.faults.clear()
+
+    def request_count(self, action: str | None = None, *, code: str | None = None) -> int:
+        """How many requests of ``action`` (None: any) were answered with ``code`` (None: any
+        outcome, ``""``: success, ``"ConnectionDropped"``: dropped) since start-up."""
+        return self.world.requests.count(action, code=code)
+
+    def invocation_records(self) -> list[InvocationRecord]:
+        """Every Cloud Assistant run so far, with its creation, start and end times."""
+        return self.world.invocations.records()
 
     def wait_for_invocations(self, timeout: float = 30.0) -> bool:
         """Block (real time) until every started bash run has ended."""
@@ -126,7 +147,10 @@ class SimulatorServer:
         if self._thread is not None:
             raise RuntimeError("the simulator is already running")
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY only on sockets that say
+        # they are TCP. Without it every answer (headers, then body: two writes) waits for the
+        # client's delayed ACK, about 40 ms a call.
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self._requested_port))
         sock.listen(128)
@@ -136,6 +160,7 @@ class SimulatorServer:
             log_config=None,
             log_level="warning",
             access_log=False,
+            proxy_headers=False,  # nothing reads X-Forwarded-*: skip that middleware per request
             lifespan="off",
             timeout_graceful_shutdown=2,
         )

@@ -1,5 +1,6 @@
 """Everything the simulated ECS knows: instances from the loaded scenarios, access keys, regions,
-scripted faults, invocations, and the little state that changes while it runs."""
+scripted faults, invocations, the requests it served, and the little state that changes while
+it runs."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ecs_api_simulator.clock import Clock
 from ecs_api_simulator.faults import FaultQueue
 from ecs_api_simulator.invocations import InvocationEngine
 from ecs_api_simulator.regions import PUBLIC_REGIONS
+from ecs_api_simulator.request_log import RequestLog
 from ecs_api_simulator.scenario import Instance, Scenario, ScenarioError
 
 
@@ -22,6 +24,8 @@ class World:
         self.scenarios = list(scenarios)
         self.access_keys = AccessKeyStore([BUILTIN_ACCESS_KEY])
         self.faults = FaultQueue()
+        self.requests = RequestLog()
+        """Every API request answered (or dropped), for tests and benchmarks to count."""
         self.invocations = InvocationEngine(clock)
         self.regions: set[str] = set(PUBLIC_REGIONS)
         self._instances: dict[str, Instance] = {}
@@ -35,14 +39,7 @@ class World:
                 except ValueError as exc:
                     raise ScenarioError(f"{scenario.directory}: {exc}") from None
             for fault in scenario.faults:
-                self.faults.add(
-                    fault.action,
-                    fault.code,
-                    status=fault.status,
-                    message=fault.message,
-                    times=fault.times,
-                    retry_after_ms=fault.retry_after_ms,
-                )
+                self.faults.add(fault)
             for instance in scenario.instances:
                 other = self._instances.get(instance.instance_id)
                 if other is not None:

@@ -194,6 +194,15 @@ def run_command(ctx: RequestContext) -> dict[str, Any]:
             )
         instances.append(instance)
 
+    # Idempotence: a retry carrying the ClientToken of a RunCommand that already created an
+    # invocation gets that invocation back (per AccessKey), and nothing runs twice.
+    token = params.get("ClientToken")
+    token_key = (ctx.caller.access_key.access_key_id, token) if token else None
+    if token_key is not None:
+        earlier = ctx.world.invocations.by_client_token(token_key)
+        if earlier is not None:
+            return {"CommandId": earlier.command_id, "InvokeId": earlier.invoke_id}
+
     default_user = "root" if command_type == "RunShellScript" else "System"
     invoke_id = new_id("t", region_id)
     command_id = new_id("c", region_id)
@@ -212,6 +221,7 @@ def run_command(ctx: RequestContext) -> dict[str, Any]:
         repeat_mode=repeat_mode,
         creation_time=ctx.now,
     )
+    fault = ctx.world.faults.take_invocation()
     for instance in instances:
         builtins = {
             "ACS::RegionId": region_id,
@@ -223,18 +233,26 @@ def run_command(ctx: RequestContext) -> dict[str, Any]:
         source = content if command_type == "RunShellScript" else instance.recorded_output or ""
         script = substitute(source, parameters, builtins) if enable_parameter else source
         behaviour = instance.spec.invocation
-        pending_until, running_until = schedule(
-            ctx.now, pending=behaviour.pending_seconds, running=behaviour.running_seconds
-        )
+        pending, running = behaviour.pending_seconds, behaviour.running_seconds
+        forced_error, forced_status = _forced_error(instance), behaviour.invocation_status
+        output_quota = None
+        if fault is not None:  # a scripted RunCommand fault overrides the instance's behaviour
+            pending = pending if fault.pending_seconds is None else fault.pending_seconds
+            running = running if fault.running_seconds is None else fault.running_seconds
+            if fault.error_code is not None:
+                forced_error, forced_status = fault.error_code, fault.invocation_status
+            output_quota = fault.output_quota
+        pending_until, running_until = schedule(ctx.now, pending=pending, running=running)
         invocation.runs[instance.instance_id] = InstanceRun(
             instance=instance,
             script=script,
             pending_until=pending_until,
             running_until=running_until,
-            forced_error=_forced_error(instance),
-            forced_status=behaviour.invocation_status,
+            forced_error=forced_error,
+            forced_status=forced_status,
+            output_quota=output_quota,
         )
-    ctx.world.invocations.submit(invocation)
+    ctx.world.invocations.submit(invocation, token_key)
     return {"CommandId": command_id, "InvokeId": invoke_id}
 
 

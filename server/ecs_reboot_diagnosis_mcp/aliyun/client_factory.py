@@ -5,6 +5,9 @@ Facts this relies on (research ecs-api.md §1, §5):
   passed explicitly as ``credential=`` and resolved once up front, so a missing configuration is a
   clean error before any API call.
 - Retries work only through ``Config.retry_options``; RuntimeOptions retry fields are ignored.
+  The SDK's retry loop blocks the event loop while it backs off (``time.sleep``) and does not
+  retry dropped connections, so it is set to one attempt and the gateway retries instead
+  (``retry.py``).
 - ``endpoint`` is ``host[:port]`` without a scheme; loopback endpoints need ``protocol="http"``.
 """
 
@@ -19,10 +22,10 @@ from alibabacloud_credentials.client import Client as CredentialClient
 from alibabacloud_credentials.exceptions import CredentialException
 from alibabacloud_ecs20140526.client import Client as EcsClient
 from alibabacloud_tea_openapi import models as open_api_models
-from darabonba.policy.retry import RetryCondition, RetryOptions
+from darabonba.policy.retry import RetryOptions
 
-from ecs_reboot_diagnosis_mcp.aliyun.error_codes import RETRYABLE_CODES
 from ecs_reboot_diagnosis_mcp.aliyun.error_translation import credentials_error
+from ecs_reboot_diagnosis_mcp.aliyun.retry import RetryPolicy
 
 USER_AGENT = "AlibabaCloud-Agent-Skills/alibabacloud-ecs-reboot-or-crash-diagnosis"
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
@@ -47,7 +50,8 @@ class EcsClientSettings:
     connect_timeout_ms: int = 5_000
     read_timeout_ms: int = 10_000
     max_attempts: int = 4
-    """Total attempts for throttling, transient server errors and network failures."""
+    """Total attempts for throttling, transient server errors (5xx), network failures and
+    dropped connections; the gateway retries, awaiting its backoff."""
     backoff_period_ms: int = 400
     """Base of the exponential backoff with full jitter between attempts."""
     max_backoff_ms: int = 10_000
@@ -78,25 +82,19 @@ class EcsClientSettings:
         return endpoint, protocol
 
 
-def retry_options(settings: EcsClientSettings) -> RetryOptions:
-    """Retry throttling, transient server errors and network failures with full jitter."""
-    return RetryOptions(
-        retryable=settings.max_attempts > 1,
-        retry_condition=[
-            RetryCondition(
-                max_attempts=settings.max_attempts,
-                exception=["RetryError"],
-                error_code=list(RETRYABLE_CODES),
-                backoff={
-                    "policy": "ExponentialWithFullJitter",
-                    "period": settings.backoff_period_ms,
-                    "cap": settings.max_backoff_ms,
-                },
-                max_delay=settings.max_backoff_ms,
-            )
-        ],
-        no_retry_condition=[],
+def retry_policy(settings: EcsClientSettings) -> RetryPolicy:
+    """How the gateway retries: attempts and exponential backoff with full jitter."""
+    return RetryPolicy(
+        max_attempts=max(1, settings.max_attempts),
+        backoff_period_ms=settings.backoff_period_ms,
+        max_backoff_ms=settings.max_backoff_ms,
     )
+
+
+def retry_options(settings: EcsClientSettings) -> RetryOptions:
+    """The SDK makes one attempt per call: its retry loop sleeps with ``time.sleep`` even in the
+    async methods, so retries are the gateway's (``retry_policy``)."""
+    return RetryOptions(retryable=False, retry_condition=[], no_retry_condition=[])
 
 
 def resolve_default_credentials(action: str = "ResolveCredentials") -> CredentialClient:

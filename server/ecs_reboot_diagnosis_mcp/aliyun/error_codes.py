@@ -183,7 +183,8 @@ RETRYABLE_CODES: tuple[str, ...] = (
     "InternalError",
     "SignatureNonceUsed",
 )
-"""Codes the SDK retries (with jittered backoff) before an error reaches the table."""
+"""Codes the gateway retries (with jittered backoff, like any 5xx) before an error reaches the
+table (``retry.py``)."""
 
 
 def rule_for(code: str, status: int | None) -> ErrorRule:

@@ -1,13 +1,15 @@
 """Turn whatever the SDK raised into one CloudApiError: code, clear message, hint, RequestId.
 
 Secrets never reach a message: every text is scrubbed of the configured AccessKey ID, secret and
-security token before it is used.
+security token, as they are and URL-encoded once or twice (a legacy signature's string to sign,
+which a SignatureDoesNotMatch answer echoes, carries the token encoded twice), before it is used.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from alibabacloud_credentials.exceptions import CredentialException
 from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
@@ -17,14 +19,22 @@ from Tea.exceptions import TeaException, UnretryableException
 
 from ecs_reboot_diagnosis.errors import CloudApiError
 from ecs_reboot_diagnosis_mcp.aliyun.error_codes import CREDENTIALS_HINT, hint_for, rule_for
+from ecs_reboot_diagnosis_mcp.aliyun.retry import is_dropped_connection
 
 REDACTED = "***"
+
+
+def _spellings(secret: str) -> list[str]:
+    once = quote(secret, safe="")
+    forms = {secret, once, quote(once, safe=""), quote_plus(secret)}
+    return sorted(forms, key=len, reverse=True)
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:
     for secret in secrets:
         if secret and len(secret) >= 4:
-            text = text.replace(secret, REDACTED)
+            for spelling in _spellings(secret):
+                text = text.replace(spelling, REDACTED)
     return text
 
 
@@ -43,8 +53,12 @@ def _ram_action(exc: AlibabaCloudException) -> str | None:
     return action or None
 
 
+def _after(attempts: int) -> str:
+    return f" (gave up after {attempts} attempts)" if attempts > 1 else ""
+
+
 def api_error(
-    exc: AlibabaCloudException, action: str, secrets: Iterable[str | None]
+    exc: AlibabaCloudException, action: str, secrets: Iterable[str | None], attempts: int = 1
 ) -> CloudApiError:
     """A server-reported error (ClientException, ServerException, ThrottlingException)."""
     data = exc.data if isinstance(exc.data, dict) else {}
@@ -61,7 +75,7 @@ def api_error(
         action,
         rule.kind,
         code,
-        redact(message, secret_list),
+        redact(message, secret_list) + _after(attempts),
         request_id=request_id,
         hint=redact(hint_for(rule, action=action, ram_action=_ram_action(exc)), secret_list),
     )
@@ -107,25 +121,41 @@ def translate(
     endpoint: str,
     secrets: Iterable[str | None],
     product: str = "ECS",
+    attempts: int = 1,
 ) -> CloudApiError:
-    """Any exception out of an SDK call, as a CloudApiError (``product`` names the service)."""
+    """Any exception out of an SDK call, as a CloudApiError (``product`` names the service,
+    ``attempts`` says how many times the call was tried)."""
     secret_list = list(secrets)
     if isinstance(exc, AlibabaCloudException):
-        return api_error(exc, action, secret_list)
+        return api_error(exc, action, secret_list, attempts)
     inner: BaseException | None = exc
     if isinstance(exc, UnretryableException):
         inner = exc.inner_exception
         if isinstance(inner, AlibabaCloudException):
-            return api_error(inner, action, secret_list)
+            return api_error(inner, action, secret_list, attempts)
     if isinstance(inner, CredentialException):
         return credentials_error(action, str(inner), secret_list)
+    if inner is not None and is_dropped_connection(inner):
+        detail = str(getattr(inner, "message", "") or inner) or type(inner).__name__
+        return CloudApiError(
+            action,
+            "network",
+            "NetworkError",
+            redact(
+                f"{endpoint} closed the connection without answering: {detail}" + _after(attempts),
+                secret_list,
+            ),
+            hint=f"Something between here and the {product} endpoint (a proxy, firewall or load "
+            "balancer) or the endpoint itself cut the connection; check the network path and "
+            "the endpoint setting. The call was retried before giving up.",
+        )
     if isinstance(inner, DaraRetryError | TeaRetryError):
         detail = str(getattr(inner, "message", "") or inner)
         return CloudApiError(
             action,
             "network",
             "NetworkError",
-            redact(f"could not reach {endpoint}: {detail}", secret_list),
+            redact(f"could not reach {endpoint}: {detail}" + _after(attempts), secret_list),
             hint=f"Check the network path to the {product} endpoint, proxy variables and the "
             "endpoint setting; the call was retried before giving up.",
         )
@@ -146,7 +176,7 @@ def translate(
             action,
             "network",
             "NetworkError",
-            redact(f"could not reach {endpoint}: {inner}", secret_list),
+            redact(f"could not reach {endpoint}: {inner}" + _after(attempts), secret_list),
             hint=f"Check the network path to the {product} endpoint and the endpoint setting.",
         )
     return CloudApiError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
@@ -164,6 +165,9 @@ class AliyunEcsGateway(SdkGateway):
             name=name,
             enable_parameter=bool(parameters),
             parameters=dict(parameters) if parameters else None,
+            # The same token on every attempt: if an answer is lost and the call retried,
+            # Cloud Assistant returns the invocation it already created instead of a second run.
+            client_token=uuid.uuid4().hex,
         )
         body = await self._call("RunCommand", region_id, "run_command_async", request)
         if not body.invoke_id:

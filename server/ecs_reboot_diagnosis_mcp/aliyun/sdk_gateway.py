@@ -7,6 +7,7 @@ name used in messages and the calls they make.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, ClassVar
 
@@ -18,10 +19,22 @@ from ecs_reboot_diagnosis_mcp.aliyun.client_factory import (
     EcsClientSettings,
     build_sdk_client,
     resolve_default_credentials,
+    retry_policy,
 )
 from ecs_reboot_diagnosis_mcp.aliyun.error_translation import translate
+from ecs_reboot_diagnosis_mcp.aliyun.retry import retry_after_ms, retry_reason
 
 log = logging.getLogger(__name__)
+
+
+async def _attempt(call: Any, request: Any) -> tuple[Any, BaseException | None]:
+    """One SDK call: its response, or the failure to translate (CloudApiError passes)."""
+    try:
+        return await call(request), None
+    except CloudApiError:
+        raise
+    except (TeaException, OSError, TimeoutError) as exc:
+        return None, exc
 
 
 class SdkGateway:
@@ -43,6 +56,7 @@ class SdkGateway:
         credential: CredentialClient | None = None,
     ) -> None:
         self._settings = settings or EcsClientSettings()
+        self._retry = retry_policy(self._settings)
         self._credential = credential
         self._clients: dict[str, Any] = {}
 
@@ -64,21 +78,44 @@ class SdkGateway:
         return endpoint or f"the {self.product} endpoint of {region_id}"
 
     async def _call(self, action: str, region_id: str, method: str, request: Any) -> Any:
-        """Run one API call (``method`` is the SDK's ``*_async`` method); returns the body."""
+        """Run one API call (``method`` is the SDK's ``*_async`` method); returns the body.
+
+        Throttling, 5xx, network failures and dropped connections are retried here, up to
+        ``max_attempts`` in all, awaiting the backoff so that the event loop keeps running.
+        """
         client = self._client(region_id)
-        try:
-            response = await getattr(client, method)(request)
-        except CloudApiError:
-            raise
-        except (TeaException, OSError, TimeoutError) as exc:
-            log.debug("%s failed: %s", action, type(exc).__name__)
+        call = getattr(client, method)
+        attempt = 0
+        while True:
+            attempt += 1
+            response, failure = await _attempt(call, request)
+            if failure is None:
+                break
+            reason = retry_reason(failure)
+            if reason is not None and attempt < self._retry.max_attempts:
+                delay = self._retry.delay_seconds(attempt, retry_after_ms(failure))
+                log.debug(
+                    "%s attempt %d of %d failed (%s, %s); retrying in %.2f s",
+                    action,
+                    attempt,
+                    self._retry.max_attempts,
+                    reason,
+                    type(failure).__name__,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                continue
+            log.debug("%s failed after %d attempt(s): %s", action, attempt, type(failure).__name__)
+            # Raised outside the except block: the SDK's exception (its request, headers and
+            # all) is not chained to the error the caller sees.
             raise translate(
-                exc,
+                failure,
                 action,
                 endpoint=self._endpoint_label(region_id),
                 secrets=self._settings.secrets(),
                 product=self.product,
-            ) from None
+                attempts=attempt,
+            )
         body = getattr(response, "body", None)
         if body is None:
             # The SDK swallows shape mismatches and leaves body None (research §0.7).

@@ -19,7 +19,8 @@ from ecs_reboot_diagnosis_mcp.aliyun import (
     resolve_default_credentials,
 )
 from ecs_reboot_diagnosis_mcp.aliyun import gateway as gateway_module
-from ecs_reboot_diagnosis_mcp.aliyun.client_factory import build_config
+from ecs_reboot_diagnosis_mcp.aliyun.client_factory import build_config, retry_policy
+from ecs_reboot_diagnosis_mcp.aliyun.retry import RetryPolicy
 
 pytestmark = pytest.mark.anyio
 
@@ -208,18 +209,33 @@ async def test_console_output_and_screenshot(gateway: AliyunEcsGateway) -> None:
 
 
 async def test_throttling_is_retried(sim: SimulatorServer, gateway: AliyunEcsGateway) -> None:
-    sim.inject_fault("GetInstanceConsoleOutput", "Throttling.User", times=2)
+    action = "GetInstanceConsoleOutput"
+    before = (sim.request_count(action, code="Throttling.User"), sim.request_count(action, code=""))
+    sim.inject_fault(action, "Throttling.User", times=2)
     console = await gateway.console_output(REGION, LINUX)
     assert console.text
+    after = (sim.request_count(action, code="Throttling.User"), sim.request_count(action, code=""))
+    assert (after[0] - before[0], after[1] - before[1]) == (2, 1)  # two refused, one served
 
 
 async def test_throttling_beyond_the_attempts_is_reported(
     sim: SimulatorServer, gateway: AliyunEcsGateway
 ) -> None:
-    sim.inject_fault("GetInstanceConsoleOutput", "Throttling.Api", times=3)
-    with pytest.raises(CloudApiError) as caught:
-        await gateway.console_output(REGION, LINUX)
-    assert (caught.value.kind, caught.value.code) == ("throttled", "Throttling.Api")
+    action = "GetInstanceConsoleOutput"
+    before = sim.request_count(action)
+    sim.inject_fault(action, "Throttling.Api", times=None)  # throttled for good
+    try:
+        with pytest.raises(CloudApiError) as caught:
+            await gateway.console_output(REGION, LINUX)
+    finally:
+        sim.clear_faults()
+    error = caught.value
+    assert (error.kind, error.code) == ("throttled", "Throttling.Api")
+    assert sim.request_count(action) - before == 3  # max_attempts, then it gives up
+    assert error.api_message == (
+        "Request was denied due to api flow control. (gave up after 3 attempts)"
+    )
+    assert "rate limit" in error.hint and error.request_id
 
 
 async def test_wrong_secret_is_a_credentials_error_without_secrets(sim: SimulatorServer) -> None:
@@ -307,9 +323,9 @@ def test_client_configuration(sim: SimulatorServer) -> None:
     assert config.user_agent == USER_AGENT
     assert (config.endpoint, config.protocol) == (sim.endpoint, "http")
     assert (config.connect_timeout, config.read_timeout) == (5000, 10000)
-    condition = config.retry_options.retry_condition[0]
-    assert condition.max_attempts == 3
-    assert "Throttling.User" in condition.error_code and "RetryError" in condition.exception
+    # The SDK's own retries sleep on the event loop: it makes one attempt, the gateway retries.
+    assert config.retry_options.retryable is False
+    assert retry_policy(settings_for(sim)) == RetryPolicy(3, 10, 50)
     assert "Secret" not in repr(settings_for(sim))
 
 

@@ -1,0 +1,98 @@
+"""Retrying SDK calls: the gateway retries on the event loop, not the SDK.
+
+Two facts about the official Python SDK (alibabacloud-tea-openapi 0.4, darabonba-core 1.0)
+make the gateway own its retries:
+
+- the SDK's own retry loop sleeps with ``time.sleep`` between attempts, in the ``*_async``
+  methods too (``Client.do_request_async`` calls ``DaraCore.sleep``), which freezes the event
+  loop, and every other diagnosis waiting on it, for the whole backoff;
+- it never retries a connection that the server closed without answering: aiohttp's
+  ``ServerDisconnectedError`` is not an ``OSError``, so darabonba does not turn it into the
+  ``RetryError`` its retry conditions match.
+
+So the SDK is configured for a single attempt (``client_factory.retry_options``) and
+:func:`retry_reason` decides here which failures are worth another attempt: throttling,
+transient server errors (any 5xx), network failures (refused, reset, timed out) and dropped
+connections. Backoff is exponential with full jitter, awaited with ``asyncio.sleep``; a
+``x-acs-retry-after`` header (the SDK's ``ThrottlingException.retry_after``) is honoured up to
+the cap.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Literal
+
+from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
+from darabonba.exceptions import RetryError as DaraRetryError
+from Tea.exceptions import RetryError as TeaRetryError
+from Tea.exceptions import UnretryableException
+
+from ecs_reboot_diagnosis_mcp.aliyun.error_codes import RETRYABLE_CODES
+
+RetryReason = Literal["throttled", "server", "network", "dropped"]
+
+_DROPPED_CONNECTION_ERRORS = frozenset(
+    {"ServerDisconnectedError", "ClientPayloadError", "RemoteDisconnected"}
+)
+"""Transport errors (aiohttp, http.client) meaning the server closed the connection without a
+(complete) answer. Matched by class name so as not to depend on the SDK's HTTP library."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int
+    """Total attempts, the first one included."""
+    backoff_period_ms: int
+    max_backoff_ms: int
+
+    def delay_seconds(self, failed_attempt: int, retry_after_ms: int | None = None) -> float:
+        """How long to wait after attempt number ``failed_attempt`` (1-based) failed."""
+        if retry_after_ms is not None:
+            return min(max(retry_after_ms, 0), self.max_backoff_ms) / 1000
+        ceiling = min(self.max_backoff_ms, self.backoff_period_ms * 2 ** (failed_attempt - 1))
+        return random.uniform(0, ceiling) / 1000
+
+
+def _inner(exc: BaseException) -> BaseException:
+    if isinstance(exc, UnretryableException) and exc.inner_exception is not None:
+        inner = exc.inner_exception
+        return inner if isinstance(inner, BaseException) else exc
+    return exc
+
+
+def is_dropped_connection(exc: BaseException) -> bool:
+    """The server closed the connection without a (complete) answer."""
+    for cause in (exc, exc.__cause__, exc.__context__):
+        if cause is None:
+            continue
+        if any(cls.__name__ in _DROPPED_CONNECTION_ERRORS for cls in type(cause).__mro__):
+            return True
+    text = str(getattr(exc, "message", "") or exc)
+    return "closed connection without response" in text or "Server disconnected" in text
+
+
+def retry_reason(exc: BaseException) -> RetryReason | None:
+    """Why a failed attempt is worth repeating, or None when it is not."""
+    if isinstance(exc, AlibabaCloudException):
+        code = str(exc.code or "")
+        status = getattr(exc, "status_code", None)
+        if code.startswith("Throttling") or getattr(exc, "name", "") == "ThrottlingException":
+            return "throttled"
+        if code in RETRYABLE_CODES or (isinstance(status, int) and status >= 500):
+            return "server"
+        return None
+    inner = _inner(exc)
+    if isinstance(inner, AlibabaCloudException):
+        return retry_reason(inner)
+    if is_dropped_connection(inner):
+        return "dropped"
+    if isinstance(inner, DaraRetryError | TeaRetryError | OSError | TimeoutError):
+        return "network"
+    return None
+
+
+def retry_after_ms(exc: BaseException) -> int | None:
+    value = getattr(_inner(exc), "retry_after", None)
+    return value if isinstance(value, int) else None
