@@ -5,7 +5,7 @@ The official, unmodified ``alibabacloud-ecs20140526``, ``alibabacloud-cms2019010
 ``alibabacloud-actiontrail20200706`` SDKs talk to it over loopback: signatures are verified,
 responses have the exact shapes the SDK models expect, Cloud Assistant invocations are
 asynchronous and Linux shell scripts really run against a scenario's fixture root.
-See SCENARIOS.md for the scenario format.
+See references/simulator-scenarios.md for the scenario format.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Texts and statuses come from the ECS error-code tables and real error bodies (see
 ``shared/research/ecs-api.md`` §2.3 and §4). Where the real text is unknown the simulator uses the
-closest documented wording; SCENARIOS.md lists those choices.
+closest documented wording; references/simulator-scenarios.md lists those choices.
 """
 
 from __future__ import annotations

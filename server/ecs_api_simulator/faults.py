@@ -2,7 +2,8 @@
 connections, and the Cloud Assistant outcome of RunCommand invocations.
 
 A fault comes from a scenario's ``faults`` list or from ``SimulatorServer.inject_fault``; both
-go through :class:`FaultSpec`, so the same rules apply (SCENARIOS.md, ``faults[]``). Faults
+go through :class:`FaultSpec`, so the same rules apply (``faults[]`` in
+references/simulator-scenarios.md). Faults
 apply to authenticated calls only: a request that fails its signature check is refused first.
 For each call, in this order:
 

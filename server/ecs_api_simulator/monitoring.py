@@ -3,7 +3,7 @@
 Per instance, ``metrics`` maps a metric name of namespace ``acs_ecs_dashboard`` to a series
 (explicit points and/or generators), and ``api_calls`` lists the API calls ActionTrail recorded
 on the instance. All times may be relative (``-2h``) and resolve when the scenario is loaded.
-SCENARIOS.md documents every field.
+references/simulator-scenarios.md documents every field.
 """
 
 from __future__ import annotations

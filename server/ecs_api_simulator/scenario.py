@@ -3,7 +3,7 @@
 A scenario directory holds ``scenario.json`` plus the files it names (guest fixture root, tool
 shims, recorded outputs, console log, screenshot). All times in the file may be relative to the
 moment the scenario is loaded (``-2h``), so scenarios stay inside the API's 30-day window whenever
-they run. SCENARIOS.md documents every field.
+they run. references/simulator-scenarios.md documents every field.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ class InvocationSpec(_Spec):
     running_seconds: float = Field(default=1.0, ge=0)
     error_code: str | None = None
     """Force a per-instance failure: ClientNotRunning, ClientNotResponse, InstanceNotExists,
-    ExecutionTimeout, DeliveryTimeout, ... (see SCENARIOS.md)."""
+    ExecutionTimeout, DeliveryTimeout, ... (see references/simulator-scenarios.md)."""
     invocation_status: str | None = None
     """Override the InvocationStatus the forced error_code ends in."""
     exit_code: int = 0

@@ -4,7 +4,7 @@ with SimulatorServer([scenario_dir]) as sim:
     sim.endpoint            # "127.0.0.1:PORT" for Config(endpoint=..., protocol="http")
     sim.access_key_id       # the built-in fake AccessKey pair
     sim.access_key_secret
-    sim.inject_fault("DescribeInstances", kind="drop")   # scripted faults (SCENARIOS.md)
+    sim.inject_fault("DescribeInstances", kind="drop")   # scripted faults (see references/)
     sim.request_count("DescribeInstances")               # requests the simulator served
 """
 
@@ -108,7 +108,8 @@ class SimulatorServer:
 
     def inject_fault(self, action: str, code: str = "", **options: Any) -> FaultSpec:
         """Add a fault for ``action`` (``"*"``: any), with the fields of a scenario's
-        ``faults[]`` entry (SCENARIOS.md): ``kind`` (default ``"error"``), ``times``
+        ``faults[]`` entry (references/simulator-scenarios.md): ``kind`` (default
+        ``"error"``), ``times``
         (``None``: every call), ``status``, ``delay_ms``, ``limit``, ``error_code``, ...
 
         inject_fault("RunCommand", "Throttling.User", times=2)

@@ -256,10 +256,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     except (ScenarioError, OSError) as exc:
         raise CliError(f"cannot load the simulator scenarios: {exc}", EXIT_USAGE) from exc
     with sim:
-        print(f"ECS API simulator on {sim.url}", file=sys.stderr)
-        print(f"AccessKey ID {sim.access_key_id} (built-in, for the simulator only)",
-              file=sys.stderr)  # fmt: skip
-        print(f"Use it: ecs-reboot-diagnosis diagnose --endpoint {sim.url} ...", file=sys.stderr)
+        print(
+            f"ECS API simulator on {sim.url} AccessKey ID {sim.access_key_id} "
+            f"AccessKey secret {sim.access_key_secret} (built-in, fake, for the simulator only)",
+            flush=True,
+        )
         with contextlib.suppress(KeyboardInterrupt):
             while True:
                 time.sleep(3600)
@@ -319,7 +320,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=cmd_serve)
 
     simulate = sub.add_parser("simulate", help="run the ECS API simulator in the foreground")
-    simulate.add_argument("--scenario", type=Path, help="scenario directory (default: bundled)")
+    simulate.add_argument(
+        "--scenarios",
+        "--scenario",
+        dest="scenario",
+        type=Path,
+        help="a scenario directory, or a directory of them (default: the bundled set)",
+    )
     simulate.add_argument("--host", default="127.0.0.1")
     simulate.add_argument("--port", type=int, default=8765)
     simulate.set_defaults(handler=cmd_simulate)
