@@ -14,7 +14,7 @@ from ecs_reboot_diagnosis.analysis.windows_guest import (
     normalize_bugcheck_code,
 )
 from ecs_reboot_diagnosis.errors import CollectorIntegrityError
-from ecs_reboot_diagnosis.models import BUGCHECK_CODE_PATTERN, GuestEvidence
+from ecs_reboot_diagnosis.models import BUGCHECK_CODE_PATTERN, Finding, GuestEvidence
 
 RECORDED = Path(__file__).resolve().parents[2] / "fixtures" / "guest" / "windows"
 NONCE = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
@@ -24,7 +24,7 @@ def load(case: str) -> GuestEvidence:
     return parse_guest_output("windows", (RECORDED / f"{case}.txt").read_text("ascii"), NONCE)
 
 
-def by_kind(guest: GuestEvidence) -> dict[str, object]:
+def by_kind(guest: GuestEvidence) -> dict[str, Finding]:
     return {f.kind: f for f in guest.findings}
 
 
@@ -81,12 +81,12 @@ def test_bsod_with_memory_dmp() -> None:
     assert win.events is not None and {e.event_id for e in win.events} == {41, 1001, 6005, 6008}
     found = by_kind(guest)
     bug = found["bugcheck"]
-    assert bug.facts.bugcheck_code == "0x000000D1"  # type: ignore[attr-defined]
-    assert bug.facts.bugcheck_name == "DRIVER_IRQL_NOT_LESS_OR_EQUAL"  # type: ignore[attr-defined]
-    assert bug.severity == "critical"  # type: ignore[attr-defined]
+    assert bug.facts.bugcheck_code == "0x000000D1"
+    assert bug.facts.bugcheck_name == "DRIVER_IRQL_NOT_LESS_OR_EQUAL"
+    assert bug.severity == "critical"
     unexpected = found["unexpected_shutdown"]
-    assert unexpected.facts.event_ids == [41, 6008]  # type: ignore[attr-defined]
-    assert unexpected.evidence[0].source == "guest:System event log"  # type: ignore[attr-defined]
+    assert unexpected.facts.event_ids == [41, 6008]
+    assert unexpected.evidence[0].source == "guest:System event log"
     assert guest.collected_at is not None and guest.collected_at.year == 2025
 
 
@@ -96,7 +96,7 @@ def test_bsod_with_dumps_disabled() -> None:
     assert guest.windows.memory_dump is None and guest.windows.minidumps == []
     # the BlueScreen report (Application log, WER 1001) still names the bug check
     bug = by_kind(guest)["bugcheck"]
-    assert bug.facts.bugcheck_code == "0x0000007E"  # type: ignore[attr-defined]
+    assert bug.facts.bugcheck_code == "0x0000007E"
     assert "unexpected_shutdown" in by_kind(guest)
 
 
@@ -118,7 +118,7 @@ def test_minidump_only() -> None:
         "021125-10984-01.dmp",
     ]
     assert win.minidumps[0].size_bytes == 131072 and win.minidumps[0].kind == "minidump"
-    assert by_kind(guest)["bugcheck"].facts.bugcheck_name == "SYSTEM_THREAD_EXCEPTION_NOT_HANDLED"  # type: ignore[attr-defined]
+    assert by_kind(guest)["bugcheck"].facts.bugcheck_name == "SYSTEM_THREAD_EXCEPTION_NOT_HANDLED"
 
 
 def test_app_crashes_only() -> None:
@@ -126,10 +126,10 @@ def test_app_crashes_only() -> None:
     found = by_kind(guest)
     assert set(found) == {"app_crash"}
     crash = found["app_crash"]
-    assert crash.summary == "Application crashes: java.exe x3, w3wp.exe x1"  # type: ignore[attr-defined]
-    assert crash.facts.process == "w3wp.exe"  # type: ignore[attr-defined]
-    assert crash.facts.event_ids == [1000, 1001]  # type: ignore[attr-defined]
-    assert crash.evidence[0].source == "guest:Application event log"  # type: ignore[attr-defined]
+    assert crash.summary == "Application crashes: java.exe x3, w3wp.exe x1"
+    assert crash.facts.process == "w3wp.exe"
+    assert crash.facts.event_ids == [1000, 1001]
+    assert crash.evidence[0].source == "guest:Application event log"
 
 
 def test_clean_restart_and_error_sections() -> None:
@@ -167,12 +167,12 @@ def test_clean_restart_and_error_sections() -> None:
     guest = parse_guest_output("windows", "\r\n".join(lines) + "\r\n", n)
     reboot = by_kind(guest)["clean_reboot"]
     # the restart type was localised away: the boot 4 minutes later decides
-    assert reboot.summary == (  # type: ignore[attr-defined]
+    assert reboot.summary == (
         r"Orderly restart requested by C:\Windows\system32\shutdown.exe as HOST\Administrator "
         "(reason: Other (Planned), reason code 0x80000000)"
     )
-    assert reboot.facts.process == "shutdown.exe"  # type: ignore[attr-defined]
-    assert reboot.facts.event_ids == [1074, 6006]  # type: ignore[attr-defined]
+    assert reboot.facts.process == "shutdown.exe"
+    assert reboot.facts.event_ids == [1074, 6006]
     assert guest.windows is not None and guest.windows.crash_dump_enabled is None
     status = {s.name: s for s in guest.sections}
     assert status["crash_control"].note == "error: Requested registry access is not allowed."
@@ -211,19 +211,19 @@ def test_bugcheck_whose_dump_could_not_be_written() -> None:
     guest = load("bsod_dump_write_failed")
     found = by_kind(guest)
     bug = found["bugcheck"]
-    assert bug.facts.bugcheck_code == "0x00000139"  # type: ignore[attr-defined]
-    assert bug.facts.bugcheck_name == "KERNEL_SECURITY_CHECK_FAILURE"  # type: ignore[attr-defined]
-    assert bug.facts.event_ids == [41, 161]  # type: ignore[attr-defined]
-    summary = bug.summary  # type: ignore[attr-defined]
+    assert bug.facts.bugcheck_code == "0x00000139"
+    assert bug.facts.bugcheck_name == "KERNEL_SECURITY_CHECK_FAILURE"
+    assert bug.facts.event_ids == [41, 161]
+    summary = bug.summary
     assert "parameters 0xa, 0x0, 0x0, 0xffffe2809452e7f0" in summary
     assert "no dump could be written (volmgr 161: dump file creation failed" in summary
     assert "system drive free: 812 MB for 16383 MB of memory" in summary
     assert "AutoReboot=1" in summary
-    sources = [e.source for e in bug.evidence]  # type: ignore[attr-defined]
+    sources = [e.source for e in bug.evidence]
     assert "guest:WER report archive" in sources
     unexpected = found["unexpected_shutdown"]
     # the LEFT-TO-RIGHT MARK of the date (collected as '?') is dropped
-    assert "the shutdown at 5:49:54 PM on 3/1/2026 was unexpected" in unexpected.summary  # type: ignore[attr-defined]
+    assert "the shutdown at 5:49:54 PM on 3/1/2026 was unexpected" in unexpected.summary
 
 
 def test_power_button_held_down() -> None:
@@ -232,23 +232,23 @@ def test_power_button_held_down() -> None:
     assert (
         "the power button was held down (a forced power-off)"
         in found["unexpected_shutdown"].summary
-    )  # type: ignore[attr-defined]
+    )
 
 
 def test_planned_restart_reason_code_and_comment() -> None:
     reboot = by_kind(load("planned_restart_with_comment"))["clean_reboot"]
-    assert reboot.summary == (  # type: ignore[attr-defined]
+    assert reboot.summary == (
         r"Orderly restart requested by C:\Windows\system32\shutdown.exe as "
         r"WIN-7Q2B8K1M3N4\Administrator (reason: Application: Maintenance (Planned), "
         "reason code 0x80040001); comment: patch window"
     )
-    assert reboot.facts.process == "shutdown.exe"  # type: ignore[attr-defined]
+    assert reboot.facts.process == "shutdown.exe"
 
 
 def test_1001_parameters_and_dump_path() -> None:
     bug = by_kind(load("bsod_memory_dmp"))["bugcheck"]
-    assert "parameters 0x28, 0x2, 0x0, 0xfffff80612a3b1c4" in bug.summary  # type: ignore[attr-defined]
-    assert r"dump saved in C:\Windows\MEMORY.DMP" in bug.summary  # type: ignore[attr-defined]
+    assert "parameters 0x28, 0x2, 0x0, 0xfffff80612a3b1c4" in bug.summary
+    assert r"dump saved in C:\Windows\MEMORY.DMP" in bug.summary
 
 
 # --- saved exports: XML and Event Viewer text ------------------------------------------------
@@ -257,7 +257,7 @@ REAL = RECORDED.parents[1] / "real_logs"
 WINDOWS_EXPORTS = sorted([*REAL.glob("windows_*.xml"), *REAL.glob("windows_*.txt")])
 
 
-def analyze_export(path: Path) -> dict[str, object]:
+def analyze_export(path: Path) -> dict[str, Finding]:
     from ecs_reboot_diagnosis.analysis.windows_guest import (
         analyze_windows_events,
         events_from_text,
@@ -282,11 +282,11 @@ def test_real_windows_exports(path: Path) -> None:
     found = analyze_export(path)
     assert sorted(found) == sorted(meta["expected_kinds"])
     for kind, facts in meta["expected_facts"].items():
-        got = found[kind].facts.model_dump(mode="json")  # type: ignore[attr-defined]
+        got = found[kind].facts.model_dump(mode="json")
         for key, value in facts.items():
             assert got[key] == value, (kind, key)
     for kind, text in meta.get("expected_summary_contains", {}).items():
-        assert text in found[kind].summary  # type: ignore[attr-defined]
+        assert text in found[kind].summary
 
 
 def test_wevtutil_output_without_a_root_element() -> None:
