@@ -77,10 +77,11 @@ check_json "$out/tools.json" '
   ["ecs_start_diagnosis", "ecs_check_platform_events", "ecs_check_cloud_assistant",
    "ecs_run_guest_diagnostics", "ecs_get_guest_results", "ecs_triage_crash_dumps",
    "ecs_recommend_dump_setup", "ecs_render_report", "ecs_get_diagnosis_status",
-   "ecs_diagnose_instance"].every((n) => r.tools.some((t) => t.name === n))
-  && r.tools.filter((t) => t.name.startsWith("ecs_")).length === 10' \
-  "tools/list does not list the 10 ecs_* tools" || fail "inspector tools/list"
-echo "   10 ecs_* tools listed"
+   "ecs_diagnose_instance", "ecs_collect_agentless_evidence"]
+    .every((n) => r.tools.some((t) => t.name === n))
+  && r.tools.filter((t) => t.name.startsWith("ecs_")).length === 11' \
+  "tools/list does not list the 11 ecs_* tools" || fail "inspector tools/list"
+echo "   11 ecs_* tools listed"
 
 echo "== clients: MCP Inspector CLI tools/call ecs_start_diagnosis"
 run "inspector tools/call" "$out/start.json" \

@@ -25,6 +25,7 @@ const EXPECTED_TOOLS = [
   "ecs_render_report",
   "ecs_get_diagnosis_status",
   "ecs_diagnose_instance",
+  "ecs_collect_agentless_evidence",
 ];
 const MAX_CALLS = 30; // a loop guard: the Linux path takes 8 calls
 const CALL_OPTIONS = { timeout: 120_000, resetTimeoutOnProgress: true, maxTotalTimeout: 300_000 };
