@@ -10,6 +10,7 @@ from alibabacloud_ecs20140526.client import Client as EcsClient
 from alibabacloud_tea_openapi import models as open_api_models
 
 from ecs_api_simulator import SimulatorServer
+from ecs_reboot_diagnosis_mcp.aliyun.client_factory import EcsClientSettings
 
 
 def make_config(server: SimulatorServer, **overrides: Any) -> Any:
@@ -36,3 +37,16 @@ def make_cms_client(server: SimulatorServer, **overrides: Any) -> Any:
 
 def make_actiontrail_client(server: SimulatorServer, **overrides: Any) -> Any:
     return ActionTrailClient(make_config(server, **overrides))
+
+
+def settings_for(sim: SimulatorServer, **overrides: object) -> EcsClientSettings:
+    options: dict[str, object] = {
+        "endpoint": sim.endpoint,
+        "access_key_id": sim.access_key_id,
+        "access_key_secret": sim.access_key_secret,
+        "max_attempts": 3,
+        "backoff_period_ms": 10,
+        "max_backoff_ms": 50,
+    }
+    options.update(overrides)
+    return EcsClientSettings(**options)  # type: ignore[arg-type]

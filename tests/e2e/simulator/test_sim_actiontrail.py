@@ -14,9 +14,9 @@ from alibabacloud_tea_openapi.exceptions import ClientException
 from ecs_api_simulator import SimulatorServer
 from ecs_reboot_diagnosis.errors import CloudApiError
 from ecs_reboot_diagnosis.ports import AuditGateway
-from ecs_reboot_diagnosis_mcp.aliyun import ActionTrailAuditGateway, EcsClientSettings
+from ecs_reboot_diagnosis_mcp.aliyun import ActionTrailAuditGateway
 from ecs_reboot_diagnosis_mcp.aliyun import audit_gateway as audit_module
-from tests.e2e.simulator.sdk_clients import make_actiontrail_client
+from tests.e2e.simulator.sdk_clients import make_actiontrail_client, settings_for
 from tests.e2e.simulator.signed_requests import call
 
 REGION = "cn-shenzhen"
@@ -270,19 +270,6 @@ def test_faults_apply(sim: SimulatorServer, trail: Any) -> None:
 
 
 # --- the gateway ---------------------------------------------------------------------------
-
-
-def settings_for(sim: SimulatorServer, **overrides: object) -> EcsClientSettings:
-    options: dict[str, object] = {
-        "endpoint": sim.endpoint,
-        "access_key_id": sim.access_key_id,
-        "access_key_secret": sim.access_key_secret,
-        "max_attempts": 3,
-        "backoff_period_ms": 10,
-        "max_backoff_ms": 50,
-    }
-    options.update(overrides)
-    return EcsClientSettings(**options)  # type: ignore[arg-type]
 
 
 @pytest.fixture

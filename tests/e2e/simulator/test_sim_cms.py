@@ -17,9 +17,9 @@ from ecs_api_simulator import ScenarioError, SimulatorServer
 from ecs_api_simulator.scenario import load_scenario
 from ecs_reboot_diagnosis.errors import CloudApiError
 from ecs_reboot_diagnosis.ports import MetricsGateway
-from ecs_reboot_diagnosis_mcp.aliyun import CmsMetricsGateway, EcsClientSettings
+from ecs_reboot_diagnosis_mcp.aliyun import CmsMetricsGateway
 from ecs_reboot_diagnosis_mcp.aliyun import metrics_gateway as metrics_module
-from tests.e2e.simulator.sdk_clients import make_cms_client
+from tests.e2e.simulator.sdk_clients import make_cms_client, settings_for
 from tests.e2e.simulator.signed_requests import call
 
 REGION = "cn-shenzhen"
@@ -340,19 +340,6 @@ def test_retention_depends_on_the_period(tmp_path: Path) -> None:
 
 
 # --- the gateway ---------------------------------------------------------------------------
-
-
-def settings_for(sim: SimulatorServer, **overrides: object) -> EcsClientSettings:
-    options: dict[str, object] = {
-        "endpoint": sim.endpoint,
-        "access_key_id": sim.access_key_id,
-        "access_key_secret": sim.access_key_secret,
-        "max_attempts": 3,
-        "backoff_period_ms": 10,
-        "max_backoff_ms": 50,
-    }
-    options.update(overrides)
-    return EcsClientSettings(**options)  # type: ignore[arg-type]
 
 
 @pytest.fixture

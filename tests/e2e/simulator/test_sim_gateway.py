@@ -21,6 +21,7 @@ from ecs_reboot_diagnosis_mcp.aliyun import (
 from ecs_reboot_diagnosis_mcp.aliyun import gateway as gateway_module
 from ecs_reboot_diagnosis_mcp.aliyun.client_factory import build_config, retry_policy
 from ecs_reboot_diagnosis_mcp.aliyun.retry import RetryPolicy
+from tests.e2e.simulator.sdk_clients import settings_for
 
 pytestmark = pytest.mark.anyio
 
@@ -28,19 +29,6 @@ REGION = "cn-hangzhou"
 LINUX = "i-bp1simguest0linux01"
 WINDOWS = "i-bp1simguest0windows"
 DENIED = "i-2zesimdenied0000001"
-
-
-def settings_for(sim: SimulatorServer, **overrides: object) -> EcsClientSettings:
-    options: dict[str, object] = {
-        "endpoint": sim.endpoint,
-        "access_key_id": sim.access_key_id,
-        "access_key_secret": sim.access_key_secret,
-        "max_attempts": 3,
-        "backoff_period_ms": 10,
-        "max_backoff_ms": 50,
-    }
-    options.update(overrides)
-    return EcsClientSettings(**options)  # type: ignore[arg-type]
 
 
 @pytest.fixture
