@@ -378,13 +378,24 @@ def conclude_guest(
     for name, required in rule.when.items():
         if required:
             evidence.extend(e for e in signals[name].evidence if e not in evidence)
+    root_cause = _format(rule.root_cause, fills)
+    confidence = rule.confidence
+    saved = [f for f in (guest.findings if guest else []) if f.kind == "kdump_saved"]
+    if rule.when.get("crash_dump") and saved and all(f.confidence == "low" for f in saved):
+        # every dump found is older than the logs read: it may belong to an earlier crash
+        confidence = "low"
+        root_cause = Text(
+            en=f"{root_cause.en} The dump is older than the logs that were read, so it may "
+            "belong to an earlier crash.",
+            zh_CN=f"{root_cause.zh_CN}该转储早于已读取的日志，可能属于更早的一次崩溃。",
+        )
     conclusion = Conclusion(
         rule_id=rule.id,
         verdict=rule.verdict,
-        root_cause=_format(rule.root_cause, fills),
+        root_cause=root_cause,
         impact_scope=_format(rule.impact, fills),
         evidence=evidence[:MAX_CONCLUSION_EVIDENCE],
-        confidence=rule.confidence,
+        confidence=confidence,
     )
     recommendations = [
         Recommendation(text=_format(r.text, fills), commands=list(r.commands))

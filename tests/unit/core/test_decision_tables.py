@@ -327,3 +327,15 @@ def test_windows_seed_rows_on_evidence() -> None:
     assert wconclude(windows([app])) == "windows.app_crash_only"
     assert wconclude(windows([])) == "windows.no_abnormal_events"
     assert wconclude(None) == "windows.unknown"
+
+
+def test_a_dump_older_than_the_logs_lowers_the_confidence() -> None:
+    dump = DumpTriage(dump_found=True, panic_reason="Fatal exception")
+    saved = finding("kdump_saved", "kdump saved a vmcore; it is older than the log window")
+    old = saved.model_copy(update={"confidence": "low"})
+    fresh = saved.model_copy(update={"confidence": "high"})
+    c_old, _ = conclusions.conclude_guest("linux", linux([PANIC, old], dumps=1), dump, None)
+    c_new, _ = conclusions.conclude_guest("linux", linux([PANIC, fresh], dumps=1), dump, None)
+    assert c_old.rule_id == c_new.rule_id == "linux.kernel_panic_with_dump"
+    assert c_old.confidence == "low" and c_new.confidence == "high"
+    assert "earlier crash" in c_old.root_cause.en and "earlier crash" not in c_new.root_cause.en
