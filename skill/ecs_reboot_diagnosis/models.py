@@ -192,6 +192,8 @@ class SectionStatus(Record):
     name: str
     present: bool
     truncated: bool = False
+    has_data: bool = True
+    """False when the section came back with no data line at all (only comments)."""
     note: str = ""
 
 

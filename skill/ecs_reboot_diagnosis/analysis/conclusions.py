@@ -84,7 +84,22 @@ def _kind_signal(
     if guest is None:
         return Signal(True, _evidence(console_hits)) if console_hits else UNKNOWN
     hits = [f for f in guest.findings if f.kind in kinds] + console_hits
+    if not hits and _log_section_lost(guest):
+        return UNKNOWN
     return Signal(bool(hits), _evidence(hits))
+
+
+# Log sections whose loss (cut to nothing by the output budget) makes "no hit" unknowable.
+LOG_SECTIONS = frozenset(
+    {"journal_kernel", "syslog", "dmesg", "oom", "crash_dmesg", "events_system"}
+)
+
+
+def _log_section_lost(guest: GuestEvidence) -> bool:
+    return any(
+        s.name in LOG_SECTIONS and s.present and s.truncated and not s.has_data
+        for s in guest.sections
+    )
 
 
 def describe_call(call: ApiCall) -> str:

@@ -107,6 +107,7 @@ class Section:
             name=self.name,
             present=self.status == "ok",
             truncated=self.truncated,
+            has_data=any(line and not line.startswith("#") for line in self.lines),
             note=note,
         )
 

@@ -339,3 +339,13 @@ def test_a_dump_older_than_the_logs_lowers_the_confidence() -> None:
     assert c_old.rule_id == c_new.rule_id == "linux.kernel_panic_with_dump"
     assert c_old.confidence == "low" and c_new.confidence == "high"
     assert "earlier crash" in c_old.root_cause.en and "earlier crash" not in c_new.root_cause.en
+
+
+def test_a_log_section_cut_to_nothing_makes_no_hit_unknown() -> None:
+    from ecs_reboot_diagnosis.models import SectionStatus
+
+    lost = SectionStatus(name="oom", present=True, truncated=True, has_data=False)
+    kept = SectionStatus(name="oom", present=True, truncated=True, has_data=True)
+    guest = linux([], panic_on_oom="0")
+    assert conclude(guest.model_copy(update={"sections": [kept]})) == "linux.no_abnormal_records"
+    assert conclude(guest.model_copy(update={"sections": [lost]})) == "linux.unknown"
