@@ -148,14 +148,18 @@ class DiagnosisService:
 
     # --- plumbing --------------------------------------------------------------------------
 
-    @asynccontextmanager
-    async def _step(self, diagnosis_id: str, step: Step) -> AsyncIterator[Diagnosis]:
-        """Serialise the steps of one diagnosis and check the workflow allows ``step``."""
+    def _lock(self, diagnosis_id: str) -> asyncio.Lock:
+        """The lock that serialises the changes to one diagnosis."""
         lock = self._locks.get(diagnosis_id)
         if lock is None:
             lock = asyncio.Lock()
             self._locks[diagnosis_id] = lock
-        async with lock:
+        return lock
+
+    @asynccontextmanager
+    async def _step(self, diagnosis_id: str, step: Step) -> AsyncIterator[Diagnosis]:
+        """Serialise the steps of one diagnosis and check the workflow allows ``step``."""
+        async with self._lock(diagnosis_id):
             diagnosis = self.store.get(diagnosis_id)
             require(diagnosis.workflow, step)
             yield diagnosis
@@ -311,12 +315,8 @@ class DiagnosisService:
     async def collect_agentless(self, diagnosis_id: str, owner: str | None = None) -> Diagnosis:
         """Read the serial console and a screenshot again (any time after step 1, before the
         report is final). The workflow runs this itself when Cloud Assistant is not usable."""
-        d = self.status(diagnosis_id, owner)
-        lock = self._locks.get(diagnosis_id)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[diagnosis_id] = lock
-        async with lock:
+        self.status(diagnosis_id, owner)
+        async with self._lock(diagnosis_id):
             d = self.store.get(diagnosis_id)
             if d.workflow.phase == Phase.REPORTED:
                 raise WorkflowOrderError(
