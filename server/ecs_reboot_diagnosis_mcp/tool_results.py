@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from ecs_reboot_diagnosis.analysis.conclusions import describe_call
 from ecs_reboot_diagnosis.diagnosis import Diagnosis
 from ecs_reboot_diagnosis.models import Finding, Lang, Report
 from ecs_reboot_diagnosis.workflow import Phase, Step, steps_left
@@ -424,8 +425,6 @@ class AgentlessResult(StepResult):
 
 
 def agentless_result(d: Diagnosis) -> AgentlessResult:
-    from ecs_reboot_diagnosis.analysis.conclusions import describe_call
-
     c = d.console
     parts = []
     if c is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Final
 
@@ -86,27 +86,30 @@ def _zone(offset: str | None) -> tzinfo:
     return timezone(sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3))))
 
 
+def _data_lines(lines: Iterable[str], source: str) -> Iterator[tuple[str, int, str]]:
+    """(source, line number, text) of a log section's data lines; ``#source=`` switches file."""
+    for raw in lines:
+        if raw.startswith("#source="):
+            source = source_label(raw.removeprefix("#source="))
+            continue
+        match = _DATA_LINE.match(raw)
+        if match is not None:
+            yield source, int(match.group("n")), match.group("text")
+
+
 def _log_lines(
     env: Envelope, section: str, time_of: dict[str, datetime], boot: datetime | None
 ) -> Iterable[LogLine]:
     sec = env.section(section)
     if sec is None:
         return
-    source = "guest:" + section
-    for raw in sec.lines:
-        if raw.startswith("#source="):
-            source = source_label(raw.removeprefix("#source="))
-            continue
-        match = _DATA_LINE.match(raw)
-        if match is None:
-            continue
-        text = match.group("text")
+    for source, line_no, text in _data_lines(sec.lines, "guest:" + section):
         time = time_of.get(source)
         if time is None and boot is not None and source == "guest:dmesg":
             mono = _MONO.match(text)
             if mono is not None:
                 time = boot + timedelta(seconds=float(mono.group("mono")))
-        yield LogLine(source=source, line_no=int(match.group("n")), text=text, time=time)
+        yield LogLine(source=source, line_no=line_no, text=text, time=time)
 
 
 def _crash_files(env: Envelope, zone: tzinfo) -> list[CrashDumpFile] | None:
@@ -170,18 +173,10 @@ def _kdump_saved(
     ]
     facts: dict[str, object] = {"timestamp": newest.modified}
     crash = env.ok("crash_dmesg")
-    source = ""
     in_trace = False
     frames = 0
     if crash is not None:
-        for raw in crash.lines:
-            if raw.startswith("#source="):
-                source = source_label(raw.removeprefix("#source="))
-                continue
-            match = _DATA_LINE.match(raw)
-            if match is None:
-                continue
-            text = match.group("text")
+        for source, line_no, text in _data_lines(crash.lines, ""):
             _, msg = kernel_message(text)
             keep = False
             if _PANIC_LINE.search(msg):
@@ -199,7 +194,7 @@ def _kdump_saved(
                 frames += 1
                 keep = True
             if keep:
-                evidence.append(Evidence(source=source, line_no=int(match.group("n")), text=text))
+                evidence.append(Evidence(source=source, line_no=line_no, text=text))
     incomplete = newest.path.endswith("-incomplete")
     stale = (
         window_start is not None

@@ -55,12 +55,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def http_server() -> Iterator[str]:
+@contextlib.contextmanager
+def serving_http(env: dict[str, str]) -> Iterator[str]:
+    """`serve --transport http --simulator` in a subprocess; yields its MCP URL once it answers."""
     port = free_port()
     proc = subprocess.Popen(
         [*SERVE, "--transport", "http", "--port", str(port)],
-        env=clean_env(),
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -81,6 +82,12 @@ def http_server() -> Iterator[str]:
         proc.wait(timeout=10)
         if proc.stderr is not None:
             proc.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def http_server() -> Iterator[str]:
+    with serving_http(clean_env()) as url:
+        yield url
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
@@ -107,27 +114,8 @@ def test_http_refuses_a_foreign_host_header(http_server: str) -> None:
 
 @pytest.fixture(scope="module")
 def token_server() -> Iterator[str]:
-    port = free_port()
-    env = {**clean_env(), "ECS_DIAG_HTTP_TOKEN": "alpha-token, beta-token"}
-    proc = subprocess.Popen(
-        [*SERVE, "--transport", "http", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/mcp"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(url, timeout=1.0)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with serving_http({**clean_env(), "ECS_DIAG_HTTP_TOKEN": "alpha-token, beta-token"}) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @contextlib.asynccontextmanager

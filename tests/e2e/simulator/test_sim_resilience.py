@@ -25,9 +25,9 @@ from alibabacloud_tea_openapi.exceptions import ClientException
 
 from ecs_api_simulator import SimulatorServer
 from ecs_reboot_diagnosis.errors import CloudApiError
-from ecs_reboot_diagnosis_mcp.aliyun import AliyunEcsGateway, EcsClientSettings
+from ecs_reboot_diagnosis_mcp.aliyun import AliyunEcsGateway
 from ecs_reboot_diagnosis_mcp.aliyun.error_translation import translate
-from tests.e2e.simulator.sdk_clients import make_client
+from tests.e2e.simulator.sdk_clients import make_client, settings_for
 
 pytestmark = pytest.mark.anyio
 
@@ -54,16 +54,7 @@ def sim(server: SimulatorServer) -> Iterator[SimulatorServer]:
 
 
 def gateway_for(sim: SimulatorServer, **overrides: object) -> AliyunEcsGateway:
-    options: dict[str, object] = {
-        "endpoint": sim.endpoint,
-        "access_key_id": sim.access_key_id,
-        "access_key_secret": sim.access_key_secret,
-        "max_attempts": 3,
-        "backoff_period_ms": 10,
-        "max_backoff_ms": 50,
-    }
-    options.update(overrides)
-    return AliyunEcsGateway(EcsClientSettings(**options))  # type: ignore[arg-type]
+    return AliyunEcsGateway(settings_for(sim, **overrides))
 
 
 # --- dropped connections -------------------------------------------------------------------

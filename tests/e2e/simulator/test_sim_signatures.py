@@ -26,6 +26,19 @@ from tests.e2e.simulator.signed_requests import call, post, signed_v3
 REGION = {"RegionId": "cn-hangzhou"}
 
 
+def signed_with_builtin_key(
+    sim: SimulatorServer, action: str, params: dict[str, str]
+) -> tuple[str, dict[str, str]]:
+    """A V3-signed request with the simulator's built-in key, to tamper with afterwards."""
+    return signed_v3(
+        sim.endpoint,
+        action,
+        params,
+        access_key_id=sim.access_key_id,
+        access_key_secret=sim.access_key_secret,
+    )
+
+
 def test_research_v3_vector_matches_the_sdk_signature() -> None:
     query = "RegionId=cn-hangzhou&InstanceIds=%5B%22i-abc%22%2C%22i-def%22%5D&InstanceName=web+%2A~"
     headers = {
@@ -157,12 +170,8 @@ def test_unknown_access_key_is_404(sim: SimulatorServer) -> None:
 
 
 def test_tampered_query_is_refused(sim: SimulatorServer) -> None:
-    url, headers = signed_v3(
-        sim.endpoint,
-        "DescribeInstanceAttribute",
-        {"InstanceId": "i-bp1simguest0linux01"},
-        access_key_id=sim.access_key_id,
-        access_key_secret=sim.access_key_secret,
+    url, headers = signed_with_builtin_key(
+        sim, "DescribeInstanceAttribute", {"InstanceId": "i-bp1simguest0linux01"}
     )
     tampered = url.replace("i-bp1simguest0linux01", "i-bp1simguest0windows")
     response = post(tampered, headers)
@@ -172,25 +181,13 @@ def test_tampered_query_is_refused(sim: SimulatorServer) -> None:
 
 
 def test_tampered_action_header_is_refused(sim: SimulatorServer) -> None:
-    url, headers = signed_v3(
-        sim.endpoint,
-        "DescribeInstances",
-        REGION,
-        access_key_id=sim.access_key_id,
-        access_key_secret=sim.access_key_secret,
-    )
+    url, headers = signed_with_builtin_key(sim, "DescribeInstances", REGION)
     headers["x-acs-action"] = "DescribeInstancesFullStatus"
     assert post(url, headers).json()["Code"] == "SignatureDoesNotMatch"
 
 
 def test_replayed_nonce_is_refused(sim: SimulatorServer) -> None:
-    url, headers = signed_v3(
-        sim.endpoint,
-        "DescribeInstances",
-        REGION,
-        access_key_id=sim.access_key_id,
-        access_key_secret=sim.access_key_secret,
-    )
+    url, headers = signed_with_builtin_key(sim, "DescribeInstances", REGION)
     first = post(url, headers)
     replay = post(url, headers)
     assert first.status_code == 200
@@ -202,13 +199,7 @@ def test_replayed_nonce_is_refused(sim: SimulatorServer) -> None:
 
 
 def test_missing_nonce_is_refused(sim: SimulatorServer) -> None:
-    url, headers = signed_v3(
-        sim.endpoint,
-        "DescribeInstances",
-        REGION,
-        access_key_id=sim.access_key_id,
-        access_key_secret=sim.access_key_secret,
-    )
+    url, headers = signed_with_builtin_key(sim, "DescribeInstances", REGION)
     del headers["x-acs-signature-nonce"]
     response = post(url, headers)
     assert response.status_code == 400
@@ -223,13 +214,7 @@ def test_stale_date_is_refused(sim: SimulatorServer) -> None:
 
 
 def test_malformed_authorization_is_incomplete_signature(sim: SimulatorServer) -> None:
-    url, headers = signed_v3(
-        sim.endpoint,
-        "DescribeInstances",
-        REGION,
-        access_key_id=sim.access_key_id,
-        access_key_secret=sim.access_key_secret,
-    )
+    url, headers = signed_with_builtin_key(sim, "DescribeInstances", REGION)
     headers["authorization"] = "ACS3-HMAC-SHA256 Credential=x"
     response = post(url, headers)
     assert response.status_code == 400
