@@ -153,12 +153,20 @@ class CloudAssistantStatus(Record):
 # --- step 4: guest evidence -------------------------------------------------------------------
 
 
+EvidenceTrust = Literal["trusted", "unconfirmed"]
+"""``trusted``: from a source only the kernel or root writes (``journalctl -k``, ``dmesg``,
+``vmcore-dmesg.txt``, pstore, the serial console, wtmp, the platform's APIs). ``unconfirmed``: text
+any user can write (syslog files, the journal's syslog transport) that no kernel-only source of the
+same boot confirms; it is kept as evidence but cannot decide a verdict on its own."""
+
+
 class Evidence(Record):
     """A line of data a finding or a conclusion rests on, with where it came from."""
 
     source: str
     line_no: int | None = None
     text: str
+    trust: EvidenceTrust = "trusted"
 
 
 class FindingFacts(Record):
@@ -184,6 +192,9 @@ class Finding(Record):
     evidence: list[Evidence] = Field(default_factory=list)
     facts: FindingFacts = Field(default_factory=FindingFacts)
     confidence: Confidence = "medium"
+    trusted: bool = True
+    """False when every line the finding rests on is ``unconfirmed`` guest text: such a finding
+    is reported but cannot decide a verdict on its own."""
 
 
 class SectionStatus(Record):
@@ -205,6 +216,15 @@ class CrashDumpFile(Record):
     kind: DumpKind
     size_bytes: int | None = None
     modified: datetime | None = None
+    owner_uid: int | None = None
+    mode: str | None = None
+    """Octal permission bits as ``stat -c %a`` prints them, e.g. ``600``."""
+    crash_time: datetime | None = None
+    """When the crash it records happened, from the kdump directory or file name
+    (``127.0.0.1-2026-11-30-10:30:00``, ``dump.202611301030``), else None."""
+    suspicious: str | None = None
+    """Why this file cannot decide a verdict on its own (future or impossible time, not owned by
+    root, outside the kdump layout), or None when nothing is wrong with it."""
 
 
 class KdumpStatus(Record):
@@ -254,6 +274,30 @@ class WindowsGuest(Record):
     events: list[WindowsEvent] | None = None
 
 
+EpisodeEnd = Literal[
+    "running", "clean_reboot", "clean_shutdown", "crash", "unclean", "unknown"
+]
+
+
+class BootEpisode(Record):
+    """One boot of the instance: the span from its start to the reboot that ended it."""
+
+    index: int
+    """0 = the running boot, -1 = the boot before it, and so on (``journalctl -b`` numbering)."""
+    boot_id: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    """When it ended: the start of the next boot (or the crash time when known). None while
+    running."""
+    ended: EpisodeEnd = "unknown"
+    target: bool = False
+    """This episode ended in the reboot being explained."""
+    findings: list[Finding] = Field(default_factory=list)
+    crash_files: list[CrashDumpFile] = Field(default_factory=list)
+    verdict: Text | None = None
+    """One line: how this boot ended, from its own evidence (earlier reboots)."""
+
+
 class GuestEvidence(Record):
     """What the collector reported, parsed and analysed."""
 
@@ -265,6 +309,21 @@ class GuestEvidence(Record):
     linux: LinuxGuest | None = None
     windows: WindowsGuest | None = None
     findings: list[Finding] = Field(default_factory=list)
+    """The findings the verdict rests on: those of the target episode (the boot that ended in
+    the reboot being explained), or of the running boot when no reboot is in the window."""
+    episodes: list[BootEpisode] = Field(default_factory=list)
+    """Every boot seen in the window, newest first (index 0 = the running boot)."""
+    target_reboot: datetime | None = None
+    """When the reboot being explained happened (the start of the boot after the target
+    episode); None when it is not known or no reboot is in the window."""
+    reboot_in_window: bool | None = None
+    """False when the instance has been up since before the log window: nothing to explain."""
+    last_boot: datetime | None = None
+    """When the running boot started (``btime``, ``uptime -s``, Windows LastBootUpTime)."""
+    host_names: list[str] = Field(default_factory=list)
+    """The guest's own host names; syslog lines of other hosts are not this host's evidence."""
+    asked_reboot_time: datetime | None = None
+    """The time the user asked about (``reboot_time``), when given."""
 
 
 class GuestRun(Record):
