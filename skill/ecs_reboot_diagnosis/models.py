@@ -274,9 +274,7 @@ class WindowsGuest(Record):
     events: list[WindowsEvent] | None = None
 
 
-EpisodeEnd = Literal[
-    "running", "clean_reboot", "clean_shutdown", "crash", "unclean", "unknown"
-]
+EpisodeEnd = Literal["running", "clean_reboot", "clean_shutdown", "crash", "unclean", "unknown"]
 
 
 class BootEpisode(Record):

@@ -45,7 +45,10 @@ _SOURCE_LABELS: Final = {
 }
 _DATA_LINE: Final = re.compile(r"^(?P<n>\d+):(?P<text>.*)$")
 _MONO: Final = re.compile(r"\[\s*(?P<mono>\d+\.\d+)\]")
-_CRASH_LINE: Final = re.compile(r"^(?P<mtime>\d+) (?P<size>\d+) (?P<path>/.*)$")
+# "MTIME SIZE PATH" (collector 1.0) or "MTIME SIZE UID MODE PATH" (1.1: owner and octal mode)
+_CRASH_LINE: Final = re.compile(
+    r"^(?P<mtime>\d{1,12}) (?P<size>\d{1,20}) (?:(?P<uid>\d{1,10}) (?P<mode>[0-7]{3,4}) )?(?P<path>/.*)$"
+)
 _CLEAN_TAIL: Final = re.compile(
     r"Reached target|System is (?:rebooting|powering down|halting)|systemd-shutdown|"
     r"Journal stopped|Shutting down|reboot: |Power key pressed"
@@ -130,6 +133,8 @@ def _crash_files(env: Envelope, zone: tzinfo) -> list[CrashDumpFile] | None:
                 kind=kind,
                 size_bytes=int(match.group("size")),
                 modified=datetime.fromtimestamp(int(match.group("mtime")), zone),
+                owner_uid=_int(match.group("uid")),
+                mode=match.group("mode"),
             )
         )
     return files
