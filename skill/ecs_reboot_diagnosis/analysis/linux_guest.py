@@ -47,7 +47,8 @@ _DATA_LINE: Final = re.compile(r"^(?P<n>\d+):(?P<text>.*)$")
 _MONO: Final = re.compile(r"\[\s*(?P<mono>\d+\.\d+)\]")
 # "MTIME SIZE PATH" (collector 1.0) or "MTIME SIZE UID MODE PATH" (1.1: owner and octal mode)
 _CRASH_LINE: Final = re.compile(
-    r"^(?P<mtime>\d{1,12}) (?P<size>\d{1,20}) (?:(?P<uid>\d{1,10}) (?P<mode>[0-7]{3,4}) )?(?P<path>/.*)$"
+    r"^(?P<mtime>\d{1,12}) (?P<size>\d{1,20}) "
+    r"(?:(?P<uid>\d{1,10}) (?P<mode>[0-7]{3,4}) )?(?P<path>/.*)$"
 )
 _CLEAN_TAIL: Final = re.compile(
     r"Reached target|System is (?:rebooting|powering down|halting)|systemd-shutdown|"
