@@ -254,7 +254,7 @@ def test_every_log_section_keeps_data_when_all_are_full(linux_case: Run) -> None
     assert oom is not None and oom.truncated
     guest = parse_guest_output("linux", run.output, run.nonce)
     assert {"soft_lockup", "kernel_panic", "oom_kill", "cgroup_oom"} <= {
-        f.kind for f in guest.findings
+        f.kind for f in [*guest.findings, *(f for e in guest.episodes for f in e.findings)]
     }
 
 

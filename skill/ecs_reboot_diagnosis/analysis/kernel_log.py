@@ -159,6 +159,9 @@ class LogLine:
     line_no: int | None
     text: str
     time: datetime | None = None
+    text_source: bool = False
+    """The line comes from a file any program can write (syslog, the journal's every
+    transport): it is a kernel line only with an explicit ``kernel`` tag."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +174,8 @@ class _Parsed:
 
     @property
     def is_kernel(self) -> bool:
+        if self.line.text_source:
+            return self.tag == "kernel"
         return self.tag is None or self.tag == "kernel"
 
     @property
@@ -292,6 +297,31 @@ def kernel_message(text: str) -> tuple[str | None, str]:
         elif tag is None and (status := _CONSOLE_STATUS.match(msg)) is not None:
             tag, msg = "systemd", status.group("msg")
     return tag, msg
+
+
+def syslog_host(text: str) -> str | None:
+    """The host name field of a syslog line (traditional, ISO or forwarded), else None."""
+    msg = _strip_prefixes(text)
+    match = _SYSLOG_TRAD.match(msg) or _SYSLOG_ISO.match(msg) or _SYSLOG_NOTAG.match(msg)
+    return match.group("host") if match is not None else None
+
+
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def excerpt(text: str, limit: int = 60) -> str:
+    """A short, printable excerpt of guest text for a summary sentence (never the whole line)."""
+    clean = _CONTROL.sub(" ", text[: limit * 4]).strip()
+    return clean if len(clean) <= limit else clean[: limit - 3].rstrip() + "..."
+
+
+def reports_unclean_end(text: str) -> bool:
+    """A boot-time line that describes how the boot BEFORE it ended (a file system replaying
+    its journal after an unclean shutdown)."""
+    if "recovery" not in text:
+        return False
+    _, msg = kernel_message(text[:600])
+    return _FS_RECOVERY.search(msg) is not None
 
 
 def _parse(line: LogLine, order: int, reference: datetime | None) -> _Parsed:
@@ -468,7 +498,14 @@ _T_POWEROFF: Final = re.compile(
     r"Power key pressed|The system will power off now"
 )
 _T_SHUTDOWN: Final = re.compile(r"Reached target .*?(?:\bShutdown\b|shutdown\.target)")
-_SUDO: Final = re.compile(r"^\s*(?P<user>\S+) : .*\bCOMMAND=(?P<cmd>.+?)\s*$")
+_SUDO: Final = re.compile(
+    r"^\s*(?P<user>[^\s:]{1,64}) : (?P<head>.{0,300}?)\bCOMMAND=(?P<cmd>.{1,300})$"
+)
+# sudo logs refused attempts with the command too: they asked for a reboot and did not get one
+_SUDO_REFUSED: Final = re.compile(
+    r"NOT in sudoers|incorrect password attempt|command not allowed|user NOT authorized|"
+    r"a password is required|unknown user|authentication failure|NOT allowed"
+)
 _CMD_REBOOT: Final = re.compile(
     r"(?:^|/)reboot\b|\bshutdown\b.*\s-r\b|\binit\s+6\b|\bsystemctl\s+(?:\S+\s+)*reboot\b"
 )
@@ -688,12 +725,12 @@ def _oom_hit(kind: FindingKind, p: _Parsed, match: re.Match[str]) -> _Hit:
 def _system_hits(p: _Parsed) -> list[_Hit]:
     m = p.message
     if p.tag == "sudo":
-        sudo = _SUDO.search(m)
-        if sudo is None:
+        sudo = _SUDO.search(m[:700])
+        if sudo is None or _SUDO_REFUSED.search(sudo.group("head")):
             return []
-        cmd, user = sudo.group("cmd"), sudo.group("user")
+        cmd, user = sudo.group("cmd").strip(), sudo.group("user")
         program = cmd.split()[0].rsplit("/", 1)[-1] if cmd.split() else cmd
-        detail = f"{user} ran {cmd[:80]} through sudo"
+        detail = f"{excerpt(user, 32)} ran {excerpt(cmd)} through sudo"
         if _CMD_REBOOT.search(cmd):
             return [_hit("clean_reboot", p, facts={"process": program}, detail=detail)]
         if _CMD_POWEROFF.search(cmd):

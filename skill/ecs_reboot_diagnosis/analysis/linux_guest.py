@@ -4,24 +4,41 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Final
 
+from ecs_reboot_diagnosis.analysis.boot_episodes import (
+    SAME_BOOT,
+    Boot,
+    crash_time_from_path,
+    episode_index,
+    merge_boots,
+    nearest_boot,
+    parse_list_boots,
+)
 from ecs_reboot_diagnosis.analysis.envelope import LINUX_SECTIONS, Envelope
 from ecs_reboot_diagnosis.analysis.kernel_log import (
     LogLine,
     analyze_log_lines,
     kernel_message,
     parse_call_trace_frame,
+    parse_last_records,
     parse_modules,
     parse_rip,
+    parse_syslog_time,
+    reports_unclean_end,
+    syslog_host,
 )
 from ecs_reboot_diagnosis.models import (
+    BootEpisode,
+    Confidence,
     CrashDumpFile,
     DumpKind,
     Evidence,
     Finding,
     FindingFacts,
+    FindingKind,
     GuestEvidence,
     KdumpStatus,
     LinuxGuest,
@@ -165,11 +182,24 @@ def _kdump(env: Envelope) -> KdumpStatus:
 def _kdump_saved(
     files: list[CrashDumpFile], env: Envelope, window_start: datetime | None
 ) -> Finding | None:
-    dumps = [f for f in files if f.kind in ("vmcore", "dump")]
-    texts = [f for f in files if f.kind in ("vmcore_dmesg", "dmesg")]
+    """The newest dump of ``files`` (one episode's, or all of them) as a finding.
+
+    Only the crash log lying beside that dump (same directory) and not itself suspicious gives
+    the panic reason, RIP and trace: a ``vmcore-dmesg.txt`` of another directory is another crash.
+    """
+    honest = [f for f in files if f.suspicious is None]
+    pool = honest or files
+    dumps = [f for f in pool if f.kind in ("vmcore", "dump")]
+    texts = [f for f in pool if f.kind in ("vmcore_dmesg", "dmesg")]
     if not dumps and not texts:
         return None
     newest = (dumps or texts)[0]
+    directory = newest.path.rsplit("/", 1)[0]
+    readable = {
+        "guest:" + f.path
+        for f in texts
+        if f.suspicious is None and f.path.rsplit("/", 1)[0] == directory
+    }
     evidence = [
         Evidence(
             source="guest:crash_files",
@@ -177,12 +207,14 @@ def _kdump_saved(
             f"{newest.modified.isoformat() if newest.modified else 'unknown'}",
         )
     ]
-    facts: dict[str, object] = {"timestamp": newest.modified}
+    facts: dict[str, object] = {"timestamp": newest.crash_time or newest.modified}
     crash = env.ok("crash_dmesg")
     in_trace = False
     frames = 0
     if crash is not None:
         for source, line_no, text in _data_lines(crash.lines, ""):
+            if source not in readable:
+                continue
             _, msg = kernel_message(text)
             keep = False
             if _PANIC_LINE.search(msg):
@@ -215,9 +247,14 @@ def _kdump_saved(
         summary += f"; panic reason: {facts['panic_reason']}"
     if stale:
         summary += "; it is older than the log window"
-    confidence = "high" if dumps and not incomplete and not stale else "medium"
+    confidence: Confidence = "high" if dumps and not incomplete and not stale else "medium"
     if stale:
         confidence = "low"
+    trusted = newest.suspicious is None
+    if not trusted:
+        summary += f"; suspicious: {newest.suspicious}"
+        confidence = "low"
+        evidence = [e.model_copy(update={"trust": "unconfirmed"}) for e in evidence]
     return Finding(
         kind="kdump_saved",
         severity="critical",
@@ -225,19 +262,24 @@ def _kdump_saved(
         evidence=evidence,
         facts=FindingFacts.model_validate(facts),
         confidence=confidence,
+        trusted=trusted,
     )
+
+
+def _journal_tail(env: Envelope) -> list[tuple[str, str]]:
+    tail = env.ok("journal_tail")
+    if tail is None:
+        return []
+    return [(m.group("n"), m.group("text")) for m in map(_DATA_LINE.match, tail.lines) if m]
 
 
 def _abrupt_journal_end(env: Envelope, findings: list[Finding]) -> Finding | None:
     """The previous boot's journal ends without any shutdown step and no finding explains it."""
-    tail = env.ok("journal_tail")
-    if tail is None:
-        return None
-    lines = [(m.group("n"), m.group("text")) for m in map(_DATA_LINE.match, tail.lines) if m]
+    lines = _journal_tail(env)
     if not lines or any(_CLEAN_TAIL.search(text) for _, text in lines):
         return None
     explained = {"kernel_panic", "clean_reboot", "clean_shutdown", "unexpected_shutdown"}
-    if any(f.kind in explained for f in findings):
+    if any(f.kind in explained and f.trusted for f in findings):
         return None
     n, text = lines[-1]
     return Finding(
@@ -250,8 +292,283 @@ def _abrupt_journal_end(env: Envelope, findings: list[Finding]) -> Finding | Non
     )
 
 
-def analyze_linux(envelope: Envelope) -> GuestEvidence:
-    """Parse the sections of a Linux envelope and run the log analyzers over them."""
+# --- boot episodes ----------------------------------------------------------------------------
+
+# Sources only the kernel (or root) writes; everything else is text any program can log.
+_TEXT_SOURCE_PREFIXES: Final = ("guest:/var/log/",)
+_TEXT_SOURCES: Final = frozenset({source_label("journal.prev")})
+_PREV_BOOT_SOURCES: Final = frozenset(
+    {source_label("journal.prev"), source_label("journal.prev.kernel")}
+)
+# Events that end a boot: when the boot goes on long after them, they did not end it.
+_TERMINAL: Final[frozenset[FindingKind]] = frozenset(
+    {
+        "kernel_panic",
+        "oom_panic",
+        "sysrq_crash",
+        "init_killed",
+        "vfs_root_mount",
+        "clean_reboot",
+        "clean_shutdown",
+    }
+)
+_CLEAN: Final[frozenset[FindingKind]] = frozenset({"clean_reboot", "clean_shutdown"})
+# Findings about how the boot came to an end, not about a kernel event.
+_NOT_KERNEL: Final[frozenset[FindingKind]] = _CLEAN | {"unexpected_shutdown", "kdump_saved"}
+_LIVED_ON: Final = timedelta(minutes=10)
+_BOOT_TIME: Final = timedelta(minutes=10)  # how long after a boot its start-up lines come
+_BANNER: Final = re.compile(r"^(?:Linux version \d|Command line: )")
+_WORLD_WRITABLE: Final = re.compile(r"^[0-7]?[0-7][0-7][2367]$")
+_DIR_LINE: Final = re.compile(
+    r"^#dir=(?P<mtime>\d{1,12}) (?P<uid>\d{1,10}) (?P<mode>[0-7]{3,4}) (?P<path>/.*)$"
+)
+
+
+def _is_text_source(source: str) -> bool:
+    return source in _TEXT_SOURCES or source.startswith(_TEXT_SOURCE_PREFIXES)
+
+
+def _same_host(name: str, hosts: frozenset[str]) -> bool:
+    name = name.lower()
+    return name in hosts or name.split(".", 1)[0] in hosts
+
+
+@dataclass(slots=True)
+class _Episode:
+    index: int
+    start: datetime | None
+    end: datetime | None
+    boot_id: str | None = None
+    lines: list[LogLine] = field(default_factory=list)
+    files: list[CrashDumpFile] = field(default_factory=list)
+    records: list[str] = field(default_factory=list)
+
+
+def _boot_kv(env: Envelope) -> dict[str, str]:
+    sec = env.ok("boot")
+    return sec.kv() if sec is not None else {}
+
+
+def _host_names(boot: dict[str, str]) -> list[str]:
+    names: list[str] = []
+    for key in ("hostname", "etc_hostname"):
+        value = boot.get(key, "").strip().lower()
+        if re.fullmatch(r"[a-z0-9][a-z0-9.-]{0,252}", value) and value not in names:
+            names.append(value)
+    return names
+
+
+def _last_boot(
+    boot: dict[str, str], local_now: datetime | None, uptime: int | None, zone: tzinfo
+) -> datetime | None:
+    btime = _int(boot.get("btime"))
+    if btime is not None and btime > 0:
+        return datetime.fromtimestamp(btime, zone)
+    if local_now is not None and uptime:
+        return local_now - timedelta(seconds=uptime)
+    return None
+
+
+def _dirs(env: Envelope) -> dict[str, tuple[int | None, str]]:
+    """``#dir=`` lines of ``crash_files``: directory -> (owner uid, octal mode)."""
+    sec = env.ok("crash_files")
+    out: dict[str, tuple[int | None, str]] = {}
+    for raw in sec.lines if sec is not None else ():
+        match = _DIR_LINE.match(raw)
+        if match is not None:
+            out[match.group("path").rstrip("/")] = (_int(match.group("uid")), match.group("mode"))
+    return out
+
+
+def _judge_crash_file(
+    f: CrashDumpFile,
+    zone: tzinfo,
+    now: datetime | None,
+    boots: list[Boot],
+    dirs: dict[str, tuple[int | None, str]],
+    dump_roots: tuple[str, ...],
+) -> CrashDumpFile:
+    """Date a crash file by the crash it records and say why it cannot be trusted, if so."""
+    crash_time = crash_time_from_path(f.path, zone)
+    why: list[str] = []
+    parent = f.path.rsplit("/", 1)[0]
+    if f.modified is not None and now is not None and f.modified > now + timedelta(minutes=5):
+        why.append("its modification time is in the future")
+    if f.owner_uid is not None and f.owner_uid != 0:
+        why.append(f"it is owned by uid {f.owner_uid}, not root")
+    if f.mode is not None and _WORLD_WRITABLE.match(f.mode):
+        why.append(f"it is writable by any user (mode {f.mode})")
+    owner_mode = dirs.get(parent)
+    if owner_mode is not None:
+        uid, mode = owner_mode
+        if uid not in (None, 0):
+            why.append(f"its directory is owned by uid {uid}, not root")
+        elif _WORLD_WRITABLE.match(mode) and parent.rstrip("/") not in dump_roots:
+            why.append(f"its directory is writable by any user (mode {mode})")
+    if parent.rstrip("/") in dump_roots or crash_time is None:
+        why.append("it is not in a kdump crash directory (no crash time in the directory name)")
+    if crash_time is not None and f.modified is not None:
+        if f.modified < crash_time - timedelta(minutes=5):
+            why.append("it was modified before the crash it claims to record")
+        else:
+            after = [b.start for b in boots if b.start > crash_time]
+            next_boot = min(after) if after else None
+            if next_boot is not None and f.modified > next_boot + timedelta(minutes=30):
+                why.append("it was written long after the boot that followed the crash it records")
+    if crash_time is not None and boots and crash_time >= boots[0].start:
+        why.append("it claims a crash during the running boot")
+    return f.model_copy(update={"crash_time": crash_time, "suspicious": "; ".join(why) or None})
+
+
+def _boots(
+    env: Envelope,
+    zone: tzinfo,
+    local_now: datetime | None,
+    last_boot: datetime | None,
+    records: list[str],
+    banners: list[datetime],
+) -> list[Boot]:
+    found: list[Boot] = []
+    if last_boot is not None:
+        found.append(Boot(last_boot, "btime"))
+    boots_sec = env.ok("journal_boots")
+    if boots_sec is not None:
+        found.extend(
+            Boot(row.first, "journal", row.boot_id)
+            for row in parse_list_boots(boots_sec.lines, zone)
+            if row.first is not None
+        )
+    found.extend(
+        Boot(rec.start, "wtmp")
+        for rec in parse_last_records(records, local_now)
+        if rec.kind == "reboot" and rec.start is not None
+    )
+    found.extend(Boot(t, "banner") for t in banners)
+    return merge_boots(found, latest=last_boot)
+
+
+def _records_ending(records: list[str], boot: Boot, local_now: datetime | None) -> list[str]:
+    """The ``last -x`` reboot record of ``boot`` and the record before it (how the boot before
+    ended), or nothing when wtmp has no record of that boot."""
+    parsed = parse_last_records(records, local_now)
+    for i, rec in enumerate(parsed):
+        if (
+            rec.kind == "reboot"
+            and rec.start is not None
+            and abs(rec.start - boot.start) <= SAME_BOOT
+            and i + 1 < len(parsed)
+        ):
+            return [rec.text, parsed[i + 1].text]
+    return []
+
+
+def _unconfirmed(f: Finding, why: str) -> Finding:
+    return f.model_copy(
+        update={
+            "trusted": False,
+            "confidence": "low",
+            "summary": f"{f.summary} [unconfirmed: {why}]",
+            "evidence": [e.model_copy(update={"trust": "unconfirmed"}) for e in f.evidence],
+        }
+    )
+
+
+def _weigh(
+    findings: list[Finding],
+    episode: _Episode,
+    kernel_kinds: set[FindingKind],
+    covered: bool,
+    wtmp_unclean: bool,
+) -> list[Finding]:
+    """Mark findings that rest only on text any user can write and that nothing confirms."""
+    times = [line.time for line in episode.lines if line.time is not None]
+    last_seen = max(times, default=None)
+    out: list[Finding] = []
+    for f in findings:
+        text_only = (
+            bool(f.evidence)
+            and all(
+                _is_text_source(e.source) or e.source == "guest:crash_files"
+                for e in f.evidence
+                if e.source != "guest:crash_files"
+            )
+            and any(_is_text_source(e.source) for e in f.evidence)
+        )
+        when = f.facts.timestamp
+        lived_on = (
+            f.kind in _TERMINAL
+            and when is not None
+            and last_seen is not None
+            and last_seen - when > _LIVED_ON
+        )
+        if not text_only:
+            out.append(f)
+        elif lived_on:
+            out.append(_unconfirmed(f, "the boot went on long after this line"))
+        elif f.kind in _CLEAN and wtmp_unclean:
+            out.append(_unconfirmed(f, "wtmp has no shutdown record for this boot"))
+        elif f.kind not in _NOT_KERNEL and covered and f.kind not in kernel_kinds:
+            out.append(_unconfirmed(f, "not in the kernel's own log of this boot"))
+        else:
+            out.append(f)
+    return out
+
+
+def _assign(
+    lines: list[LogLine],
+    files: list[CrashDumpFile],
+    pstore_times: dict[str, datetime],
+    boots: list[Boot],
+) -> tuple[dict[int, list[LogLine]], dict[int, list[CrashDumpFile]]]:
+    by_file: dict[str, int] = {}
+    files_of: dict[int, list[CrashDumpFile]] = {}
+    for f in files:
+        when = f.crash_time or f.modified
+        ended = episode_index(when, boots) if when is not None else -1
+        ended = min(ended, -1)  # a dump always records a boot that has ended
+        by_file["guest:" + f.path] = ended
+        files_of.setdefault(ended, []).append(f)
+    lines_of: dict[int, list[LogLine]] = {}
+    for line in lines:
+        index: int | None
+        if line.source in _PREV_BOOT_SOURCES:
+            index = -1
+        elif line.source == "guest:dmesg":
+            index = 0
+        elif line.source in by_file:
+            index = by_file[line.source]
+        elif line.source in pstore_times:
+            index = min(episode_index(pstore_times[line.source], boots), -1)
+        elif line.time is not None:
+            index = episode_index(line.time, boots)
+            start = boots[-index].start if -index < len(boots) else None
+            if (
+                start is not None
+                and line.time - start <= _BOOT_TIME
+                and reports_unclean_end(line.text)
+            ):
+                index -= 1  # logged while booting, about how the boot before ended
+        else:
+            index = None
+        if index is not None:
+            lines_of.setdefault(index, []).append(line)
+    return lines_of, files_of
+
+
+def _pstore_times(env: Envelope, zone: tzinfo) -> dict[str, datetime]:
+    sec = env.ok("pstore")
+    out: dict[str, datetime] = {}
+    for raw in sec.lines if sec is not None else ():
+        match = re.match(r"^#file=(\d{1,12}) \d{1,20} (?:\d{1,10} [0-7]{3,4} )?(/.*)$", raw)
+        if match is not None:
+            out[source_label(match.group(2))] = datetime.fromtimestamp(int(match.group(1)), zone)
+    return out
+
+
+def analyze_linux(envelope: Envelope, *, target_time: datetime | None = None) -> GuestEvidence:
+    """Parse the sections of a Linux envelope, split the evidence into boot episodes and analyse
+    the episode that ended in the reboot being explained (the latest, or the one nearest
+    ``target_time``)."""
     meta = envelope.section("meta")
     kv = meta.kv() if meta is not None else {}
     zone = _zone(kv.get("tz"))
@@ -265,7 +582,9 @@ def analyze_linux(envelope: Envelope) -> GuestEvidence:
     os_sec = envelope.section("os")
     os_kv = os_sec.kv() if os_sec is not None else {}
     uptime = _int(os_kv.get("uptime_seconds"))
-    boot = local_now - timedelta(seconds=uptime) if local_now is not None and uptime else None
+    boot_kv = _boot_kv(envelope)
+    last_boot = _last_boot(boot_kv, local_now, uptime, zone)
+    hosts = frozenset(_host_names(boot_kv))
     sysctl = envelope.section("sysctl")
     files = _crash_files(envelope, zone)
     time_of: dict[str, datetime] = {}
@@ -274,34 +593,161 @@ def analyze_linux(envelope: Envelope) -> GuestEvidence:
             time_of.setdefault("guest:" + f.path, f.modified)
     reboot = envelope.ok("reboot_history")
     records = list(reboot.lines) if reboot is not None else []
-    lines = [
-        line for section in LOG_SECTIONS for line in _log_lines(envelope, section, time_of, boot)
-    ]
-    findings = analyze_log_lines(
-        lines, reference=local_now, reboot_records=records, window_start=window_start
+    lines: list[LogLine] = []
+    banners: list[datetime] = []
+    for section in LOG_SECTIONS:
+        for raw_line in _log_lines(envelope, section, time_of, last_boot):
+            line = raw_line
+            if line.time is None:
+                line = replace(line, time=parse_syslog_time(line.text, local_now))
+            if not _is_text_source(line.source):
+                lines.append(line)
+                continue
+            host = syslog_host(line.text) if line.source != source_label("journal.prev") else None
+            if host is not None and hosts and not _same_host(host, hosts):
+                continue  # a log host's copy of another machine's line
+            text_line = replace(line, text_source=True)
+            lines.append(text_line)
+            tag, msg = kernel_message(line.text)
+            if tag == "kernel" and _BANNER.match(msg) and line.time is not None:
+                banners.append(line.time)
+    boots = _boots(envelope, zone, local_now, last_boot, records, banners)
+    kdump = _kdump(envelope)
+    dump_roots = tuple(
+        dict.fromkeys(p.rstrip("/") for p in (kdump.dump_path or "/var/crash", "/var/crash"))
     )
-    saved = _kdump_saved(files or [], envelope, window_start)
-    if saved is not None:
-        findings.insert(0, saved)
-    abrupt = _abrupt_journal_end(envelope, findings)
-    if abrupt is not None:
-        findings.append(abrupt)
+    dirs = _dirs(envelope)
+    if files is not None:
+        files = [_judge_crash_file(f, zone, local_now, boots, dirs, dump_roots) for f in files]
     guest = LinuxGuest(
         os_release=os_kv.get("pretty_name") or os_kv.get("release") or os_kv.get("name") or None,
         kernel_version=os_kv.get("kernel") or None,
         uptime_seconds=uptime,
         boot_id=os_kv.get("boot_id") or None,
         sysctls=sysctl.kv() if sysctl is not None and sysctl.status == "ok" else {},
-        kdump=_kdump(envelope),
+        kdump=kdump,
         crash_files=files,
         reboot_records=records,
     )
-    return GuestEvidence(
+    base = GuestEvidence(
         os_type="linux",
         schema_version=envelope.schema_version,
         collector_version=envelope.version,
         collected_at=local_now,
         sections=envelope.statuses(LINUX_SECTIONS),
         linux=guest,
-        findings=findings,
+        last_boot=last_boot,
+        host_names=sorted(hosts),
+        asked_reboot_time=target_time,
+    )
+    if not boots:
+        return _pooled(base, envelope, lines, records, files or [], local_now, window_start)
+    return _by_episode(
+        base, envelope, lines, records, files or [], boots, local_now, window_start, target_time
+    )
+
+
+def _pooled(
+    base: GuestEvidence,
+    envelope: Envelope,
+    lines: list[LogLine],
+    records: list[str],
+    files: list[CrashDumpFile],
+    local_now: datetime | None,
+    window_start: datetime | None,
+) -> GuestEvidence:
+    """No boot time is known (an old collector, no wtmp): every finding of the window counts."""
+    findings = analyze_log_lines(
+        lines, reference=local_now, reboot_records=records, window_start=window_start
+    )
+    saved = _kdump_saved(files, envelope, window_start)
+    if saved is not None:
+        findings.insert(0, saved)
+    abrupt = _abrupt_journal_end(envelope, findings)
+    if abrupt is not None:
+        findings.append(abrupt)
+    return base.model_copy(update={"findings": findings})
+
+
+def _by_episode(
+    base: GuestEvidence,
+    envelope: Envelope,
+    lines: list[LogLine],
+    records: list[str],
+    files: list[CrashDumpFile],
+    boots: list[Boot],
+    local_now: datetime | None,
+    window_start: datetime | None,
+    target_time: datetime | None,
+) -> GuestEvidence:
+    zone = local_now.tzinfo if local_now is not None and local_now.tzinfo else UTC
+    lines_of, files_of = _assign(lines, files, _pstore_times(envelope, zone), boots)
+    pos = nearest_boot(boots, target_time) if target_time is not None else 0
+    assert pos is not None
+    target_boot = boots[pos]
+    in_window = window_start is None or target_boot.start >= window_start
+    target_index = -(pos + 1) if in_window else 0
+    journal_prev = bool(_journal_tail(envelope))
+    kernel_prev = envelope.ok("journal_kernel") is not None and journal_prev
+    dmesg_ok = envelope.ok("dmesg") is not None
+    oldest = -len(boots)
+    episodes: list[BootEpisode] = []
+    target_findings: list[Finding] = []
+    for index in range(0, oldest - 1, -1):
+        start = boots[-index].start if -index < len(boots) else None
+        end = boots[-index - 1].start if index < 0 else None
+        if window_start is not None and end is not None and end < window_start:
+            break  # ended before the window: not ours to explain
+        ep_lines = lines_of.get(index, [])
+        ep_files = files_of.get(index, [])
+        ending = _records_ending(records, boots[-index - 1], local_now) if index < 0 else []
+        if not (ep_lines or ep_files or ending or index in (0, target_index)):
+            continue
+        findings = analyze_log_lines(ep_lines, reference=local_now, reboot_records=ending)
+        kernel_kinds = {
+            f.kind
+            for f in analyze_log_lines(
+                [line for line in ep_lines if not line.text_source], reference=local_now
+            )
+        }
+        covered = (
+            any(not line.text_source for line in ep_lines)
+            or (index == -1 and kernel_prev)
+            or (index == 0 and dmesg_ok)
+        )
+        wtmp_unclean = any(
+            f.kind == "unexpected_shutdown" and any(e.source == "guest:last -x" for e in f.evidence)
+            for f in findings
+        )
+        episode = _Episode(index, start, end, lines=ep_lines, files=ep_files, records=ending)
+        findings = _weigh(findings, episode, kernel_kinds, covered, wtmp_unclean)
+        saved = _kdump_saved(ep_files, envelope, None)
+        if saved is not None:
+            findings.insert(0, saved)
+        if index == -1 and journal_prev:
+            abrupt = _abrupt_journal_end(envelope, findings)
+            if abrupt is not None:
+                findings.append(abrupt)
+        boot_id = boots[-index].boot_id if -index < len(boots) else None
+        if index == target_index:
+            target_findings = findings
+        episodes.append(
+            BootEpisode(
+                index=index,
+                boot_id=boot_id,
+                start=start,
+                end=end,
+                ended="running" if index == 0 else "unknown",
+                target=index == target_index and in_window,
+                findings=findings,
+                crash_files=ep_files,
+            )
+        )
+    return base.model_copy(
+        update={
+            "findings": target_findings,
+            "episodes": episodes,
+            "target_reboot": target_boot.start if in_window else None,
+            "reboot_in_window": in_window,
+        }
     )
