@@ -322,6 +322,8 @@ class GuestEvidence(Record):
     """The guest's own host names; syslog lines of other hosts are not this host's evidence."""
     asked_reboot_time: datetime | None = None
     """The time the user asked about (``reboot_time``), when given."""
+    log_window_days: int | None = None
+    """How many days of logs the collector read."""
 
 
 class GuestRun(Record):
@@ -446,6 +448,7 @@ class Conclusion(Record):
         "guest_crash",
         "guest_initiated",
         "no_abnormal_records",
+        "no_reboot",
         "unknown",
     ]
     root_cause: Text

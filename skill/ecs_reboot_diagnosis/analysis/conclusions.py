@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC
 
 from ecs_reboot_diagnosis.models import (
     ApiCall,
@@ -83,7 +84,8 @@ def _kind_signal(
     console_hits = [f for f in console.findings if f.kind in kinds] if console else []
     if guest is None:
         return Signal(True, _evidence(console_hits)) if console_hits else UNKNOWN
-    hits = [f for f in guest.findings if f.kind in kinds] + console_hits
+    # unconfirmed text (any user can write syslog) is reported, never decisive
+    hits = [f for f in guest.findings if f.kind in kinds and f.trusted] + console_hits
     if not hits and _log_section_lost(guest):
         return UNKNOWN
     return Signal(bool(hits), _evidence(hits))
@@ -184,6 +186,7 @@ def linux_signals(
         )
     return {
         "guest_collected": Signal(guest is not None),
+        "reboot_in_window": _reboot_in_window(guest),
         "hardware": _kind_signal(guest, frozenset({"mce_hardware"}), console),
         "kernel_panic": panic,
         "crash_dump": crash_dump,
@@ -195,6 +198,15 @@ def linux_signals(
         "instance_failure": _instance_failure(events),
         "api_reboot": _api_signal(api_calls),
     }
+
+
+def _reboot_in_window(guest: GuestEvidence | None) -> Signal:
+    if guest is None or guest.reboot_in_window is None:
+        return UNKNOWN
+    if guest.reboot_in_window:
+        return Signal(True)
+    since = guest.last_boot.strftime("%Y-%m-%d %H:%M:%S %z") if guest.last_boot else "unknown"
+    return Signal(False, [Evidence(source="guest:boot", text=f"running since {since}")])
 
 
 def windows_signals(
@@ -237,6 +249,7 @@ def windows_signals(
             )
     return {
         "guest_collected": Signal(guest is not None),
+        "reboot_in_window": _reboot_in_window(guest),
         "system_crash": crash,
         "bugcheck": _kind_signal(guest, frozenset({"bugcheck"})),
         "dump_enabled": dump_enabled,
@@ -351,6 +364,15 @@ def _fills(
         _same(when) if when else Text(en="an unreported time", zh_CN="未报告的时间")
     )
 
+    boot = guest.last_boot if guest is not None else None
+    fills["last_boot"] = (
+        _same(boot.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"))
+        if boot is not None
+        else Text(en="an unknown time", zh_CN="未知时间")
+    )
+    days = _window_days(guest)
+    fills["window_days"] = _same(str(days) if days is not None else "?")
+
     details = list(dict.fromkeys(s.detail for s in skipped))
     fills["missing"] = (
         Text(
@@ -361,6 +383,10 @@ def _fills(
         else Text(en="no guest evidence was collected", zh_CN="未采集到实例内部证据")
     )
     return fills
+
+
+def _window_days(guest: GuestEvidence | None) -> int | None:
+    return guest.log_window_days if guest is not None else None
 
 
 def _format(text: Text, fills: dict[str, Text]) -> Text:
@@ -403,6 +429,17 @@ def conclude_guest(
             en=f"{root_cause.en} The dump is older than the logs that were read, so it may "
             "belong to an earlier crash.",
             zh_CN=f"{root_cause.zh_CN}该转储早于已读取的日志，可能属于更早的一次崩溃。",
+        )
+    unconfirmed = sorted({f.kind for f in (guest.findings if guest else []) if not f.trusted})
+    if unconfirmed:
+        # kept as evidence, never decisive: it lowers the confidence and says so
+        confidence = "low" if confidence != "high" else "medium"
+        kinds = ", ".join(unconfirmed)
+        root_cause = Text(
+            en=f"{root_cause.en} Unconfirmed lines ({kinds}) were found in text any user can "
+            "write and were not counted: no kernel-only source of that boot confirms them.",
+            zh_CN=f"{root_cause.zh_CN}在任何用户都可写入的日志中发现了未经证实的记录（{kinds}），"
+            "该次启动的内核专有日志中没有对应记录，因此未计入结论。",
         )
     conclusion = Conclusion(
         rule_id=rule.id,

@@ -53,6 +53,33 @@ def _none(note_en: str, note_zh: str) -> DumpTriage:
     return DumpTriage(dump_found=False, note=Text(en=note_en, zh_CN=note_zh))
 
 
+def _not_this_reboot(files: list[CrashDumpFile], reboot: bool) -> DumpTriage:
+    """Dumps exist, but none records the crash that ended the boot being explained."""
+    honest = [f for f in files if f.suspicious is None]
+    odd = [f for f in files if f.suspicious is not None]
+    parts_en: list[str] = []
+    parts_zh: list[str] = []
+    newest = _newest(honest)
+    if newest is not None:
+        when = newest.crash_time or newest.modified
+        stamp = when.strftime("%Y-%m-%d %H:%M %z") if when else "an unknown time"
+        parts_en.append(
+            f"the newest dump ({newest.path}, crash of {stamp}) belongs to an earlier reboot"
+            if reboot
+            else f"the newest dump ({newest.path}, crash of {stamp}) is from before the window"
+        )
+        parts_zh.append(f"最新的转储（{newest.path}，{stamp} 的崩溃）属于更早的一次重启")
+    if odd:
+        parts_en.append(f"{len(odd)} file(s) look planted or altered ({odd[0].suspicious})")
+        parts_zh.append(f"{len(odd)} 个文件疑似被伪造或篡改（{odd[0].suspicious}）")
+    head_en = "No crash dump records the crash of this reboot" if reboot else "No recent reboot"
+    head_zh = "没有记录本次重启对应崩溃的转储文件" if reboot else "时间窗口内没有重启"
+    return _none(
+        f"{head_en}: " + "; ".join(parts_en) + ".",
+        f"{head_zh}：" + "；".join(parts_zh) + "。",
+    )
+
+
 def _linux(guest: GuestEvidence) -> DumpTriage:
     linux = guest.linux
     files = linux.crash_files if linux is not None else None
@@ -62,6 +89,13 @@ def _linux(guest: GuestEvidence) -> DumpTriage:
             f"The dump directory {path} could not be checked (the collector did not report it).",
             f"未能检查转储目录 {path}（采集脚本没有返回该部分）。",
         )
+    if guest.episodes:
+        # only a dump of the crash that ended the target episode can explain the reboot
+        target = next((e for e in guest.episodes if e.target), None)
+        mine = [f for f in (target.crash_files if target else []) if f.suspicious is None]
+        if not mine and files:
+            return _not_this_reboot(files, target is not None)
+        files = mine
     dumps = [f for f in files if f.kind in ("vmcore", "dump")]
     texts = [f for f in files if f.kind in ("vmcore_dmesg", "dmesg")]
     newest = _newest(dumps) or _newest(texts)

@@ -639,6 +639,7 @@ def analyze_linux(envelope: Envelope, *, target_time: datetime | None = None) ->
         last_boot=last_boot,
         host_names=sorted(hosts),
         asked_reboot_time=target_time,
+        log_window_days=since_days,
     )
     if not boots:
         return _pooled(base, envelope, lines, records, files or [], local_now, window_start)

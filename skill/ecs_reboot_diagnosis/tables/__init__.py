@@ -18,6 +18,7 @@ from ecs_reboot_diagnosis.models import Confidence, EventCategory, Text
 LINUX_SIGNALS = frozenset(
     {
         "guest_collected",
+        "reboot_in_window",
         "hardware",
         "kernel_panic",
         "crash_dump",
@@ -33,6 +34,7 @@ LINUX_SIGNALS = frozenset(
 WINDOWS_SIGNALS = frozenset(
     {
         "guest_collected",
+        "reboot_in_window",
         "system_crash",
         "bugcheck",
         "dump_enabled",
@@ -95,7 +97,12 @@ class RecommendationRow(_Row):
 class ResultRule(_Row):
     id: str
     verdict: Literal[
-        "api_initiated", "guest_crash", "guest_initiated", "no_abnormal_records", "unknown"
+        "api_initiated",
+        "guest_crash",
+        "guest_initiated",
+        "no_abnormal_records",
+        "no_reboot",
+        "unknown",
     ]
     confidence: Confidence
     when: dict[str, bool]
