@@ -294,6 +294,8 @@ class BootEpisode(Record):
     crash_files: list[CrashDumpFile] = Field(default_factory=list)
     verdict: Text | None = None
     """One line: how this boot ended, from its own evidence (earlier reboots)."""
+    rule_id: str | None = None
+    """The result-table rule its own evidence matches (recurrence counts on it)."""
 
 
 class GuestEvidence(Record):

@@ -456,6 +456,21 @@ def conclude_guest(
     return conclusion, recommendations
 
 
+def episode_verdict(os_type: OsType, guest: GuestEvidence) -> tuple[str, Text]:
+    """How one boot ended, from that boot's own findings only (``guest.findings``): the
+    matching rule and its root cause, for the list of earlier reboots."""
+    if os_type == "linux":
+        rule = match(linux_results().rule, linux_signals(guest, None, None))
+    else:
+        rule = match(windows_results().rule, windows_signals(guest, None))
+    fills = _fills(guest, None, None, (), None, None)
+    fills["missing"] = Text(
+        en="no record of how this boot ended was found",
+        zh_CN="未找到该次启动如何结束的记录",
+    )
+    return rule.id, _format(rule.root_cause, fills)
+
+
 def conclude_platform(decisive: ClassifiedEvent) -> tuple[Conclusion, list[Recommendation]]:
     """Step 2 found a platform cause: the conclusion is the event, as the event table reads it."""
     e = decisive.event

@@ -17,6 +17,7 @@ from ecs_reboot_diagnosis.analysis.boot_episodes import (
     nearest_boot,
     parse_list_boots,
 )
+from ecs_reboot_diagnosis.analysis.conclusions import episode_verdict
 from ecs_reboot_diagnosis.analysis.envelope import LINUX_SECTIONS, Envelope
 from ecs_reboot_diagnosis.analysis.kernel_log import (
     LogLine,
@@ -35,6 +36,7 @@ from ecs_reboot_diagnosis.models import (
     Confidence,
     CrashDumpFile,
     DumpKind,
+    EpisodeEnd,
     Evidence,
     Finding,
     FindingFacts,
@@ -43,6 +45,7 @@ from ecs_reboot_diagnosis.models import (
     KdumpStatus,
     LinuxGuest,
 )
+from ecs_reboot_diagnosis.tables import linux_results
 
 __all__ = ["LOG_SECTIONS", "analyze_linux", "dump_kind", "source_label"]
 
@@ -555,6 +558,32 @@ def _assign(
     return lines_of, files_of
 
 
+_ENDED: Final[dict[str, EpisodeEnd]] = {
+    "guest_crash": "crash",
+    "guest_initiated": "clean_reboot",
+    "api_initiated": "clean_reboot",
+}
+
+
+def _with_verdict(base: GuestEvidence, episode: BootEpisode) -> BootEpisode:
+    """An ended episode's own verdict line, from its own evidence."""
+    if episode.index == 0:
+        return episode
+    alone = base.model_copy(
+        update={"findings": episode.findings, "reboot_in_window": True, "episodes": []}
+    )
+    rule_id, verdict = episode_verdict("linux", alone)
+    rule = next(r for r in linux_results().rule if r.id == rule_id)
+    ended: EpisodeEnd = _ENDED.get(rule.verdict, "unknown")
+    if ended == "unknown" and any(f.kind == "unexpected_shutdown" for f in episode.findings):
+        ended = "unclean"
+    if ended == "clean_reboot" and any(
+        f.kind == "clean_shutdown" and f.trusted for f in episode.findings
+    ):
+        ended = "clean_shutdown"
+    return episode.model_copy(update={"verdict": verdict, "rule_id": rule_id, "ended": ended})
+
+
 def _pstore_times(env: Envelope, zone: tzinfo) -> dict[str, datetime]:
     sec = env.ok("pstore")
     out: dict[str, datetime] = {}
@@ -744,6 +773,7 @@ def _by_episode(
                 crash_files=ep_files,
             )
         )
+    episodes = [_with_verdict(base, e) for e in episodes]
     return base.model_copy(
         update={
             "findings": target_findings,

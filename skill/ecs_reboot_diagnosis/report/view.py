@@ -336,6 +336,7 @@ class ReportView:
     screenshot: Md
     unavailable: Md
     timeline: Md
+    reboot: Md
 
 
 def build_view(report: Report, lang: Lang, catalog: Catalog) -> ReportView:
@@ -400,6 +401,8 @@ class _Builder:
         if e.line_no is not None:
             where = self.paren(where, self.t("evidence.line_no", n=e.line_no))
         text = code(e.text) if e.text.strip() else self.t("value.empty")
+        if e.trust == "unconfirmed":
+            text = self.paren(text, self.t("evidence.unconfirmed"))
         return Md(where + self.colon + text)
 
     # --- why data is missing ---
@@ -505,6 +508,7 @@ class _Builder:
             screenshot=self.screenshot(),
             unavailable=self.unavailable(),
             timeline=self.timeline(),
+            reboot=self.reboot(),
         )
 
     # --- evidence from outside the guest, and the timeline ---
@@ -604,6 +608,49 @@ class _Builder:
         if not notes:
             return bullet_list([Item(self.t("outside.all_available"))])
         return bullet_list(Item(rich(n.detail.get(self.lang))) for n in notes)
+
+    def reboot(self) -> Md:
+        """Which reboot the conclusion explains, and the other reboots of the window."""
+        guest = self.report.guest
+        if guest is None:
+            return bullet_list([Item(self.not_collected(self.guest_gap_short()))])
+        items: list[Item] = []
+        if guest.reboot_in_window is False:
+            since = self.time(guest.last_boot)
+            days = str(guest.log_window_days or "?")
+            items.append(Item(self.t("reboot.none", days=days, since=since)))
+        elif guest.target_reboot is not None:
+            items.append(Item(self.t("reboot.target", time=self.time(guest.target_reboot))))
+            target = next((e for e in guest.episodes if e.target), None)
+            if target is not None and target.start is not None:
+                items.append(Item(self.t("reboot.previous", start=self.time(target.start))))
+            else:
+                items.append(Item(self.t("reboot.previous_unknown")))
+        else:
+            items.append(Item(self.t("reboot.unknown")))
+        if guest.asked_reboot_time is not None:
+            items.append(Item(self.t("reboot.asked", asked=self.time(guest.asked_reboot_time))))
+        earlier = [e for e in guest.episodes if e.index < 0 and not e.target]
+        rule = self.report.conclusion.rule_id
+        same = [e for e in earlier if e.rule_id == rule and e.rule_id is not None]
+        if same and guest.reboot_in_window:
+            items.append(Item(self.t("reboot.recurrence", n=len(same) + 1, rule=code(rule))))
+        entries = tuple(
+            self.t(
+                "reboot.earlier_entry",
+                start=self.time(e.start),
+                end=self.time(e.end),
+                verdict=rich(e.verdict.get(self.lang)) if e.verdict else self.t("value.empty"),
+            )
+            for e in earlier
+        )
+        label = self.t("reboot.earlier" if entries else "reboot.no_earlier")
+        items.append(Item(label, entries))
+        return bullet_list(items)
+
+    def guest_gap_short(self) -> Md:
+        gap = self.guest_gap
+        return gap.short if gap is not None else self.t("reason.not_reported")
 
     def timeline(self) -> Md:
         entries = self.report.timeline

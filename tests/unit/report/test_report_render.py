@@ -150,7 +150,7 @@ def test_every_section_of_the_template_is_present_in_order(name: str, lang: Lang
     catalog = load_catalog()
     steps = ["step1", "step2"]
     steps += ["step3a", "step4a", "step5"] if report.instance.os_type == "linux" else ["step3b"]
-    steps += ["outside", "timeline"]
+    steps += ["outside", "reboot", "timeline"]
     expected = [
         "## " + catalog.raw("heading.progress", lang),
         *("### " + catalog.raw(f"heading.{s}", lang) for s in steps),
