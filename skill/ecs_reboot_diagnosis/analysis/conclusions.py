@@ -170,9 +170,14 @@ def linux_signals(
     if triage is not None and triage.dump_found:
         crash_dump = Signal(True, list(triage.evidence[:1]))
     elif linux is not None and linux.crash_files is not None:
+        files = linux.crash_files
+        if guest is not None and guest.episodes:
+            # a dump counts for the reboot it records, and only when nothing is wrong with it
+            target = next((e for e in guest.episodes if e.target), None)
+            files = [f for f in (target.crash_files if target else []) if f.suspicious is None]
         crash_dump = Signal(
-            bool(linux.crash_files),
-            [Evidence(source="guest:crash_files", text=f.path) for f in linux.crash_files[:3]],
+            bool(files),
+            [Evidence(source="guest:crash_files", text=f.path) for f in files[:3]],
         )
 
     oom = _kind_signal(guest, OOM_KINDS, console)
