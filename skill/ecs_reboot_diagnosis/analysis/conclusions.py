@@ -15,6 +15,7 @@ from ecs_reboot_diagnosis.models import (
     ClassifiedEvent,
     Conclusion,
     ConsoleEvidence,
+    CrashDumpFile,
     DumpTriage,
     EventVerdict,
     Evidence,
@@ -197,12 +198,23 @@ def linux_signals(
     }
 
 
+def _target_crash_files(guest: GuestEvidence | None) -> list[CrashDumpFile] | None:
+    """The dumps of the episode that ended in the target reboot (none without a target); None
+    when the analysis built no episodes, so every dump found counts."""
+    if guest is None or not guest.episodes:
+        return None
+    target = next((e for e in guest.episodes if e.target), None)
+    return list(target.crash_files) if target is not None else []
+
+
 def windows_signals(
     guest: GuestEvidence | None,
     events: EventVerdict | None,
     api_calls: Sequence[ApiCall] | None = None,
 ) -> dict[str, Signal]:
     win = guest.windows if guest is not None else None
+    # a dump of another boot's crash cannot explain the target reboot
+    target_files = _target_crash_files(guest)
     crash = _kind_signal(guest, frozenset({"unexpected_shutdown", "bugcheck"}))
     dump_enabled = UNKNOWN
     pagefile = UNKNOWN
@@ -226,14 +238,17 @@ def windows_signals(
             )
         if win.memory_dump_checked:
             dump = win.memory_dump
+            if dump is not None and target_files is not None and dump not in target_files:
+                dump = None
             memory_dump = Signal(
                 dump is not None,
                 [Evidence(source="guest:memory_dump", text=dump.path)] if dump else [],
             )
         if win.minidumps is not None:
+            minis = [m for m in win.minidumps if target_files is None or m in target_files]
             minidump = Signal(
-                bool(win.minidumps),
-                [Evidence(source="guest:minidump", text=m.path) for m in win.minidumps[:3]],
+                bool(minis),
+                [Evidence(source="guest:minidump", text=m.path) for m in minis[:3]],
             )
     return {
         "guest_collected": Signal(guest is not None),

@@ -391,6 +391,8 @@ def _findings(
             if when and day:
                 text += f"; the shutdown at {when} on {day} was unexpected"
         if not checks:
+            if power and all(_field(e, 0, "BugcheckCode") in ("", "0") for e in power):
+                text += "; no bug check (Kernel-Power 41 BugcheckCode 0)"
             text += _no_dump_note(failed, context)
         findings.append(
             _finding("unexpected_shutdown", text, [*unexpected, *(failed if not checks else [])])
