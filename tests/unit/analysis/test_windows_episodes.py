@@ -1,4 +1,3 @@
-# ruff: noqa: E501 - log lines are test data and keep their real length
 """Windows boot episodes: which boot each event and dump belongs to, and which reboot is explained.
 
 Kernel-Power 41, EventLog 6008 and the bug check reports are written at the start of the boot
@@ -142,7 +141,7 @@ def test_a_bug_check_reported_at_the_next_boot_belongs_to_the_crashed_episode() 
             p1="0",
             p2="BlueScreen",
             p5="d1",
-        ),  # fmt: skip
+        ),
         event(1000, "Application Error", "2026-01-02T00:30:00Z", "Application", p0="app.exe"),
     ]
     episodes = build_episodes(boots, last_boot=utc("2026-01-02T00:00:00Z"))
@@ -185,7 +184,7 @@ def test_no_reboot_in_the_window_explains_nothing_and_keeps_the_running_boots_fi
 
 def test_an_older_blue_screen_does_not_explain_a_newer_clean_restart() -> None:
     guest = load("bsod_then_clean_restart")
-    running, restarted, crashed = guest.episodes
+    _running, restarted, crashed = guest.episodes
     assert restarted.target and restarted.ended == "clean_reboot"
     assert restarted.verdict is not None
     assert (
