@@ -229,7 +229,7 @@ def test_41_without_a_bug_check_and_an_instance_failure_is_a_hang_not_a_crash_wi
     guest = load_s26()
     with_event, recommendations = conclude_guest(
         "windows", guest, triage_dumps(guest), instance_failure()
-    )  # type: ignore[arg-type]
+    )
     assert (with_event.rule_id, with_event.verdict) == (
         "windows.hang_platform_reset",
         "guest_crash",
