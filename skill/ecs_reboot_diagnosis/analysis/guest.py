@@ -28,5 +28,5 @@ def parse_guest_output(
             hint="The instance's OS type and the collector that ran disagree.",
         )
     if os_type == "linux":
-        return analyze_linux(envelope)
+        return analyze_linux(envelope, target_time=target_time)
     return analyze_windows(envelope, target_time=target_time)
