@@ -16,6 +16,7 @@ from ecs_reboot_diagnosis.models import (
     ClassifiedEvent,
     Conclusion,
     ConsoleEvidence,
+    CrashDumpFile,
     DumpTriage,
     EventVerdict,
     Evidence,
@@ -170,11 +171,9 @@ def linux_signals(
     if triage is not None and triage.dump_found:
         crash_dump = Signal(True, list(triage.evidence[:1]))
     elif linux is not None and linux.crash_files is not None:
-        files = linux.crash_files
-        if guest is not None and guest.episodes:
-            # a dump counts for the reboot it records, and only when nothing is wrong with it
-            target = next((e for e in guest.episodes if e.target), None)
-            files = [f for f in (target.crash_files if target else []) if f.suspicious is None]
+        # a dump counts for the reboot it records, and only when nothing is wrong with it
+        mine = _target_crash_files(guest)
+        files = [f for f in (linux.crash_files if mine is None else mine) if not f.suspicious]
         crash_dump = Signal(
             bool(files),
             [Evidence(source="guest:crash_files", text=f.path) for f in files[:3]],
@@ -214,12 +213,23 @@ def _reboot_in_window(guest: GuestEvidence | None) -> Signal:
     return Signal(False, [Evidence(source="guest:boot", text=f"running since {since}")])
 
 
+def _target_crash_files(guest: GuestEvidence | None) -> list[CrashDumpFile] | None:
+    """The dumps of the episode that ended in the target reboot (none without a target); None
+    when the analysis built no episodes, so every dump found counts."""
+    if guest is None or not guest.episodes:
+        return None
+    target = next((e for e in guest.episodes if e.target), None)
+    return list(target.crash_files) if target is not None else []
+
+
 def windows_signals(
     guest: GuestEvidence | None,
     events: EventVerdict | None,
     api_calls: Sequence[ApiCall] | None = None,
 ) -> dict[str, Signal]:
     win = guest.windows if guest is not None else None
+    # a dump of another boot's crash cannot explain the target reboot
+    target_files = _target_crash_files(guest)
     crash = _kind_signal(guest, frozenset({"unexpected_shutdown", "bugcheck"}))
     dump_enabled = UNKNOWN
     pagefile = UNKNOWN
@@ -243,14 +253,17 @@ def windows_signals(
             )
         if win.memory_dump_checked:
             dump = win.memory_dump
+            if dump is not None and target_files is not None and dump not in target_files:
+                dump = None
             memory_dump = Signal(
                 dump is not None,
                 [Evidence(source="guest:memory_dump", text=dump.path)] if dump else [],
             )
         if win.minidumps is not None:
+            minis = [m for m in win.minidumps if target_files is None or m in target_files]
             minidump = Signal(
-                bool(win.minidumps),
-                [Evidence(source="guest:minidump", text=m.path) for m in win.minidumps[:3]],
+                bool(minis),
+                [Evidence(source="guest:minidump", text=m.path) for m in minis[:3]],
             )
     return {
         "guest_collected": Signal(guest is not None),

@@ -171,13 +171,23 @@ def _windows(guest: GuestEvidence) -> DumpTriage:
     code = bugcheck.facts.bugcheck_code if bugcheck else None
     name = bugcheck.facts.bugcheck_name if bugcheck else None
     evidence = list(bugcheck.evidence[:2]) if bugcheck else []
-    dump = win.memory_dump
+    memory_dump, minidumps = win.memory_dump, list(win.minidumps or [])
+    target = next((e for e in guest.episodes if e.target), None)
+    if guest.episodes:
+        # only a dump of the crash that ended the target episode explains the target reboot
+        owned = target.crash_files if target is not None else []
+        memory_dump = memory_dump if memory_dump in owned else None
+        minidumps = [m for m in minidumps if m in owned]
+    dump = memory_dump
     label = "MEMORY.DMP (kernel, complete or automatic memory dump)"
     if dump is None:
-        dump = _newest(list(win.minidumps or []))
+        dump = _newest(minidumps)
         label = "minidump (small memory dump)"
     if dump is None:
-        if win.crash_dump_enabled == 0:
+        if win.memory_dump is not None or win.minidumps:
+            en = "The dump files found record an earlier crash, not the reboot being explained."
+            zh = "找到的转储文件记录的是更早的一次崩溃，而不是本次要解释的重启。"
+        elif win.crash_dump_enabled == 0:
             en = "No dump file: crash dumps are disabled (CrashDumpEnabled=0)."
             zh = "没有转储文件：内存转储已禁用（CrashDumpEnabled=0）。"
         elif win.pagefile_configured is False:

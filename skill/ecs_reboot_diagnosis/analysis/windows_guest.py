@@ -12,29 +12,34 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Final
 
 from ecs_reboot_diagnosis.analysis.envelope import WINDOWS_SECTIONS, Envelope
 from ecs_reboot_diagnosis.models import (
     FINDING_KINDS,
+    BootEpisode,
     CrashDumpFile,
+    EpisodeEnd,
     Evidence,
     Finding,
     FindingFacts,
     FindingKind,
     GuestEvidence,
+    Text,
     WindowsEvent,
     WindowsGuest,
 )
 
 __all__ = [
     "BUGCHECK_NAMES",
+    "SAME_BOOT",
     "DumpContext",
     "RawEvent",
     "analyze_windows",
     "analyze_windows_events",
     "bugcheck_name",
+    "build_episodes",
     "events_from_text",
     "events_from_xml",
     "normalize_bugcheck_code",
@@ -386,6 +391,8 @@ def _findings(
             if when and day:
                 text += f"; the shutdown at {when} on {day} was unexpected"
         if not checks:
+            if power and all(_field(e, 0, "BugcheckCode") in ("", "0") for e in power):
+                text += "; no bug check (Kernel-Power 41 BugcheckCode 0)"
             text += _no_dump_note(failed, context)
         findings.append(
             _finding("unexpected_shutdown", text, [*unexpected, *(failed if not checks else [])])
@@ -742,6 +749,292 @@ def events_from_text(text: str, source: str = "file") -> list[RawEvent]:
     return out
 
 
+# --- boot episodes ----------------------------------------------------------------------------
+#
+# A boot starts at LastBootUpTime (the running boot), Kernel-General 12 (the OS started), EventLog
+# 6009 and 6005 (the event log service started). Kernel-Power 41, EventLog 6008, the bug check
+# reports (BugCheck / WER-SystemErrorReporting 1001, WER BlueScreen) and volmgr's dump failures
+# are written at the start of the boot AFTER an unclean end: they describe how the previous boot
+# ended, so they belong to the previous episode (and 41/6008 also prove that a boot started).
+# Every other event (1074, 6006, application crashes) belongs to the boot it was logged in.
+
+SAME_BOOT: Final = timedelta(minutes=5)
+"""Boot records closer than this are one boot."""
+_LOGGED_LATE: Final = timedelta(minutes=1)
+"""An at-boot event may carry a time slightly before the boot start another record gives."""
+_DUMP_AFTER_BOOT: Final = timedelta(minutes=15)
+"""MEMORY.DMP is finished while the next boot starts: its mtime may follow that boot's start."""
+_DUMP_BEFORE_CRASH: Final = timedelta(minutes=10)
+"""6008's time is Windows' last "alive" stamp: the crash (and its dump) may come a little later."""
+_VERDICT_TEXT_MAX: Final = 80
+
+
+def _boot_marker(e: RawEvent) -> bool:
+    eid, provider = e.event.event_id, e.event.provider
+    return (
+        (eid in (6005, 6009, 6008) and "EventLog" in provider)
+        or (eid == 12 and "Kernel-General" in provider)
+        or (eid == 41 and "Kernel-Power" in provider)
+    )
+
+
+def _logged_at_next_boot(e: RawEvent) -> bool:
+    eid, provider = e.event.event_id, e.event.provider
+    return (
+        _is(e, 41, "Kernel-Power")
+        or _is(e, 6008, "EventLog")
+        or (eid in _DUMP_FAILED and "volmgr" in provider)
+        or _bugcheck(e) is not None
+    )
+
+
+def _boot_starts(events: Sequence[RawEvent], last_boot: datetime | None) -> list[datetime]:
+    """One start per boot, newest first. Records after the running boot's start are no boot."""
+    times = [e.event.time for e in events if _boot_marker(e) and e.event.time is not None]
+    if last_boot is not None:
+        times = [t for t in times if t <= last_boot + SAME_BOOT]
+        times.append(last_boot)
+    out: list[datetime] = []
+    for t in sorted(times, reverse=True):
+        if out and out[-1] - t <= SAME_BOOT:
+            # the same boot: the earliest record is nearest to its start, LastBootUpTime first
+            if out[-1] != last_boot:
+                out[-1] = t
+            continue
+        out.append(t)
+    return out
+
+
+def _zone(value: str) -> tzinfo:
+    """The collector's ``tz=+0800``; UTC when absent or malformed."""
+    match = re.fullmatch(r"([+-])(\d\d)(\d\d)", value.strip())
+    if match is None:
+        return UTC
+    offset = timedelta(hours=int(match.group(2)), minutes=int(match.group(3)))
+    return timezone(-offset if match.group(1) == "-" else offset)
+
+
+def _shutdown_time(e: RawEvent, zone: tzinfo) -> datetime | None:
+    """When the unclean shutdown 6008 reports happened (its insertion strings are local time in
+    the format of the guest's locale; None when that format is not a common English one)."""
+    clock, day = _clean(_field(e, 0)), _clean(_field(e, 1))
+    if not clock or not day:
+        return None
+    for day_format in ("%m/%d/%Y", "%Y/%m/%d", "%Y-%m-%d"):
+        for clock_format in ("%I:%M:%S %p", "%H:%M:%S"):
+            try:
+                local = datetime.strptime(f"{day} {clock}", f"{day_format} {clock_format}")
+            except ValueError:
+                continue
+            return local.replace(tzinfo=zone).astimezone(UTC)
+    return None
+
+
+def _short(text: str) -> str:
+    """A guest string fit for a one-line verdict: printable, one line, bounded."""
+    flat = "".join(ch if ch.isprintable() else " " for ch in text)
+    flat = " ".join(flat.split())
+    return flat if len(flat) <= _VERDICT_TEXT_MAX else flat[: _VERDICT_TEXT_MAX - 3] + "..."
+
+
+def _episode_end(findings: Sequence[Finding]) -> EpisodeEnd:
+    kinds = {f.kind for f in findings}
+    if "bugcheck" in kinds:
+        return "crash"
+    if "unexpected_shutdown" in kinds:
+        return "unclean"
+    if "clean_reboot" in kinds:
+        return "clean_reboot"
+    if "clean_shutdown" in kinds:
+        return "clean_shutdown"
+    return "unknown"
+
+
+def _by_whom(findings: Sequence[Finding], kind: str) -> tuple[str, str]:
+    """The process and the user of the newest 1074 behind a clean-end finding."""
+    for f in findings:
+        if f.kind != kind:
+            continue
+        for ev in f.evidence:
+            fields = _fields(ev.text)
+            if fields.get("id") == "1074":
+                process = _field_text(fields, "p0").split(" (", 1)[0]
+                return _short(process), _short(_field_text(fields, "p6"))
+    return "", ""
+
+
+def _field_text(fields: Mapping[str, str], key: str) -> str:
+    return (fields.get(key) or "").strip()
+
+
+def _episode_verdict(findings: Sequence[Finding]) -> Text:
+    """How one boot ended, in one line of each language."""
+    end = _episode_end(findings)
+    if end == "crash":
+        check = next(f for f in findings if f.kind == "bugcheck")
+        code = check.facts.bugcheck_code or "?"
+        name = f" ({check.facts.bugcheck_name})" if check.facts.bugcheck_name else ""
+        zh_name = f"（{check.facts.bugcheck_name}）" if check.facts.bugcheck_name else ""
+        return Text(en=f"Blue screen {code}{name}", zh_CN=f"蓝屏 {code}{zh_name}")
+    if end == "unclean":
+        unclean = next(f for f in findings if f.kind == "unexpected_shutdown")
+        if "power button was held down" in unclean.summary:
+            return Text(
+                en="Unexpected shutdown: the power button was held down (a forced power-off)",
+                zh_CN="意外关机：电源按钮被长按（强制断电）",
+            )
+        return Text(
+            en="Unexpected shutdown, no bug check",
+            zh_CN="意外关机，没有蓝屏错误代码",
+        )
+    if end in ("clean_reboot", "clean_shutdown"):
+        process, user = _by_whom(findings, end)
+        en_verb, zh_verb = (
+            ("Clean restart", "正常重启")
+            if end == "clean_reboot"
+            else ("Clean shutdown", "正常关机")
+        )
+        if not process:
+            return Text(
+                en=f"{en_verb} (the event log service stopped normally)",
+                zh_CN=f"{zh_verb}（事件日志服务正常停止）",
+            )
+        en_user = f" (user {user})" if user else ""
+        zh_user = f"（用户 {user}）" if user else ""
+        return Text(
+            en=f"{en_verb} by {process}{en_user}",
+            zh_CN=f"由 {process} 发起的{zh_verb}{zh_user}",
+        )
+    return Text(en="No record of how this boot ended", zh_CN="没有记录本次启动是如何结束的")
+
+
+@dataclass(frozen=True, slots=True)
+class Episodes:
+    """The boot episodes of one envelope and what the verdict rests on."""
+
+    episodes: list[BootEpisode]
+    findings: list[Finding]
+    target_reboot: datetime | None
+    reboot_in_window: bool | None
+
+
+def _dump_position(
+    dump: CrashDumpFile, starts: Sequence[datetime], crashes: Mapping[int, datetime]
+) -> int | None:
+    """The position (0 = running, 1 = the boot before, ...) of the episode whose crash ``dump``
+    records, from its mtime; None when it fits none of the known episodes."""
+    when = dump.modified
+    if when is None:
+        return None
+    if when > starts[0] + _DUMP_AFTER_BOOT:
+        return 0  # written during the running boot: no crash of an ended boot
+    for p in range(1, len(starts) + 1):
+        upper = starts[p - 1] + _DUMP_AFTER_BOOT
+        lower: datetime | None = starts[p] if p < len(starts) else None
+        if p in crashes:
+            lower = crashes[p] - _DUMP_BEFORE_CRASH
+        if when <= upper and (lower is None or when >= lower):
+            return p
+    return None
+
+
+def build_episodes(
+    events: Sequence[RawEvent],
+    *,
+    last_boot: datetime | None,
+    window_start: datetime | None = None,
+    target_time: datetime | None = None,
+    dumps: Sequence[CrashDumpFile] = (),
+    zone: tzinfo = UTC,
+    context: DumpContext | None = None,
+) -> Episodes:
+    """Assign every event and dump to the boot it belongs to and pick the target episode.
+
+    The target reboot is the running boot's start, or the boot start nearest ``target_time``;
+    the target episode is the one that ended in it. When the running boot started before the
+    log window, no reboot is in the window: the findings are those of the running boot.
+    """
+    system = [e for e in events if e.channel != "Application"]
+    application = [e for e in events if e.channel == "Application"]
+    starts = _boot_starts(events, last_boot)
+    if not starts:
+        return Episodes([], _findings(system, application, None, context), None, None)
+    count = len(starts)
+    in_window = window_start is None or starts[0] >= window_start
+
+    def slot(t: datetime, late: timedelta = timedelta(0)) -> int:
+        return next((i for i, s in enumerate(starts) if s <= t + late), count)
+
+    target_boot = 0
+    if target_time is not None:
+        target_boot = min(
+            range(count), key=lambda i: abs((starts[i] - target_time).total_seconds())
+        )
+    target = target_boot + 1 if in_window else None
+    positions: dict[int, list[RawEvent]] = {p: [] for p in range(count + 1)}
+    for e in events:
+        if e.event.time is None:
+            positions[target if target is not None else 0].append(e)
+        elif _logged_at_next_boot(e):
+            positions[min(slot(e.event.time, _LOGGED_LATE) + 1, count)].append(e)
+        else:
+            positions[slot(e.event.time)].append(e)
+    crashes: dict[int, datetime] = {}
+    for p, group in positions.items():
+        if p == 0:
+            continue
+        for e in _newest([e for e in group if _is(e, 6008, "EventLog")]):
+            when = _shutdown_time(e, zone)
+            if when is None or when > starts[p - 1] or (p < count and when < starts[p]):
+                continue
+            crashes[p] = when
+    files: dict[int, list[CrashDumpFile]] = {p: [] for p in range(count + 1)}
+    for dump in dumps:
+        if dump.modified is None:
+            if target is not None:
+                files[target].append(dump)
+            continue
+        position = _dump_position(dump, starts, crashes)
+        if position is not None:
+            files[position].append(dump)
+    episodes: list[BootEpisode] = []
+    by_position: dict[int, list[Finding]] = {}
+    for p in range(count + 1):
+        group = positions[p]
+        ended_at = starts[p - 1] if p > 0 else None
+        found = _findings(
+            [e for e in group if e.channel != "Application"],
+            [e for e in group if e.channel == "Application"],
+            ended_at,
+            context,
+        )
+        by_position[p] = found
+        oldest = p == count
+        if oldest and not found and not files[p] and p != target:
+            continue  # nothing is known of the boot before the oldest one
+        if oldest and window_start is not None and starts[-1] < window_start and p != target:
+            continue  # it ended before the log window: its records were not read
+        end = crashes.get(p, ended_at)
+        episodes.append(
+            BootEpisode(
+                index=-p,
+                start=starts[p] if p < count else None,
+                end=end,
+                ended="running" if p == 0 else _episode_end(found),
+                target=p == target,
+                findings=found,
+                crash_files=files[p],
+                verdict=None if p == 0 else _episode_verdict(found),
+            )
+        )
+    return Episodes(
+        episodes,
+        by_position[target if target is not None else 0],
+        starts[target_boot] if target is not None else None,
+        in_window,
+    )
+
+
 def _file_line(line: str) -> CrashDumpFile | None:
     f = _fields(line)
     path = f.get("path")
@@ -756,12 +1049,20 @@ def _file_line(line: str) -> CrashDumpFile | None:
     )
 
 
-def analyze_windows(envelope: Envelope) -> GuestEvidence:
-    """Parse the sections of a Windows envelope and turn its events into findings."""
+def analyze_windows(envelope: Envelope, *, target_time: datetime | None = None) -> GuestEvidence:
+    """Parse the sections of a Windows envelope, assign its events and dumps to boot episodes
+    and take the findings of the episode that ended in the target reboot (the latest one, or
+    the one nearest ``target_time``)."""
     meta = envelope.section("meta")
     kv = meta.kv() if meta is not None else {}
     epoch = kv.get("collected_at", "")
     collected = datetime.fromtimestamp(int(epoch), UTC) if epoch.isdigit() else None
+    since = kv.get("since_days", "")
+    window_start = (
+        collected - timedelta(days=int(since))
+        if collected is not None and since.isdigit() and 0 < len(since) <= 3
+        else None
+    )
     os_sec = envelope.ok("os")
     os_kv = os_sec.kv() if os_sec is not None else {}
     uptime = os_kv.get("uptime_seconds", "")
@@ -811,6 +1112,15 @@ def analyze_windows(envelope: Envelope) -> GuestEvidence:
     events = None
     if system is not None or application is not None:
         events = [e.event for e in (system or []) + (application or [])]
+    episodes = build_episodes(
+        [*(system or []), *(application or [])],
+        last_boot=boot,
+        window_start=window_start,
+        target_time=target_time,
+        dumps=[*([memory_dump] if memory_dump else []), *(minidumps or [])],
+        zone=_zone(kv.get("tz", "")),
+        context=context,
+    )
     guest = WindowsGuest(
         product_name=os_kv.get("product_name") or None,
         last_boot_time=boot,
@@ -831,5 +1141,10 @@ def analyze_windows(envelope: Envelope) -> GuestEvidence:
         collected_at=collected,
         sections=envelope.statuses(WINDOWS_SECTIONS),
         windows=guest,
-        findings=_findings(system or [], application or [], boot, context),
+        findings=episodes.findings,
+        episodes=episodes.episodes,
+        target_reboot=episodes.target_reboot,
+        reboot_in_window=episodes.reboot_in_window,
+        last_boot=boot,
+        asked_reboot_time=target_time,
     )

@@ -22,6 +22,7 @@ from tests.e2e.outside.outside_cases import (
     S22,
     S23,
     S24,
+    S26,
     SCENARIOS,
     CliResult,
     Scenario,
@@ -82,6 +83,7 @@ OUTSIDE_FIELDS: dict[str, tuple[int | None, int, bool, bool, tuple[str, ...]]] =
     "s22": (3, 0, False, False, ()),
     "s23": (0, 0, False, False, ()),
     "s24": (None, 0, False, False, ("actiontrail:LookupEvents",)),
+    "s26": (0, 1, False, False, ()),
 }
 
 
@@ -427,3 +429,48 @@ def test_s24_markdown_lists_actiontrail_as_not_available(lang: str, run: Run) ->
     else:
         assert "无法读取 actiontrail:LookupEvents（permission denied" in unavailable
         assert "actiontrail:LookupEvents" in block(markdown, lang, "api_calls")
+
+
+# --- s26: Windows hung, the platform reset it; an earlier clean restart in the window -------------
+
+
+def test_s26_a_hang_reset_by_the_platform_is_not_a_crash_without_a_dump(run: Run) -> None:
+    report = result(S26, run).report
+    events = report.events
+    assert events is not None and events.outcome == "continue"
+    assert events.instance_failure is not None
+    assert near(events.instance_failure.event.finish_time, timedelta(hours=1, minutes=58),
+                timedelta(minutes=3))  # fmt: skip
+    guest = report.guest
+    assert guest is not None and guest.windows is not None
+    assert guest.windows.crash_dump_enabled == 7 and guest.windows.memory_dump is None
+    # the verdict rests on the boot that hung, not on the clean restart three days before
+    assert [f.kind for f in guest.findings] == ["unexpected_shutdown"]
+    assert [(e.index, e.ended, e.target) for e in guest.episodes] == [
+        (0, "running", False),
+        (-1, "unclean", True),
+        (-2, "clean_reboot", False),
+        (-3, "clean_reboot", False),
+    ]
+    earlier = guest.episodes[2].verdict
+    assert earlier is not None and "shutdown.exe" in earlier.en and "shutdown.exe" in earlier.zh_CN
+    assert guest.target_reboot == guest.last_boot
+    assert report.dump_triage is not None and not report.dump_triage.dump_found
+    assert "crash_no_dump" not in report.conclusion.rule_id
+    texts = [r.text.en for r in report.recommendations]
+    assert any("NMI" in t for t in texts) and any("CloudMonitor" in t for t in texts)
+    assert not any("forced restart" in t for t in texts)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_s26_markdown_says_hang_and_platform_reset(lang: str, run: Run) -> None:
+    markdown = result(S26, run).markdown[lang]
+    expected = {
+        "en": ("Windows stopped responding and the platform reset the instance at ",
+               "so the system hung rather than crashed", "NMICrashDump"),
+        "zh-CN": ("Windows 停止响应，平台于 ", "说明系统是挂起而非崩溃", "NMICrashDump"),
+    }[lang]  # fmt: skip
+    for text in expected:
+        assert text in markdown, (lang, text)
+    assert "InstanceFailure.Reboot" in markdown
+    assert "p0=0 p1=0x0" in markdown  # the Kernel-Power 41 line without a bug check code

@@ -1,4 +1,4 @@
-"""s18, s20 and s22 through a real MCP client, step by step, in both protocol eras.
+"""s18, s20, s22 and s26 through a real MCP client, step by step, in both protocol eras.
 
 The agent starts a diagnosis, reads the guest from outside when the scenario is about the screen
 or the console (``ecs_collect_agentless_evidence``), then calls whatever ``next_step`` each
@@ -31,6 +31,7 @@ from tests.e2e.outside.outside_cases import (
     S18,
     S20,
     S22,
+    S26,
     Scenario,
     block,
     outside_headings_in_order,
@@ -287,3 +288,35 @@ async def test_s22_api_reboot_step_by_step(mode: str) -> None:
         assert outside_headings_in_order(zh_markdown, "zh-CN")
         assert "ops-alice 调用了 `RebootInstance`" in block(zh_markdown, "zh-CN", "api_calls")
         assert "来源 IP：`198.51.100.23`" in block(zh_markdown, "zh-CN", "api_calls")
+
+
+# --- s26 ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_s26_windows_hang_reset_by_the_platform_step_by_step(mode: str) -> None:
+    async with session(S26, mode, manual_clock=False) as (client, _):
+        did = await start(client, S26)
+        results: dict[str, dict[str, Any]] = {}
+
+        def keep(tool: str, data: dict[str, Any]) -> None:
+            results[tool] = data
+
+        first = {"tool": "ecs_check_platform_events", "arguments": {"diagnosis_id": did}}
+        called, report = await follow(client, first, keep)
+        assert tuple(called) == FULL
+        assert results["ecs_check_platform_events"]["outcome"] == "continue"
+        assert results["ecs_get_guest_results"]["status"] == "collected"
+        kinds = [f["kind"] for f in results["ecs_get_guest_results"]["findings"]]
+        assert kinds == ["unexpected_shutdown"]  # the clean restart 3 days before is history
+        assert (report["rule_id"], report["verdict"]) == (S26.rule_id, S26.verdict)
+        assert "the platform reset the instance at " in report["root_cause"]
+        assert "hung rather than crashed" in report["root_cause"]
+        markdown = report["report_markdown"]
+        assert "rule `windows.hang_platform_reset`" in markdown
+        assert "NMICrashDump" in markdown
+
+        zh = await render_zh(client, did)
+        assert (zh["rule_id"], zh["verdict"]) == (S26.rule_id, S26.verdict)
+        assert "说明系统是挂起而非崩溃" in zh["root_cause"]
+        assert "规则 `windows.hang_platform_reset`" in zh["report_markdown"]
