@@ -648,6 +648,9 @@ def analyze_linux(envelope: Envelope, *, target_time: datetime | None = None) ->
     dirs = _dirs(envelope)
     if files is not None:
         files = [_judge_crash_file(f, zone, local_now, boots, dirs, dump_roots) for f in files]
+        # a crash log nobody can vouch for is text like any other: no tag, no kernel line
+        planted = {"guest:" + f.path for f in files if f.suspicious}
+        lines = [replace(x, text_source=True) if x.source in planted else x for x in lines]
     guest = LinuxGuest(
         os_release=os_kv.get("pretty_name") or os_kv.get("release") or os_kv.get("name") or None,
         kernel_version=os_kv.get("kernel") or None,
