@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from ecs_reboot_diagnosis.analysis.envelope import parse_envelope
 from ecs_reboot_diagnosis.analysis.linux_guest import analyze_linux
 from ecs_reboot_diagnosis.analysis.windows_guest import analyze_windows
@@ -11,8 +13,13 @@ from ecs_reboot_diagnosis.models import GuestEvidence, OsType
 __all__ = ["parse_guest_output"]
 
 
-def parse_guest_output(os_type: OsType, output: str, nonce: str) -> GuestEvidence:
+def parse_guest_output(
+    os_type: OsType, output: str, nonce: str, *, target_time: datetime | None = None
+) -> GuestEvidence:
     """Check the envelope of one collector run (nonce, schema, collector) and analyse it.
+
+    ``target_time`` is the time of the reboot the user asked about (UTC), when given; the
+    analysers record it as ``asked_reboot_time``.
 
     Raises :class:`CollectorIntegrityError` when the output is not this run's envelope or comes
     from the other OS's collector.
@@ -24,5 +31,5 @@ def parse_guest_output(os_type: OsType, output: str, nonce: str) -> GuestEvidenc
             hint="The instance's OS type and the collector that ran disagree.",
         )
     if os_type == "linux":
-        return analyze_linux(envelope)
-    return analyze_windows(envelope)
+        return analyze_linux(envelope, target_time=target_time)
+    return analyze_windows(envelope, target_time=target_time)

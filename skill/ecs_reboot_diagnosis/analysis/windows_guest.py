@@ -756,7 +756,7 @@ def _file_line(line: str) -> CrashDumpFile | None:
     )
 
 
-def analyze_windows(envelope: Envelope) -> GuestEvidence:
+def analyze_windows(envelope: Envelope, *, target_time: datetime | None = None) -> GuestEvidence:
     """Parse the sections of a Windows envelope and turn its events into findings."""
     meta = envelope.section("meta")
     kv = meta.kv() if meta is not None else {}
@@ -832,4 +832,5 @@ def analyze_windows(envelope: Envelope) -> GuestEvidence:
         sections=envelope.statuses(WINDOWS_SECTIONS),
         windows=guest,
         findings=_findings(system or [], application or [], boot, context),
+        asked_reboot_time=target_time,
     )
