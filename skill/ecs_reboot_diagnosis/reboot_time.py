@@ -65,7 +65,7 @@ _UNITS: Final[dict[str, str]] = {
     "m": "m", "min": "m", "mins": "m", "minute": "m", "minutes": "m",
 }  # fmt: skip
 _SECONDS: Final[dict[str, int]] = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60}
-_PART: Final = re.compile(r"(\d{1,6}) ?([a-z]{1,7})")
+_PART: Final = re.compile(r"(\d{1,9}) ?([a-z]{1,12})")
 _SEPARATOR: Final = re.compile(r"[ ,]*")
 _WORDS: Final = re.compile(r"[a-z ]+")
 
