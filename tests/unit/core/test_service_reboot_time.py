@@ -63,7 +63,10 @@ def service_for(
     gw.heartbeat = AgentHeartbeat(running=True, last_heartbeat=clock.now())
     config = {"poll_first_seconds": 0.1, **config}
     service = DiagnosisService(
-        gw, InMemoryDiagnosisStore(clock), clock, ServiceConfig(**config)  # type: ignore[arg-type]
+        gw,
+        InMemoryDiagnosisStore(clock),
+        clock,
+        ServiceConfig(**config),  # type: ignore[arg-type]
     )
     return service, gw, clock
 
