@@ -18,8 +18,10 @@ from ecs_reboot_diagnosis.reboot_time import (
 NOW = datetime(2026, 12, 3, 7, 30, 0, tzinfo=UTC)
 
 
-def at(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def at(
+    year: int, month: int, day: int, hour: int, minute: int, second: int = 0, micro: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

@@ -93,17 +93,18 @@ async def test_a_bad_time_is_refused_before_any_cloud_call(bad: str) -> None:
 
 
 async def window_for(reboot_time: str | None, **config: object) -> tuple[int, str, str]:
-    service, gw, clock = service_for(**config)
+    service, gw, clock = service_for("linux", None, **config)
     d = await service.start(IID, REGION, reboot_time=reboot_time)
     clock.advance(timedelta(seconds=30))
     d = await service.check_events(d.id)
-    assert d.events is not None
-    days = (d.events.window_end - d.events.window_start) / timedelta(days=1)
+    events = d.events
+    assert events is not None
+    days = (events.window_end - events.window_start) / timedelta(days=1)
     assert days == int(days)
     await service.check_agent(d.id)
     d, _ = await service.run_guest(d.id)
     (invocation,) = gw.invocations.values()
-    return int(days), d.events.summary.en, invocation.parameters["since_days"]
+    return int(days), events.summary.en, invocation.parameters["since_days"]
 
 
 async def test_without_a_time_the_configured_windows_apply() -> None:
