@@ -70,7 +70,10 @@ def test_linux_dump_directory_not_reported() -> None:
 def test_linux_only_a_crash_log_left() -> None:
     guest = linux(
         kdump=["service=kdump", "dump_path=/var/crash"],
-        crash_files=["1742437858 2893 /var/crash/127.0.0.1-2025-03-20-02:30:58/vmcore-dmesg.txt", "#found=1"],
+        crash_files=[
+            "1742437858 2893 /var/crash/127.0.0.1-2025-03-20-02:30:58/vmcore-dmesg.txt",
+            "#found=1",
+        ],
         crash_dmesg=[
             "#source=/var/crash/127.0.0.1-2025-03-20-02:30:58/vmcore-dmesg.txt",
             "3:[ 5.0] sysrq: Trigger a crash",
