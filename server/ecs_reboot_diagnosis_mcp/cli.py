@@ -185,9 +185,24 @@ def _settings(args: argparse.Namespace) -> Settings:
         raise CliError(f"invalid ECS_DIAG_* setting: {exc.errors()[0]['msg']}", EXIT_USAGE) from exc
 
 
+def _check_reboot_time(value: str | None) -> None:
+    """Refuse a bad --reboot-time before anything is asked or called (the service reads it
+    again, against its own clock, when the diagnosis starts)."""
+    if value is None:
+        return
+    from ecs_reboot_diagnosis.clock import SystemClock
+    from ecs_reboot_diagnosis.reboot_time import parse_reboot_time
+
+    try:
+        parse_reboot_time(value, SystemClock().now())
+    except InvalidInputError as exc:
+        raise CliError(f"--reboot-time: {exc.message} {exc.hint}", EXIT_USAGE) from exc
+
+
 def cmd_diagnose(args: argparse.Namespace) -> int:
     from ecs_reboot_diagnosis.report.render import render_json, render_markdown
 
+    _check_reboot_time(args.reboot_time)
     settings = _settings(args)
     instance_id = _ask(args, "instance_id", "--instance-id", "ECS instance id",
                        "i-bp1a2b3c4d5e6f7g8h9j")  # fmt: skip
@@ -195,7 +210,9 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     progress = Progress(sys.stderr)
     try:
         with _service(args, settings) as service:
-            report = asyncio.run(service.diagnose(instance_id, region_id, progress))
+            report = asyncio.run(
+                service.diagnose(instance_id, region_id, progress, reboot_time=args.reboot_time)
+            )
     finally:
         progress.close()
     lang = args.lang or settings.lang
@@ -306,6 +323,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     diagnose.add_argument("--instance-id", help="ECS instance id, e.g. i-bp1a2b3c4d5e6f7g8h9j")
     diagnose.add_argument("--region", help="region id, e.g. cn-hangzhou")
+    diagnose.add_argument(
+        "--reboot-time",
+        metavar="TIME",
+        help="when the reboot to explain happened, if not the latest: ISO 8601 "
+        "(2026-11-30T03:00+08:00; without a zone it is UTC) or relative (2h ago, 3d ago, "
+        "1d2h ago, 45 minutes ago)",
+    )
     diagnose.add_argument("--lang", choices=LANGS, help="report language (default: en)")
     diagnose.add_argument("--format", choices=("markdown", "json"), default="markdown")
     diagnose.add_argument("--output", type=Path, help="write the report to this file")

@@ -38,7 +38,8 @@ GUEST_TOOLS = frozenset({"ecs_run_guest_diagnostics", "ecs_get_guest_results"})
 INSTRUCTIONS = """\
 Diagnoses why an Alibaba Cloud ECS instance rebooted or crashed, from data only.
 1. ecs_start_diagnosis(instance_id, region_id): ask the user for both; never guess them.
-   It returns a diagnosis_id that every later tool takes.
+   When the user says when it rebooted, also pass reboot_time (ISO 8601 with the user's UTC
+   offset, or "2h ago"). It returns a diagnosis_id that every later tool takes.
 2. ecs_check_platform_events -> 3. ecs_check_cloud_assistant -> 4. ecs_run_guest_diagnostics ->
    ecs_get_guest_results -> 5. ecs_triage_crash_dumps -> 6. ecs_recommend_dump_setup.
    Every result names the next tool in next_step; the server refuses steps out of order and
@@ -73,6 +74,20 @@ RegionIdArg = Annotated[
             "pattern": r"^([a-z]{2,4}(-[a-z0-9]+){1,3})?$",
             "description": "Region id of the instance, e.g. cn-hangzhou. Leave empty if the user "
             "has not said; never guess.",
+        }
+    ),
+]
+RebootTimeArg = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "maxLength": 64,
+            "description": "Optional: when the reboot the user asks about happened, if the user "
+            "names a time. ISO 8601 date and time (2026-11-30T03:00+08:00; without a zone it is "
+            "UTC, so add the user's UTC offset) or relative (2h ago, 90m ago, 3d ago, 1d2h ago, "
+            "45 minutes ago). Convert words such as 'around 3 am yesterday' to ISO 8601 with the "
+            "user's offset. Leave empty to explain the latest reboot.",
         }
     ),
 ]
@@ -150,13 +165,19 @@ def build_server(service: DiagnosisService) -> MCPServer:
         ctx: Context,
         instance_id: InstanceIdArg = "",
         region_id: RegionIdArg = "",
+        reboot_time: RebootTimeArg = "",
     ) -> results.StartResult:
         """Confirm an ECS instance (status, name, OS type) and open a diagnosis of why it rebooted
         or crashed. Use it first, with the instance id and region the user gave; if either is
-        unknown, ask the user (never guess). Returns: diagnosis_id (pass it to every later tool),
-        the instance facts and next_step. Next: ecs_check_platform_events."""
+        unknown, ask the user (never guess). When the user names when it rebooted ("around 3 am
+        yesterday"), pass reboot_time (ISO 8601 with the user's UTC offset, or "2h ago"); leave
+        it empty for the latest reboot. Returns: diagnosis_id (pass it to every later tool), the
+        instance facts, the reboot time asked about, and next_step.
+        Next: ecs_check_platform_events."""
         with translated():
-            d = await service.start(target.instance_id, target.region_id, caller(ctx))
+            d = await service.start(
+                target.instance_id, target.region_id, caller(ctx), reboot_time or None
+            )
         return results.start_result(d)
 
     @tool("Check platform events (step 2)", STEP)
@@ -304,17 +325,20 @@ def build_server(service: DiagnosisService) -> MCPServer:
         instance_id: InstanceIdArg = "",
         region_id: RegionIdArg = "",
         lang: LangArg = "en",
+        reboot_time: RebootTimeArg = "",
     ) -> results.ReportResult:
         """Run the whole diagnosis in one call (for headless agents), with the same order and
         guardrails as the step tools, and return the rendered report. Ask the user for the
-        instance id and region; never guess. Relay report_markdown unchanged."""
+        instance id and region; never guess. When the user names when it rebooted, pass
+        reboot_time (ISO 8601 with the user's UTC offset, or "2h ago"); empty explains the
+        latest reboot. Relay report_markdown unchanged."""
 
         async def progress(done: float, total: float | None, message: str) -> None:
             await ctx.report_progress(done, total, message)
 
         with translated():
             report = await service.diagnose(
-                target.instance_id, target.region_id, progress, caller(ctx)
+                target.instance_id, target.region_id, progress, caller(ctx), reboot_time or None
             )
             d = service.status(report.diagnosis_id)
         return results.report_result(d, report, lang, render_markdown(report, lang))
@@ -350,7 +374,8 @@ def build_server(service: DiagnosisService) -> MCPServer:
 RESOURCE_SCHEME = "ecs-reboot-diagnosis"
 WORKFLOW_PROMPT = """Find out why {target} rebooted or crashed.
 Use the ecs-reboot-diagnosis tools in this order:
-1. ecs_start_diagnosis(instance_id, region_id) -> keep the diagnosis_id.
+1. ecs_start_diagnosis(instance_id, region_id), plus reboot_time when the user said when it
+   rebooted (ISO 8601 with the user's UTC offset, or "2h ago") -> keep the diagnosis_id.
 2. ecs_check_platform_events(diagnosis_id). A platform cause (maintenance, host failure,
    expiry) ends the diagnosis: go to step 7.
 3. ecs_check_cloud_assistant(diagnosis_id). If the agent is down, go to step 7 (the report lists

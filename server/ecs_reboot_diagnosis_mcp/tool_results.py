@@ -77,6 +77,15 @@ class InstanceView(BaseModel):
 
 class StartResult(StepResult):
     instance: InstanceView
+    reboot_time: datetime | None = Field(
+        description="The time of the reboot asked about, in UTC; null: the latest reboot."
+    )
+
+
+def _asked(d: Diagnosis) -> str:
+    if d.reboot_time is None:
+        return ""
+    return f" The reboot asked about: {d.reboot_time:%Y-%m-%d %H:%M} UTC."
 
 
 def start_result(d: Diagnosis) -> StartResult:
@@ -85,8 +94,9 @@ def start_result(d: Diagnosis) -> StartResult:
         diagnosis_id=d.id,
         phase=d.workflow.phase.value,
         summary=f"Instance {i.instance_id} ({i.instance_name or 'no name'}) is {i.status}, "
-        f"OS type {i.os_type}. Keep the diagnosis_id for every later step.",
+        f"OS type {i.os_type}.{_asked(d)} Keep the diagnosis_id for every later step.",
         next_step=next_step(d),
+        reboot_time=d.reboot_time,
         instance=InstanceView(
             instance_id=i.instance_id,
             region_id=i.region_id,
@@ -383,6 +393,9 @@ class StatusResult(StepResult):
     instance_id: str
     region_id: str
     os_type: str
+    reboot_time: datetime | None = Field(
+        description="The time of the reboot asked about, in UTC; null: the latest reboot."
+    )
     completed_steps: list[str]
     remaining_tools: list[str]
     branch: str | None
@@ -396,11 +409,13 @@ def status_result(d: Diagnosis) -> StatusResult:
         diagnosis_id=d.id,
         phase=d.workflow.phase.value,
         summary=f"Diagnosis of {d.instance.instance_id} is at phase {d.workflow.phase.value}."
+        + _asked(d)
         + (f" Next: {left[0]}." if left else " The report has been rendered."),
         next_step=next_step(d),
         instance_id=d.instance.instance_id,
         region_id=d.instance.region_id,
         os_type=d.instance.os_type,
+        reboot_time=d.reboot_time,
         completed_steps=[STEP_TOOLS[s] for s in d.workflow.completed],
         remaining_tools=left,
         branch=d.workflow.branch,

@@ -46,6 +46,8 @@ class Diagnosis(BaseModel):
     updated_at: datetime
     workflow: WorkflowState
     instance: InstanceFacts
+    reboot_time: datetime | None = None
+    """The time of the reboot the user asked about (UTC), when given at the start."""
     events: EventVerdict | None = None
     cloud_assistant: CloudAssistantStatus | None = None
     guest_run: GuestRun | None = None

@@ -23,7 +23,12 @@ from ecs_reboot_diagnosis.analysis.crash_dump import triage_dumps
 from ecs_reboot_diagnosis.analysis.guest import parse_guest_output
 from ecs_reboot_diagnosis.analysis.metrics import METRICS, summarize
 from ecs_reboot_diagnosis.analysis.timeline import build_timeline
-from ecs_reboot_diagnosis.collectors import load_collector, new_nonce
+from ecs_reboot_diagnosis.collectors import (
+    MAX_SINCE_DAYS,
+    collector_parameters,
+    load_collector,
+    new_nonce,
+)
 from ecs_reboot_diagnosis.diagnosis import Diagnosis, new_diagnosis_id
 from ecs_reboot_diagnosis.errors import (
     CloudApiError,
@@ -58,6 +63,7 @@ from ecs_reboot_diagnosis.ports import (
     InvocationResult,
     MetricsGateway,
 )
+from ecs_reboot_diagnosis.reboot_time import days_back, parse_reboot_time
 from ecs_reboot_diagnosis.workflow import Outcome, Phase, Step, WorkflowState, advance, require
 
 ProgressCallback = Callable[[float, float | None, str], Awaitable[None]]
@@ -183,10 +189,18 @@ class DiagnosisService:
 
     # --- step 1 ----------------------------------------------------------------------------
 
-    async def start(self, instance_id: str, region_id: str, owner: str = "") -> Diagnosis:
-        """Confirm the instance exists and record its facts; returns the new diagnosis."""
+    async def start(
+        self, instance_id: str, region_id: str, owner: str = "", reboot_time: str | None = None
+    ) -> Diagnosis:
+        """Confirm the instance exists and record its facts; returns the new diagnosis.
+
+        ``reboot_time`` (optional) is the time of the reboot the user asks about, in a form
+        :func:`~ecs_reboot_diagnosis.reboot_time.parse_reboot_time` reads; it is read against
+        this service's clock now and validated before any API call.
+        """
         instance_id = validate_instance_id(instance_id)
         region_id = validate_region_id(region_id)
+        asked = None if reboot_time is None else parse_reboot_time(reboot_time, self.clock.now())
         require(WorkflowState(), Step.CONFIRM_INSTANCE)
         instance = await self.gateway.describe_instance(region_id, instance_id)
         if instance is None:
@@ -199,6 +213,7 @@ class DiagnosisService:
             updated_at=now,
             workflow=advance(WorkflowState(), Step.CONFIRM_INSTANCE, "done"),
             instance=instance,
+            reboot_time=asked,
         )
         self.store.add(diagnosis)
         return diagnosis
@@ -208,7 +223,8 @@ class DiagnosisService:
     async def check_events(self, diagnosis_id: str) -> Diagnosis:
         async with self._step(diagnosis_id, Step.CHECK_EVENTS) as d:
             end = self.clock.now()
-            start = end - timedelta(days=self.config.event_window_days)
+            days, widened = self._event_window_days(d, end)
+            start = end - timedelta(days=days)
             events = await self.gateway.describe_history_events(
                 d.instance.region_id,
                 d.instance.instance_id,
@@ -217,6 +233,15 @@ class DiagnosisService:
                 end=end,
             )
             verdict = platform_events.judge(events, start, end)
+            if widened is not None:
+                verdict = verdict.model_copy(
+                    update={
+                        "summary": Text(
+                            en=f"{verdict.summary.en} {widened.en}",
+                            zh_CN=f"{verdict.summary.zh_CN}{widened.zh_CN}",
+                        )
+                    }
+                )
             api_calls, metrics, unavailable = await self._cloud_side_evidence(d, start, end)
             d = d.model_copy(
                 update={
@@ -235,6 +260,39 @@ class DiagnosisService:
                     d, Step.CHECK_EVENTS, "platform_cause", events=verdict, skipped=skipped
                 )
             return self._save(d, Step.CHECK_EVENTS, "continue", events=verdict)
+
+    def _event_window_days(self, d: Diagnosis, end: datetime) -> tuple[int, Text | None]:
+        """Days of platform events to read: the configured window, widened to cover the asked
+        reboot time plus a day (at most the API's 30 days), and a note when it was widened."""
+        days = self.config.event_window_days
+        if d.reboot_time is None:
+            return days, None
+        needed = days_back(d.reboot_time, end)
+        if needed <= days:
+            return days, None
+        asked = f"{d.reboot_time:%Y-%m-%d %H:%M} UTC"
+        if needed <= MAX_EVENT_WINDOW_DAYS:
+            return needed, Text(
+                en=f"The event window was widened from {days} to {needed} days to cover the "
+                f"reboot time asked about ({asked}).",
+                zh_CN=f"为覆盖所询问的重启时间（{asked}），事件查询范围已从 {days} 天扩大到 "
+                f"{needed} 天。",
+            )
+        return MAX_EVENT_WINDOW_DAYS, Text(
+            en=f"The reboot time asked about ({asked}) is older than the {MAX_EVENT_WINDOW_DAYS} "
+            f"days of platform events the API keeps; the window was widened to "
+            f"{MAX_EVENT_WINDOW_DAYS} days, and events at that time cannot be read.",
+            zh_CN=f"所询问的重启时间（{asked}）早于 API 保留平台事件的 {MAX_EVENT_WINDOW_DAYS} 天；"
+            f"事件查询范围已扩大到 {MAX_EVENT_WINDOW_DAYS} 天，该时间的事件无法读取。",
+        )
+
+    def _log_window_days(self, d: Diagnosis) -> int:
+        """Days of guest logs the collector reads: the configured window, widened to cover the
+        asked reboot time plus a day (at most the collector's limit)."""
+        days = self.config.log_window_days
+        if d.reboot_time is not None:
+            days = max(days, days_back(d.reboot_time, self.clock.now()))
+        return min(days, MAX_SINCE_DAYS)
 
     async def _cloud_side_evidence(
         self, d: Diagnosis, start: datetime, end: datetime
@@ -437,7 +495,7 @@ class DiagnosisService:
                 d.instance.instance_id,
                 command_type=collector.command_type,
                 content=collector.content,
-                parameters={"nonce": nonce, "since_days": str(self.config.log_window_days)},
+                parameters=collector_parameters(nonce, self._log_window_days(d)),
                 timeout_seconds=self.config.command_timeout_seconds,
                 name=f"ecs-reboot-diagnosis-{collector.version}",
             )
@@ -500,7 +558,9 @@ class DiagnosisService:
                 d = self._save(d, Step.GET_GUEST_RESULTS, "pending", guest_run=run)
                 return d, "pending"
             try:
-                guest = parse_guest_output(d.instance.os_type, result.output, d.guest_nonce)
+                guest = parse_guest_output(
+                    d.instance.os_type, result.output, d.guest_nonce, target_time=d.reboot_time
+                )
             except CollectorIntegrityError as exc:
                 return self._fail_guest(d, run, result, str(exc)), "failed"
             d = self._save(d, Step.GET_GUEST_RESULTS, "collected", guest_run=run, guest=guest)
@@ -629,6 +689,7 @@ class DiagnosisService:
         region_id: str,
         progress: ProgressCallback | None = None,
         owner: str = "",
+        reboot_time: str | None = None,
     ) -> Report:
         """Run every step in order, with the same guardrails as step-by-step use."""
 
@@ -636,7 +697,7 @@ class DiagnosisService:
             if progress is not None:
                 await progress(0, None, message)
 
-        d = await self.start(instance_id, region_id, owner)
+        d = await self.start(instance_id, region_id, owner, reboot_time)
         await say(f"Instance {d.instance.instance_id} confirmed ({d.instance.os_type}).")
         d = await self.check_events(d.id)
         await say("Platform events checked.")

@@ -18,6 +18,9 @@ def parse_guest_output(
 ) -> GuestEvidence:
     """Check the envelope of one collector run (nonce, schema, collector) and analyse it.
 
+    ``target_time`` is the time of the reboot the user asked about (UTC), when given; the
+    analysers record it as ``asked_reboot_time``.
+
     Raises :class:`CollectorIntegrityError` when the output is not this run's envelope or comes
     from the other OS's collector.
     """
