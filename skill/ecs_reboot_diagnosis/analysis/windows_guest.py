@@ -1147,4 +1147,5 @@ def analyze_windows(envelope: Envelope, *, target_time: datetime | None = None) 
         reboot_in_window=episodes.reboot_in_window,
         last_boot=boot,
         asked_reboot_time=target_time,
+        log_window_days=int(since) if since.isdigit() and len(since) < 4 else None,
     )
