@@ -448,6 +448,12 @@ def conclude_guest(
             "belong to an earlier crash.",
             zh_CN=f"{root_cause.zh_CN}该转储早于已读取的日志，可能属于更早的一次崩溃。",
         )
+    if guest is not None and guest.target_reboot is not None:
+        stamp = guest.target_reboot.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        root_cause = Text(
+            en=f"Reboot at {stamp}: {root_cause.en}",
+            zh_CN=f"{stamp} 的重启：{root_cause.zh_CN}",
+        )
     unconfirmed = sorted({f.kind for f in (guest.findings if guest else []) if not f.trusted})
     if unconfirmed:
         # kept as evidence, never decisive: it lowers the confidence and says so
