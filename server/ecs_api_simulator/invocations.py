@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from ecs_api_simulator.clock import Clock
+from ecs_api_simulator.guest_templates import RenderedGuest, guest_now, render_guest
 from ecs_api_simulator.invocation_codes import DELIVERY_ERRORS, ERROR_INFO, FORCED_STATUS
 from ecs_api_simulator.output_limit import limit_output
 from ecs_api_simulator.scenario import Instance
@@ -220,19 +221,29 @@ class InvocationEngine:
                 self._finish(run, RunOutcome(output, dropped, exit_code))
 
     def _execute(self, invocation: Invocation, run: InstanceRun) -> None:
-        limit = min(float(invocation.timeout), run.instance.spec.invocation.max_run_seconds)
+        instance = run.instance
+        limit = min(float(invocation.timeout), instance.spec.invocation.max_run_seconds)
+        rendered: RenderedGuest | None = None
         try:
+            root, fixture = instance.guest_root, instance.guest_fixture
+            if instance.guest_template is not None:
+                now = guest_now(instance.spec.guest.env, self._clock.now())
+                rendered = render_guest(instance.guest_template, now)
+                root, fixture = rendered.root, rendered.fixture
             outcome = run_shell_script(
                 run.script,
-                guest_root=run.instance.guest_root,
-                guest_bin=run.instance.guest_bin,
-                fixture=run.instance.guest_fixture,
-                extra_env=run.instance.spec.guest.env,
+                guest_root=root,
+                guest_bin=instance.guest_bin,
+                fixture=fixture,
+                extra_env=instance.spec.guest.env,
                 timeout_seconds=limit,
                 running=self._running,
             )
         except Exception as exc:  # the run must end in a state, whatever happened
             outcome = RunOutcome(b"", 0, None, start_error=type(exc).__name__)
+        finally:
+            if rendered is not None:
+                rendered.remove()
         self._finish(run, outcome)
 
     def _finish(self, run: InstanceRun, outcome: RunOutcome) -> None:

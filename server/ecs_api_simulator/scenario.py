@@ -25,6 +25,13 @@ from ecs_api_simulator.event_codes import (
     HEALTH_STATUS_CODES,
 )
 from ecs_api_simulator.faults import FaultSpec
+from ecs_api_simulator.guest_templates import (
+    FileOverride,
+    GuestTemplate,
+    check_tokens,
+    guest_zone,
+    scan_guest,
+)
 from ecs_api_simulator.monitoring import (
     ApiCallRecord,
     ApiCallSpec,
@@ -104,6 +111,17 @@ class InvocationSpec(_Spec):
     """Hard cap on a real bash run, whatever Timeout the request asks for."""
 
 
+class GuestFileSpec(_Spec):
+    mtime: str | None = None
+    """The file's modification time, relative to the run (``-26h``) or absolute."""
+    mode: str | None = Field(default=None, pattern=r"^0?[0-7]{3,4}$")
+    """Octal permission bits, e.g. ``"0600"``."""
+    owner: int | None = Field(default=None, ge=0)
+    """Numeric uid, applied when the simulator runs as root (ignored otherwise)."""
+    group: int | None = Field(default=None, ge=0)
+    """Numeric gid, applied when the simulator runs as root (ignored otherwise)."""
+
+
 class GuestSpec(_Spec):
     root: str = "root"
     """The guest's ``/``, exported to scripts as ``DIAG_ROOT``."""
@@ -113,6 +131,9 @@ class GuestSpec(_Spec):
     """Exported as ``DIAG_FIXTURE`` (shims read their recorded answers from ``tools/`` there)."""
     env: dict[str, str] = Field(default_factory=dict)
     """Extra environment for scripts, e.g. ``{"TZ": "CST-8"}``; never the host's variables."""
+    files: dict[str, GuestFileSpec] = Field(default_factory=dict)
+    """mtime / mode / owner of guest files, by path in the scenario directory (template names
+    allowed: ``root/var/crash/127.0.0.1-@@kdump:-26h@@/vmcore``)."""
 
 
 class ConsoleSpec(_Spec):
@@ -197,6 +218,8 @@ class Event:
 class ConsoleOutputData:
     text: str
     last_update_time: datetime | None
+    templated: bool = False
+    """The text holds ``@@FORMAT:OFFSET@@`` tokens, rendered per request (guest_templates)."""
 
 
 @dataclass(frozen=True)
@@ -219,6 +242,9 @@ class Instance:
     denied_actions: frozenset[str]
     metrics: Mapping[str, MetricSeriesData] = field(default_factory=dict)
     api_calls: tuple[ApiCallRecord, ...] = ()
+    guest_template: GuestTemplate | None = None
+    """Set when the guest's files carry time tokens or ``guest.files`` overrides: each Linux
+    run then gets a freshly rendered copy (see guest_templates)."""
     renderings: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     """API renderings that depend on nothing but this (immutable) instance, memoized by the
     actions that build them. Shared between answers: never mutate one."""
@@ -329,6 +355,33 @@ def _load_monitoring(
     return metrics, calls
 
 
+def _scan_guest(
+    spec: InstanceSpec, directory: Path, root: Path, fixture: Path, now: datetime, where: str
+) -> GuestTemplate | None:
+    """Linux guests only: their files are what RunShellScript runs see."""
+    here = f"{where}.guest"
+    files: dict[str, FileOverride] = {}
+    for name, item in spec.guest.files.items():
+        if item.mtime is not None:
+            _time(item.mtime, now, f"{here}.files[{name!r}].mtime")
+        key = Path(name).as_posix().removeprefix("./")
+        _inside(directory, key, f"{here}.files")
+        files[key] = FileOverride(
+            mtime=item.mtime,
+            mode=int(item.mode, 8) if item.mode is not None else None,
+            owner=item.owner,
+            group=item.group,
+        )
+    if spec.os_type != "linux":
+        if files:
+            raise ScenarioError(f"{here}.files: only Linux guests have files")
+        return None
+    try:
+        return scan_guest(directory, root, fixture, spec.guest.env, files)
+    except ValueError as exc:
+        raise ScenarioError(f"{here}: {exc}") from None
+
+
 def _load_instance(
     spec: InstanceSpec, directory: Path, scenario: ScenarioSpec, now: datetime, where: str
 ) -> Instance:
@@ -351,9 +404,16 @@ def _load_instance(
         text = spec.console_output.text or ""
         if spec.console_output.file:
             text = _read_text(directory, spec.console_output.file, f"{where}.console_output")
+        try:
+            templated = check_tokens(text.encode("utf-8"))
+            if templated:
+                guest_zone(spec.guest.env.get("TZ"))
+        except ValueError as exc:
+            raise ScenarioError(f"{where}.console_output: {exc}") from None
         console = ConsoleOutputData(
             text,
             _time(spec.console_output.last_update_time, now, f"{where}.console_output"),
+            templated,
         )
     screenshot: bytes | None = None
     if spec.screenshot:
@@ -367,6 +427,9 @@ def _load_instance(
         else None
     )
     metrics, api_calls = _load_monitoring(spec, now, where)
+    guest_root = _inside(directory, spec.guest.root, f"{where}.guest.root")
+    guest_fixture = _inside(directory, spec.guest.fixture, f"{where}.guest.fixture")
+    template = _scan_guest(spec, directory, guest_root, guest_fixture, now, where)
     return Instance(
         spec=spec,
         scenario=scenario.name,
@@ -380,12 +443,13 @@ def _load_instance(
         console=console,
         screenshot=screenshot,
         recorded_output=recorded,
-        guest_root=_inside(directory, spec.guest.root, f"{where}.guest.root"),
+        guest_root=guest_root,
         guest_bin=_inside(directory, spec.guest.bin, f"{where}.guest.bin"),
-        guest_fixture=_inside(directory, spec.guest.fixture, f"{where}.guest.fixture"),
+        guest_fixture=guest_fixture,
         denied_actions=denied_action_names(scenario.permissions.denied_actions),
         metrics=metrics,
         api_calls=api_calls,
+        guest_template=template,
     )
 
 

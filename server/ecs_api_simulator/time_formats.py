@@ -41,20 +41,32 @@ def parse_api_time(text: str) -> datetime:
     raise ValueError(f"not an API time: {text!r}")
 
 
-def resolve_time(value: str, now: datetime) -> datetime:
-    """A scenario time: ``now``, a relative offset such as ``-2h``, or an absolute time."""
+def parse_offset(value: str) -> timedelta:
+    """A relative scenario time as a signed offset: ``now``, ``-2h``, ``-3d4h30m``, ``+1d``."""
     text = value.strip()
     if text == "now":
-        return now
+        return timedelta(0)
     match = _RELATIVE.match(text)
-    if match and any(match.group(k) for k in ("d", "h", "m", "s")):
-        delta = timedelta(
-            days=int(match.group("d") or 0),
-            hours=int(match.group("h") or 0),
-            minutes=int(match.group("m") or 0),
-            seconds=int(match.group("s") or 0),
+    if not (match and any(match.group(k) for k in ("d", "h", "m", "s"))):
+        raise ValueError(
+            f"offset {value!r} is neither 'now' nor a relative offset like '-2h' or '-3d4h30m'"
         )
-        return now - delta if match.group("sign") == "-" else now + delta
+    delta = timedelta(
+        days=int(match.group("d") or 0),
+        hours=int(match.group("h") or 0),
+        minutes=int(match.group("m") or 0),
+        seconds=int(match.group("s") or 0),
+    )
+    return -delta if match.group("sign") == "-" else delta
+
+
+def resolve_time(value: str, now: datetime) -> datetime:
+    """A scenario time: ``now``, a relative offset such as ``-2h``, or an absolute time."""
+    try:
+        return now + parse_offset(value)
+    except ValueError:
+        pass
+    text = value.strip()
     try:
         return parse_api_time(text)
     except ValueError:

@@ -11,6 +11,7 @@ from typing import Any
 
 from ecs_api_simulator.actions.context import RequestContext
 from ecs_api_simulator.api_errors import ApiError, instance_id_not_found
+from ecs_api_simulator.guest_templates import guest_now, guest_zone, render_text
 from ecs_api_simulator.scenario import Instance
 from ecs_api_simulator.time_formats import format_console_time
 
@@ -41,6 +42,10 @@ def get_instance_console_output(ctx: RequestContext) -> dict[str, Any]:
         )
     console = instance.console
     text = console.text if console else ""
+    if console is not None and console.templated:
+        env = instance.spec.guest.env
+        now = guest_now(env, ctx.world.clock.now())
+        text = render_text(text, now, guest_zone(env.get("TZ")))
     if ctx.params.boolean("RemoveSymbols"):
         text = remove_symbols(text)
     return {

@@ -1,9 +1,9 @@
 """The files of s18..s24 follow the conventions of the bundled scenarios.
 
 Relative times everywhere, short Cloud Assistant delays, distinct instance ids, live shims for
-the Linux guests that run the collector, a real PNG for the screenshot. s21, s22 and s24 render
-their recorded guest times relative to now (``tools/render.sh``): a shim run at a fixed
-``DIAG_NOW`` must leave no placeholder and print the expected time.
+the Linux guests that run the collector, a real PNG for the screenshot. s21, s22 and s24 date
+their guest files relative to now with the simulator's time tokens: the shims, run on a copy
+rendered at a fixed time, must leave no placeholder and print the expected times.
 """
 
 from __future__ import annotations
@@ -14,18 +14,19 @@ import shutil
 import struct
 import subprocess
 import zlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
 from ecs_api_simulator import SimulatorServer
+from ecs_api_simulator.guest_templates import render_guest
+from ecs_api_simulator.scenario import load_scenario
 from tests.e2e.outside.outside_cases import REGION, SCENARIOS, SCENARIOS_DIR, Scenario
 
 TIME_KEYS = ("not_before", "publish_time", "finish_time", "time", "start", "end",
              "last_heartbeat", "last_update_time", "creation_time", "start_time")  # fmt: skip
 RELATIVE = re.compile(r"^(now|[+-](\d+d)?(\d+h)?(\d+m)?(\d+s)?)$")
-TOKEN = re.compile(r"@@([a-z]*):-(\d+)@@")
 RENDERED = ("s21", "s22", "s24")
 
 
@@ -121,30 +122,39 @@ def test_the_screenshot_is_a_real_png() -> None:
 @pytest.mark.parametrize("key", RENDERED)
 def test_rendered_guest_times_follow_the_clock(key: str) -> None:
     scenario = next(s for s in SCENARIOS if s.key == key)
-    tools = scenario.path / "tools"
-    kinds = {m.group(1) for p in tools.rglob("*.txt") for m in TOKEN.finditer(p.read_text())}
-    assert kinds <= {"iso", "boot", "last"}, kinds
-    now = 1_900_000_000  # 2030-03-17T17:46:40Z
-    env = {"DIAG_FIXTURE": str(scenario.path), "DIAG_NOW": str(now), "TZ": "UTC",
-           "PATH": "/usr/bin:/bin"}  # fmt: skip
-    calls = [("last", ["-x", "-F"]), ("journalctl", ["-b", "-1", "-n", "15"]),
-             ("journalctl", ["--list-boots"]), ("journalctl", ["-k", "-b", "-1"])]  # fmt: skip
-    for shim, args in calls:
-        out = subprocess.run(
-            ["bash", str(scenario.path / "bin" / shim), *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout
-        assert out.strip() and "@@" not in out, (shim, args, out)
-        assert "2030" in out, (shim, args, out)
-    # one token, checked to the second: the new boot of `last`
-    first = (tools / "last.txt").read_text().splitlines()[0]
-    match = TOKEN.search(first)
-    assert match is not None
-    boot = datetime.fromtimestamp(now - int(match.group(2)), UTC)
-    out = subprocess.run(["bash", str(scenario.path / "bin" / "last")], env=env,
-                         capture_output=True, text=True, check=True, timeout=10).stdout  # fmt: skip
-    assert boot.strftime("%a %b %e %H:%M:%S %Y") in out.splitlines()[0]
+    assert not (scenario.path / "tools" / "render.sh").exists()
+    loaded = load_scenario(scenario.path, datetime.now(UTC))
+    template = loaded.instances[0].guest_template
+    assert template is not None
+    now = datetime.fromtimestamp(1_900_000_000, UTC)  # 2030-03-17T17:46:40Z
+    guest = render_guest(template, now)
+    try:
+        env = {"DIAG_FIXTURE": str(guest.fixture), "PATH": "/usr/bin:/bin"}
+        calls = [("last", ["-x", "-F"]), ("journalctl", ["-b", "-1", "-n", "15"]),
+                 ("journalctl", ["--list-boots"]), ("journalctl", ["-k", "-b", "-1"])]  # fmt: skip
+        outputs: dict[str, str] = {}
+        for shim, args in calls:
+            out = subprocess.run(
+                ["bash", str(scenario.path / "bin" / shim), *args],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=10,
+            ).stdout
+            assert out.strip() and "@@" not in out, (shim, args, out)
+            assert "2030" in out, (shim, args, out)
+            outputs[shim] = outputs.get(shim, "") + out
+        # the running boot of `last` starts at now - uptime, in the guest's zone (CST-8)
+        uptime = float((guest.root / "proc" / "uptime").read_text().split()[0])
+        boot = (now - timedelta(seconds=int(uptime))).astimezone(timezone(timedelta(hours=8)))
+        first = outputs["last"].splitlines()[0]
+        shown = re.search(r"\w{3} (\w{3} [ \d]\d \d\d:\d\d:\d\d \d{4})", first)
+        assert shown is not None, first
+        started = datetime.strptime(shown.group(1), "%b %d %H:%M:%S %Y")
+        assert abs((started - boot.replace(tzinfo=None)).total_seconds()) <= 5, first
+        btime = (guest.root / "proc" / "stat").read_text()
+        assert f"btime {int(boot.timestamp())}\n" in btime
+    finally:
+        guest.remove()
+    assert not guest.directory.exists()
