@@ -232,8 +232,20 @@ class FindingView(BaseModel):
     severity: str
     summary: str
     confidence: str
+    trusted: bool = Field(
+        default=True,
+        description="False: rests only on text any guest user can write, not confirmed by a "
+        "kernel-only source; reported, never decisive.",
+    )
     evidence: list[EvidenceView]
     facts: dict[str, str] = Field(default_factory=dict)
+
+
+class EarlierRebootView(BaseModel):
+    started: str | None = Field(description="When that boot started (ISO 8601).")
+    ended: str | None = Field(description="When it ended in a reboot (ISO 8601).")
+    verdict: str = Field(description="How it ended, from its own evidence.")
+    rule_id: str | None
 
 
 def finding_view(f: Finding) -> FindingView:
@@ -247,6 +259,7 @@ def finding_view(f: Finding) -> FindingView:
         severity=f.severity,
         summary=_clip(f.summary),
         confidence=f.confidence,
+        trusted=f.trusted,
         evidence=[
             EvidenceView(source=e.source, line_no=e.line_no, text=_clip(e.text))
             for e in f.evidence[:MAX_EVIDENCE_PER_FINDING]
@@ -259,6 +272,17 @@ class GuestResultsResult(StepResult):
     status: Literal["pending", "collected", "failed"]
     retry_after_seconds: int | None
     findings: list[FindingView]
+    target_reboot: str | None = Field(
+        default=None,
+        description="When the reboot being explained happened (ISO 8601); the findings are "
+        "those of the boot that ended in it.",
+    )
+    reboot_in_window: bool | None = Field(
+        default=None,
+        description="False: the instance has been up since before the log window; no reboot "
+        "to explain (pass reboot_time to ecs_start_diagnosis for an older one).",
+    )
+    earlier_reboots: list[EarlierRebootView] = Field(default_factory=list)
     sections_missing: list[str]
     sections_truncated: list[str]
 
@@ -278,6 +302,13 @@ def guest_results_result(
         summary = f"Collected: {len(guest.findings)} finding(s)" + (
             f" ({', '.join(kinds)})." if kinds else "."
         )
+        if guest.target_reboot is not None:
+            summary += (
+                f" They belong to the boot that ended in the reboot at "
+                f"{guest.target_reboot.isoformat()}."
+            )
+        elif guest.reboot_in_window is False:
+            summary += " No reboot in the log window: these are the running boot's findings."
     return GuestResultsResult(
         diagnosis_id=d.id,
         phase=d.workflow.phase.value,
@@ -294,6 +325,18 @@ def guest_results_result(
         status=status,
         retry_after_seconds=5 if status == "pending" else None,
         findings=[finding_view(f) for f in (guest.findings if guest else [])[:MAX_FINDINGS]],
+        target_reboot=guest.target_reboot.isoformat() if guest and guest.target_reboot else None,
+        reboot_in_window=guest.reboot_in_window if guest else None,
+        earlier_reboots=[
+            EarlierRebootView(
+                started=e.start.isoformat() if e.start else None,
+                ended=e.end.isoformat() if e.end else None,
+                verdict=_clip(e.verdict.en) if e.verdict else "",
+                rule_id=e.rule_id,
+            )
+            for e in (guest.episodes if guest else [])
+            if e.index < 0 and not e.target
+        ][:MAX_FINDINGS],
         sections_missing=[s.name for s in guest.sections if not s.present] if guest else [],
         sections_truncated=[s.name for s in guest.sections if s.truncated] if guest else [],
     )
