@@ -18,16 +18,15 @@ import pytest
 from ecs_reboot_diagnosis.collectors import collector_parameters, load_collector, new_nonce
 from ecs_reboot_diagnosis.collectors.delivery import (
     DEFAULT_CONTENT_LIMIT,
-    LINUX_STUB_TEMPLATE,
     REFUSED_EXIT_CODE,
     UNPACK_FAILED_EXIT_CODE,
-    WINDOWS_STUB_TEMPLATE,
     choose_delivery,
     content_size,
     minify_shell,
     packed_command,
     packed_script,
     plain_command,
+    stub_text,
 )
 from tests.collectors.linux_harness import LINUX_CASES, run_linux_case
 
@@ -222,7 +221,10 @@ def test_sizes() -> None:
     assert content_size(windows.content, parameters) <= DEFAULT_CONTENT_LIMIT
 
 
-def test_the_reference_shows_the_stub_templates() -> None:
+def test_the_reference_shows_the_stubs() -> None:
+    """references/collector-delivery.md shows each stub exactly, with its fields named."""
     text = REFERENCE.read_text(encoding="utf-8")
-    assert LINUX_STUB_TEMPLATE in text
-    assert WINDOWS_STUB_TEMPLATE in text
+    fields = {"version": "<version>", "sha256": "<sha256>", "payload": "<payload>"}
+    for os_type, fence in (("linux", "sh"), ("windows", "powershell")):
+        stub = stub_text(os_type, **fields).replace("\r\n", "\n")
+        assert f"```{fence}\n{stub}```" in text

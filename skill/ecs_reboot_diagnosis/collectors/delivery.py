@@ -51,6 +51,7 @@ __all__ = [
     "packed_command",
     "packed_script",
     "plain_command",
+    "stub_text",
 ]
 
 Delivery = Literal["plain", "packed"]
@@ -250,18 +251,24 @@ def plain_command(collector: Collector) -> DeliveryForm:
 @cache
 def packed_command(collector: Collector) -> DeliveryForm:
     script = packed_script(collector)
-    template = LINUX_STUB_TEMPLATE if collector.os_type == "linux" else WINDOWS_STUB_TEMPLATE
     payload = base64.b64encode(_gzip(script.encode("ascii"))).decode("ascii")
+    stub = stub_text(
+        collector.os_type, version=collector.version, sha256=_sha256(script), payload=payload
+    )
+    return DeliveryForm("packed", stub, _sha256(stub), _sha256(script))
+
+
+def stub_text(os_type: OsType, *, version: str, sha256: str, payload: str) -> str:
+    """The stub of ``os_type`` filled in (Windows: CRLF line ends, as ``windows.ps1``)."""
+    template = LINUX_STUB_TEMPLATE if os_type == "linux" else WINDOWS_STUB_TEMPLATE
     stub = template.format(
-        version=collector.version,
-        sha256=_sha256(script),
+        version=version,
+        sha256=sha256,
         payload=payload,
         unpack_failed=UNPACK_FAILED_EXIT_CODE,
         refused=REFUSED_EXIT_CODE,
     )
-    if collector.os_type == "windows":
-        stub = stub.replace("\n", "\r\n")
-    return DeliveryForm("packed", stub, _sha256(stub), _sha256(script))
+    return stub.replace("\n", "\r\n") if os_type == "windows" else stub
 
 
 def choose_delivery(
