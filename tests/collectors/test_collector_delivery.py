@@ -28,6 +28,7 @@ from ecs_reboot_diagnosis.collectors.delivery import (
     plain_command,
     stub_text,
 )
+from ecs_reboot_diagnosis.models import OsType
 from tests.collectors.linux_harness import LINUX_CASES, run_linux_case
 
 CASES = sorted(p.name for p in LINUX_CASES.iterdir() if (p / "case.json").exists())
@@ -95,7 +96,9 @@ def test_packed_stub_falls_back_to_openssl(tmp_path: Path) -> None:
     """No base64 and no sha256sum (an old or trimmed userland): openssl decodes and hashes."""
     nonce = new_nonce()
     stub = packed_command(load_collector("linux")).content
-    run = run_linux_case("clean_reboot", tmp_path, nonce=nonce, content=stub, extra_tools=("openssl",))
+    run = run_linux_case(
+        "clean_reboot", tmp_path, nonce=nonce, content=stub, extra_tools=("openssl",)
+    )
     assert run.returncode == 0, run.stderr
     assert f"====={nonce} EOF sections=" in run.output
 
@@ -115,7 +118,7 @@ def test_packed_stub_refuses_a_tampered_payload(shell: str, tmp_path: Path) -> N
     )
     assert run.returncode == REFUSED_EXIT_CODE
     assert run.output == ""
-    assert "refusing to run the unpacked collector" in run.stderr
+    assert "collector not run: its SHA-256" in run.stderr
     assert not list(tmp_path.rglob("pwned"))
 
 
@@ -153,7 +156,7 @@ def test_windows_stub_text() -> None:
     assert "$D = @'\r\n{{since_days}}\r\n'@\r\n" in stub
     assert "IO.Compression.GZipStream" in stub
     assert "[Security.Cryptography.SHA256]::Create()" in stub
-    assert f"if ($h -ne $S) {{\r\n" in stub
+    assert "if ($h -ne $S) {\r\n" in stub
     assert f"    exit {REFUSED_EXIT_CODE}\r\n" in stub
     assert "& ([ScriptBlock]::Create($C)) $N.Trim() $D.Trim()\r\n" in stub
     assert "Invoke-Expression" not in stub and "iex " not in stub
@@ -225,6 +228,7 @@ def test_the_reference_shows_the_stubs() -> None:
     """references/collector-delivery.md shows each stub exactly, with its fields named."""
     text = REFERENCE.read_text(encoding="utf-8")
     fields = {"version": "<version>", "sha256": "<sha256>", "payload": "<payload>"}
-    for os_type, fence in (("linux", "sh"), ("windows", "powershell")):
+    forms: tuple[tuple[OsType, str], ...] = (("linux", "sh"), ("windows", "powershell"))
+    for os_type, fence in forms:
         stub = stub_text(os_type, **fields).replace("\r\n", "\n")
         assert f"```{fence}\n{stub}```" in text

@@ -91,7 +91,7 @@ fi
 h=$(printf '%s\\n' "$C" | $H 2>/dev/null)
 h=${{h%% *}}
 if [ "$h" != "$S" ]; then
-  echo "ecs-reboot-diagnosis: refusing to run the unpacked collector: SHA-256 ${{h:-unknown}}, expected $S" >&2
+  echo "ecs-reboot-diagnosis: collector not run: its SHA-256 ${{h:-?}} is not $S" >&2
   exit {refused}
 fi
 exec sh -c "$C" ecs-reboot-diagnosis "$N" "$D"
@@ -122,7 +122,7 @@ try {{
 $b = [Security.Cryptography.SHA256]::Create().ComputeHash([Text.Encoding]::ASCII.GetBytes($C))
 $h = -join ($b | ForEach-Object {{ $_.ToString('x2') }})
 if ($h -ne $S) {{
-    [Console]::Error.WriteLine("ecs-reboot-diagnosis: refusing to run the unpacked collector: SHA-256 $h, expected $S")
+    [Console]::Error.WriteLine("ecs-reboot-diagnosis: collector not run: its SHA-256 $h is not $S")
     exit {refused}
 }}
 & ([ScriptBlock]::Create($C)) $N.Trim() $D.Trim()
