@@ -76,10 +76,13 @@ async def test_delivery_end_to_end(
     assert (run.delivery, run.status, run.exit_code) == (delivery, "Success", 0)
     assert run.command_sha256 == form.content_sha256
     assert run.script_sha256 == form.script_sha256
-    # the real collector ran: its envelope parsed and the vmcore's panic was found
-    assert report.guest is not None
-    assert report.guest.collector_version == collector.version
-    assert any(f.kind == "kernel_panic" for f in report.guest.findings)
+    # the real collector ran against the scenario's tree: its envelope parsed, the vmcore listed
+    guest = report.guest
+    assert guest is not None and guest.linux is not None
+    assert guest.collector_version == collector.version
+    assert {s.name for s in guest.sections if s.present} >= {"os", "kdump", "crash_files"}
+    assert guest.linux.crash_files is not None
+    assert any(f.path.endswith("/vmcore") for f in guest.linux.crash_files)
     english = render_markdown(report, "en")
     chinese = render_markdown(report, "zh-CN")
     assert f"Script SHA-256 `{form.script_sha256}`" in english
