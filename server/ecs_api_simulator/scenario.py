@@ -108,6 +108,8 @@ class InvocationSpec(_Spec):
     recorded_output: str | None = None
     """File (relative to the scenario): the output of RunPowerShellScript/RunBatScript runs."""
     max_run_seconds: float = Field(default=120.0, gt=0)
+    command_content_limit: int = Field(default=24 * 1024, ge=1024, le=24 * 1024)
+    """RunCommand ``CmdContent.ExceedLimit`` above this size (Base64 content plus parameters)."""
     """Hard cap on a real bash run, whatever Timeout the request asks for."""
 
 

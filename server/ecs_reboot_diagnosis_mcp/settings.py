@@ -23,6 +23,12 @@ class Settings(BaseSettings):
     log_window_days: int = Field(7, ge=1, le=90)
     guest_commands: bool = True
     command_timeout_s: int = Field(300, ge=10, le=86400)
+    command_content_limit: int = Field(
+        16 * 1024,
+        ge=4096,
+        le=64 * 1024,
+        description="RunCommand CommandContent limit (Base64 + parameters, bytes) to assume.",
+    )
     wait_deadline_s: float = Field(120.0, gt=0, le=3600)
     store_ttl_s: int = Field(24 * 3600, ge=60)
     max_diagnoses: int = Field(256, ge=1)
@@ -43,6 +49,7 @@ class Settings(BaseSettings):
             event_window_days=self.event_window_days,
             guest_commands=self.guest_commands,
             command_timeout_seconds=self.command_timeout_s,
+            command_content_limit=self.command_content_limit,
             log_window_days=self.log_window_days,
             wait_deadline_seconds=self.wait_deadline_s,
         )

@@ -203,6 +203,10 @@ class GuestRunResult(StepResult):
     invocation_status: str
     collector_version: str
     command_sha256: str
+    delivery: str
+    """``plain`` (the readable script was sent) or ``packed`` (a stub carrying it)."""
+    script_sha256: str
+    """SHA-256 of the script that runs in the guest."""
 
 
 def guest_run_result(d: Diagnosis, status: str) -> GuestRunResult:
@@ -218,6 +222,8 @@ def guest_run_result(d: Diagnosis, status: str) -> GuestRunResult:
         invocation_status=status,
         collector_version=run.collector_version,
         command_sha256=run.command_sha256,
+        delivery=run.delivery,
+        script_sha256=run.script_sha256,
     )
 
 

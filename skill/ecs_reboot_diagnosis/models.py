@@ -333,8 +333,13 @@ class GuestRun(Record):
 
     invoke_id: str
     command_sha256: str
+    """SHA-256 of the ``CommandContent`` sent (the script itself, or the packed stub)."""
     collector_version: str
     started_at: datetime
+    delivery: Literal["plain", "packed"] = "plain"
+    """How the collector travelled: the readable script, or the stub carrying it packed."""
+    script_sha256: str = ""
+    """SHA-256 of the script that ran (for ``packed``, the unpacked script the stub checked)."""
     status: str = "Pending"
     error_code: str = ""
     error_info: str = ""

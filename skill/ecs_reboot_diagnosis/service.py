@@ -25,9 +25,17 @@ from ecs_reboot_diagnosis.analysis.metrics import METRICS, summarize
 from ecs_reboot_diagnosis.analysis.timeline import build_timeline
 from ecs_reboot_diagnosis.collectors import (
     MAX_SINCE_DAYS,
+    Collector,
     collector_parameters,
     load_collector,
     new_nonce,
+)
+from ecs_reboot_diagnosis.collectors.delivery import (
+    DEFAULT_CONTENT_LIMIT,
+    EXCEED_LIMIT_CODE,
+    DeliveryForm,
+    choose_delivery,
+    packed_command,
 )
 from ecs_reboot_diagnosis.diagnosis import Diagnosis, new_diagnosis_id
 from ecs_reboot_diagnosis.errors import (
@@ -87,6 +95,8 @@ class ServiceConfig:
     poll_max_seconds: float = 8.0
     metrics_window: timedelta = timedelta(hours=24)
     metrics_period_seconds: int = 300
+    command_content_limit: int = DEFAULT_CONTENT_LIMIT
+    """RunCommand ``CommandContent`` limit assumed (Base64 content plus parameters, bytes)."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.event_window_days <= MAX_EVENT_WINDOW_DAYS:
@@ -490,24 +500,40 @@ class DiagnosisService:
         async with self._step(diagnosis_id, Step.RUN_GUEST) as d:
             collector = load_collector(d.instance.os_type)
             nonce = new_nonce()
-            invoke_id = await self.gateway.run_command(
-                d.instance.region_id,
-                d.instance.instance_id,
-                command_type=collector.command_type,
-                content=collector.content,
-                parameters=collector_parameters(nonce, self._log_window_days(d)),
-                timeout_seconds=self.config.command_timeout_seconds,
-                name=f"ecs-reboot-diagnosis-{collector.version}",
-            )
+            parameters = collector_parameters(nonce, self._log_window_days(d))
+            form = choose_delivery(collector, parameters, self.config.command_content_limit)
+            try:
+                invoke_id = await self._run_collector(d, collector, form, parameters)
+            except CloudApiError as exc:
+                # The region enforces a smaller limit than configured: the packed form, once.
+                if exc.code != EXCEED_LIMIT_CODE or form.delivery == "packed":
+                    raise
+                form = packed_command(collector)
+                invoke_id = await self._run_collector(d, collector, form, parameters)
             run = GuestRun(
                 invoke_id=invoke_id,
-                command_sha256=collector.sha256,
+                command_sha256=form.content_sha256,
                 collector_version=collector.version,
                 started_at=self.clock.now(),
+                delivery=form.delivery,
+                script_sha256=form.script_sha256,
             )
             d = self._save(d, Step.RUN_GUEST, "done", guest_run=run, guest_nonce=nonce)
         result = await self.wait_for_guest(diagnosis_id, progress)
         return self.store.get(diagnosis_id), result.status if result else run.status
+
+    async def _run_collector(
+        self, d: Diagnosis, collector: Collector, form: DeliveryForm, parameters: dict[str, str]
+    ) -> str:
+        return await self.gateway.run_command(
+            d.instance.region_id,
+            d.instance.instance_id,
+            command_type=collector.command_type,
+            content=form.content,
+            parameters=parameters,
+            timeout_seconds=self.config.command_timeout_seconds,
+            name=f"ecs-reboot-diagnosis-{collector.version}",
+        )
 
     async def wait_for_guest(
         self, diagnosis_id: str, progress: ProgressCallback | None = None

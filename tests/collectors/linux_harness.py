@@ -70,8 +70,13 @@ def run_linux_case(
     nonce: str | None = None,
     since_days: str = "7",
     prepare: Callable[[Path], None] | None = None,
+    content: str | None = None,
+    extra_tools: tuple[str, ...] = (),
 ) -> LinuxRun:
-    """Copy the case to ``work``, run linux.sh with ``shell`` and return what it printed."""
+    """Copy the case to ``work``, run linux.sh with ``shell`` and return what it printed.
+
+    ``content`` replaces linux.sh (e.g. the packed stub); ``extra_tools`` join the PATH.
+    """
     src = LINUX_CASES / case
     case_dir = work / case
     shutil.copytree(src, case_dir, symlinks=True)
@@ -94,10 +99,10 @@ def run_linux_case(
         target.write_bytes(target.read_bytes().replace(b"NONCE_PLACEHOLDER", nonce.encode()))
     if prepare is not None:
         prepare(root)
-    tools = MINIMAL_TOOLS if spec.get("minimal_path") else FULL_TOOLS
-    bin_dir = _tool_dir(work / f"bin-{case}", list(tools), case_dir)
+    tools = [*(MINIMAL_TOOLS if spec.get("minimal_path") else FULL_TOOLS), *extra_tools]
+    bin_dir = _tool_dir(work / f"bin-{case}", tools, case_dir)
     script = work / "linux.sh"
-    content = load_collector("linux").content
+    content = load_collector("linux").content if content is None else content
     params = {"nonce": nonce, "since_days": since_days}  # raw: the script validates them
     script.write_text(substitute_parameters(content, params))
     env = {

@@ -121,10 +121,12 @@ def _decode_content(ctx: RequestContext) -> str:
         raise invalid_parameter("CommandContent", "It is not valid Base64 text.") from None
 
 
-def _check_limits(ctx: RequestContext, content: str, parameters: dict[str, str]) -> None:
+def _check_limits(
+    ctx: RequestContext, content: str, parameters: dict[str, str], limit: int = CONTENT_LIMIT
+) -> None:
     size = len(base64.b64encode(content.encode("utf-8")))
     size += len(json.dumps(parameters, ensure_ascii=False).encode("utf-8")) if parameters else 0
-    if size > CONTENT_LIMIT:
+    if size > limit:
         raise ApiError(
             403,
             "CmdContent.ExceedLimit",
@@ -177,7 +179,7 @@ def run_command(ctx: RequestContext) -> dict[str, Any]:
     parameters = parse_parameters(params.raw("Parameters")) if enable_parameter else {}
     if enable_parameter:
         check_parameters(content, parameters)
-    _check_limits(ctx, content, parameters)
+    _check_limits(ctx, content, parameters)  # the largest limit a scenario can lower
 
     instances: list[Instance] = []
     for instance_id in ids:
@@ -193,6 +195,10 @@ def run_command(ctx: RequestContext) -> dict[str, Any]:
                 "The specified instance type does not match the command.",
             )
         instances.append(instance)
+    # The limit of the region the scenario plays (instance.spec.invocation.command_content_limit).
+    _check_limits(
+        ctx, content, parameters, min(i.spec.invocation.command_content_limit for i in instances)
+    )
 
     # Idempotence: a retry carrying the ClientToken of a RunCommand that already created an
     # invocation gets that invocation back (per AccessKey), and nothing runs twice.

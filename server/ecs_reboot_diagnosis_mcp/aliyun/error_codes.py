@@ -127,7 +127,9 @@ ERROR_CODES: dict[str, ErrorRule] = {
     "InstanceIdLimitExceeded": _INVALID,
     "InvalidCmdType.NotFound": _INVALID,
     "CmdContent.ExceedLimit": ErrorRule(
-        "invalid_parameter", "The command is larger than Cloud Assistant accepts (24 KB Base64)."
+        "invalid_parameter",
+        "The command is larger than Cloud Assistant accepts in this region (16, 18 or 24 KB of "
+        "Base64 content plus parameters); lower ECS_DIAG_COMMAND_CONTENT_LIMIT.",
     ),
     "InvalidVersion": _INVALID,
     # instance state

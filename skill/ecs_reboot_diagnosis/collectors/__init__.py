@@ -1,7 +1,9 @@
 """The guest collectors: fixed, read-only scripts shipped as package data.
 
 The only content ever sent through Cloud Assistant ``RunCommand`` is one of these scripts,
-unchanged: the adapters send :attr:`Collector.content` and check it by :attr:`Collector.sha256`.
+unchanged (:attr:`Collector.content`, checked by :attr:`Collector.sha256`), or, where the
+region's ``CommandContent`` limit is too small for it, a fixed stub that carries it packed and
+checks its hash before running it (``delivery.py``).
 Per-run values travel as Cloud Assistant custom parameters (``EnableParameter=true``,
 ``Parameters={...}``), which the agent substitutes textually into the ``{{name}}`` placeholders.
 :func:`collector_parameters` builds and validates them; :func:`substitute_parameters` reproduces

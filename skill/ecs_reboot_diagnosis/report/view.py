@@ -766,6 +766,14 @@ class _Builder:
                 time=self.time(guest.collected_at),
             )
         ]
+        if run is not None:
+            sha256 = run.script_sha256 or run.command_sha256
+            children.append(
+                self.t(
+                    "guest.script_packed" if run.delivery == "packed" else "guest.script_plain",
+                    sha256=code(sha256),
+                )
+            )
         system = self.guest_system()
         if system is not None:
             children.append(system)
