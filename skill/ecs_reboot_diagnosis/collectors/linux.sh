@@ -1,7 +1,7 @@
 #!/bin/sh
 # ecs-reboot-diagnosis Linux guest collector. Read-only: it writes only to its own temp dir.
 # Output format: ENVELOPE.md. POSIX sh (bash, dash, busybox ash). ASCII only.
-V=1.0.0
+V=1.1.0
 read -r NONCE <<'ECS_DIAG_PARAM'
 {{nonce}}
 ECS_DIAG_PARAM
@@ -285,15 +285,37 @@ out meta ok "" 400
 } >"$T/d" 2>/dev/null
 if grep -q '^kernel=.' "$T/d"; then out os ok "" 700; else out os error "kernel version unreadable" 700; fi
 
+{
+  awk '$1 == "btime" && $2 ~ /^[0-9]+$/ { print "btime=" $2; exit }' "$R/proc/stat"
+  u=
+  h=
+  [ "$LIVE" = 1 ] && u=$(t 5 uptime -s)
+  case $u in [12][0-9][0-9][0-9]-*) echo "uptime_since=$u" ;; esac
+  [ -r "$R/proc/sys/kernel/hostname" ] && read -r h <"$R/proc/sys/kernel/hostname"
+  [ -z "$h" ] && [ "$LIVE" = 1 ] && h=$(t 5 hostname)
+  [ -n "$h" ] && echo "hostname=$h"
+  head -c 300 "$R/etc/hostname" | sed -n '1s/^/etc_hostname=/p'
+} >"$T/d" 2>/dev/null
+out boot ok "" 400
+
 W=$R/var/log/wtmp
-if ! have last; then
+n=
+if ! have last && ! have utmpdump; then
   out reboot_history missing "last not available" 0
 elif [ ! -r "$W" ]; then
   out reboot_history missing "no /var/log/wtmp" 0
 else
-  { t 20 last -x -F -f "$W" 2>/dev/null || t 20 last -x -f "$W" 2>/dev/null || t 20 last -f "$W"; } 2>/dev/null |
-    awk '/^(reboot|shutdown) / { print; if (++n >= 16) exit }' >"$T/d"
-  out reboot_history ok "" 1100
+  if have last; then
+    { t 20 last -x -F -f "$W" 2>/dev/null || t 20 last -x --time-format iso -f "$W" 2>/dev/null ||
+      t 20 last -x -f "$W" 2>/dev/null || t 20 last -f "$W"; } 2>/dev/null |
+      awk '/^(reboot|shutdown) / { print; if (++n >= 16) exit }' >"$T/d"
+  else
+    # wtmp without last: BOOT_TIME (2) and RUN_LVL (1) records of reboot/shutdown, newest first.
+    n=utmpdump
+    t 20 utmpdump "$W" 2>/dev/null | awk '/^\[[12]\] \[[0-9]+\] \[....\] \[(reboot  |shutdown)\]/ { a[n++ % 16] = $0 }
+END { for (i = n - 1; i >= 0 && i >= n - 16; i--) print a[i % 16] }' >"$T/d"
+  fi
+  out reboot_history ok "$n" 1100
 fi
 
 JD=
@@ -427,17 +449,21 @@ DP=
 DP=${DP:-/var/crash}
 out kdump ok "$n" 700
 
-for d in "$DP" /var/crash; do
-  [ -d "$R$d" ] && t 20 find "$R$d" -maxdepth 2 -type f \( -name 'vmcore*' -o -name 'dump.*' -o -name 'dmesg.*' \) 2>/dev/null
-done | awk '!s[$0]++' | head -n 200 | while IFS= read -r f; do stat -c '%Y %s %n' "$f" 2>/dev/null; done |
-  sort -rn >"$T/cf"
-awk -v r="$R" '{ p = $0; sub(/^[0-9]+ [0-9]+ /, "", p); if (r != "" && index(p, r) == 1) p = substr(p, length(r) + 1)
-if (NR <= 20) print $1, $2, p } END { print "#found=" NR }' "$T/cf" >"$T/d"
-if [ -d "$R$DP" ] || [ -d "$R/var/crash" ]; then out crash_files ok "" 1000; else
+# cr FIND-ARGS: paths under the dump directories. cs FORMAT: stat of each path read. sr: paths without $R.
+cr() { for d in "$DP" /var/crash; do [ -d "$R$d" ] && t 20 find "$R$d" "$@" 2>/dev/null; done | awk '!s[$0]++' | head -n 200; }
+cs() { while IFS= read -r f; do stat -c "$1" "$f" 2>/dev/null; done; }
+sr() { awk -v r=" $R/" 'r != " /" && (i = index($0, r)) { $0 = substr($0, 1, i) substr($0, i + length(r) - 1) } 1'; }
+cr -maxdepth 2 -type f \( -name 'vmcore*' -o -name 'dump.*' -o -name 'dmesg.*' \) | cs '%Y %s %u %a %n' | sort -rn >"$T/cf"
+{
+  head -n 20 "$T/cf"
+  echo "#found=$(wc -l <"$T/cf")"
+  { cr -maxdepth 0; cr -mindepth 1 -maxdepth 1 -type d | cs '%Y %n' | sort -rn | sed 's/^[0-9]* //'; } | cs '#dir=%Y %u %a %n' | head -n 20
+} | sr >"$T/d"
+if [ -d "$R$DP" ] || [ -d "$R/var/crash" ]; then out crash_files ok "" 1400; else
   out crash_files missing "no dump directory $DP" 0
 fi
 
-f=$(awk '{ p = $0; sub(/^[0-9]+ [0-9]+ /, "", p) } p ~ /\/(vmcore-dmesg\.txt|dmesg\.[^\/]*)$/ { print p; exit }' "$T/cf")
+f=$(awk '{ p = substr($0, index($0, " /") + 1) } p ~ /\/(vmcore-dmesg\.txt|dmesg\.[^\/]*)$/ { print p; exit }' "$T/cf")
 if [ -n "$f" ]; then
   { echo "@@FILE ${f#"$R"}"; scan 10 "$f"; } | sel "" 10 "$(eb 2900)" >"$T/d"
   out crash_dmesg ok "" 2900
@@ -449,9 +475,7 @@ for d in /sys/fs/pstore /var/lib/systemd/pstore; do
   [ -d "$R$d" ] && find "$R$d" -maxdepth 2 -type f 2>/dev/null
 done | head -n 10 >"$T/pf"
 if [ -s "$T/pf" ]; then
-  while IFS= read -r f; do stat -c '%Y %s %n' "$f" 2>/dev/null; done <"$T/pf" |
-    awk -v r="$R" -v t="$T/tr" -v m=$(($(eb 800) / 3)) '{ p = $0; sub(/^[0-9]+ [0-9]+ /, "", p); if (r != "" && index(p, r) == 1) p = substr(p, length(r) + 1)
-l = "#file=" $1 " " $2 " " p; if ((u += length(l) + 1) > m) { print 1 >t; exit } print l }' >"$T/d"
+  cs '#file=%Y %s %u %a %n' <"$T/pf" | sr | awk -v t="$T/tr" -v m=$(($(eb 800) / 3)) '(u += length($0) + 1) > m { print 1 >t; exit } 1' >"$T/d"
   b=$(($(eb 800) - $(wc -c <"$T/d")))
   while IFS= read -r f; do
     echo "@@FILE ${f#"$R"}"
