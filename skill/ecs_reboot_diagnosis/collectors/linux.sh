@@ -312,7 +312,7 @@ else
   else
     # wtmp without last: BOOT_TIME (2) and RUN_LVL (1) records of reboot/shutdown, newest first.
     n=utmpdump
-    t 20 utmpdump "$W" 2>/dev/null | awk '/^\[[12]\] \[[0-9]+\] \[....\] \[(reboot  |shutdown)\]/ { a[n++ % 16] = $0 }
+    t 20 utmpdump "$W" 2>/dev/null | awk '/^\[[12]\] \[[0-9]+\] \[....\] \[(reboot  |shutdown)\]/ { gsub(/ +\]/, "]"); a[n++ % 16] = $0 }
 END { for (i = n - 1; i >= 0 && i >= n - 16; i--) print a[i % 16] }' >"$T/d"
   fi
   out reboot_history ok "$n" 1100
