@@ -2,7 +2,8 @@
 
 Each case under ``tests/fixtures/guest/linux/<case>/`` has ``root/`` (the guest file system the
 script reads through ``DIAG_ROOT``), optional ``tools/`` (what the shims in ``_shims/`` print for
-journalctl, last, systemctl and dmesg) and ``case.json`` (the clock, time zone and file times).
+journalctl, last, systemctl, dmesg, utmpdump, uptime and hostname) and ``case.json`` (the clock,
+time zone and file times).
 The script runs with a PATH made only of links to the tools it needs plus the case's shims, so a
 tool the case lacks is really missing, and nothing reads the state of the test machine.
 """
@@ -30,11 +31,15 @@ MINIMAL_TOOLS = (
     "sh awk grep sed find stat sort head tail wc tr cp date df mktemp rm gzip cat mkdir"
 ).split()
 FULL_TOOLS = [*MINIMAL_TOOLS, "uname", "timeout", "nice", "renice", "ionice", "xz"]
+# tool -> the files of tools/ that put its shim on PATH (any one of them)
 SHIMMED = {
-    "journalctl": "journalctl",
-    "last": "last.txt",
-    "systemctl": "systemctl",
-    "dmesg": "dmesg.txt",
+    "journalctl": ("journalctl",),
+    "last": ("last.txt", "last-iso.txt", "last-plain.txt"),
+    "systemctl": ("systemctl",),
+    "dmesg": ("dmesg.txt",),
+    "utmpdump": ("utmpdump.txt",),
+    "uptime": ("uptime.txt",),
+    "hostname": ("hostname.txt",),
 }
 
 
@@ -54,8 +59,8 @@ def _tool_dir(dest: Path, tools: list[str], case_dir: Path) -> Path:
         real = shutil.which(tool, path=os.defpath + ":/usr/sbin:/sbin")
         if real is not None:
             (dest / tool).symlink_to(real)
-    for tool, marker in SHIMMED.items():
-        if (case_dir / "tools" / marker).exists():
+    for tool, markers in SHIMMED.items():
+        if any((case_dir / "tools" / marker).exists() for marker in markers):
             shim = dest / tool
             shutil.copyfile(SHIMS / tool, shim)
             shim.chmod(0o755)

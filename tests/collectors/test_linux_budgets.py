@@ -243,9 +243,13 @@ def test_every_log_section_keeps_data_when_all_are_full(linux_case: Run) -> None
             + _lockups_syslog().replace("Mar 20 09:15:30 iZbp1", "2025-03-20T09:15:30+0000 host")
         )
         (root / "var/log/journal").mkdir()
+        (root / "etc/hostname").write_text("h" * 3000 + "\n")  # the boot section is clipped too
 
     run = linux_case("lockup_panic_oversized", prepare=fill)
     envelope = _envelope(run)
+    assert _size(envelope, "boot") <= 400 and _size(envelope, "crash_files") <= 1400
+    crash = envelope.section("crash_files")
+    assert crash is not None and crash.truncated
     for name in ("journal_kernel", "syslog", "dmesg", "oom", "crash_dmesg", "pstore"):
         section = envelope.section(name)
         assert section is not None and section.status == "ok", name

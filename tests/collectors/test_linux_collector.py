@@ -347,7 +347,7 @@ def test_bad_parameters_give_only_an_error_header(
     run = linux_case("minimal_busybox", nonce=nonce, since_days=since)
     assert run.returncode == 2
     assert (
-        run.output == f"ECS_DIAG_ENVELOPE schema_version=1 collector=linux version=1.0.0 {error}\n"
+        run.output == f"ECS_DIAG_ENVELOPE schema_version=1 collector=linux version=1.1.0 {error}\n"
     )
 
 

@@ -37,6 +37,7 @@ SUPPORTED_SCHEMA_VERSIONS: Final = frozenset({1})
 LINUX_SECTIONS: Final[tuple[str, ...]] = (
     "meta",
     "os",
+    "boot",
     "reboot_history",
     "journal_boots",
     "journal_tail",

@@ -758,8 +758,15 @@ _LAST_LINE: Final = re.compile(r"^(?P<kind>reboot|shutdown)\s+system (?:boot|dow
 _LAST_TIME: Final = re.compile(
     r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?P<mon>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +"
     r"(?P<day>\d{1,2}) (?P<h>\d\d):(?P<m>\d\d)(?::(?P<s>\d\d))?(?: (?P<year>\d{4}))?|"
-    r"(?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d)?(?:[+-]\d\d:?\d\d|Z)?)"
+    r"(?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?(?:[+-]\d\d:?\d\d|Z)?)"
 )
+# utmpdump: [type] [pid] [id] [user] [line] [host] [addr] [time]; BOOT_TIME (2) "reboot" and
+# RUN_LVL (1) "shutdown" records are what ``last -x`` shows as reboot and shutdown.
+_UTMPDUMP_LINE: Final = re.compile(
+    r"^\[(?P<type>[12])\] \[ *\d+\] \[[^\]]*\] \[(?P<kind>reboot|shutdown) *\] .*"
+    r"\[(?P<rest>[^\]]*)\]$"
+)
+_UTMP_TYPE: Final = {"reboot": "2", "shutdown": "1"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -805,12 +812,19 @@ def _last_time(match: re.Match[str], reference: datetime | None) -> datetime | N
 def parse_last_records(
     lines: Iterable[str], reference: datetime | None = None
 ) -> list[RebootRecord]:
-    """The reboot/shutdown records of ``last -x`` output, in its order (newest first)."""
+    """The reboot/shutdown records of ``last -x`` output, in its order (newest first).
+
+    Also reads ``last -x --time-format iso`` lines and the collector's ``utmpdump`` fallback
+    (reboot and shutdown records of wtmp, newest first; the time is the record's last field).
+    """
     out: list[RebootRecord] = []
     for index, text in enumerate(lines):
-        match = _LAST_LINE.match(text.strip())
+        line = text.strip()
+        match = _LAST_LINE.match(line) or _UTMPDUMP_LINE.match(line)
         if match is None:
             continue
+        if match.re is _UTMPDUMP_LINE and match.group("type") != _UTMP_TYPE[match.group("kind")]:
+            continue  # a RUN_LVL "reboot" or a BOOT_TIME "shutdown": not a boot or shutdown record
         stamp = _LAST_TIME.search(match.group("rest"))
         out.append(
             RebootRecord(

@@ -1,7 +1,6 @@
 #!/bin/sh
-# ecs-reboot-diagnosis Linux guest collector. Read-only: it writes only to its own temp dir.
-# Output format: ENVELOPE.md. POSIX sh (bash, dash, busybox ash). ASCII only.
-V=1.0.0
+# ecs-reboot-diagnosis Linux collector: read-only, POSIX sh, ASCII. See ENVELOPE.md.
+V=1.1.0
 read -r NONCE <<'ECS_DIAG_PARAM'
 {{nonce}}
 ECS_DIAG_PARAM
@@ -32,7 +31,7 @@ have() { command -v "$1" >/dev/null 2>&1; }
 T=$(mktemp -d 2>/dev/null) || { T=/tmp/ecs-diag.$$ && mkdir "$T"; } || exit 3
 trap 'rm -rf "$T"' EXIT
 trap 'exit 4' HUP INT TERM
-# The signature strings (fixed strings, one pass per file) and what a big syslog is cut to first.
+# Signature strings; $T/pre: what a big syslog is cut to first.
 cat >"$T/pat" <<'ECS_DIAG_PAT'
 Kernel panic
 not syncing
@@ -86,15 +85,13 @@ TO=
 if have timeout; then
   if timeout -k 5 5 true 2>/dev/null; then TO="timeout -k 5"; elif timeout 5 true 2>/dev/null; then TO=timeout; fi
 fi
-# t SECONDS CMD...: run CMD bounded by timeout when available.
+# t SECONDS CMD...: CMD under timeout if any.
 t() {
   s=$1
   shift
   if [ -n "$TO" ]; then $TO "$s" "$@"; else "$@"; fi
 }
-# Selection: groups incident lines (+ their RIP/Modules/Call Trace lines), keeps the newest groups
-# of each category, clips them to a byte budget by line rank (ENVELOPE.md), prints "#source="
-# switches and "LINENO:text" lines.
+# Selection (ENVELOPE.md): incidents grouped, newest kept, clipped to a budget by line rank.
 # shellcheck disable=SC2016
 SEL='function cls(s) {
 if (s ~ /not syncing|Kernel panic/) return "panic"
@@ -209,18 +206,18 @@ if (m != "") print m
 if (drop) print 1 > tf
 if (odrop) print 1 > (tf "o")
 }'
-# sel SOURCE FRAMES BUDGET [r]: selection over "@@FILE"/grep -n -A output; r: OOM groups to $T/oom.
+# sel SOURCE FRAMES BUDGET [r]: select "@@FILE"/grep -n output; r: OOM groups to $T/oom.
 sel() {
   tr -d '\000' | awk -v src="$1" -v fr="$2" -v bud="$3" -v of="${4:+$T/oom}" \
     -v tf="$T/tr" -v cut="${SC:-0}" -v cy="$CY" -v cmd="$CMD" "$SEL" 2>/dev/null
 }
-# eb BUDGET: BUDGET or what the envelope has left.
+# eb BUDGET: BUDGET or what is left.
 eb() { e=$((19200 - USED)); [ "$1" -lt "$e" ] && e=$1; echo "$e"; }
-# scan CONTEXT [FILE]: the lines with any of the signature strings, numbered, with context.
+# scan CONTEXT [FILE]: signature lines, numbered, with context.
 scan() { grep -a -n -F -A "$1" -f "$T/pat" ${2:+"$2"}; }
 USED=0
 NS=0
-# out NAME STATUS NOTE BUDGET: print section NAME from $T/d (sanitised, clipped to BUDGET bytes).
+# out NAME STATUS NOTE BUDGET: section NAME from $T/d, sanitised, clipped.
 out() {
   b=$4
   r=$((19200 - USED))
@@ -285,15 +282,37 @@ out meta ok "" 400
 } >"$T/d" 2>/dev/null
 if grep -q '^kernel=.' "$T/d"; then out os ok "" 700; else out os error "kernel version unreadable" 700; fi
 
+{
+  awk '$1 == "btime" && $2 ~ /^[0-9]+$/ { print "btime=" $2; exit }' "$R/proc/stat"
+  u=''
+  h=''
+  [ "$LIVE" = 1 ] && u=$(t 5 uptime -s)
+  case $u in [12][0-9][0-9][0-9]-*) echo "uptime_since=$u" ;; esac
+  [ -r "$R/proc/sys/kernel/hostname" ] && read -r h <"$R/proc/sys/kernel/hostname"
+  [ -z "$h" ] && [ "$LIVE" = 1 ] && h=$(t 5 hostname)
+  [ -n "$h" ] && echo "hostname=$h"
+  head -c 300 "$R/etc/hostname" | sed -n '1s/^/etc_hostname=/p'
+} >"$T/d" 2>/dev/null
+out boot ok "" 400
+
 W=$R/var/log/wtmp
-if ! have last; then
+n=
+if ! have last && ! have utmpdump; then
   out reboot_history missing "last not available" 0
 elif [ ! -r "$W" ]; then
   out reboot_history missing "no /var/log/wtmp" 0
 else
-  { t 20 last -x -F -f "$W" 2>/dev/null || t 20 last -x -f "$W" 2>/dev/null || t 20 last -f "$W"; } 2>/dev/null |
-    awk '/^(reboot|shutdown) / { print; if (++n >= 16) exit }' >"$T/d"
-  out reboot_history ok "" 1100
+  if have last; then
+    L() { t 20 last "$@" -f "$W"; }
+    { L -x -F || L -x --time-format iso || L -x || L; } 2>/dev/null |
+      awk '/^(reboot|shutdown) / { print; if (++n >= 16) exit }' >"$T/d"
+  else
+    # BOOT_TIME (2) / RUN_LVL (1) reboot/shutdown records, newest first
+    n=utmpdump
+    t 20 utmpdump "$W" 2>/dev/null | awk '/^\[[12]\] \[[0-9]+\] \[....\] \[(reboot  |shutdown)\]/ { gsub(/ +\]/, "]"); a[n++ % 16] = $0 }
+END { for (i = n - 1; i >= 0 && i >= n - 16; i--) print a[i % 16] }' >"$T/d"
+  fi
+  out reboot_history ok "$n" 1100
 fi
 
 JD=
@@ -325,8 +344,7 @@ find "$R/var/log" -maxdepth 1 -type f \( -name messages -o -name 'messages[.-]*'
 if [ ! -s "$T/files" ]; then
   out syslog missing "no /var/log/messages or /var/log/syslog" 0
 else
-  # Big files: kernel/systemd/sudo lines first (few long strings: fast), then the signatures.
-  # Two files at a time, newest (the biggest, current) first; each keeps its newest 4 MB.
+  # $T/pre lines first (fast), then signatures; two files at a time, newest 4 MB of each.
   i=$(wc -l <"$T/files")
   k=$i
   while [ "$k" -gt 0 ]; do
@@ -422,22 +440,26 @@ DP=
   for f in kexec_crash_loaded kexec_crash_size; do [ -r "$R/sys/kernel/$f" ] && sed "s/^/$f=/" "$R/sys/kernel/$f"; done
   d=$R${DP:-/var/crash}
   while [ ! -d "$d" ] && [ "$d" != "${d%/*}" ]; do d=${d%/*}; done
-  [ -d "$d" ] && df -Pk "${d:-/}" 2>/dev/null | awk 'NR == 2 { print "dump_path_free_kb=" $4 }'
+  [ -d "$d" ] && df -Pk "${d:-/}" | awk 'NR == 2 { print "dump_path_free_kb=" $4 }'
 } >"$T/d" 2>/dev/null
 DP=${DP:-/var/crash}
 out kdump ok "$n" 700
 
-for d in "$DP" /var/crash; do
-  [ -d "$R$d" ] && t 20 find "$R$d" -maxdepth 2 -type f \( -name 'vmcore*' -o -name 'dump.*' -o -name 'dmesg.*' \) 2>/dev/null
-done | awk '!s[$0]++' | head -n 200 | while IFS= read -r f; do stat -c '%Y %s %n' "$f" 2>/dev/null; done |
-  sort -rn >"$T/cf"
-awk -v r="$R" '{ p = $0; sub(/^[0-9]+ [0-9]+ /, "", p); if (r != "" && index(p, r) == 1) p = substr(p, length(r) + 1)
-if (NR <= 20) print $1, $2, p } END { print "#found=" NR }' "$T/cf" >"$T/d"
-if [ -d "$R$DP" ] || [ -d "$R/var/crash" ]; then out crash_files ok "" 1000; else
+# cr ARGS: find in dump dirs; cs FORMAT: stat each path read; sr: drop $R
+cr() { for d in "$DP" /var/crash; do [ -d "$R$d" ] && t 20 find "$R$d" "$@" 2>/dev/null; done | awk '!s[$0]++' | head -n 200; }
+cs() { while IFS= read -r f; do stat -c "$1" "$f" 2>/dev/null; done; }
+sr() { awk -v r=" $R/" 'r != " /" && (i = index($0, r)) { $0 = substr($0, 1, i) substr($0, i + length(r) - 1) } 1'; }
+cr -maxdepth 2 -type f \( -name 'vmcore*' -o -name 'dump.*' -o -name 'dmesg.*' \) | cs '%Y %s %u %a %n' | sort -rn >"$T/cf"
+{
+  head -n 20 "$T/cf"
+  echo "#found=$(wc -l <"$T/cf")"
+  { cr -maxdepth 0; cr -mindepth 1 -maxdepth 1 -type d | cs '%Y %n' | sort -rn | sed 's/^[0-9]* //'; } | cs '#dir=%Y %u %a %n' | head -n 20
+} | sr >"$T/d"
+if [ -d "$R$DP" ] || [ -d "$R/var/crash" ]; then out crash_files ok "" 1400; else
   out crash_files missing "no dump directory $DP" 0
 fi
 
-f=$(awk '{ p = $0; sub(/^[0-9]+ [0-9]+ /, "", p) } p ~ /\/(vmcore-dmesg\.txt|dmesg\.[^\/]*)$/ { print p; exit }' "$T/cf")
+f=$(awk '{ p = substr($0, index($0, " /") + 1) } p ~ /\/(vmcore-dmesg\.txt|dmesg\.[^\/]*)$/ { print p; exit }' "$T/cf")
 if [ -n "$f" ]; then
   { echo "@@FILE ${f#"$R"}"; scan 10 "$f"; } | sel "" 10 "$(eb 2900)" >"$T/d"
   out crash_dmesg ok "" 2900
@@ -449,9 +471,7 @@ for d in /sys/fs/pstore /var/lib/systemd/pstore; do
   [ -d "$R$d" ] && find "$R$d" -maxdepth 2 -type f 2>/dev/null
 done | head -n 10 >"$T/pf"
 if [ -s "$T/pf" ]; then
-  while IFS= read -r f; do stat -c '%Y %s %n' "$f" 2>/dev/null; done <"$T/pf" |
-    awk -v r="$R" -v t="$T/tr" -v m=$(($(eb 800) / 3)) '{ p = $0; sub(/^[0-9]+ [0-9]+ /, "", p); if (r != "" && index(p, r) == 1) p = substr(p, length(r) + 1)
-l = "#file=" $1 " " $2 " " p; if ((u += length(l) + 1) > m) { print 1 >t; exit } print l }' >"$T/d"
+  cs '#file=%Y %s %u %a %n' <"$T/pf" | sr | awk -v t="$T/tr" -v m=$(($(eb 800) / 3)) '(u += length($0) + 1) > m { print 1 >t; exit } 1' >"$T/d"
   b=$(($(eb 800) - $(wc -c <"$T/d")))
   while IFS= read -r f; do
     echo "@@FILE ${f#"$R"}"

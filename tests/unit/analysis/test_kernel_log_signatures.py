@@ -286,6 +286,41 @@ def test_last_x_records() -> None:
     assert none == []
 
 
+def test_utmpdump_and_iso_last_records() -> None:
+    records = [  # utmpdump (util-linux 2.38, then the pre-2.28 ctime form), last --time-format iso
+        "[2] [00000] [~~  ] [reboot  ] [~           ] [5.10.134-16.3.al8.x86_64] "
+        "[0.0.0.0        ] [2026-11-30T10:30:00,000000+00:00]",
+        "[1] [00000] [~~] [shutdown] [~~] [5.10.134-16.3.al8.x86_64] [0.0.0.0] "
+        "[2026-11-30T18:29:40,250000+08:00]",
+        "[1] [00051] [~~  ] [runlevel] [~           ] [5.10.134] [0.0.0.0        ] "
+        "[2026-11-30T10:30:10,000000+00:00]",
+        "[1] [00000] [~~  ] [reboot  ] [~           ] [5.10.134] [0.0.0.0        ] "
+        "[2026-11-30T10:30:10,000000+00:00]",
+        "[7] [01234] [ts/0] [reboot  ] [pts/0       ] [10.0.0.1            ] [10.0.0.1       ] "
+        "[2026-11-30T10:35:00,000000+00:00]",
+        "[2] [00000] [~~  ] [reboot  ] [~           ] [3.10.0-1160.el7.x86_64] "
+        "[0.0.0.0        ] [Sun Nov 29 09:00:00 2026 CST]",
+        "reboot   system boot  5.10.134-16.3.al 2026-11-28T10:30:00+08:00 - crash  (1+00:00)",
+        "runlevel (to lvl 3)   5.10.134-16.3.al 2026-11-28T10:30:09+08:00   still running",
+        "shutdown system down  5.10.134-16.3.al 2026-11-27T10:29:40+08:00 - "
+        "2026-11-28T10:30:00+08:00  (1+00:00)",
+    ]
+    parsed = parse_last_records(records, REF)
+    assert [(r.kind, r.index, r.crash) for r in parsed] == [
+        ("reboot", 0, False),
+        ("shutdown", 1, False),  # RUN_LVL "runlevel", RUN_LVL "reboot", a login "reboot": skipped
+        ("reboot", 5, False),
+        ("reboot", 6, True),
+        ("shutdown", 8, False),
+    ]
+    assert parsed[0].start == datetime(2026, 11, 30, 10, 30, tzinfo=UTC)
+    assert parsed[1].start == datetime(2026, 11, 30, 10, 29, 40, 250000, tzinfo=UTC)
+    assert parsed[1].start is not None and parsed[1].start.utcoffset() == timedelta(hours=8)
+    assert parsed[2].start == datetime(2026, 11, 29, 9, tzinfo=REF.tzinfo)  # zone of the guest
+    assert parsed[3].start == datetime(2026, 11, 28, 2, 30, tzinfo=UTC)
+    assert parsed[4].start == datetime(2026, 11, 27, 2, 29, 40, tzinfo=UTC)
+
+
 def test_known_time_overrides_the_text() -> None:
     stamp = datetime(2025, 3, 20, 10, 31, tzinfo=UTC)
     line = LogLine(
