@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Final
 
@@ -336,17 +336,6 @@ def _same_host(name: str, hosts: frozenset[str]) -> bool:
     return name in hosts or name.split(".", 1)[0] in hosts
 
 
-@dataclass(slots=True)
-class _Episode:
-    index: int
-    start: datetime | None
-    end: datetime | None
-    boot_id: str | None = None
-    lines: list[LogLine] = field(default_factory=list)
-    files: list[CrashDumpFile] = field(default_factory=list)
-    records: list[str] = field(default_factory=list)
-
-
 def _boot_kv(env: Envelope) -> dict[str, str]:
     sec = env.ok("boot")
     return sec.kv() if sec is not None else {}
@@ -478,25 +467,18 @@ def _unconfirmed(f: Finding, why: str) -> Finding:
 
 def _weigh(
     findings: list[Finding],
-    episode: _Episode,
+    lines: list[LogLine],
     kernel_kinds: set[FindingKind],
     covered: bool,
     wtmp_unclean: bool,
 ) -> list[Finding]:
     """Mark findings that rest only on text any user can write and that nothing confirms."""
-    times = [line.time for line in episode.lines if line.time is not None]
+    times = [line.time for line in lines if line.time is not None]
     last_seen = max(times, default=None)
     out: list[Finding] = []
     for f in findings:
-        text_only = (
-            bool(f.evidence)
-            and all(
-                _is_text_source(e.source) or e.source == "guest:crash_files"
-                for e in f.evidence
-                if e.source != "guest:crash_files"
-            )
-            and any(_is_text_source(e.source) for e in f.evidence)
-        )
+        sources = {e.source for e in f.evidence} - {"guest:crash_files"}
+        text_only = bool(sources) and all(_is_text_source(source) for source in sources)
         when = f.facts.timestamp
         lived_on = (
             f.kind in _TERMINAL
@@ -752,8 +734,7 @@ def _by_episode(
             f.kind == "unexpected_shutdown" and any(e.source == "guest:last -x" for e in f.evidence)
             for f in findings
         )
-        episode = _Episode(index, start, end, lines=ep_lines, files=ep_files, records=ending)
-        findings = _weigh(findings, episode, kernel_kinds, covered, wtmp_unclean)
+        findings = _weigh(findings, ep_lines, kernel_kinds, covered, wtmp_unclean)
         saved = _kdump_saved(ep_files, envelope, None)
         if saved is not None:
             findings.insert(0, saved)
