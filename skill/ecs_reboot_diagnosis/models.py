@@ -441,6 +441,8 @@ class DumpAdvice(Record):
     os_family: Literal["rhel", "debian", "suse", "other_linux", "windows"]
     steps: list[str] = Field(default_factory=list)
     verify: list[str] = Field(default_factory=list)
+    presumes: list[str] = Field(default_factory=list)
+    """The report facts the reason presumes (``analysis/report_facts.py``)."""
 
 
 # --- conclusion and report --------------------------------------------------------------------
@@ -467,6 +469,9 @@ class Conclusion(Record):
 class Recommendation(Record):
     text: Text
     commands: list[str] = Field(default_factory=list)
+    presumes: list[str] = Field(default_factory=list)
+    """The report facts this advice presumes (``analysis/report_facts.py``); it is dropped when
+    the report's own facts make one of them false."""
 
 
 SkipReasonCode = Literal[

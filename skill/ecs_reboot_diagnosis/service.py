@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from ecs_reboot_diagnosis import __version__
-from ecs_reboot_diagnosis.analysis import conclusions, dump_setup, platform_events
+from ecs_reboot_diagnosis.analysis import advice, conclusions, dump_setup, platform_events
 from ecs_reboot_diagnosis.analysis.console import read_console
 from ecs_reboot_diagnosis.analysis.crash_dump import triage_dumps
 from ecs_reboot_diagnosis.analysis.guest import parse_guest_output
@@ -54,7 +54,6 @@ from ecs_reboot_diagnosis.models import (
     DumpTriage,
     GuestRun,
     MetricSummary,
-    Recommendation,
     Report,
     ScreenshotInfo,
     Skip,
@@ -242,7 +241,9 @@ class DiagnosisService:
                 start=start,
                 end=end,
             )
-            verdict = platform_events.judge(events, start, end)
+            verdict = platform_events.judge(
+                events, start, end, stopped=d.instance.status == "Stopped"
+            )
             if widened is not None:
                 verdict = verdict.model_copy(
                     update={
@@ -402,7 +403,17 @@ class DiagnosisService:
         if beat.last_heartbeat is not None:
             age = max(0.0, (self.clock.now() - beat.last_heartbeat).total_seconds())
         limit = self.config.heartbeat_max_age.total_seconds()
-        if d.instance.status != "Running":
+        if d.instance.status == "Stopped":
+            usable, reason = (
+                False,
+                Text(
+                    en="The instance is Stopped: Cloud Assistant cannot run while the instance is "
+                    "stopped, so no command can run in it until it is started.",
+                    zh_CN="实例处于已停止状态：实例停止期间云助手无法运行，"
+                    "因此在实例启动之前无法在其中执行任何命令。",
+                ),
+            )
+        elif d.instance.status != "Running":
             usable, reason = (
                 False,
                 Text(
@@ -645,36 +656,15 @@ class DiagnosisService:
                 d.skipped,
                 api_calls=d.api_calls,
                 console=d.console,
+                status=d.instance.status,
             )
-        if d.dump_advice is not None and d.dump_advice.needed:
-            where = (
-                Text(en="See Step 5 for the steps.", zh_CN="具体步骤见第 5 步。")
-                if d.instance.os_type == "linux"
-                else Text(
-                    en="See the Memory Dump Configuration Recommendation in Step 3B.",
-                    zh_CN="具体步骤见步骤 3B 的“内存转储配置建议”。",
-                )
-            )
-            recommendations.append(
-                Recommendation(
-                    text=Text(
-                        en=f"Make the next crash leave a dump: {d.dump_advice.reason.en} "
-                        f"{where.en}",
-                        zh_CN=f"确保下次崩溃时留下转储：{d.dump_advice.reason.zh_CN}{where.zh_CN}",
-                    )
-                )
-            )
-        if d.workflow.branch == "agent_unavailable":
-            recommendations.append(
-                Recommendation(
-                    text=Text(
-                        en="Install or restart Cloud Assistant so the next diagnosis can read the "
-                        "guest logs: https://help.aliyun.com/document_detail/64930.html",
-                        zh_CN="安装或重启云助手，以便下次诊断可以读取实例内部日志："
-                        "https://help.aliyun.com/document_detail/64930.html",
-                    )
-                )
-            )
+        recommendations = advice.recommend(
+            d,
+            recommendations,
+            platform_cause=d.events is not None and d.events.decisive is not None,
+            dump=d.dump_advice,
+            agent_unavailable=d.workflow.branch == "agent_unavailable",
+        )
         return Report(
             tool_version=__version__,
             diagnosis_id=d.id,

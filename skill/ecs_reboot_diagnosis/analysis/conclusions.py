@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
 
+from ecs_reboot_diagnosis.analysis.report_facts import STOP_ACTIONS, kdump_ready, successful_calls
 from ecs_reboot_diagnosis.models import (
     ApiCall,
     ClassifiedEvent,
@@ -28,7 +29,12 @@ from ecs_reboot_diagnosis.models import (
     Skip,
     Text,
 )
-from ecs_reboot_diagnosis.tables import ResultRule, linux_results, windows_results
+from ecs_reboot_diagnosis.tables import (
+    ResultRule,
+    linux_results,
+    stopped_results,
+    windows_results,
+)
 
 PANIC_KINDS: frozenset[FindingKind] = frozenset(
     {"kernel_panic", "oom_panic", "sysrq_crash", "init_killed", "vfs_root_mount"}
@@ -281,6 +287,25 @@ def windows_signals(
     }
 
 
+def stopped_signals(
+    guest: GuestEvidence | None,
+    api_calls: Sequence[ApiCall] | None,
+    console: ConsoleEvidence | None = None,
+) -> dict[str, Signal]:
+    """Why a Stopped instance stopped: a StopInstance call, or the guest powering itself off."""
+    stops = successful_calls(api_calls, STOP_ACTIONS)
+    api_stop = (
+        UNKNOWN
+        if stops is None
+        else Signal(
+            bool(stops),
+            [Evidence(source="api:ActionTrail", text=describe_call(c)) for c in stops[:3]],
+        )
+    )
+    poweroff = _kind_signal(guest, frozenset({"clean_shutdown"}), console)
+    return {"api_stop": api_stop, "guest_poweroff": poweroff if poweroff.value else UNKNOWN}
+
+
 def match(rules: Iterable[ResultRule], signals: dict[str, Signal]) -> ResultRule:
     for rule in rules:
         if all(signals[name].value is required for name, required in rule.when.items()):
@@ -390,6 +415,8 @@ def _fills(
     )
     days = _window_days(guest)
     fills["window_days"] = _same(str(days) if days is not None else "?")
+    fills.update(_stop_fills(api_calls))
+    fills["dump_failure"] = _dump_failure(guest)
 
     details = list(dict.fromkeys(s.detail for s in skipped))
     fills["missing"] = (
@@ -405,6 +432,54 @@ def _fills(
 
 def _window_days(guest: GuestEvidence | None) -> int | None:
     return guest.log_window_days if guest is not None else None
+
+
+def _stop_fills(api_calls: Sequence[ApiCall] | None) -> dict[str, Text]:
+    stops = successful_calls(api_calls, STOP_ACTIONS)
+    if stops is None:
+        trail = Text(
+            en="ActionTrail could not be read, so a StopInstance call cannot be ruled out",
+            zh_CN="未能读取操作审计，无法排除 StopInstance 调用",
+        )
+    else:
+        trail = Text(
+            en="ActionTrail holds no successful StopInstance call on it in the window",
+            zh_CN="时间范围内操作审计中没有针对该实例的成功 StopInstance 调用",
+        )
+    return {
+        "stop_call": describe_call_text(stops[0])
+        if stops
+        else Text(en="a StopInstance call not recorded", zh_CN="未记录的 StopInstance 调用"),
+        "stop_missing": Text(
+            en=f"no platform event stopped it, {trail.en}, and the guest cannot be read while "
+            "the instance is stopped",
+            zh_CN=f"没有平台事件停止该实例，{trail.zh_CN}，且实例停止期间无法读取其内部信息",
+        ),
+    }
+
+
+def _dump_failure(guest: GuestEvidence | None) -> Text:
+    """Why a crash left no dump, phrased from the kdump state that was collected."""
+    ready = kdump_ready(guest)
+    if ready:
+        return Text(
+            en="kdump is active and its capture kernel is loaded now, yet it saved no dump of "
+            "this crash: the capture failed (dump path full or unwritable, capture kernel out "
+            "of memory) or kdump was set up after the crash",
+            zh_CN="kdump 目前处于运行状态且已加载捕获内核，但未保存本次崩溃的转储：转储捕获失败"
+            "（转储路径已满或不可写、捕获内核内存不足），或 kdump 是在崩溃之后才配置的",
+        )
+    if ready is False:
+        return Text(
+            en="kdump is not ready (service not active or capture kernel not loaded), so "
+            "nothing could capture one",
+            zh_CN="kdump 未就绪（服务未运行或未加载捕获内核），因此无法捕获转储",
+        )
+    return Text(
+        en="kdump's state was not collected, so whether it is not configured or failed is "
+        "not known",
+        zh_CN="未采集到 kdump 状态，无法确定是未配置还是捕获失败",
+    )
 
 
 def _format(text: Text, fills: dict[str, Text]) -> Text:
@@ -423,10 +498,15 @@ def conclude_guest(
     *,
     api_calls: Sequence[ApiCall] | None = None,
     console: ConsoleEvidence | None = None,
+    status: str = "Running",
 ) -> tuple[Conclusion, list[Recommendation]]:
-    """Apply the OS's result table to what was collected."""
+    """Apply the OS's result table to what was collected; for a Stopped instance, the table of
+    why it stopped."""
     skipped = list(skipped)
-    if os_type == "linux":
+    if status == "Stopped":
+        signals = stopped_signals(guest, api_calls, console)
+        rule = match(stopped_results().rule, signals)
+    elif os_type == "linux":
         signals = linux_signals(guest, triage, events, api_calls, console)
         rule = match(linux_results().rule, signals)
     else:
@@ -474,7 +554,9 @@ def conclude_guest(
         confidence=confidence,
     )
     recommendations = [
-        Recommendation(text=_format(r.text, fills), commands=list(r.commands))
+        Recommendation(
+            text=_format(r.text, fills), commands=list(r.commands), presumes=list(r.presumes)
+        )
         for r in rule.recommendations
     ]
     return conclusion, recommendations

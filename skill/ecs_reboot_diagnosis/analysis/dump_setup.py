@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+from ecs_reboot_diagnosis.analysis.report_facts import contradicted
 from ecs_reboot_diagnosis.models import DumpAdvice, DumpTriage, GuestEvidence, InstanceFacts, Text
 from ecs_reboot_diagnosis.tables import OsFamily, dump_setup
 
@@ -39,7 +42,10 @@ def os_family(instance: InstanceFacts, guest: GuestEvidence | None) -> OsFamily:
     return "other_linux"
 
 
-def _advice(family: OsFamily, needed: bool, en: str, zh: str) -> DumpAdvice:
+def _advice(
+    family: OsFamily, needed: bool, en: str, zh: str, presumes: tuple[str, ...] = ()
+) -> DumpAdvice:
+    """``presumes``: the report facts the reason takes for granted (report_facts)."""
     setup = dump_setup().family[family]
     return DumpAdvice(
         needed=needed,
@@ -47,6 +53,7 @@ def _advice(family: OsFamily, needed: bool, en: str, zh: str) -> DumpAdvice:
         os_family=family,
         steps=list(setup.steps) if needed else [],
         verify=list(setup.verify),
+        presumes=list(presumes),
     )
 
 
@@ -117,6 +124,7 @@ def advise(
                 True,
                 lead_en + "; ".join(problems_en) + ".",
                 lead_zh + "；".join(problems_zh) + "。",
+                ("kdump_not_ready",),
             )
         if crashed and not dump_found:
             return _advice(
@@ -125,6 +133,7 @@ def advise(
                 "kdump looks configured, yet the crash left no dump: check the dump path's "
                 "free space and the kdump service log.",
                 "kdump 看起来已配置，但崩溃未留下转储：请检查转储路径的剩余空间和 kdump 服务日志。",
+                ("no_crash_dump",),
             )
         return _advice(
             family,
@@ -148,6 +157,7 @@ def advise(
                 True,
                 "No page file is configured, so Windows cannot write a dump.",
                 "未配置页面文件，Windows 无法写入转储。",
+                ("no_pagefile",),
             )
         if crashed and not dump_found:
             return _advice(
@@ -156,6 +166,7 @@ def advise(
                 "Windows stopped unexpectedly but left no dump: check the page file "
                 "size and the free space on the system drive.",
                 "Windows 意外停止但未留下转储：请检查页面文件大小和系统盘剩余空间。",
+                ("no_crash_dump",),
             )
         if w.crash_dump_enabled is None:
             return _advice(
@@ -179,7 +190,30 @@ def advise(
 
 
 def manual_checks(instance: InstanceFacts) -> list[str]:
-    """The manual commands for this OS, for when the collector cannot run."""
-    address = instance.public_ip or instance.private_ip or "<instance address>"
-    commands = dump_setup().manual[instance.os_type].commands
-    return [c.replace("{address}", address) for c in commands]
+    """The manual commands for when the collector cannot run: the first set of the table whose
+    presumed facts hold (a Stopped instance must be started first; SSH and RDP need it
+    running)."""
+    running = {"Running": True, "Stopped": False}.get(instance.status)
+    facts = {
+        "instance_running": running,
+        "instance_stopped": None if running is None else not running,
+    }
+    table = dump_setup().manual
+    keys: tuple[Literal["linux", "windows", "stopped"], ...] = (instance.os_type, "stopped")
+    chosen = next(
+        (table[k] for k in keys if not contradicted(table[k].presumes, facts)),
+        table[instance.os_type],
+    )
+    if contradicted(chosen.presumes, facts):
+        return []
+    values = {
+        "{address}": instance.public_ip or instance.private_ip or "<instance address>",
+        "{region}": instance.region_id,
+        "{instance}": instance.instance_id,
+    }
+    out = []
+    for command in chosen.commands:
+        for key, value in values.items():
+            command = command.replace(key, value)
+        out.append(command)
+    return out

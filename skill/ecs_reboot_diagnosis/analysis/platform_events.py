@@ -45,9 +45,15 @@ def _when(event: PlatformEvent) -> datetime:
 
 
 def judge(
-    events: list[PlatformEvent], window_start: datetime, window_end: datetime
+    events: list[PlatformEvent],
+    window_start: datetime,
+    window_end: datetime,
+    *,
+    stopped: bool = False,
 ) -> EventVerdict:
     """The verdict of step 2: a platform cause ends the diagnosis; anything else goes on.
+
+    ``stopped``: the instance is Stopped, so the question is why it stopped, not why it rebooted.
 
     The decisive event is the most recent one that happened and whose type ends the diagnosis.
     Events of unknown types are kept and reported, never dropped.
@@ -60,9 +66,16 @@ def judge(
     if decisive is not None:
         name = decisive.event.event_type
         status = decisive.event.cycle_status
-        summary = Text(
-            en=f"Platform event {name} ({status}) explains the reboot.",
-            zh_CN=f"平台事件 {name}（{status}）解释了此次重启。",
+        summary = (
+            Text(
+                en=f"Platform event {name} ({status}) explains why the instance is stopped.",
+                zh_CN=f"平台事件 {name}（{status}）解释了实例为何处于已停止状态。",
+            )
+            if stopped
+            else Text(
+                en=f"Platform event {name} ({status}) explains the reboot.",
+                zh_CN=f"平台事件 {name}（{status}）解释了此次重启。",
+            )
         )
         if decisive.category in ("platform_failure", "platform_maintenance"):
             summary = Text(
@@ -77,6 +90,15 @@ def judge(
             "instance and restarted it. The cause inside the guest must be found.",
             zh_CN="平台记录了 InstanceFailure.Reboot：平台检测到实例内部故障并重启了实例，"
             "需要继续查找实例内部的原因。",
+        )
+    elif stopped:
+        summary = Text(
+            en=f"{len(classified)} event(s) in the window, none of which stopped the instance."
+            if classified
+            else "No platform event in the window: the platform did not stop the instance.",
+            zh_CN=f"时间窗口内有 {len(classified)} 个事件，均未停止该实例。"
+            if classified
+            else "时间窗口内没有平台事件：实例不是被平台停止的。",
         )
     elif classified:
         summary = Text(

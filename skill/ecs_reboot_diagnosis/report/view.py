@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 
+from ecs_reboot_diagnosis.analysis.dump_setup import manual_checks
 from ecs_reboot_diagnosis.models import (
     FINDING_KINDS,
     ClassifiedEvent,
@@ -743,6 +744,8 @@ class _Builder:
         reason = rich(agent.reason.get(self.lang).rstrip(".。"))
         if agent.usable:
             if_no = self.not_applicable(reason)
+        elif self.report.instance.status == "Stopped":
+            if_no = self.t("agent.cannot_run_stopped", reason=reason)
         else:
             if_no = self.t("agent.cannot_run", reason=reason)
         return AgentView(running=running, if_no=if_no)
@@ -827,6 +830,10 @@ class _Builder:
     def alternatives(self) -> Md:
         r = self.report
         windows = r.instance.os_type == "windows"
+        if r.instance.status == "Stopped" and (r.manual_steps or self.guest_gap is not None):
+            # nothing runs in a stopped instance: the manual steps start it first
+            steps = r.manual_steps or manual_checks(r.instance)
+            return Md(self.t("alternatives.intro_stopped") + "\n\n" + fenced(steps, "bash"))
         if r.manual_steps:
             lines: Sequence[str] = r.manual_steps
         elif self.guest_gap is not None:

@@ -11,9 +11,10 @@ from functools import cache
 from importlib.resources import files
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ecs_reboot_diagnosis.models import Confidence, EventCategory, Text
+from ecs_reboot_diagnosis.analysis.report_facts import FACT_NAMES
+from ecs_reboot_diagnosis.models import Confidence, EventCategory, FindingKind, Text
 
 LINUX_SIGNALS = frozenset(
     {
@@ -47,6 +48,8 @@ WINDOWS_SIGNALS = frozenset(
         "api_reboot",
     }
 )
+# Signals of the Stopped-instance table: why the instance is stopped, not why it rebooted.
+STOPPED_SIGNALS = frozenset({"api_stop", "guest_poweroff"})
 OsFamily = Literal["rhel", "debian", "suse", "other_linux", "windows"]
 
 
@@ -84,10 +87,22 @@ class EventTable(_Row):
         return next((r for r in self.event if r.type == event_type), None)
 
 
+def _known_facts(presumes: tuple[str, ...]) -> tuple[str, ...]:
+    unknown = sorted(set(presumes) - FACT_NAMES)
+    if unknown:
+        raise ValueError(f"unknown facts in presumes: {unknown}")
+    return presumes
+
+
 class RecommendationRow(_Row):
     en: str
     zh_CN: str = Field(alias="zh-CN")
     commands: tuple[str, ...] = ()
+    presumes: tuple[str, ...] = ()
+    """Report facts (analysis/report_facts.py) this advice presumes; it is dropped when one is
+    false in the report."""
+
+    _check_presumes = field_validator("presumes")(_known_facts)
 
     @property
     def text(self) -> Text:
@@ -123,11 +138,35 @@ class FamilySetup(_Row):
 
 class ManualChecks(_Row):
     commands: tuple[str, ...]
+    presumes: tuple[str, ...] = ()
+
+    _check_presumes = field_validator("presumes")(_known_facts)
 
 
 class DumpSetupTable(_Row):
     family: dict[OsFamily, FamilySetup]
-    manual: dict[Literal["linux", "windows"], ManualChecks]
+    manual: dict[Literal["linux", "windows", "stopped"], ManualChecks]
+
+
+class FindingAdviceRow(RecommendationRow):
+    """Advice added when a finding of ``kind`` is among those the verdict was drawn from."""
+
+    kind: FindingKind
+
+
+class GeneralAdvice(_Row):
+    """Advice that does not come from a result rule: the Stopped instance, Cloud Assistant
+    down, the dump set-up. Placeholders are filled by analysis/advice.py."""
+
+    start_instance_first: RecommendationRow
+    restart_cloud_assistant: RecommendationRow
+    dump_setup_linux: RecommendationRow
+    dump_setup_windows: RecommendationRow
+
+
+class AdviceTable(_Row):
+    general: GeneralAdvice
+    finding: tuple[FindingAdviceRow, ...]
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -140,7 +179,10 @@ def platform_events() -> EventTable:
 
 
 def _result_table(name: str, signals: frozenset[str]) -> ResultTable:
-    table = ResultTable.model_validate(_load(name))
+    try:
+        table = ResultTable.model_validate(_load(name))
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from exc
     for rule in table.rule:
         unknown = set(rule.when) - signals
         if unknown:
@@ -163,3 +205,13 @@ def windows_results() -> ResultTable:
 @cache
 def dump_setup() -> DumpSetupTable:
     return DumpSetupTable.model_validate(_load("dump_setup.toml"))
+
+
+@cache
+def stopped_results() -> ResultTable:
+    return _result_table("stopped_results.toml", STOPPED_SIGNALS)
+
+
+@cache
+def advice() -> AdviceTable:
+    return AdviceTable.model_validate(_load("advice.toml"))
