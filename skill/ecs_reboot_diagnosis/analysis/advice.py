@@ -14,7 +14,13 @@ from ecs_reboot_diagnosis.analysis.report_facts import (
     compute,
     contradicted,
 )
-from ecs_reboot_diagnosis.models import DumpAdvice, FindingKind, Recommendation, Text
+from ecs_reboot_diagnosis.models import (
+    DumpAdvice,
+    FindingKind,
+    InstanceFacts,
+    Recommendation,
+    Text,
+)
 from ecs_reboot_diagnosis.tables import RecommendationRow, advice
 
 
@@ -70,17 +76,37 @@ def recommend(
     agent_unavailable: bool,
 ) -> list[Recommendation]:
     """Every recommendation of the report, filtered by the report's own facts."""
-    facts = compute(source)
+    return assemble(
+        compute(source),
+        source.instance,
+        rule_advice,
+        verdict_kinds(source),
+        platform_cause=platform_cause,
+        dump=dump,
+        agent_unavailable=agent_unavailable,
+    )
+
+
+def assemble(
+    facts: Facts,
+    instance: InstanceFacts,
+    rule_advice: Sequence[Recommendation],
+    kinds: Iterable[FindingKind],
+    *,
+    platform_cause: bool,
+    dump: DumpAdvice | None,
+    agent_unavailable: bool,
+) -> list[Recommendation]:
+    """The recommendations in report order, without those the facts contradict."""
     general = advice().general
-    instance = source.instance
     ids = {"region": Text(en=instance.region_id, zh_CN=instance.region_id),
            "instance": Text(en=instance.instance_id, zh_CN=instance.instance_id)}  # fmt: skip
     recs: list[Recommendation] = []
-    if facts["instance_stopped"] and not platform_cause:
+    if facts.get("instance_stopped") and not platform_cause:
         recs.append(_fill(general.start_instance_first, ids))
     recs.extend(rule_advice)
     if not platform_cause:
-        recs.extend(by_finding(verdict_kinds(source)))
+        recs.extend(by_finding(kinds))
         recs.extend(dump_setup_advice(instance.os_type, dump))
         if agent_unavailable:
             recs.append(_fill(general.restart_cloud_assistant, {}))

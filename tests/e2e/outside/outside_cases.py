@@ -1,4 +1,4 @@
-"""Scenarios s18..s24 and s26 (evidence from outside the guest) and the helpers their tests share.
+"""Scenarios s18..s26 (evidence from outside the guest) and the helpers their tests share.
 
 The CLI of one scenario runs once per test session: the JSON report to stdout and the English
 and Chinese Markdown reports to files, three runs at the same time so that their collector waits
@@ -57,7 +57,9 @@ S24 = Scenario("s24", "s24-actiontrail-denied", "i-bp1out24traildenied", "linux"
                "linux.clean_reboot", "guest_initiated")  # fmt: skip
 S26 = Scenario("s26", "s26-windows-hang-platform-reset", "i-bp1out26winhangreset", "windows",
                "windows.hang_platform_reset", "guest_crash")  # fmt: skip
-SCENARIOS: tuple[Scenario, ...] = (S18, S19, S20, S21, S22, S23, S24, S26)
+S25 = Scenario("s25", "s25-stopped-by-api", "i-bp1out25stoppedbyapi", "linux",
+               "stopped.api_stop", "api_initiated")  # fmt: skip
+SCENARIOS: tuple[Scenario, ...] = (S18, S19, S20, S21, S22, S23, S24, S25, S26)
 
 # The two sections of the outside evidence, in both languages, and what must follow them.
 OUTSIDE_HEADINGS: dict[str, tuple[str, ...]] = {

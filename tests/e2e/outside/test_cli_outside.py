@@ -1,4 +1,4 @@
-"""``diagnose --simulator SCENARIO_DIR`` for s18..s24: the JSON report and both Markdown reports.
+"""``diagnose --simulator SCENARIO_DIR`` for s18..s26: the JSON report and both Markdown reports.
 
 Each scenario adds one source of evidence from outside the guest (serial console, screenshot,
 CloudMonitor, ActionTrail, a platform event still being executed, a denied optional source);
@@ -22,6 +22,7 @@ from tests.e2e.outside.outside_cases import (
     S22,
     S23,
     S24,
+    S25,
     S26,
     SCENARIOS,
     CliResult,
@@ -84,6 +85,7 @@ OUTSIDE_FIELDS: dict[str, tuple[int | None, int, bool, bool, tuple[str, ...]]] =
     "s23": (0, 0, False, False, ()),
     "s24": (None, 0, False, False, ("actiontrail:LookupEvents",)),
     "s26": (0, 1, False, False, ()),
+    "s25": (4, 0, True, False, ("ecs:GetInstanceScreenshot",)),
 }
 
 
@@ -474,3 +476,68 @@ def test_s26_markdown_says_hang_and_platform_reset(lang: str, run: Run) -> None:
         assert text in markdown, (lang, text)
     assert "InstanceFailure.Reboot" in markdown
     assert "p0=0 p1=0x0" in markdown  # the Kernel-Power 41 line without a bug check code
+
+
+# --- s25: a Stopped instance, stopped through the API ---------------------------------------------
+
+
+def test_s25_the_conclusion_is_why_it_stopped_with_the_caller(run: Run) -> None:
+    report = result(S25, run).report
+    assert report.instance.status == "Stopped"
+    assert report.events is not None and report.events.decisive is None
+    said = "stopped through the Alibaba Cloud API: StopInstance by ops-bob from 198.51.100.47 at "
+    assert said in report.conclusion.root_cause.en
+    assert "reboot" not in report.conclusion.root_cause.en.replace("not a reboot", "")
+    assert report.conclusion.confidence == "high"
+    # the refused StopInstance of another user is listed, never the cause
+    assert [e.text.split(" at ")[0] for e in report.conclusion.evidence] == [
+        "StopInstance by ops-bob from 198.51.100.47"
+    ]
+    stop = next(c for c in report.api_calls or [] if c.caller == "ops-bob"
+                and c.event_name == "StopInstance")  # fmt: skip
+    assert near(stop.event_time, timedelta(hours=3), timedelta(minutes=2))
+    assert "the platform did not stop the instance" in report.events.summary.en
+    assert "reboot" not in report.events.summary.en
+
+
+def test_s25_the_advice_starts_the_instance_first_and_never_logs_in(run: Run) -> None:
+    report = result(S25, run).report
+    first = report.recommendations[0]
+    assert first.text.en.startswith("Start the instance first")
+    assert first.text.zh_CN.startswith("请先启动实例")
+    start = f"aliyun ecs StartInstance --RegionId cn-hangzhou --InstanceId {S25.instance_id}"
+    assert first.commands == [start]
+    texts = " ".join(r.text.en for r in report.recommendations)
+    assert "restart Cloud Assistant" not in texts and "restarted" not in texts
+    assert "why the instance was stopped" in texts
+    commands = [c for r in report.recommendations for c in r.commands] + report.manual_steps
+    assert not [c for c in commands if c.startswith(("ssh ", "mstsc"))]
+    assert report.manual_steps[0].startswith("# The instance is Stopped")
+    assert start in report.manual_steps
+    assert report.cloud_assistant is not None and not report.cloud_assistant.usable
+    assert "cannot run while the instance is stopped" in report.cloud_assistant.reason.en
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_s25_markdown_says_stopped_and_start_first(lang: str, run: Run) -> None:
+    markdown = result(S25, run).markdown[lang]
+    conclusion = section(markdown, "## Diagnostic Conclusion" if lang == "en" else "## 诊断结论")
+    recommendations = section(markdown, "## Recommendations" if lang == "en" else "## 建议")
+    if lang == "en":
+        assert "The instance is Stopped because it was stopped through the Alibaba Cloud API" in (
+            conclusion
+        )
+        assert recommendations.lstrip().startswith("1. Start the instance first")
+        assert "the reboot was not initiated by the platform" not in markdown
+        assert "not even Cloud Assistant, and it cannot be reached over SSH or RDP" in markdown
+        assert "install or restart Cloud Assistant" not in markdown
+    else:
+        assert "实例处于已停止状态，原因是它通过阿里云 API 被停止" in conclusion
+        assert "ops-bob（来源 198.51.100.47） 于 " in conclusion
+        assert recommendations.lstrip().startswith("1. 请先启动实例")
+        assert "此次重启不是平台发起的" not in markdown
+        assert "安装/重启云助手" not in markdown
+    assert "ssh root@" not in markdown
+    assert f"aliyun ecs StartInstance --RegionId cn-hangzhou --InstanceId {S25.instance_id}" in (
+        markdown
+    )

@@ -1,4 +1,4 @@
-"""s18, s20, s22 and s26 through a real MCP client, step by step, in both protocol eras.
+"""s18, s20, s22, s25 and s26 through a real MCP client, step by step, in both protocol eras.
 
 The agent starts a diagnosis, reads the guest from outside when the scenario is about the screen
 or the console (``ecs_collect_agentless_evidence``), then calls whatever ``next_step`` each
@@ -31,6 +31,7 @@ from tests.e2e.outside.outside_cases import (
     S18,
     S20,
     S22,
+    S25,
     S26,
     Scenario,
     block,
@@ -320,3 +321,39 @@ async def test_s26_windows_hang_reset_by_the_platform_step_by_step(mode: str) ->
         assert (zh["rule_id"], zh["verdict"]) == (S26.rule_id, S26.verdict)
         assert "说明系统是挂起而非崩溃" in zh["root_cause"]
         assert "规则 `windows.hang_platform_reset`" in zh["report_markdown"]
+
+
+# --- s25 ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_s25_stopped_instance_step_by_step(mode: str) -> None:
+    async with session(S25, mode) as (client, _):
+        did = await start(client, S25)
+        results: dict[str, dict[str, Any]] = {}
+
+        def keep(tool: str, data: dict[str, Any]) -> None:
+            results[tool] = data
+
+        first = {"tool": "ecs_check_platform_events", "arguments": {"diagnosis_id": did}}
+        called, report = await follow(client, first, keep)
+        assert tuple(called) == AGENT_DOWN
+        agent = results["ecs_check_cloud_assistant"]
+        assert not agent["usable"]
+        assert "cannot run while the instance is stopped" in agent["reason"]
+        assert not [c for c in agent["manual_steps"] if c.startswith("ssh ")]
+        assert any("aliyun ecs StartInstance" in c for c in agent["manual_steps"])
+        assert (report["rule_id"], report["verdict"]) == (S25.rule_id, S25.verdict)
+        assert "StopInstance by ops-bob from 198.51.100.47 at " in report["root_cause"]
+        markdown = report["report_markdown"]
+        recommendations = section(markdown, "## Recommendations")
+        assert recommendations.lstrip().startswith("1. Start the instance first")
+        assert "restart Cloud Assistant" not in recommendations
+        assert "ssh root@" not in markdown
+
+        zh = await render_zh(client, did)
+        assert zh["rule_id"] == S25.rule_id
+        zh_markdown = zh["report_markdown"]
+        assert "实例处于已停止状态，原因是它通过阿里云 API 被停止" in zh_markdown
+        assert section(zh_markdown, "## 建议").lstrip().startswith("1. 请先启动实例")
+        assert "ssh root@" not in zh_markdown

@@ -184,7 +184,13 @@ async def test_an_unusable_agent_leads_to_manual_steps(
     assert d.workflow.phase == Phase.READY_TO_REPORT
     assert d.cloud_assistant is not None and not d.cloud_assistant.usable
     assert why in d.cloud_assistant.reason.en
-    assert any("ssh root@47.0.0.10" in c for c in d.manual_steps)
+    if status == "Stopped":  # nothing runs in a stopped instance: start it, never SSH into it
+        assert "cannot run while the instance is stopped" in d.cloud_assistant.reason.en
+        assert not any("ssh" in c for c in d.manual_steps)
+        start = f"aliyun ecs StartInstance --RegionId {REGION} --InstanceId {IID}"
+        assert start in d.manual_steps
+    else:
+        assert any("ssh root@47.0.0.10" in c for c in d.manual_steps)
     with pytest.raises(WorkflowOrderError) as err:
         await service.run_guest(d.id)
     assert err.value.reason == "not_needed"
@@ -192,7 +198,13 @@ async def test_an_unusable_agent_leads_to_manual_steps(
     report = await service.report(d.id)
     assert report.conclusion.verdict == "unknown"
     assert why.lower() in report.conclusion.root_cause.en.lower()
-    assert any("Cloud Assistant" in r.text.en for r in report.recommendations)
+    restart = [r for r in report.recommendations if "restart Cloud Assistant" in r.text.en]
+    if status == "Stopped":
+        assert report.conclusion.rule_id == "stopped.unknown"
+        assert report.recommendations[0].text.en.startswith("Start the instance first")
+        assert not restart
+    else:
+        assert restart
     assert "RunCommand" not in gw.calls
 
 
