@@ -50,7 +50,7 @@ FORBIDDEN: tuple[tuple[str, bool, str], ...] = (
 
 
 def instances() -> list[tuple[str, str]]:
-    found = []
+    found: list[tuple[str, str]] = []
     for directory in sorted(p for p in SCENARIOS_DIR.iterdir() if (p / "scenario.json").is_file()):
         spec = json.loads((directory / "scenario.json").read_text(encoding="utf-8"))
         found.extend((directory.name, i["instance_id"]) for i in spec["instances"])
