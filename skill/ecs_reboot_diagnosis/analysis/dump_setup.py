@@ -166,7 +166,8 @@ def advise(
                 "Windows stopped unexpectedly but left no dump: check the page file "
                 "size and the free space on the system drive.",
                 "Windows 意外停止但未留下转储：请检查页面文件大小和系统盘剩余空间。",
-                ("no_crash_dump",),
+                # page-file advice only when something bug-checked (a hang writes no dump)
+                ("no_crash_dump", "bugcheck"),
             )
         if w.crash_dump_enabled is None:
             return _advice(

@@ -1,7 +1,10 @@
 """The decision tables, read from the TOML files beside this module and validated once.
 
-The tables are data: the platform-event table, the Linux and Windows result tables, and the
-dump-setup / manual-check table. Code that decides reads them; it does not restate them.
+The tables are data: the platform-event table, the Linux, Windows and Stopped-instance result
+tables, the dump-setup / manual-check table and the advice table (advice by finding kind, start
+the instance first, Cloud Assistant, dump set-up). Every recommendation declares the report facts
+it presumes (analysis/report_facts.py); unknown fact names are refused at load. Code that decides
+reads them; it does not restate them.
 """
 
 from __future__ import annotations
