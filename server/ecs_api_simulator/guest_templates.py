@@ -1,6 +1,7 @@
 """Guest file templates: times relative to the run, in a scenario's guest files and file names.
 
-A Linux scenario's guest (``root/``, ``tools/``, the console text) may carry tokens
+A Linux scenario's guest (``root/``, ``tools/``, the console text) and a Windows scenario's
+recorded collector output may carry tokens
 ``@@FORMAT:OFFSET@@``. When a RunShellScript run starts, the simulator renders them against the
 guest's "now" (the simulator clock, or the guest's ``DIAG_NOW`` when the scenario sets it) in
 the guest's zone (``TZ`` of ``guest.env``, UTC when unset) into a fresh copy of the guest, used
@@ -62,7 +63,22 @@ def _stamp(t: datetime) -> str:
     return t.strftime("%Y%m%d%H%M")
 
 
+def _utc(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _windate(t: datetime) -> str:
+    return f"{t.month}/{t.day}/{t.year}"
+
+
+def _wintime(t: datetime) -> str:
+    return f"{(t.hour % 12) or 12}:{t:%M:%S} {'AM' if t.hour < 12 else 'PM'}"
+
+
 _FORMATTERS: dict[str, Callable[[datetime], str]] = {
+    "utc": _utc,
+    "windate": _windate,
+    "wintime": _wintime,
     "iso": _iso,
     "syslog": _syslog,
     "boot": _boot,
@@ -71,8 +87,9 @@ _FORMATTERS: dict[str, Callable[[datetime], str]] = {
     "kdump": _kdump,
     "stamp": _stamp,
 }
-FORMATS = (*_FORMATTERS, "uptime")
-"""Every token format: iso, syslog, boot, last, epoch, kdump, stamp, uptime."""
+FORMATS = (*_FORMATTERS, "uptime", "secs")
+"""Every token format: utc, windate, wintime, iso, syslog, boot, last, epoch, kdump, stamp,
+uptime, secs."""
 
 
 def guest_zone(tz: str | None) -> tzinfo:
@@ -107,6 +124,8 @@ def render_token(fmt: str, offset: str, now: datetime, zone: tzinfo) -> str:
     delta = token_offset(offset)
     if fmt == "uptime":
         return f"{-delta.total_seconds():.2f}"
+    if fmt == "secs":
+        return str(int(-delta.total_seconds()))
     formatter = _FORMATTERS.get(fmt)
     if formatter is None:
         raise ValueError(f"unknown token format {fmt!r} (one of {', '.join(FORMATS)})")

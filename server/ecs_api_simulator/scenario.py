@@ -428,6 +428,11 @@ def _load_instance(
         if spec.invocation.recorded_output
         else None
     )
+    if recorded is not None:
+        try:
+            check_tokens(recorded.encode("utf-8"))
+        except ValueError as exc:
+            raise ScenarioError(f"{where}.invocation.recorded_output: {exc}") from None
     metrics, api_calls = _load_monitoring(spec, now, where)
     guest_root = _inside(directory, spec.guest.root, f"{where}.guest.root")
     guest_fixture = _inside(directory, spec.guest.fixture, f"{where}.guest.fixture")

@@ -17,6 +17,7 @@ from ecs_api_simulator.api_errors import (
     missing_parameter,
 )
 from ecs_api_simulator.command_parameters import check_parameters, parse_parameters, substitute
+from ecs_api_simulator.guest_templates import guest_now, guest_zone, render_text
 from ecs_api_simulator.invocations import (
     InstanceRun,
     Invocation,
@@ -236,7 +237,15 @@ def run_command(ctx: RequestContext) -> dict[str, Any]:
             "ACS::InvokeId": invoke_id,
             "ACS::CommandId": command_id,
         }
-        source = content if command_type == "RunShellScript" else instance.recorded_output or ""
+        if command_type == "RunShellScript":
+            source = content
+        else:  # a recorded run: its times are relative to this run
+            env = instance.spec.guest.env
+            source = render_text(
+                instance.recorded_output or "",
+                guest_now(env, ctx.now),
+                guest_zone(env.get("TZ")),
+            )
         script = substitute(source, parameters, builtins) if enable_parameter else source
         behaviour = instance.spec.invocation
         pending, running = behaviour.pending_seconds, behaviour.running_seconds

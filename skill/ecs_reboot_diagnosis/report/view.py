@@ -643,6 +643,12 @@ class _Builder:
                 end=self.time(e.end),
                 verdict=rich(e.verdict.get(self.lang)) if e.verdict else self.t("value.empty"),
             )
+            if e.start is not None
+            else self.t(
+                "reboot.earlier_entry_open",
+                end=self.time(e.end),
+                verdict=rich(e.verdict.get(self.lang)) if e.verdict else self.t("value.empty"),
+            )
             for e in earlier
         )
         label = self.t("reboot.earlier" if entries else "reboot.no_earlier")
