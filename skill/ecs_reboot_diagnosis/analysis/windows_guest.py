@@ -136,7 +136,7 @@ BUGCHECK_NAMES: Final[dict[str, str]] = {
     "0xC000021A": "STATUS_SYSTEM_PROCESS_TERMINATED",
     "0xDEADDEAD": "MANUALLY_INITIATED_CRASH1",
 }
-_HEX: Final = re.compile(r"^(?:0x)?([0-9a-fA-F]{1,8})$")
+_HEX: Final = re.compile(r"^(?:0x)?([0-9a-fA-F]{1,8})$", re.IGNORECASE)
 _BUGCHECK_IN_TEXT: Final = re.compile(r"\b0x([0-9a-fA-F]{1,8})\b")
 _SYSTEM: Final = "guest:System event log"
 _APPLICATION: Final = "guest:Application event log"
@@ -153,7 +153,7 @@ def normalize_bugcheck_code(value: str | int) -> str | None:
         number = value
     else:
         text = _cut(value, 64).strip()
-        if text.isdigit() and not text.startswith("0x"):
+        if text.isdigit():
             number = int(text[:12])
         else:
             match = _HEX.match(text)
@@ -767,6 +767,8 @@ def _events_from_fragment(text: str, source: str) -> list[RawEvent]:
                     fields[name] = value
                 data_text.append(f"{name}={value}" if name else value)
         event_id = int(raw_id)
+        if not provider and event_id == 41 and "BugcheckCode" in fields:
+            provider = "Microsoft-Windows-Kernel-Power"  # pasted without its Provider element
         out.append(
             RawEvent(
                 WindowsEvent(event_id=event_id, provider=provider, time=time, message=""),
