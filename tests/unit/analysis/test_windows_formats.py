@@ -315,7 +315,7 @@ def test_a_megabyte_line_does_not_break_the_analyzer(line: str, tmp_path: Path) 
     path = tmp_path / "long.txt"
     path.write_text(line, "utf-8")
     for hint in ("auto", "windows"):
-        code, _ = run(path, hint, "json")  # type: ignore[arg-type]
+        code, _ = run(path, hint, "json")
         assert code in (0, 2)
 
 
