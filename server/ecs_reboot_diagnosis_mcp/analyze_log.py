@@ -32,6 +32,7 @@ from ecs_reboot_diagnosis.analysis.windows_guest import (
     analyze_windows_events,
     events_from_text,
     events_from_xml,
+    looks_like_friendly_view,
 )
 from ecs_reboot_diagnosis.errors import CollectorIntegrityError
 from ecs_reboot_diagnosis.models import FINDING_KINDS, Finding
@@ -46,16 +47,29 @@ EXIT_OK: Final = 0
 EXIT_INPUT: Final = 2
 
 _SEVERITY_RANK: Final = {"critical": 0, "warning": 1, "info": 2}
-_ENVELOPE_HEADER: Final = re.compile(r"^\ufeff?\s*ECS_DIAG_ENVELOPE\b(?P<rest>.*)$", re.MULTILINE)
+# [ \t]*, not \s*: \s* would run across blank lines from every line start (quadratic)
+_ENVELOPE_HEADER: Final = re.compile(
+    r"^\ufeff?[ \t]{0,40}ECS_DIAG_ENVELOPE\b(?P<rest>[^\r\n]{0,2000})", re.MULTILINE
+)
 _EXPORT_FIELD: Final = re.compile(rb"^(?:__REALTIME_TIMESTAMP|__CURSOR)=", re.MULTILINE)
 _WINDOWS_XML: Final = re.compile(
     r"<Event\s+xmlns=['\"]http://schemas\.microsoft\.com/win/2004/08/events/event"
 )
-_WINDOWS_TEXT: Final = re.compile(r"^Log Name:\s+\S", re.MULTILINE)
+_WINDOWS_TEXT: Final = re.compile(r"^Log Name:[ \t]{1,40}\S", re.MULTILINE)
+# XML pasted without its opening tags: an event's System elements
+_WINDOWS_FRAGMENT: Final = re.compile(r"<EventID\b[^<>]{0,100}>\s{0,20}\d{1,6}\s{0,20}</EventID>")
+# the Details tab's Friendly View: "[ Name]  Microsoft-Windows-..." and "EventID 41"
+_WINDOWS_FRIENDLY: Final = re.compile(
+    r"^[ \t]{0,40}(?:\[ ?Name\][ \t]{1,40}\S|EventID[ \t]{1,40}\d)", re.MULTILINE
+)
 _WINDOWS_MESSAGE: Final = re.compile(
-    r"The computer has rebooted from a bugcheck|The previous system shutdown at .+ was unexpected|"
+    r"The computer has rebooted from a bugcheck|"
+    r"The previous system shutdown at [^\r\n]{1,40}? on \S{1,40}? was unexpected|"
     r"has initiated the (?:restart|power off|shutdown) of computer|"
-    r"The system has rebooted without cleanly shutting down first"
+    r"The system has rebooted without cleanly shutting down first|"
+    r"Event Name\s{0,5}[:：]\s{0,5}BlueScreen\b|"
+    r"^Faulting application name:|stopped interacting with Windows and was closed",
+    re.MULTILINE,
 )
 
 
@@ -204,12 +218,23 @@ def _analyze(raw: bytes, text: str, os_hint: OsHint, source: str) -> tuple[str, 
     if os_hint != "linux":
         if _WINDOWS_TEXT.search(text):
             return "Windows Event Viewer text", _windows(events_from_text(text, source))
-        if _WINDOWS_XML.search(text) or (os_hint == "windows" and "<Event" in text):
+        if (
+            _WINDOWS_XML.search(text)
+            or _WINDOWS_FRAGMENT.search(text[:65536])
+            or (os_hint == "windows" and "<Event" in text)
+        ):
             try:
                 events = events_from_xml(text, source)
             except ValueError as exc:
-                raise _InputError(f"{source}: {exc}") from None
+                if "document type" in str(exc):
+                    raise _InputError(f"{source}: {exc}") from None
+                # not XML after all, or too broken to read: what the text matchers find
+                return "Windows event text (unreadable XML)", _windows(
+                    events_from_text(text, source)
+                )
             return "Windows event XML", _windows(events)
+        if looks_like_friendly_view(text) and _WINDOWS_FRIENDLY.search(text[:65536]):
+            return "Windows Event Viewer details", _windows(events_from_text(text, source))
         if os_hint == "windows" or _WINDOWS_MESSAGE.search(text):
             return "Windows event messages", _windows(events_from_text(text, source))
     if _EXPORT_FIELD.search(raw[:65536]):

@@ -42,8 +42,18 @@ __all__ = [
     "build_episodes",
     "events_from_text",
     "events_from_xml",
+    "hex_bugcheck_code",
+    "looks_like_friendly_view",
     "normalize_bugcheck_code",
 ]
+
+MAX_LINE: Final = 2000
+"""Guest text is cut to this many characters before any pattern runs on it (linear time)."""
+
+
+def _cut(text: str, limit: int = MAX_LINE) -> str:
+    return text if len(text) <= limit else text[:limit]
+
 
 BUGCHECK_NAMES: Final[dict[str, str]] = {
     "0x00000001": "APC_INDEX_MISMATCH",
@@ -126,20 +136,25 @@ BUGCHECK_NAMES: Final[dict[str, str]] = {
     "0xC000021A": "STATUS_SYSTEM_PROCESS_TERMINATED",
     "0xDEADDEAD": "MANUALLY_INITIATED_CRASH1",
 }
-_HEX: Final = re.compile(r"^(?:0x)?([0-9a-fA-F]{1,8})$")
+_HEX: Final = re.compile(r"^(?:0x)?([0-9a-fA-F]{1,8})$", re.IGNORECASE)
 _BUGCHECK_IN_TEXT: Final = re.compile(r"\b0x([0-9a-fA-F]{1,8})\b")
 _SYSTEM: Final = "guest:System event log"
 _APPLICATION: Final = "guest:Application event log"
 
 
 def normalize_bugcheck_code(value: str | int) -> str | None:
-    """``0x0000009f``, ``9f`` or ``159`` (decimal, as Kernel-Power 41 has it) -> ``0x0000009F``."""
+    """``0x0000009f``, ``9f`` or ``159`` (decimal, as Kernel-Power 41 has it) -> ``0x0000009F``.
+
+    An all-digit string is DECIMAL here: only Kernel-Power 41's ``BugcheckCode`` is written that
+    way. Codes that are hex without ``0x`` (WER BlueScreen ``P1``, Reliability Monitor ``BCCode``)
+    go through :func:`hex_bugcheck_code`.
+    """
     if isinstance(value, int):
         number = value
     else:
-        text = value.strip()
-        if text.isdigit() and not text.startswith("0x"):
-            number = int(text)
+        text = _cut(value, 64).strip()
+        if text.isdigit():
+            number = int(text[:12])
         else:
             match = _HEX.match(text)
             if match is None:
@@ -148,6 +163,16 @@ def normalize_bugcheck_code(value: str | int) -> str | None:
     if not 0 < number <= 0xFFFFFFFF:
         return None
     return f"0x{number:08X}"
+
+
+def hex_bugcheck_code(value: str) -> str | None:
+    """A bug check code that is hex with or without ``0x``: WER BlueScreen ``P1`` and the
+    Reliability Monitor's ``BCCode``/``Code`` write 0x133 as ``133`` and 0xD1 as ``d1``."""
+    match = _HEX.match(_cut(value, 64).strip())
+    if match is None:
+        return None
+    number = int(match.group(1), 16)
+    return f"0x{number:08X}" if number else None
 
 
 def bugcheck_name(code: str) -> str | None:
@@ -186,16 +211,16 @@ def _fields(line: str) -> dict[str, str]:
     for part in line.split("\t"):
         key, sep, value = part.partition("=")
         if sep:
-            out[key.strip()] = value.strip()
+            out[_cut(key, 64).strip()] = _cut(value).strip()
     return out
 
 
 def _time(value: str | None) -> datetime | None:
     if not value:
         return None
-    text = value.strip().replace("Z", "+00:00")
+    text = _cut(value, 64).strip().replace("Z", "+00:00")
     # Windows writes 7 fractional digits ("2019-10-15T01:14:02.498048100Z"): keep 6
-    text = re.sub(r"(\.\d{6})\d+", r"\1", text)
+    text = re.sub(r"(\.\d{6})\d{1,9}", r"\1", text)
     try:
         stamp = datetime.fromisoformat(text)
     except ValueError:
@@ -209,9 +234,10 @@ def _events(env: Envelope, section: str, source: str) -> list[RawEvent] | None:
         return None
     channel = "Application" if section == "events_application" else "System"
     out: list[RawEvent] = []
-    for n, line in enumerate(sec.lines, start=1):
-        if line.startswith("#"):
+    for n, full in enumerate(sec.lines, start=1):
+        if full.startswith("#"):
             continue
+        line = _cut(full)
         f = _fields(line)
         if not f.get("id", "").isdigit():
             continue
@@ -268,11 +294,32 @@ def _field(e: RawEvent, index: int, name: str = "") -> str:
     return (value or "").strip()
 
 
+# every quantifier on guest text is bounded: a line full of near-matches stays linear
 _BUGCHECK_TEXT: Final = re.compile(
-    r"(?:bugcheck was|bug check was|BugCheck)\W*(?P<code>0x[0-9a-fA-F]{1,8})\s*"
-    r"(?:\((?P<params>[^)]*)\))?"
+    r"(?:bugcheck was|bug check was|BugCheck)\W{0,20}(?P<code>0x[0-9a-fA-F]{1,8})\b\s{0,5}"
+    r"(?:\((?P<params>[^)]{0,300})\))?",
+    re.IGNORECASE,
 )
-_DUMP_SAVED: Final = re.compile(r"A dump was saved in:\s*(?P<path>.+?)\.?\s*(?:Report Id|$)")
+_BARE_CODE: Final = re.compile(
+    r"\b(?P<code>0x[0-9a-fA-F]{1,8})\b\s{0,5}(?:\((?P<params>[^)]{0,300})\))?"
+)
+_DUMP_SAVED: Final = re.compile(
+    r"A dump was saved in:\s{0,5}(?P<path>[^\r\n]{1,260}?)\.?\s{0,5}(?:Report Id|$)"
+)
+# WER 1001 "Fault bucket ..., type 0 Event Name: BlueScreen ... P1: 133 P2: ..." and the
+# Reliability Monitor's "Problem Event Name: BlueScreen ... Code: 133 Parameter 1: ..." or
+# "BCCode: 116 BCP1: ..."; all these codes are hex without 0x
+_BLUESCREEN: Final = re.compile(
+    r"(?:Problem Event Name|Event Name|问题事件名称)\s{0,5}[:：]\s{0,5}BlueScreen\b"
+)
+# one line each: "P1: 133", "BCCode: 116", "Code:\t3b"; "P2: ...", "BCP1: ...", "Parameter 1: ..."
+_BLUESCREEN_CODE: Final = re.compile(
+    r"\s{0,20}(?:P1|BCCode|Code)\s{0,5}:\s{0,5}(?P<code>(?:0x)?[0-9a-fA-F]{1,8})\s{0,5}$"
+)
+_BLUESCREEN_PARAM: Final = re.compile(
+    r"\s{0,20}(?:P(?P<p>[2-5])|BCP(?P<b>[1-4])|Parameter (?P<n>[1-4]))\s{0,5}:\s{0,5}"
+    r"(?P<value>(?:0x)?[0-9a-fA-F]{1,16})\s{0,5}$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,25 +354,30 @@ def _bugcheck(e: RawEvent) -> _Check | None:
         params = _params(", ".join(_field(e, i, f"BugcheckParameter{i}") for i in range(1, 5)))
         return _Check(e, code, params)
     if eid == 1001 and ("SystemErrorReporting" in provider or provider == "BugCheck"):
-        for text in (_field(e, 0, "param1"), e.event.message):
-            match = _BUGCHECK_TEXT.search(text) or re.search(
-                r"\b(?P<code>0x[0-9a-fA-F]{1,8})\b\s*(?:\((?P<params>[^)]*)\))?", text
-            )
+        for text in (_cut(_field(e, 0, "param1")), _cut(e.event.message)):
+            match = _BUGCHECK_TEXT.search(text) or _BARE_CODE.search(text)
             if match is None:
                 continue
             code = normalize_bugcheck_code(match.group("code"))
             if code is None:
                 continue
             dump = _field(e, 1, "param2")
-            if not dump and (saved := _DUMP_SAVED.search(e.event.message)) is not None:
+            if not dump and (saved := _DUMP_SAVED.search(_cut(e.event.message))) is not None:
                 dump = saved.group("path").strip()
             return _Check(e, code, _params(match.group("params") or ""), dump)
         return None
     if eid == 1001 and provider == "Windows Error Reporting" and f.get("p2") == "BlueScreen":
-        code = normalize_bugcheck_code(f.get("p5", ""))
+        # P1 is the bug check code in hex WITHOUT 0x: "133" is 0x133, never decimal 133
+        code = hex_bugcheck_code(f.get("p5", ""))
         if code is None:
             return None
-        params = _params(", ".join("0x" + f.get(f"p{i}", "").strip() for i in range(6, 10)))
+        params = _params(
+            ", ".join(
+                "0x" + v.removeprefix("0x")
+                for i in range(6, 10)
+                if (v := f.get(f"p{i}", "").strip())
+            )
+        )
         return _Check(e, code, params)
     return None
 
@@ -351,9 +403,20 @@ def _no_dump_note(failed: Sequence[RawEvent], context: DumpContext) -> str:
     return note + ")"
 
 
+# bidirectional and zero-width marks: Event Viewer puts LEFT-TO-RIGHT MARKs in 6008's dates
+_INVISIBLE: Final = dict.fromkeys(
+    [0x061C, 0x180E, *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x2070),
+     0xFEFF],
+)  # fmt: skip
+
+
+def _invisible_out(value: str) -> str:
+    return value.translate(_INVISIBLE)
+
+
 def _clean(value: str) -> str:
-    """Event Viewer puts LEFT-TO-RIGHT MARKs in dates; the collector turns them into '?'."""
-    return value.replace("\u200e", "").replace("\u200f", "").strip().strip("?").strip()
+    """A 6008 date or time without its invisible marks (the collector turns them into '?')."""
+    return _invisible_out(_cut(value, 200)).strip().strip("?").strip()
 
 
 def _findings(
@@ -487,7 +550,9 @@ def _findings(
     crashes: list[tuple[RawEvent, str]] = []
     for e in application:
         eid, provider = e.event.event_id, e.event.provider
-        if eid == 1000 and provider == "Application Error" and e.fields.get("p0"):
+        if (eid, provider) in ((1000, "Application Error"), (1002, "Application Hang")) and (
+            e.fields.get("p0")
+        ):
             crashes.append((e, e.fields["p0"]))
         elif (
             eid == 1001
@@ -496,19 +561,27 @@ def _findings(
         ):
             crashes.append((e, e.fields["p5"]))
     if crashes:
-        app_counts = Counter(app for ev, app in crashes if ev.event.event_id == 1000) or Counter(
-            app for _ev, app in crashes
+        app_counts = Counter(
+            app for ev, app in crashes if ev.event.event_id in (1000, 1002)
+        ) or Counter(app for _ev, app in crashes)
+        ids = {ev.event.event_id for ev, _ in crashes}
+        what = (
+            "Application hangs"
+            if ids == {1002}
+            else "Application crashes and hangs"
+            if 1002 in ids
+            else "Application crashes"
         )
         newest_app = max(
             crashes, key=lambda ec: ec[0].event.time or datetime.min.replace(tzinfo=UTC)
         )
-        listed = ", ".join(f"{app} x{n}" for app, n in app_counts.most_common(5))
+        listed = ", ".join(f"{_cut(app, 200)} x{n}" for app, n in app_counts.most_common(5))
         findings.append(
             _finding(
                 "app_crash",
-                f"Application crashes: {listed}",
+                f"{what}: {listed}",
                 [e for e, _ in crashes],
-                {"process": newest_app[1]},
+                {"process": _cut(newest_app[1], 260)},
             )
         )
     rank = {"critical": 0, "warning": 1, "info": 2}
@@ -591,20 +664,36 @@ def _from_element(event: ET.Element, source: str, line_no: int | None) -> RawEve
     )
 
 
+def _line_starts(text: str, positions: Sequence[int]) -> list[int]:
+    """1-based line numbers of ``positions`` (ascending), in one pass over ``text``."""
+    out: list[int] = []
+    line, last = 1, 0
+    for pos in positions:
+        line += text.count("\n", last, pos)
+        last = pos
+        out.append(line)
+    return out
+
+
 def events_from_xml(text: str, source: str = "file") -> list[RawEvent]:
     """Events of an XML export (``wevtutil qe System /f:xml``, Event Viewer "Save as XML").
 
-    Raises ValueError for XML that declares a DTD (entities are never expanded) or does not parse.
+    A fragment (pasted without its ``<Event>``/``<System>`` opening tags, or cut short) is read
+    element by element. Raises ValueError for XML that declares a DTD (entities are never
+    expanded) or that yields no event at all.
     """
     if re.search(r"<!DOCTYPE|<!ENTITY", text, re.IGNORECASE):
         raise ValueError("XML with a document type declaration is not accepted")
-    starts = [text.count("\n", 0, m.start()) + 1 for m in _EVENT_START.finditer(text)]
-    body = re.sub(r"<\?xml[^>]*\?>", "", text).strip()
+    starts = _line_starts(text, [m.start() for m in _EVENT_START.finditer(text)])
+    body = re.sub(r"<\?xml[^>]{0,200}\?>", "", text).strip()
     if not re.match(r"<Events[\s>]", body):
         body = f"<Events>{body}</Events>"
     try:
         root = ET.fromstring(body)
     except ET.ParseError as exc:
+        fragment = _events_from_fragment(text, source)
+        if fragment:
+            return fragment
         raise ValueError(f"not well-formed XML: {exc}") from None
     out: list[RawEvent] = []
     elements = [el for el in root.iter() if _local(el.tag) == "Event"]
@@ -612,59 +701,323 @@ def events_from_xml(text: str, source: str = "file") -> list[RawEvent]:
         event = _from_element(element, source, starts[i] if i < len(starts) else None)
         if event is not None:
             out.append(event)
+    if not elements:
+        out = _events_from_fragment(text, source)
+    return out
+
+
+# a fragment's elements, one tag at a time (bounded: linear on any input)
+_FRAGMENT_TAG: Final = re.compile(
+    r"<(?P<tag>Provider|EventID|TimeCreated|Channel|Data)\b(?P<attrs>[^<>]{0,400}?)"
+    r"(?:/>|>(?P<text>[^<]{0,4000})</(?P=tag)>)"
+)
+_ATTR: Final = re.compile(
+    r"\b(?P<name>Name|SystemTime)\s{0,3}=\s{0,3}[\"'](?P<value>[^\"'<>]{0,400})[\"']"
+)
+_XML_ENTITIES: Final = {"&lt;": "<", "&gt;": ">", "&amp;": "&", "&quot;": '"', "&apos;": "'"}
+
+
+def _unescape(value: str) -> str:
+    return re.sub(r"&(?:lt|gt|amp|quot|apos);", lambda m: _XML_ENTITIES[m.group(0)], value)
+
+
+def _events_from_fragment(text: str, source: str) -> list[RawEvent]:
+    """Events of XML pasted without its opening tags or cut short: each ``<EventID>`` starts
+    one event; the Provider, TimeCreated, Channel and Data elements around it are its own."""
+    tags = list(_FRAGMENT_TAG.finditer(text))
+    ids = [i for i, m in enumerate(tags) if m.group("tag") == "EventID"]
+    out: list[RawEvent] = []
+    lines = _line_starts(text, [tags[i].start() for i in ids])
+    for n, i in enumerate(ids):
+        # the event's tags: from after the previous event's last Data to before the next EventID
+        lo = ids[n - 1] + 1 if n else 0
+        while lo < i and n and tags[lo].group("tag") == "Data":
+            lo += 1
+        hi = ids[n + 1] if n + 1 < len(ids) else len(tags)
+        if n + 1 < len(ids):
+            # the next event's Provider/TimeCreated may precede its EventID
+            while hi - 1 > i and tags[hi - 1].group("tag") != "Data":
+                hi -= 1
+        group = tags[lo:hi]
+        raw_id = (tags[i].group("text") or "").strip()
+        if not raw_id.isdigit() or len(raw_id) > 6:
+            continue
+        provider, time, channel = "", None, "System"
+        fields: dict[str, str] = {}
+        data_text: list[str] = []
+        index = 0
+        for m in group:
+            attrs = {
+                a.group("name"): _unescape(a.group("value"))
+                for a in _ATTR.finditer(m.group("attrs"))
+            }
+            tag = m.group("tag")
+            if tag == "Provider":
+                provider = attrs.get("Name", provider)
+            elif tag == "TimeCreated":
+                time = _time(attrs.get("SystemTime"))
+            elif tag == "Channel":
+                channel = (m.group("text") or "System").strip() or "System"
+            elif tag == "Data":
+                value = _unescape(m.group("text") or "").strip()
+                name = attrs.get("Name", "")
+                fields[f"p{index}"] = value
+                index += 1
+                if name:
+                    fields[name] = value
+                data_text.append(f"{name}={value}" if name else value)
+        event_id = int(raw_id)
+        if not provider and event_id == 41 and "BugcheckCode" in fields:
+            provider = "Microsoft-Windows-Kernel-Power"  # pasted without its Provider element
+        out.append(
+            RawEvent(
+                WindowsEvent(event_id=event_id, provider=provider, time=time, message=""),
+                fields,
+                Evidence(
+                    source=source,
+                    line_no=lines[n],
+                    text=_summary_line(event_id, provider, time, data_text),
+                ),
+                channel,
+            )
+        )
     return out
 
 
 _TEXT_HEADER: Final = re.compile(
-    r"^(?P<key>Log Name|Source|Date|Event ID|Level|Computer):\s*(?P<value>.*)$"
+    r"(?P<key>Log Name|Source|Date|Event ID|Level|Computer):\s{0,40}(?P<value>.{0,2000})$"
 )
-_T1074: Final = re.compile(
-    r"The process (?P<proc>.+?) has initiated the (?P<type>restart|power off|shutdown) of "
-    r"computer (?P<computer>\S+) on behalf of user (?P<user>\S+) for the following reason: "
-    r"(?P<reason>.+?)(?:\s+Reason Code: (?P<code>\S+))?(?:\s+Shutdown Type: (?P<stype>\S+))?"
-    r"(?:\s+Comment:\s*(?P<comment>.*?))?\s*$",
+_T1074_HEAD: Final = re.compile(
+    r"The process (?P<proc>[^\r\n]{1,300}?) has initiated the "
+    r"(?P<type>restart|power off|shutdown) of computer (?P<computer>\S{1,100}) on behalf of "
+    r"user (?P<user>\S{1,200}) for the following reason:",
     re.IGNORECASE,
 )
+_T1074_TAIL: Final = ("Reason Code:", "Shutdown Type:", "Comment:")
 _T6008: Final = re.compile(
-    r"The previous system shutdown at (?P<time>.+?) on (?P<date>\S+?) was unexpected"
+    r"The previous system shutdown at (?P<time>[^\r\n]{1,40}?) on (?P<date>\S{1,40}?) "
+    r"was unexpected"
 )
-_TEXT_MESSAGES: Final[tuple[tuple[re.Pattern[str], int, str], ...]] = (
-    (re.compile(r"The computer has rebooted from a bugcheck"), 1001, "BugCheck"),
-    (_T6008, 6008, "EventLog"),
-    (re.compile(r"has initiated the (?:restart|power off|shutdown) of computer"), 1074, "User32"),
+# Application Error 1000 / Application Hang 1002, pasted as they read on the General tab
+_T1000: Final = re.compile(
+    r"Faulting application name:\s{0,5}(?P<app>[^,\r\n]{1,260}), version:\s{0,5}"
+    r"(?P<version>[^,\s]{0,40})"
+)
+_T1000_FIELDS: Final[tuple[tuple[str, str], ...]] = (
+    ("p3", r"Faulting module name:\s{0,5}(?P<v>[^,\r\n]{1,260}),"),
+    ("p6", r"Exception code:\s{0,5}(?P<v>0x[0-9a-fA-F]{1,8})\b"),
+    ("p7", r"Fault offset:\s{0,5}(?P<v>0x[0-9a-fA-F]{1,16})\b"),
+    ("p8", r"Faulting process id:\s{0,5}(?P<v>0x[0-9a-fA-F]{1,8})\b"),
+)
+_T1002: Final = re.compile(
+    r"The program (?P<app>[^\r\n]{1,260}?) version (?P<version>\S{1,40}) stopped interacting "
+    r"with Windows and was closed"
+)
+_TEXT_MESSAGES: Final[tuple[tuple[re.Pattern[str], int, str, str], ...]] = (
+    (re.compile(r"The computer has rebooted from a bugcheck"), 1001, "BugCheck", "System"),
+    (_T6008, 6008, "EventLog", "System"),
+    (
+        re.compile(r"has initiated the (?:restart|power off|shutdown) of computer"),
+        1074,
+        "User32",
+        "System",
+    ),
     (
         re.compile(r"The system has rebooted without cleanly shutting down first"),
         41,
         "Microsoft-Windows-Kernel-Power",
+        "System",
     ),
+    (_BLUESCREEN, 1001, "Windows Error Reporting", "Application"),
+    (_T1000, 1000, "Application Error", "Application"),
+    (_T1002, 1002, "Application Hang", "Application"),
 )
 
 
-def _text_fields(event_id: int, message: str) -> dict[str, str]:
-    flat = " ".join(message.split())
+def _t1074_fields(flat: str) -> dict[str, str]:
+    m = _T1074_HEAD.search(flat)
+    if m is None:
+        return {}
+    tail = flat[m.end() :]
+    cuts = sorted((i, key) for key in _T1074_TAIL if (i := tail.find(key)) >= 0)
+    reason = tail[: cuts[0][0] if cuts else len(tail)].strip()
+    parts: dict[str, str] = {}
+    for n, (i, key) in enumerate(cuts):
+        end = cuts[n + 1][0] if n + 1 < len(cuts) else len(tail)
+        parts[key] = tail[i + len(key) : end].strip()
+    code = parts.get("Reason Code:", "").split(" ", 1)[0]
+    stype = parts.get("Shutdown Type:", "").split(" ", 1)[0]
+    return {
+        "p0": m.group("proc"),
+        "p1": m.group("computer"),
+        "p2": reason,
+        "p3": code,
+        "p4": stype or m.group("type"),
+        "p5": parts.get("Comment:", ""),
+        "p6": m.group("user"),
+    }
+
+
+def _bluescreen_fields(lines: Sequence[str]) -> dict[str, str]:
+    """WER BlueScreen insertion strings from its message lines: p2 = the event name, p5 = P1
+    (the code, hex without 0x), p6..p9 = P2..P5 (the four parameters)."""
+    fields = {"p0": "", "p1": "", "p2": "BlueScreen"}
+    for line in lines:
+        line = _cut(line, 200)
+        if "p5" not in fields and (code := _BLUESCREEN_CODE.match(line)) is not None:
+            fields["p5"] = code.group("code").removeprefix("0x")
+        elif (param := _BLUESCREEN_PARAM.match(line)) is not None:
+            p = param.group("p")
+            n = int(p) - 1 if p else int(param.group("b") or param.group("n"))
+            fields.setdefault(f"p{5 + n}", param.group("value").removeprefix("0x"))
+    return fields
+
+
+def _text_fields(event_id: int, message: str, lines: Sequence[str] = ()) -> dict[str, str]:
+    flat = " ".join(_cut(message, 4 * MAX_LINE).split())
     fields: dict[str, str] = {}
-    if event_id == 1074 and (m := _T1074.search(flat)) is not None:
-        fields = {
-            "p0": m.group("proc"),
-            "p1": m.group("computer"),
-            "p2": m.group("reason"),
-            "p3": m.group("code") or "",
-            "p4": m.group("stype") or m.group("type"),
-            "p5": m.group("comment") or "",
-            "p6": m.group("user"),
-        }
+    if event_id == 1074:
+        fields = _t1074_fields(flat)
     elif event_id == 6008 and (m := _T6008.search(flat)) is not None:
         fields = {"p0": m.group("time"), "p1": m.group("date")}
+    elif event_id == 1001 and _BLUESCREEN.search(flat) is not None:
+        fields = _bluescreen_fields(lines or message.splitlines())
     elif event_id == 1001 and (m := _BUGCHECK_TEXT.search(flat)) is not None:
         fields = {"p0": f"{m.group('code')} ({m.group('params') or ''})"}
         if (saved := _DUMP_SAVED.search(flat)) is not None:
             fields["p1"] = saved.group("path").strip()
+    elif event_id == 1000 and (m := _T1000.search(flat)) is not None:
+        fields = {"p0": m.group("app").strip(), "p1": m.group("version")}
+        for key, pattern in _T1000_FIELDS:
+            if (found := re.search(pattern, flat)) is not None:
+                fields[key] = found.group("v").strip()
+    elif event_id == 1002 and (m := _T1002.search(flat)) is not None:
+        fields = {"p0": m.group("app").strip(), "p1": m.group("version")}
     return fields
+
+
+# Event Viewer's Details tab, "Friendly View", copied as text:
+#   - System
+#     - Provider
+#      [ Name]  Microsoft-Windows-Kernel-Power
+#     EventID 41
+#     - TimeCreated
+#      [ SystemTime]  2019-10-15T01:14:02.498048100Z
+#     Channel System
+#   - EventData
+#     BugcheckCode 26
+_FRIENDLY_ATTR: Final = re.compile(r"\s{0,40}\[ ?(?P<name>\w{1,40})\]\s{0,40}(?P<value>.{0,2000})$")
+_FRIENDLY_PAIR: Final = re.compile(
+    r"\s{0,40}(?P<name>[A-Za-z]\w{0,80})(?:[ \t]{1,40}(?P<value>.{0,2000}))?$"
+)
+_FRIENDLY_SECTION: Final = re.compile(
+    r"\s{0,40}(?:-\s{0,5})?(?P<name>System|EventData|UserData)\s{0,40}$"
+)
+
+
+def looks_like_friendly_view(text: str) -> bool:
+    """Whether ``text`` holds Event Viewer's Friendly View (an ``EventData`` block)."""
+    head = text[: 64 * 1024]
+    return any(
+        (m := _FRIENDLY_SECTION.match(_cut(line, 200))) is not None
+        and m.group("name") == "EventData"
+        for line in head.splitlines()
+    )
+
+
+def _friendly_events(lines: Sequence[str], first_line: int, source: str) -> list[RawEvent]:
+    """Events of a Friendly View copy: a ``System`` block (optional) then ``EventData``."""
+    out: list[RawEvent] = []
+    provider, raw_id, time, channel = "", "", None, "System"
+    fields: dict[str, str] = {}
+    data_text: list[str] = []
+    section, start = "", first_line
+    index = 0
+
+    def flush() -> None:
+        if raw_id.isdigit() and len(raw_id) <= 6:
+            event_id = int(raw_id)
+            out.append(
+                RawEvent(
+                    WindowsEvent(event_id=event_id, provider=provider, time=time, message=""),
+                    dict(fields),
+                    Evidence(
+                        source=source,
+                        line_no=start,
+                        text=_summary_line(event_id, provider, time, data_text),
+                    ),
+                    channel,
+                )
+            )
+
+    for n, full in enumerate(lines, start=first_line):
+        line = _cut(full).rstrip()
+        if not line.strip():
+            continue
+        sec = _FRIENDLY_SECTION.match(line)
+        if sec is not None:
+            if sec.group("name") == "System" and section == "EventData":
+                flush()
+                provider, raw_id, time, channel = "", "", None, "System"
+                fields, data_text, index, start = {}, [], 0, n
+            section = sec.group("name")
+            continue
+        if section == "System":
+            if (attr := _FRIENDLY_ATTR.match(line)) is not None:
+                if attr.group("name") == "Name" and not provider:
+                    provider = attr.group("value").strip()
+                elif attr.group("name") == "SystemTime":
+                    time = _time(attr.group("value"))
+            elif (pair := _FRIENDLY_PAIR.match(line)) is not None:
+                name, value = pair.group("name"), (pair.group("value") or "").strip()
+                if name == "EventID":
+                    raw_id = value.split(" ", 1)[0]
+                elif name == "Channel" and value:
+                    channel = value
+        elif section in ("EventData", "UserData") and (pair := _FRIENDLY_PAIR.match(line)):
+            name, value = pair.group("name"), (pair.group("value") or "").strip()
+            fields[f"p{index}"] = value
+            fields[name] = value
+            index += 1
+            data_text.append(f"{name}={value}")
+    flush()
+    return out
+
+
+def _eventdata_fields(lines: Sequence[str]) -> dict[str, str]:
+    """The named values of an ``EventData`` block copied from the Details tab."""
+    fields: dict[str, str] = {}
+    inside, index = False, 0
+    for full in lines:
+        line = _cut(full).rstrip()
+        sec = _FRIENDLY_SECTION.match(line)
+        if sec is not None:
+            inside = sec.group("name") == "EventData"
+            continue
+        if not inside:
+            continue
+        if not line.strip():
+            if index:
+                break
+            continue
+        pair = _FRIENDLY_PAIR.match(line)
+        if pair is None:
+            break
+        value = (pair.group("value") or "").strip()
+        fields[f"p{index}"] = value
+        fields[pair.group("name")] = value
+        index += 1
+    return fields
+
+
+_PARAGRAPH_LINES: Final = 100
+"""A pasted message longer than this many lines is read in pieces."""
 
 
 def events_from_text(text: str, source: str = "file") -> list[RawEvent]:
     """Events of an Event Viewer text export ("Log Name: ... Description: ... Event Xml:"),
-    or, when the text has no such blocks, of the event messages pasted as they are.
+    of the Details tab's Friendly View, or, when the text has neither, of the event messages
+    pasted as they are (System events, WER BlueScreen reports, Application Error and Hang).
     """
     lines = text.splitlines()
     out: list[RawEvent] = []
@@ -675,7 +1028,8 @@ def events_from_text(text: str, source: str = "file") -> list[RawEvent]:
         description: list[str] = []
         xml: list[str] = []
         part = "head"
-        for line in lines[start:end]:
+        for full in lines[start:end]:
+            line = _cut(full)
             if part == "head" and (m := _TEXT_HEADER.match(line)) is not None:
                 head[m.group("key")] = m.group("value").strip()
             elif line.startswith("Description:"):
@@ -696,7 +1050,7 @@ def events_from_text(text: str, source: str = "file") -> list[RawEvent]:
                 out.append(
                     RawEvent(
                         ev.event.model_copy(
-                            update={"message": " ".join(" ".join(description).split())}
+                            update={"message": _cut(" ".join(" ".join(description).split()))}
                         ),
                         ev.fields,
                         Evidence(source=source, line_no=start + 1, text=ev.evidence.text),
@@ -705,15 +1059,19 @@ def events_from_text(text: str, source: str = "file") -> list[RawEvent]:
                 )
                 continue
         raw_id = head.get("Event ID", "")
-        if not raw_id.isdigit():
+        if not raw_id.isdigit() or len(raw_id) > 6:
             continue
         event_id = int(raw_id)
-        message = " ".join(" ".join(description).split())
+        message = _cut(" ".join(" ".join(description).split()), 4 * MAX_LINE)
         provider = head.get("Source", "")
+        fields = _text_fields(event_id, message, description)
+        # the Details tab's EventData pasted after the description
+        for key, value in _eventdata_fields(description).items():
+            fields.setdefault(key, value)
         out.append(
             RawEvent(
                 WindowsEvent(event_id=event_id, provider=provider, time=None, message=message),
-                _text_fields(event_id, message),
+                fields,
                 Evidence(
                     source=source,
                     line_no=start + 1,
@@ -724,28 +1082,39 @@ def events_from_text(text: str, source: str = "file") -> list[RawEvent]:
         )
     if blocks:
         return out
+    if looks_like_friendly_view(text):
+        friendly = _friendly_events(lines, 1, source)
+        if friendly:
+            return friendly
     # pasted messages: one event per paragraph that reads like one
+    paragraphs: list[list[tuple[int, str]]] = []
     paragraph: list[tuple[int, str]] = []
-    for n, line in enumerate([*lines, ""], start=1):
-        if line.strip():
-            paragraph.append((n, line.strip()))
+    for n, full in enumerate([*lines, ""], start=1):
+        line = _cut(full).strip()
+        if line and len(paragraph) < _PARAGRAPH_LINES:
+            paragraph.append((n, line))
             continue
-        if not paragraph:
-            continue
-        message = " ".join(t for _, t in paragraph)
-        for pattern, event_id, provider in _TEXT_MESSAGES:
-            match = pattern.search(message)
-            if match is None:
+        if paragraph:
+            paragraphs.append(paragraph)
+        paragraph = [(n, line)] if line else []
+    for i, para in enumerate(paragraphs):
+        message = " ".join(t for _, t in para)
+        for pattern, event_id, provider, channel in _TEXT_MESSAGES:
+            if pattern.search(message) is None:
                 continue
+            body = [t for _, t in para]
+            if pattern is _BLUESCREEN and i + 1 < len(paragraphs):
+                # WER 1001: "Problem signature:" and P1..P10 follow after a blank line
+                body += [t for _, t in paragraphs[i + 1]]
             out.append(
                 RawEvent(
                     WindowsEvent(event_id=event_id, provider=provider, time=None, message=message),
-                    _text_fields(event_id, message),
-                    Evidence(source=source, line_no=paragraph[0][0], text=message[:1000]),
+                    _text_fields(event_id, message, body),
+                    Evidence(source=source, line_no=para[0][0], text=message[:1000]),
+                    channel,
                 )
             )
             break
-        paragraph = []
     return out
 
 
