@@ -21,8 +21,7 @@ fi
 LC_ALL=C
 export LC_ALL
 umask 077
-R=${DIAG_ROOT:-}
-R=${R%/}
+R=${DIAG_ROOT%/}
 if [ -z "$R" ]; then
   LIVE=1
   PATH=$PATH:/usr/sbin:/usr/bin:/sbin:/bin
@@ -79,18 +78,12 @@ Linux version
 recovery complete
 ECS_DIAG_PAT
 printf '%s\n' 'kernel:' 'Reached target' 'COMMAND=' 'System is ' 'Power key' 'shutting down for' >"$T/pre"
-have renice && renice -n 10 -p $$ >/dev/null 2>&1
-have ionice && ionice -c 2 -n 7 -p $$ >/dev/null 2>&1
+renice -n 10 -p $$ >/dev/null 2>&1
+ionice -c 2 -n 7 -p $$ >/dev/null 2>&1
 TO=
-if have timeout; then
-  if timeout -k 5 5 true 2>/dev/null; then TO="timeout -k 5"; elif timeout 5 true 2>/dev/null; then TO=timeout; fi
-fi
+if timeout -k 5 5 true 2>/dev/null; then TO="timeout -k 5"; elif timeout 5 true 2>/dev/null; then TO=timeout; fi
 # t SECONDS CMD...: CMD under timeout if any.
-t() {
-  s=$1
-  shift
-  if [ -n "$TO" ]; then $TO "$s" "$@"; else "$@"; fi
-}
+t() { if [ -n "$TO" ]; then $TO "$@"; else shift; "$@"; fi; }
 # Selection (ENVELOPE.md): incidents grouped, newest kept, clipped to a budget by line rank.
 # shellcheck disable=SC2016
 SEL='function cls(s) {
@@ -215,13 +208,13 @@ sel() {
 eb() { e=$((19200 - USED)); [ "$1" -lt "$e" ] && e=$1; echo "$e"; }
 # scan CONTEXT [FILE]: signature lines, numbered, with context.
 scan() { grep -a -n -F -A "$1" -f "$T/pat" ${2:+"$2"}; }
+# cs FORMAT: stat each path read.
+cs() { while IFS= read -r f; do stat -c "$1" "$f" 2>/dev/null; done; }
 USED=0
 NS=0
 # out NAME STATUS NOTE BUDGET: section NAME from $T/d, sanitised, clipped.
 out() {
-  b=$4
-  r=$((19200 - USED))
-  [ "$b" -gt "$r" ] && b=$r
+  b=$(eb "$4")
   [ "$b" -lt 0 ] && b=0
   echo "=====$NONCE SECTION $1====="
   awk -v b="$b" -v nc="$NONCE" -v f="$T/clip" 'BEGIN { u = 0; c = 0 }
@@ -240,8 +233,12 @@ END { print u, c > f }' "$T/d"
   : >"$T/tr"
   [ "$1" = oom ] && : >"$T/tro"
 }
-: >"$T/d"
-: >"$T/tr"
+# no NOTE NAME...: sections NAME missing, for NOTE.
+no() {
+  m=$1
+  shift
+  for s in "$@"; do out "$s" missing "$m" 0; done
+}
 : >"$T/oom"
 case ${DIAG_NOW:-} in "" | *[!0-9]*) now=$(date +%s) ;; *) now=$DIAG_NOW ;; esac
 CY=$(date -d "@$now" +%Y 2>/dev/null)
@@ -265,30 +262,29 @@ out meta ok "" 400
 {
   f=$R/etc/os-release
   [ -r "$f" ] || f=$R/usr/lib/os-release
-  if [ -r "$f" ]; then
-    awk -F= '/^(NAME|ID|ID_LIKE|VERSION_ID|PRETTY_NAME)=/ { v = substr($0, length($1) + 2); gsub(/^["\047]|["\047]$/, "", v); print tolower($1) "=" v }' "$f"
-  fi
+  awk -F= '/^(NAME|ID|ID_LIKE|VERSION_ID|PRETTY_NAME)=/ { v = substr($0, length($1) + 2); gsub(/^["\047]|["\047]$/, "", v); print tolower($1) "=" v }' "$f"
   for f in redhat-release alinux-release SuSE-release alpine-release debian_version; do
     [ -r "$R/etc/$f" ] && { echo "release_file=/etc/$f"; head -n 1 "$R/etc/$f" | sed 's/^/release=/'; break; }
   done
+  # (a file that cannot be read gives nothing: errors go to /dev/null)
   k=
-  [ -r "$R/proc/sys/kernel/osrelease" ] && read -r k <"$R/proc/sys/kernel/osrelease"
-  [ -z "$k" ] && [ "$LIVE" = 1 ] && k=$(uname -r 2>/dev/null)
+  read -r k <"$R/proc/sys/kernel/osrelease"
+  [ -z "$k" ] && [ "$LIVE" = 1 ] && k=$(uname -r)
   echo "kernel=$k"
-  [ -r "$R/proc/uptime" ] && awk '{ printf "uptime_seconds=%d\n", $1 }' "$R/proc/uptime"
-  [ -r "$R/proc/sys/kernel/random/boot_id" ] && sed 's/^/boot_id=/' "$R/proc/sys/kernel/random/boot_id"
-  [ -r "$R/proc/meminfo" ] && awk '$1 == "MemTotal:" { print "mem_total_kb=" $2 }' "$R/proc/meminfo"
+  awk '{ printf "uptime_seconds=%d\n", $1 }' "$R/proc/uptime"
+  sed 's/^/boot_id=/' "$R/proc/sys/kernel/random/boot_id"
+  awk '$1 == "MemTotal:" { print "mem_total_kb=" $2 }' "$R/proc/meminfo"
   [ "$LIVE" = 1 ] && have uname && echo "arch=$(uname -m)"
 } >"$T/d" 2>/dev/null
 if grep -q '^kernel=.' "$T/d"; then out os ok "" 700; else out os error "kernel version unreadable" 700; fi
 
 {
   awk '$1 == "btime" && $2 ~ /^[0-9]+$/ { print "btime=" $2; exit }' "$R/proc/stat"
-  u=''
-  h=''
+  u=
+  h=
   [ "$LIVE" = 1 ] && u=$(t 5 uptime -s)
   case $u in [12][0-9][0-9][0-9]-*) echo "uptime_since=$u" ;; esac
-  [ -r "$R/proc/sys/kernel/hostname" ] && read -r h <"$R/proc/sys/kernel/hostname"
+  read -r h <"$R/proc/sys/kernel/hostname"
   [ -z "$h" ] && [ "$LIVE" = 1 ] && h=$(t 5 hostname)
   [ -n "$h" ] && echo "hostname=$h"
   head -c 300 "$R/etc/hostname" | sed -n '1s/^/etc_hostname=/p'
@@ -298,9 +294,9 @@ out boot ok "" 400
 W=$R/var/log/wtmp
 n=
 if ! have last && ! have utmpdump; then
-  out reboot_history missing "last not available" 0
+  no "last not available" reboot_history
 elif [ ! -r "$W" ]; then
-  out reboot_history missing "no /var/log/wtmp" 0
+  no "no /var/log/wtmp" reboot_history
 else
   if have last; then
     L() { t 20 last "$@" -f "$W"; }
@@ -318,60 +314,55 @@ fi
 JD=
 [ -n "$R" ] && [ -d "$R/var/log/journal" ] && JD="$R/var/log/journal"
 if ! have journalctl || [ "$LIVE" != 1 ] || { [ -n "$R" ] && [ -z "$JD" ]; }; then
-  for s in journal_boots journal_tail journal_kernel; do out $s missing "journalctl not available" 0; done
+  no "journalctl not available" journal_boots journal_tail journal_kernel
 else
-  j() { if [ -n "$JD" ]; then t 30 journalctl -D "$JD" "$@"; else t 30 journalctl "$@"; fi; }
+  j() { t 30 journalctl ${JD:+-D "$JD"} "$@" 2>/dev/null; }
   p=0
   [ -d "$R/var/log/journal" ] && p=1
   echo "#persistent=$p" >"$T/d"
-  j --list-boots --no-pager -q 2>/dev/null | tail -n 8 >>"$T/d"
+  j --list-boots --no-pager -q | tail -n 8 >>"$T/d"
   out journal_boots ok "" 800
-  j -b -1 -n 15 --no-pager -q -o short-iso 2>/dev/null | awk 'BEGIN { print "#source=journal.prev" } { print NR ":" substr($0, 1, 220) }' >"$T/d"
+  j -b -1 -n 15 --no-pager -q -o short-iso | awk 'BEGIN { print "#source=journal.prev" } { print NR ":" substr($0, 1, 220) }' >"$T/d"
   if [ "$(wc -l <"$T/d")" -gt 1 ]; then
     out journal_tail ok "" 1400
-    j -k -b -1 --no-pager -q -o short-iso 2>/dev/null | scan 6 | sel journal.prev.kernel 6 "$(eb 1800)" r >"$T/d"
+    j -k -b -1 --no-pager -q -o short-iso | scan 6 | sel journal.prev.kernel 6 "$(eb 1800)" r >"$T/d"
     out journal_kernel ok "" 1800
   else
-    : >"$T/d"
-    out journal_tail missing "previous boot not in journal" 0
-    out journal_kernel missing "previous boot not in journal" 0
+    no "previous boot not in journal" journal_tail journal_kernel
   fi
 fi
 
 find "$R/var/log" -maxdepth 1 -type f \( -name messages -o -name 'messages[.-]*' -o -name syslog -o -name 'syslog[.-]*' \) \
-  2>/dev/null | head -n 100 | while IFS= read -r f; do stat -c '%Y %n' "$f" 2>/dev/null; done |
+  2>/dev/null | head -n 100 | cs '%Y %n' |
   awk -v c=$((now - (SINCE + 1) * 86400)) '$1 >= c || $0 ~ /\/(messages|syslog)$/' | sort -n >"$T/files"
 if [ ! -s "$T/files" ]; then
-  out syslog missing "no /var/log/messages or /var/log/syslog" 0
+  no "no /var/log/messages or /var/log/syslog" syslog
 else
-  # $T/pre lines first (fast), then signatures; two files at a time, newest 4 MB of each.
-  i=$(wc -l <"$T/files")
+  # $T/pre lines first (fast), then signatures; two files at a time, newest 4 MB of each,
+  # oldest first in $T/s1001...
+  i=$(($(wc -l <"$T/files")))
   k=$i
   while [ "$k" -gt 0 ]; do
-    f=$(awk -v k="$k" 'NR == k { sub(/^[0-9]+ /, ""); print }' "$T/files")
+    f=$(sed -n "${k}s/^[0-9]* //p" "$T/files")
     {
       echo "@@FILE ${f#"$R"}"
       case $f in
-      *.gz) t 300 gzip -dc "$f" | grep -a -n -F -f "$T/pre" ;;
-      *.xz) have xz && t 300 xz -dc "$f" | grep -a -n -F -f "$T/pre" ;;
-      *.bz2) have bzip2 && t 300 bzip2 -dc "$f" | grep -a -n -F -f "$T/pre" ;;
-      *) t 300 grep -a -n -F -f "$T/pre" "$f" ;;
-      esac 2>/dev/null | grep -a -F -A 6 -f "$T/pat" | tail -c 4000000
-    } >"$T/s$k" 2>/dev/null &
+      *.gz) t 300 gzip -dc "$f" ;;
+      *.xz) t 300 xz -dc "$f" ;;
+      *.bz2) t 300 bzip2 -dc "$f" ;;
+      *) t 300 cat "$f" ;;
+      esac | grep -a -n -F -f "$T/pre" | grep -a -F -A 6 -f "$T/pat" | tail -c 4000000
+    } >"$T/s$((k + 1000))" 2>/dev/null &
     [ $(((i - k) % 2)) -eq 1 ] && wait
     k=$((k - 1))
   done
   wait
-  j=1
-  while [ "$j" -le "$i" ]; do
-    cat "$T/s$j"
-    j=$((j + 1))
-  done | SC=$CUT sel "" 6 "$(eb 3600)" r >"$T/d"
-  out syslog ok "$(wc -l <"$T/files" | tr -d ' ') files" 3600
+  cat "$T"/s1* | SC=$CUT sel "" 6 "$(eb 3600)" r >"$T/d"
+  out syslog ok "$i files" 3600
 fi
 
 if [ "$LIVE" != 1 ] || ! have dmesg; then
-  out dmesg missing "dmesg not available" 0
+  no "dmesg not available" dmesg
 elif t 20 dmesg >"$T/dm" 2>/dev/null; then
   scan 6 <"$T/dm" | sel dmesg 6 "$(eb 1400)" r >"$T/d"
   out dmesg ok "" 1400
@@ -387,10 +378,10 @@ for k in vm.panic_on_oom kernel.panic kernel.panic_on_oops kernel.softlockup_pan
   kernel.unknown_nmi_panic kernel.hardlockup_panic kernel.panic_on_warn kernel.sysrq; do
   f=$R/proc/sys/${k%%.*}/${k#*.}
   v=
-  [ -r "$f" ] && read -r v <"$f" 2>/dev/null
+  [ -r "$f" ] && read -r v <"$f"
   if [ -n "$v" ]; then echo "$k=$v" >>"$T/d"; else miss="$miss $k"; fi
 done
-if [ ! -s "$T/d" ]; then out sysctl missing "/proc/sys unreadable" 0; else out sysctl ok "${miss:+unreadable:$miss}" 500; fi
+if [ ! -s "$T/d" ]; then no "/proc/sys unreadable" sysctl; else out sysctl ok "${miss:+unreadable:$miss}" 500; fi
 
 kv() { awk -F= -v k="$2" '$1 == k { v = substr($0, length(k) + 2); gsub(/^["\047 ]+|["\047 ]+$/, "", v) } END { print v }' "$1"; }
 svc=
@@ -402,8 +393,8 @@ if [ "$LIVE" = 1 ] && have systemctl; then
     s=$(t 10 systemctl show -p LoadState -p ActiveState -p UnitFileState "$u.service" 2>/dev/null)
     case $s in *LoadState=loaded*)
       svc=$u
-      st=$(echo "$s" | awk -F= '$1 == "ActiveState" { print $2 }')
-      en=$(echo "$s" | awk -F= '$1 == "UnitFileState" { print $2 }')
+      st=$(echo "$s" | kv - ActiveState)
+      en=$(echo "$s" | kv - UnitFileState)
       break
       ;;
     esac
@@ -417,37 +408,33 @@ DP=
   echo "service=${svc:-none}"
   echo "service_state=${st:-unknown}"
   echo "service_enabled=${en:-unknown}"
-  if [ -r "$R/etc/kdump.conf" ]; then
-    echo "config_file=/etc/kdump.conf"
-    DP=$(awk '$1 == "path" { p = $2 } END { print p }' "$R/etc/kdump.conf")
-    awk '$1 ~ /^(nfs|ssh|raw|ext[234]|xfs|btrfs|virtiofs)$/ { print "dump_target=" $1; exit }' "$R/etc/kdump.conf"
-    DP=${DP:-/var/crash}
-  elif [ -r "$R/etc/default/kdump-tools" ]; then
-    echo "config_file=/etc/default/kdump-tools"
-    DP=$(kv "$R/etc/default/kdump-tools" KDUMP_COREDIR)
-    echo "use_kdump=$(kv "$R/etc/default/kdump-tools" USE_KDUMP)"
-    DP=${DP:-/var/crash}
-  elif [ -r "$R/etc/sysconfig/kdump" ]; then
-    echo "config_file=/etc/sysconfig/kdump"
-    DP=$(kv "$R/etc/sysconfig/kdump" KDUMP_SAVEDIR)
-    DP=${DP#file://}
-    DP=${DP:-/var/crash}
-  else
-    echo "config_file="
-  fi
-  echo "dump_path=${DP:-/var/crash}"
-  [ -r "$R/proc/cmdline" ] && awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^crashkernel=/) print $i }' "$R/proc/cmdline"
-  for f in kexec_crash_loaded kexec_crash_size; do [ -r "$R/sys/kernel/$f" ] && sed "s/^/$f=/" "$R/sys/kernel/$f"; done
-  d=$R${DP:-/var/crash}
+  c=
+  for f in /etc/kdump.conf /etc/default/kdump-tools /etc/sysconfig/kdump; do [ -r "$R$f" ] && c=$f && break; done
+  echo "config_file=$c"
+  f=$R$c
+  case $c in
+  */kdump.conf)
+    DP=$(awk '$1 == "path" { p = $2 } END { print p }' "$f")
+    awk '$1 ~ /^(nfs|ssh|raw|ext[234]|xfs|btrfs|virtiofs)$/ { print "dump_target=" $1; exit }' "$f"
+    ;;
+  */kdump-tools)
+    DP=$(kv "$f" KDUMP_COREDIR)
+    echo "use_kdump=$(kv "$f" USE_KDUMP)"
+    ;;
+  ?*) DP=$(kv "$f" KDUMP_SAVEDIR) && DP=${DP#file://} ;;
+  esac
+  DP=${DP:-/var/crash}
+  echo "dump_path=$DP"
+  awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^crashkernel=/) print $i }' "$R/proc/cmdline"
+  for f in kexec_crash_loaded kexec_crash_size; do sed "s/^/$f=/" "$R/sys/kernel/$f"; done
+  d=$R$DP
   while [ ! -d "$d" ] && [ "$d" != "${d%/*}" ]; do d=${d%/*}; done
   [ -d "$d" ] && df -Pk "${d:-/}" | awk 'NR == 2 { print "dump_path_free_kb=" $4 }'
 } >"$T/d" 2>/dev/null
-DP=${DP:-/var/crash}
 out kdump ok "$n" 700
 
-# cr ARGS: find in dump dirs; cs FORMAT: stat each path read; sr: drop $R
+# cr ARGS: find in dump dirs; sr: drop $R
 cr() { for d in "$DP" /var/crash; do [ -d "$R$d" ] && t 20 find "$R$d" "$@" 2>/dev/null; done | awk '!s[$0]++' | head -n 200; }
-cs() { while IFS= read -r f; do stat -c "$1" "$f" 2>/dev/null; done; }
 sr() { awk -v r=" $R/" 'r != " /" && (i = index($0, r)) { $0 = substr($0, 1, i) substr($0, i + length(r) - 1) } 1'; }
 cr -maxdepth 2 -type f \( -name 'vmcore*' -o -name 'dump.*' -o -name 'dmesg.*' \) | cs '%Y %s %u %a %n' | sort -rn >"$T/cf"
 {
@@ -455,16 +442,14 @@ cr -maxdepth 2 -type f \( -name 'vmcore*' -o -name 'dump.*' -o -name 'dmesg.*' \
   echo "#found=$(wc -l <"$T/cf")"
   { cr -maxdepth 0; cr -mindepth 1 -maxdepth 1 -type d | cs '%Y %n' | sort -rn | sed 's/^[0-9]* //'; } | cs '#dir=%Y %u %a %n' | head -n 20
 } | sr >"$T/d"
-if [ -d "$R$DP" ] || [ -d "$R/var/crash" ]; then out crash_files ok "" 1400; else
-  out crash_files missing "no dump directory $DP" 0
-fi
+if [ -d "$R$DP" ] || [ -d "$R/var/crash" ]; then out crash_files ok "" 1400; else no "no dump directory $DP" crash_files; fi
 
 f=$(awk '{ p = substr($0, index($0, " /") + 1) } p ~ /\/(vmcore-dmesg\.txt|dmesg\.[^\/]*)$/ { print p; exit }' "$T/cf")
 if [ -n "$f" ]; then
   { echo "@@FILE ${f#"$R"}"; scan 10 "$f"; } | sel "" 10 "$(eb 2900)" >"$T/d"
   out crash_dmesg ok "" 2900
 else
-  out crash_dmesg missing "no vmcore-dmesg.txt or dmesg.* file" 0
+  no "no vmcore-dmesg.txt or dmesg.* file" crash_dmesg
 fi
 
 for d in /sys/fs/pstore /var/lib/systemd/pstore; do
@@ -479,7 +464,7 @@ if [ -s "$T/pf" ]; then
   done <"$T/pf" | sel "" 6 "$b" >>"$T/d"
   out pstore ok "" 800
 else
-  out pstore missing "no pstore records" 0
+  no "no pstore records" pstore
 fi
 
 echo "=====$NONCE EOF sections=$NS====="
