@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ecs_api_simulator.guest_templates import guest_zone, render_text
 from ecs_reboot_diagnosis.analysis.conclusions import conclude_guest
 from ecs_reboot_diagnosis.analysis.crash_dump import triage_dumps
 from ecs_reboot_diagnosis.analysis.guest import parse_guest_output
@@ -37,9 +38,14 @@ def load(case: str, target_time: datetime | None = None) -> GuestEvidence:
     return parse_guest_output("windows", text, NONCE, target_time=target_time)
 
 
+S26_NOW = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)  # the run the times below are written for
+
+
 def load_s26(target_time: datetime | None = None) -> GuestEvidence:
+    """s26's recorded output, its time tokens rendered for a run at S26_NOW (guest zone +08:00)."""
     nonce = "a" * 32
-    text = S26.read_text("ascii").replace("{{nonce}}", nonce)
+    text = render_text(S26.read_text("ascii"), S26_NOW, guest_zone("CST-8"))
+    text = text.replace("{{nonce}}", nonce)
     return parse_guest_output("windows", text, nonce, target_time=target_time)
 
 

@@ -43,9 +43,22 @@ def test_each_format_in_the_guest_zone(fmt: str, offset: str, expected: str) -> 
 
 
 def test_every_documented_format_renders() -> None:
-    assert set(FORMATS) == {"iso", "syslog", "boot", "last", "epoch", "kdump", "stamp", "uptime"}
+    assert set(FORMATS) == {
+        "iso", "syslog", "boot", "last", "epoch", "kdump", "stamp", "uptime",
+        "secs", "utc", "windate", "wintime",
+    }  # fmt: skip
     for fmt in FORMATS:
         assert render_token(fmt, "-1h", NOW, UTC)
+
+
+def test_windows_formats() -> None:
+    cst = guest_zone("CST-8")
+    assert render_token("utc", "-2h", NOW, cst) == "2026-12-03T05:20:11Z"
+    assert render_token("windate", "-2h", NOW, cst) == "12/3/2026"
+    assert render_token("wintime", "-2h", NOW, cst) == "1:20:11 PM"
+    assert render_token("wintime", "-8h", NOW, cst) == "7:20:11 AM"
+    assert render_token("wintime", "-15h20m11s", NOW, cst) == "12:00:00 AM"
+    assert render_token("secs", "-2h", NOW, cst) == "7200"
 
 
 @pytest.mark.parametrize(
