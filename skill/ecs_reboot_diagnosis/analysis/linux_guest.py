@@ -518,6 +518,14 @@ def _assign(
         index: int | None
         if line.source in _PREV_BOOT_SOURCES:
             index = -1
+            start = boots[1].start if len(boots) > 1 else None
+            if (
+                start is not None
+                and line.time is not None
+                and -SAME_BOOT <= line.time - start <= _BOOT_TIME
+                and reports_unclean_end(line.text)
+            ):
+                index = -2  # the previous boot's start-up lines tell how the boot before ended
         elif line.source == "guest:dmesg":
             index = 0
         elif line.source in by_file:

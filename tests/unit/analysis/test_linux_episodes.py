@@ -337,3 +337,27 @@ def test_fs_recovery_at_boot_belongs_to_the_boot_before() -> None:
     assert "unexpected_shutdown" in {f.kind for f in g.findings}
     running = next(e for e in g.episodes if e.index == 0)
     assert "unexpected_shutdown" not in {f.kind for f in running.findings}
+
+
+def test_fs_recovery_in_the_previous_boots_kernel_log_belongs_to_the_boot_before_it() -> None:
+    """``journalctl -k -b -1`` starts with the previous boot's start-up: an ext4 journal replay
+    there tells how the boot BEFORE it ended, not how the previous boot ended."""
+    iso = "%Y-%m-%dT%H:%M:%S+0000"
+    g = guest(
+        syslog=PANIC_BEFORE_PREV + SUDO_REBOOT,
+        journal_tail=[
+            (BOOT - timedelta(minutes=1)).strftime(iso) + " web01 systemd[1]: Reached target Reboot."
+        ],
+        journal_kernel=[
+            "1:" + PREV.strftime(iso) + " web01 kernel: Linux version 5.10.134-16.3.al8.x86_64 #1",
+            "2:"
+            + (PREV + timedelta(seconds=3)).strftime(iso)
+            + " web01 kernel: EXT4-fs (vda1): recovery complete",
+            "3:" + (BOOT - timedelta(seconds=20)).strftime(iso) + " web01 kernel: reboot: Restarting",
+        ],
+    )
+    assert "unexpected_shutdown" not in {f.kind for f in g.findings}
+    c = conclude(g)
+    assert c.rule_id == "linux.clean_reboot"
+    crashed = next(e for e in g.episodes if e.index == -2)
+    assert "unexpected_shutdown" in {f.kind for f in crashed.findings}
