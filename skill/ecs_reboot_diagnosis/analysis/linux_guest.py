@@ -733,8 +733,8 @@ def _by_episode(
                 [line for line in ep_lines if not line.text_source], reference=local_now
             )
         }
-        covered = (
-            any(not line.text_source for line in ep_lines)
+        covered = (  # the kernel's own log of this boot was read
+            any(not line.text_source and line.source not in _PREV_BOOT_SOURCES for line in ep_lines)
             or (index == -1 and kernel_prev)
             or (index == 0 and dmesg_ok)
         )
