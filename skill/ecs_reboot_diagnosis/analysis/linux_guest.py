@@ -518,6 +518,14 @@ def _assign(
         index: int | None
         if line.source in _PREV_BOOT_SOURCES:
             index = -1
+            start = boots[1].start if len(boots) > 1 else None
+            if (
+                start is not None
+                and line.time is not None
+                and -SAME_BOOT <= line.time - start <= _BOOT_TIME
+                and reports_unclean_end(line.text)
+            ):
+                index = -2  # the previous boot's start-up lines tell how the boot before ended
         elif line.source == "guest:dmesg":
             index = 0
         elif line.source in by_file:
@@ -725,8 +733,8 @@ def _by_episode(
                 [line for line in ep_lines if not line.text_source], reference=local_now
             )
         }
-        covered = (
-            any(not line.text_source for line in ep_lines)
+        covered = (  # the kernel's own log of this boot was read
+            any(not line.text_source and line.source not in _PREV_BOOT_SOURCES for line in ep_lines)
             or (index == -1 and kernel_prev)
             or (index == 0 and dmesg_ok)
         )

@@ -1,8 +1,9 @@
 """The bundled simulator scenarios and what a diagnosis of each must conclude.
 
 One entry per bundled scenario of ``server/ecs_api_simulator/scenarios/`` that reproduces a
-reboot or crash case (s01..s17 and the two original examples); the scenarios of evidence from
-outside the guest (s18 and later) have their own table in ``tests/e2e/outside/``. Both
+reboot or crash case from the guest's evidence (s01..s17, the boot-episode scenarios s27..s34 and
+the two original examples); the scenarios of evidence from outside the guest (s18..s26) have
+their own table in ``tests/e2e/outside/``. Both
 end-to-end paths, the CLI and the MCP tools, are held to the same entry: exit code, conclusion
 rule and verdict, the branch of the workflow, and the key facts the report must show.
 
@@ -367,6 +368,149 @@ CASES: tuple[Case, ...] = (
         verdict="",
         exit_code=3,
         stderr="ecs:DescribeInstanceHistoryEvents",
+    ),
+    # --- boot episodes and trust of sources (issue 10): which reboot, whose lines ---------------
+    Case(
+        key="s27",
+        directory="s27-panic-then-clean-reboot",
+        instance_id="i-bp1ep27panicreboot",
+        os="linux",
+        branch="full",
+        rule_id="linux.clean_reboot",
+        verdict="guest_initiated",
+        facts=(
+            "`guest:/var/log/messages`",
+            "sudo[41873]: admin : TTY=pts/0 ; PWD=/home/admin ; USER=root ; COMMAND=/sbin/reboot`",
+            "`guest:journalctl -k -b -1`",
+            "kernel: reboot: Restarting system`",
+        ),
+        facts_en=(
+            "Reboot explained: the boot that started at ",
+            "- Earlier reboots in the window\n",
+            "The kernel crashed (Fatal exception), but no crash dump was captured",
+        ),
+        facts_zh=(
+            "所诊断的重启：",
+            "- 时间窗口内更早的重启\n",
+            "内核崩溃（Fatal exception），但未捕获崩溃转储",
+        ),
+        sysctls=(("kernel.panic_on_oops", "1"),),
+    ),
+    Case(
+        key="s28",
+        directory="s28-oom-then-planned-reboot",
+        instance_id="i-bp1ep28oomreboot",
+        os="linux",
+        branch="full",
+        rule_id="linux.clean_reboot",
+        verdict="guest_initiated",
+        facts=(
+            "COMMAND=/usr/bin/systemctl reboot`",
+            "kernel: Out of memory: Killed process 24877 (java)",
+        ),
+        facts_en=(
+            "OOM killer (warning, high confidence): The OOM killer killed 3 process(es)",
+            "Reboot explained: the boot that started at ",
+            "No earlier reboot in the window",
+        ),
+        facts_zh=("所诊断的重启：", "时间窗口内没有更早的重启"),
+        sysctls=(("vm.panic_on_oom", "0"),),
+    ),
+    Case(
+        key="s29",
+        directory="s29-old-dump-clean-reboot",
+        instance_id="i-bp1ep29olddump",
+        os="linux",
+        branch="full",
+        rule_id="linux.clean_reboot",
+        verdict="guest_initiated",
+        facts=("COMMAND=/sbin/shutdown -r now`", "/var/crash/127.0.0.1-20"),
+        facts_en=(
+            "belongs to an earlier reboot",
+            "- Earlier reboots in the window\n",
+            "The kernel crashed (Fatal exception in interrupt; "
+            "RIP virtqueue\\_get\\_buf\\_ctx) and kdump saved a crash dump",
+        ),
+        facts_zh=(
+            "- 时间窗口内更早的重启\n",
+            "内核崩溃（Fatal exception in interrupt；"
+            "RIP virtqueue\\_get\\_buf\\_ctx），kdump 已保存崩溃转储",
+        ),
+    ),
+    Case(
+        key="s30",
+        directory="s30-log-host",
+        instance_id="i-bp1ep30loghost",
+        os="linux",
+        branch="full",
+        rule_id="linux.clean_reboot",
+        verdict="guest_initiated",
+        facts=("log-central-01 sudo[7781]: admin : TTY=pts/0",),
+        facts_en=("Reboot explained: the boot that started at ", "No earlier reboot in the window"),
+        facts_zh=("所诊断的重启：", "时间窗口内没有更早的重启"),
+    ),
+    Case(
+        key="s31",
+        directory="s31-logger-forged-panic",
+        instance_id="i-bp1ep31loggerforge",
+        os="linux",
+        branch="full",
+        rule_id="linux.clean_reboot",
+        verdict="guest_initiated",
+        facts=(
+            "kernel: Kernel panic - not syncing: Fatal exception`",
+            "COMMAND=/sbin/reboot`",
+        ),
+        facts_en=(
+            "(unconfirmed: text any user can write)",
+            "Unconfirmed lines (kernel\\_panic) were found in text any user can write",
+            "low (rule `linux.clean_reboot`)",
+        ),
+        facts_zh=("（未经证实：任何用户都可写入的文本）", "低（规则 `linux.clean_reboot`）"),
+    ),
+    Case(
+        key="s32",
+        directory="s32-refused-sudo-reboot",
+        instance_id="i-bp1ep32sudorefused",
+        os="linux",
+        branch="full",
+        rule_id="linux.instance_hang",
+        verdict="guest_crash",
+        facts=("`InstanceFailure.Reboot`", "InstanceFailure.Reboot Executed"),
+        facts_en=("the instance most likely hung at kernel level",),
+        facts_zh=("实例很可能在内核层面挂起",),
+    ),
+    Case(
+        key="s33",
+        directory="s33-planted-crash-files",
+        instance_id="i-bp1ep33plantedcrash",
+        os="linux",
+        branch="full",
+        rule_id="linux.clean_reboot",
+        verdict="guest_initiated",
+        facts=(
+            "its modification time is in the future",
+            "it is owned by uid 1000, not root",
+            "its directory is owned by uid 1000, not root",
+            "COMMAND=/sbin/reboot`",
+        ),
+        facts_en=("2 file(s) look planted or altered",),
+        facts_zh=("2 个文件疑似被伪造或篡改",),
+    ),
+    Case(
+        key="s34",
+        directory="s34-no-reboot-in-window",
+        instance_id="i-bp1ep34noreboot",
+        os="linux",
+        branch="full",
+        rule_id="linux.no_reboot_in_window",
+        verdict="no_reboot",
+        facts_en=(
+            "The instance has not rebooted in the last 7 days: it has been running since ",
+            "No reboot in the last 7 days: the instance has been running since ",
+            "run the diagnosis again with that time as reboot\\_time (diagnose --reboot-time)",
+        ),
+        facts_zh=("实例在最近 7 天内没有重启：它自 ", "最近 7 天内没有重启：实例自 "),
     ),
     Case(
         key="windows-basic",

@@ -337,3 +337,45 @@ def test_fs_recovery_at_boot_belongs_to_the_boot_before() -> None:
     assert "unexpected_shutdown" in {f.kind for f in g.findings}
     running = next(e for e in g.episodes if e.index == 0)
     assert "unexpected_shutdown" not in {f.kind for f in running.findings}
+
+
+ISO = "%Y-%m-%dT%H:%M:%S+0000"
+
+
+def with_previous_kernel_log(target_time: datetime | None = None) -> GuestEvidence:
+    return guest(
+        syslog=PANIC_BEFORE_PREV + SUDO_REBOOT,
+        journal_tail=[
+            (BOOT - timedelta(minutes=1)).strftime(ISO)
+            + " web01 systemd[1]: Reached target Reboot."
+        ],
+        journal_kernel=[
+            "1:" + PREV.strftime(ISO) + " web01 kernel: Linux version 5.10.134-16.3.al8.x86_64 #1",
+            "2:"
+            + (PREV + timedelta(seconds=3)).strftime(ISO)
+            + " web01 kernel: EXT4-fs (vda1): recovery complete",
+            "3:"
+            + (BOOT - timedelta(seconds=20)).strftime(ISO)
+            + " web01 kernel: reboot: Restarting",
+        ],
+        target_time=target_time,
+    )
+
+
+def test_fs_recovery_in_the_previous_boots_kernel_log_belongs_to_the_boot_before_it() -> None:
+    """``journalctl -k -b -1`` starts with the previous boot's start-up: an ext4 journal replay
+    there tells how the boot BEFORE it ended, not how the previous boot ended."""
+    g = with_previous_kernel_log()
+    assert "unexpected_shutdown" not in {f.kind for f in g.findings}
+    assert conclude(g).rule_id == "linux.clean_reboot"
+    crashed = next(e for e in g.episodes if e.index == -2)
+    assert "unexpected_shutdown" in {f.kind for f in crashed.findings}
+
+
+def test_a_line_of_journalctl_k_b_1_does_not_stand_for_the_kernel_log_of_the_boot_before() -> None:
+    """The replay line moved to the boot before does not make that boot's syslog panic
+    "unconfirmed by the kernel's own log": that boot's kernel log was never read."""
+    g = with_previous_kernel_log(target_time=PREV + timedelta(minutes=20))
+    panic = next(f for f in g.findings if f.kind == "kernel_panic")
+    assert panic.trusted
+    assert conclude(g).rule_id.startswith("linux.kernel_panic")
