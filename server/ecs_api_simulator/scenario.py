@@ -462,7 +462,7 @@ def _load_instance(
 
 def load_scenario(directory: Path, now: datetime) -> Scenario:
     """Load and check ``directory/scenario.json``; relative times resolve against ``now``."""
-    directory = Path(directory)
+    directory = Path(directory).resolve()
     path = directory / SCENARIO_FILE
     if not path.is_file():
         raise ScenarioError(f"{directory}: no {SCENARIO_FILE} in this directory")

@@ -222,7 +222,7 @@ class CrashDumpFile(Record):
     crash_time: datetime | None = None
     """When the crash it records happened, from the kdump directory or file name
     (``127.0.0.1-2026-11-30-10:30:00``, ``dump.202611301030``), else None."""
-    suspicious: str | None = None
+    suspicious: Text | None = None
     """Why this file cannot decide a verdict on its own (future or impossible time, not owned by
     root, outside the kdump layout), or None when nothing is wrong with it."""
 

@@ -540,10 +540,11 @@ def conclude_guest(
         confidence = "low" if confidence != "high" else "medium"
         kinds = ", ".join(unconfirmed)
         root_cause = Text(
-            en=f"{root_cause.en} Unconfirmed lines ({kinds}) were found in text any user can "
-            "write and were not counted: no kernel-only source of that boot confirms them.",
-            zh_CN=f"{root_cause.zh_CN}在任何用户都可写入的日志中发现了未经证实的记录（{kinds}），"
-            "该次启动的内核专有日志中没有对应记录，因此未计入结论。",
+            en=f"{root_cause.en} Unconfirmed evidence ({kinds}) was reported but not counted: "
+            "lines any user can write that no kernel-only source of that boot confirms, or crash "
+            "files that cannot be trusted.",
+            zh_CN=f"{root_cause.zh_CN}发现了未经证实的证据（{kinds}），已列出但未计入结论："
+            "任何用户都可写入、且该次启动的内核专有日志中没有对应记录的日志行，或不可信的崩溃文件。",
         )
     conclusion = Conclusion(
         rule_id=rule.id,
@@ -570,6 +571,9 @@ def episode_verdict(os_type: OsType, guest: GuestEvidence) -> tuple[str, Text]:
     else:
         rule = match(windows_results().rule, windows_signals(guest, None))
     fills = _fills(guest, None, None, (), None, None)
+    saved = next((f for f in guest.findings if f.kind == "kdump_saved"), None)
+    if saved is not None and saved.evidence:
+        fills["dump_file"] = _same(saved.evidence[0].text.split(" ", 1)[0])
     fills["missing"] = Text(
         en="no record of how this boot ended was found",
         zh_CN="未找到该次启动如何结束的记录",

@@ -70,8 +70,13 @@ def _not_this_reboot(files: list[CrashDumpFile], reboot: bool) -> DumpTriage:
         )
         parts_zh.append(f"最新的转储（{newest.path}，{stamp} 的崩溃）属于更早的一次重启")
     if odd:
-        parts_en.append(f"{len(odd)} file(s) look planted or altered ({odd[0].suspicious})")
-        parts_zh.append(f"{len(odd)} 个文件疑似被伪造或篡改（{odd[0].suspicious}）")
+        for f in odd[:3]:
+            assert f.suspicious is not None
+            parts_en.append(f"{f.path} cannot be trusted: {f.suspicious.en}")
+            parts_zh.append(f"{f.path} 不可信：{f.suspicious.zh_CN}")
+        if len(odd) > 3:
+            parts_en.append(f"and {len(odd) - 3} more suspicious file(s)")
+            parts_zh.append(f"另有 {len(odd) - 3} 个可疑文件")
     head_en = "No crash dump records the crash of this reboot" if reboot else "No recent reboot"
     head_zh = "没有记录本次重启对应崩溃的转储文件" if reboot else "时间窗口内没有重启"
     return _none(

@@ -44,6 +44,7 @@ from ecs_reboot_diagnosis.models import (
     GuestEvidence,
     KdumpStatus,
     LinuxGuest,
+    Text,
 )
 from ecs_reboot_diagnosis.tables import linux_results
 
@@ -254,8 +255,8 @@ def _kdump_saved(
     if stale:
         confidence = "low"
     trusted = newest.suspicious is None
-    if not trusted:
-        summary += f"; suspicious: {newest.suspicious}"
+    if newest.suspicious is not None:
+        summary += f"; suspicious: {newest.suspicious.en}"
         confidence = "low"
         evidence = [e.model_copy(update={"trust": "unconfirmed"}) for e in evidence]
     return Finding(
@@ -382,34 +383,73 @@ def _judge_crash_file(
 ) -> CrashDumpFile:
     """Date a crash file by the crash it records and say why it cannot be trusted, if so."""
     crash_time = crash_time_from_path(f.path, zone)
-    why: list[str] = []
+    why: list[tuple[str, str]] = []  # (en, zh-CN)
     parent = f.path.rsplit("/", 1)[0]
     if f.modified is not None and now is not None and f.modified > now + timedelta(minutes=5):
-        why.append("its modification time is in the future")
+        why.append(("its modification time is in the future", "其修改时间在未来"))
     if f.owner_uid is not None and f.owner_uid != 0:
-        why.append(f"it is owned by uid {f.owner_uid}, not root")
+        why.append(
+            (
+                f"it is owned by uid {f.owner_uid}, not root",
+                f"其属主为 uid {f.owner_uid}，不是 root",
+            )
+        )
     if f.mode is not None and _WORLD_WRITABLE.match(f.mode):
-        why.append(f"it is writable by any user (mode {f.mode})")
+        why.append(
+            (f"it is writable by any user (mode {f.mode})", f"任何用户都可写（权限 {f.mode}）")
+        )
     owner_mode = dirs.get(parent)
     if owner_mode is not None:
         uid, mode = owner_mode
         if uid not in (None, 0):
-            why.append(f"its directory is owned by uid {uid}, not root")
+            why.append(
+                (
+                    f"its directory is owned by uid {uid}, not root",
+                    f"其目录属主为 uid {uid}，不是 root",
+                )
+            )
         elif _WORLD_WRITABLE.match(mode) and parent.rstrip("/") not in dump_roots:
-            why.append(f"its directory is writable by any user (mode {mode})")
+            why.append(
+                (
+                    f"its directory is writable by any user (mode {mode})",
+                    f"其目录任何用户都可写（权限 {mode}）",
+                )
+            )
     if parent.rstrip("/") in dump_roots or crash_time is None:
-        why.append("it is not in a kdump crash directory (no crash time in the directory name)")
+        why.append(
+            (
+                "it is not in a kdump crash directory (no crash time in the directory name)",
+                "它不在 kdump 崩溃目录中（目录名中没有崩溃时间）",
+            )
+        )
     if crash_time is not None and f.modified is not None:
         if f.modified < crash_time - timedelta(minutes=5):
-            why.append("it was modified before the crash it claims to record")
+            why.append(
+                (
+                    "it was modified before the crash it claims to record",
+                    "其修改时间早于它所记录的崩溃",
+                )
+            )
         else:
             after = [b.start for b in boots if b.start > crash_time]
             next_boot = min(after) if after else None
             if next_boot is not None and f.modified > next_boot + timedelta(minutes=30):
-                why.append("it was written long after the boot that followed the crash it records")
+                why.append(
+                    (
+                        "it was written long after the boot that followed the crash it records",
+                        "它在所记录崩溃之后的那次启动很久以后才写入",
+                    )
+                )
     if crash_time is not None and boots and crash_time >= boots[0].start:
-        why.append("it claims a crash during the running boot")
-    return f.model_copy(update={"crash_time": crash_time, "suspicious": "; ".join(why) or None})
+        why.append(
+            ("it claims a crash during the running boot", "它声称崩溃发生在当前这次启动期间")
+        )
+    suspicious = (
+        Text(en="; ".join(en for en, _ in why), zh_CN="；".join(zh for _, zh in why))
+        if why
+        else None
+    )
+    return f.model_copy(update={"crash_time": crash_time, "suspicious": suspicious})
 
 
 def _boots(

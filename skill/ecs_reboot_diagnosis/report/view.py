@@ -395,7 +395,10 @@ class _Builder:
         return rich(skip.detail.get(self.lang)) if skip is not None else None
 
     def file_line(self, f: CrashDumpFile) -> Md:
-        return self.join([code(f.path), self.size(f.size_bytes), self.time(f.modified)])
+        line = self.join([code(f.path), self.size(f.size_bytes), self.time(f.modified)])
+        if f.suspicious is not None:
+            line = self.t("value.suspicious_file", file=line, why=rich(f.suspicious.get(self.lang)))
+        return line
 
     def evidence_line(self, e: Evidence) -> Md:
         where = code(e.source) if e.source.strip() else self.t("value.source_unknown")
@@ -651,7 +654,16 @@ class _Builder:
             )
             for e in earlier
         )
-        label = self.t("reboot.earlier" if entries else "reboot.no_earlier")
+        target_start = guest.target_reboot
+        later = target_start is not None and any(
+            e.end is not None and e.end > target_start for e in earlier
+        )
+        if not entries:
+            label = self.t("reboot.no_earlier")
+        elif later:  # the user asked about an older reboot: some listed came after it
+            label = self.t("reboot.other")
+        else:
+            label = self.t("reboot.earlier")
         items.append(Item(label, entries))
         return bullet_list(items)
 
@@ -872,7 +884,21 @@ class _Builder:
             dumps_found = self.yes_no(False)
             dump_type = latest = self.not_applicable(self.t("reason.no_dump"))
         else:
-            dumps_found = self.paren(self.yes_no(True), self.t("value.file_count", n=len(files)))
+            guest = self.report.guest
+            target = next((e for e in guest.episodes if e.target), None) if guest else None
+            odd = sum(f.suspicious is not None for f in files)
+            if guest is not None and guest.episodes:
+                mine = sum(f.suspicious is None for f in (target.crash_files if target else []))
+                count = self.t(
+                    "value.file_count_detail",
+                    n=len(files),
+                    mine=mine,
+                    older=len(files) - mine - odd,
+                    odd=odd,
+                )
+            else:
+                count = self.t("value.file_count", n=len(files))
+            dumps_found = self.paren(self.yes_no(True), count)
             kinds = {f.kind for f in files}
             labels = [
                 inline(label)

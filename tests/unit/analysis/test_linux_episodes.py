@@ -285,11 +285,12 @@ def test_planted_and_future_dated_crash_files_decide_nothing() -> None:
     )
     files = g.linux.crash_files if g.linux else None
     assert files is not None and all(f.suspicious for f in files)
+    assert all(f.suspicious and f.suspicious.zh_CN != f.suspicious.en for f in files)
     assert {"in the future", "not root", "writable by any user"} <= {
         w
         for f in files
         for w in ("in the future", "not root", "writable by any user")
-        if f.suspicious and w in f.suspicious
+        if f.suspicious and w in f.suspicious.en
     }
     assert not triage_dumps(g).dump_found
     assert all(not f.trusted for f in g.findings if f.kind == "kdump_saved")
