@@ -463,7 +463,7 @@ CASES: tuple[Case, ...] = (
         ),
         facts_en=(
             "(unconfirmed: text any user can write)",
-            "Unconfirmed lines (kernel\\_panic) were found in text any user can write",
+            "Unconfirmed evidence (kernel\\_panic) was reported but not counted",
             "low (rule `linux.clean_reboot`)",
         ),
         facts_zh=("（未经证实：任何用户都可写入的文本）", "低（规则 `linux.clean_reboot`）"),
@@ -488,14 +488,14 @@ CASES: tuple[Case, ...] = (
         branch="full",
         rule_id="linux.clean_reboot",
         verdict="guest_initiated",
-        facts=(
+        facts=("COMMAND=/sbin/reboot`",),
+        facts_en=(
             "its modification time is in the future",
             "it is owned by uid 1000, not root",
             "its directory is owned by uid 1000, not root",
-            "COMMAND=/sbin/reboot`",
+            "cannot be trusted",
         ),
-        facts_en=("2 file(s) look planted or altered",),
-        facts_zh=("2 个文件疑似被伪造或篡改",),
+        facts_zh=("其修改时间在未来", "其属主为 uid 1000，不是 root", "不可信"),
     ),
     Case(
         key="s34",
