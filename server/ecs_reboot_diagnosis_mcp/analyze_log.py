@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from ecs_reboot_diagnosis.analysis.envelope import parse_envelope
+from ecs_reboot_diagnosis.analysis.findings import analyze_log_lines
 from ecs_reboot_diagnosis.analysis.guest import parse_guest_output
-from ecs_reboot_diagnosis.analysis.kernel_log import LogLine, analyze_log_lines
+from ecs_reboot_diagnosis.analysis.log_lines import LogLine
 from ecs_reboot_diagnosis.analysis.windows_guest import (
     RawEvent,
     analyze_windows_events,
@@ -35,7 +36,7 @@ from ecs_reboot_diagnosis.analysis.windows_guest import (
     looks_like_friendly_view,
 )
 from ecs_reboot_diagnosis.errors import CollectorIntegrityError
-from ecs_reboot_diagnosis.models import FINDING_KINDS, Finding
+from ecs_reboot_diagnosis.models import Finding, finding_order
 
 __all__ = ["MAX_BYTES", "run"]
 
@@ -46,7 +47,6 @@ MAX_BYTES: Final = 512 * 1024 * 1024
 EXIT_OK: Final = 0
 EXIT_INPUT: Final = 2
 
-_SEVERITY_RANK: Final = {"critical": 0, "warning": 1, "info": 2}
 # [ \t]*, not \s*: \s* would run across blank lines from every line start (quadratic)
 _ENVELOPE_HEADER: Final = re.compile(
     r"^\ufeff?[ \t]{0,40}ECS_DIAG_ENVELOPE\b(?P<rest>[^\r\n]{0,2000})", re.MULTILINE
@@ -257,7 +257,7 @@ def _facts(finding: Finding) -> dict[str, Any]:
 
 
 def _ordered(findings: Sequence[Finding]) -> list[Finding]:
-    return sorted(findings, key=lambda f: (_SEVERITY_RANK[f.severity], FINDING_KINDS.index(f.kind)))
+    return sorted(findings, key=finding_order)
 
 
 def _as_json(findings: Sequence[Finding]) -> str:

@@ -51,6 +51,35 @@ FindingKind = Literal[
 FINDING_KINDS: tuple[FindingKind, ...] = FindingKind.__args__  # type: ignore[attr-defined]
 
 Severity = Literal["info", "warning", "critical"]
+
+# How bad each kind is: one table for every analyzer (Linux, Windows) and analyze-log.
+SEVERITY: dict[FindingKind, Severity] = {
+    "kernel_panic": "critical",
+    "oom_panic": "critical",
+    "sysrq_crash": "critical",
+    "init_killed": "critical",
+    "vfs_root_mount": "critical",
+    "mce_hardware": "critical",
+    "kdump_saved": "critical",
+    "bugcheck": "critical",
+    "oops": "warning",
+    "null_pointer": "warning",
+    "gpf": "warning",
+    "kernel_bug": "warning",
+    "hung_task": "warning",
+    "soft_lockup": "warning",
+    "hard_lockup": "warning",
+    "rcu_stall": "warning",
+    "oom_kill": "warning",
+    "cgroup_oom": "warning",
+    "fs_error": "warning",
+    "unexpected_shutdown": "warning",
+    "app_crash": "warning",
+    "clean_reboot": "info",
+    "clean_shutdown": "info",
+}
+# findings are listed most severe first, then in vocabulary order
+SEVERITY_RANK: dict[Severity, int] = {"critical": 0, "warning": 1, "info": 2}
 Confidence = Literal["low", "medium", "high"]
 
 
@@ -195,6 +224,11 @@ class Finding(Record):
     trusted: bool = True
     """False when every line the finding rests on is ``unconfirmed`` guest text: such a finding
     is reported but cannot decide a verdict on its own."""
+
+
+def finding_order(finding: Finding) -> tuple[int, int]:
+    """Sort key of findings: most severe first, then in vocabulary order."""
+    return SEVERITY_RANK[finding.severity], FINDING_KINDS.index(finding.kind)
 
 
 class SectionStatus(Record):

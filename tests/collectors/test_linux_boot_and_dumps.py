@@ -14,7 +14,7 @@ import pytest
 
 from ecs_reboot_diagnosis.analysis.envelope import Envelope, parse_envelope
 from ecs_reboot_diagnosis.analysis.guest import parse_guest_output
-from ecs_reboot_diagnosis.analysis.kernel_log import parse_last_records
+from ecs_reboot_diagnosis.analysis.reboot_records import parse_last_records
 from tests.collectors import linux_harness
 from tests.collectors.linux_harness import LinuxRun, run_linux_case
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ecs_reboot_diagnosis.analysis.kernel_log import analyze_log_text
+from ecs_reboot_diagnosis.analysis.findings import analyze_log_text
 from ecs_reboot_diagnosis.models import ConsoleEvidence, Text
 
 EXCERPT_LINES = 15

@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from ecs_reboot_diagnosis.analysis.kernel_log import (
-    kernel_message,
+from ecs_reboot_diagnosis.analysis.incident_context import (
     parse_call_trace_frame,
     parse_modules,
     parse_rip,
 )
+from ecs_reboot_diagnosis.analysis.log_lines import kernel_message
 from ecs_reboot_diagnosis.models import (
     CrashDumpFile,
     DumpTriage,

@@ -19,18 +19,20 @@ from ecs_reboot_diagnosis.analysis.boot_episodes import (
 )
 from ecs_reboot_diagnosis.analysis.conclusions import episode_verdict
 from ecs_reboot_diagnosis.analysis.envelope import LINUX_SECTIONS, Envelope
-from ecs_reboot_diagnosis.analysis.kernel_log import (
-    LogLine,
-    analyze_log_lines,
-    kernel_message,
+from ecs_reboot_diagnosis.analysis.findings import analyze_log_lines
+from ecs_reboot_diagnosis.analysis.incident_context import (
     parse_call_trace_frame,
-    parse_last_records,
     parse_modules,
     parse_rip,
+)
+from ecs_reboot_diagnosis.analysis.log_lines import (
+    LogLine,
+    kernel_message,
     parse_syslog_time,
-    reports_unclean_end,
     syslog_host,
 )
+from ecs_reboot_diagnosis.analysis.reboot_records import parse_last_records
+from ecs_reboot_diagnosis.analysis.signatures import reports_unclean_end
 from ecs_reboot_diagnosis.models import (
     BootEpisode,
     Confidence,

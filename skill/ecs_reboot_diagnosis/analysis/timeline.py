@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ecs_reboot_diagnosis.analysis.kernel_log import parse_last_records
+from ecs_reboot_diagnosis.analysis.reboot_records import parse_last_records
 from ecs_reboot_diagnosis.diagnosis import Diagnosis
 from ecs_reboot_diagnosis.models import Text, TimelineEntry
 

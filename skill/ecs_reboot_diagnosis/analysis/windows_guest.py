@@ -17,7 +17,7 @@ from typing import Final
 
 from ecs_reboot_diagnosis.analysis.envelope import WINDOWS_SECTIONS, Envelope
 from ecs_reboot_diagnosis.models import (
-    FINDING_KINDS,
+    SEVERITY,
     BootEpisode,
     CrashDumpFile,
     EpisodeEnd,
@@ -29,6 +29,7 @@ from ecs_reboot_diagnosis.models import (
     Text,
     WindowsEvent,
     WindowsGuest,
+    finding_order,
 )
 
 __all__ = [
@@ -268,9 +269,7 @@ def _finding(
     facts.setdefault("event_ids", sorted({e.event.event_id for e in events}))
     if newest and newest[-1].event.time is not None:
         facts.setdefault("timestamp", newest[-1].event.time)
-    severity = {"bugcheck": "critical", "clean_reboot": "info", "clean_shutdown": "info"}.get(
-        kind, "warning"
-    )
+    severity = SEVERITY[kind]
     evidence = [e.evidence for e in reversed(newest)][:5]
     evidence += list(extra)[: max(0, 6 - len(evidence))]
     return Finding(
@@ -584,8 +583,7 @@ def _findings(
                 {"process": _cut(newest_app[1], 260)},
             )
         )
-    rank = {"critical": 0, "warning": 1, "info": 2}
-    findings.sort(key=lambda f: (rank[f.severity], FINDING_KINDS.index(f.kind)))
+    findings.sort(key=finding_order)
     return findings
 
 

@@ -7,17 +7,18 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from ecs_reboot_diagnosis.analysis.kernel_log import (
+from ecs_reboot_diagnosis.analysis.findings import (
     MAX_EVIDENCE,
-    LogLine,
     analyze_log_lines,
     analyze_log_text,
+)
+from ecs_reboot_diagnosis.analysis.incident_context import (
     parse_call_trace_frame,
-    parse_last_records,
     parse_modules,
     parse_rip,
-    parse_syslog_time,
 )
+from ecs_reboot_diagnosis.analysis.log_lines import LogLine, parse_syslog_time
+from ecs_reboot_diagnosis.analysis.reboot_records import parse_last_records
 from ecs_reboot_diagnosis.models import FINDING_KINDS, Finding
 
 REF = datetime(2025, 3, 21, 10, 0, tzinfo=timezone(timedelta(hours=8)))

@@ -22,12 +22,9 @@ from typing import Any
 
 import pytest
 
-from ecs_reboot_diagnosis.analysis.kernel_log import (
-    analyze_log_text,
-    kernel_message,
-    parse_rip,
-    parse_syslog_time,
-)
+from ecs_reboot_diagnosis.analysis.findings import analyze_log_text
+from ecs_reboot_diagnosis.analysis.incident_context import parse_rip
+from ecs_reboot_diagnosis.analysis.log_lines import kernel_message, parse_syslog_time
 from ecs_reboot_diagnosis.models import FINDING_KINDS, Finding
 
 CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "real_logs"

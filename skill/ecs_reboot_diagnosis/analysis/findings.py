@@ -1,0 +1,336 @@
+"""Hits -> findings: grouping by kind, the primary occurrence, evidence, summaries and order.
+
+Pure functions from log lines to :class:`~ecs_reboot_diagnosis.models.Finding` records. Each
+line keeps where it came from (``Evidence.source`` and ``line_no``), so every finding points at
+the data it rests on. Which lines are hits is the signature catalogue's business
+(:mod:`.signatures`, :mod:`.reboot_records`); this module assembles them:
+
+- One finding per kind. Its facts come from the most recent occurrence; its evidence is that
+  line, the RIP and ``Modules linked in`` lines of the same incident, then other distinct
+  occurrences, at most :data:`MAX_EVIDENCE` lines.
+- Findings are listed most severe first (:data:`~ecs_reboot_diagnosis.models.SEVERITY`).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Final
+
+from ecs_reboot_diagnosis.analysis.hits import Hit, evidence_of, norm
+from ecs_reboot_diagnosis.analysis.incident_context import NEAR, Context, nearest
+from ecs_reboot_diagnosis.analysis.log_lines import LogLine, parse_line
+from ecs_reboot_diagnosis.analysis.reboot_records import last_hits, parse_last_records
+from ecs_reboot_diagnosis.analysis.signatures import PREFILTER, kernel_hits, system_hits
+from ecs_reboot_diagnosis.models import (
+    SEVERITY,
+    Confidence,
+    Evidence,
+    Finding,
+    FindingFacts,
+    FindingKind,
+    finding_order,
+)
+
+__all__ = ["MAX_EVIDENCE", "analyze_log_lines", "analyze_log_text"]
+
+MAX_EVIDENCE: Final = 5
+# kinds whose finding takes the RIP, modules and CPU/PID/Comm lines of its incident
+_CONTEXT_KINDS: Final[frozenset[str]] = frozenset(
+    {
+        "kernel_panic",
+        "oops",
+        "null_pointer",
+        "gpf",
+        "kernel_bug",
+        "soft_lockup",
+        "hard_lockup",
+        "rcu_stall",
+        "sysrq_crash",
+        "oom_panic",
+        "init_killed",
+        "mce_hardware",
+    }
+)
+
+
+def _sort_key(h: Hit) -> tuple[float, int, int]:
+    # latest first; at the same time a direct signature beats one inferred from a panic reason
+    return (h.time.timestamp() if h.time is not None else -math.inf, not h.derived, h.order)
+
+
+def _occurrences(hits: Sequence[Hit]) -> int:
+    """Distinct incidents: distinct times to the second, or line clusters for undated lines."""
+    times = {int(h.time.timestamp()) for h in hits if h.time is not None}
+    clusters = {
+        (h.parsed.line.source, h.parsed.position // NEAR)
+        for h in hits
+        if h.time is None and h.parsed is not None
+    }
+    return len(times) + len(clusters)
+
+
+def _has_context(h: Hit, ctx: dict[str, Context]) -> bool:
+    p = h.parsed
+    return p is not None and nearest(ctx.get(p.line.source, Context()).rips, p) is not None
+
+
+def _summary(
+    kind: FindingKind,
+    primary: Hit,
+    facts: FindingFacts,
+    count: int,
+    n_kills: int,
+    notes: frozenset[str] = frozenset(),
+) -> str:
+    rip = ""
+    if facts.rip_function:
+        rip = f" at {facts.rip_function}" + (f" [{facts.rip_module}]" if facts.rip_module else "")
+    once = ("oom_kill", "cgroup_oom", "clean_reboot", "clean_shutdown")
+    times = f" (seen {count} times)" if count > 1 and kind not in once else ""
+    reason = facts.panic_reason or ""
+    who = (
+        f" in {facts.process} (pid {facts.pid})" if facts.process and facts.pid is not None else ""
+    )
+    text: str
+    if kind == "kernel_panic":
+        text = f"Kernel panic: {reason or 'reason not logged'}{rip}"
+    elif kind == "oom_panic":
+        text = f"The kernel panicked on out of memory: {reason}"
+    elif kind == "sysrq_crash":
+        text = "A crash was triggered through SysRq (echo c > /proc/sysrq-trigger)"
+    elif kind == "init_killed":
+        text = "The init process (PID 1) died and the kernel panicked"
+    elif kind == "vfs_root_mount":
+        text = "The kernel could not mount the root file system"
+    elif kind == "oops":
+        text = f"Kernel oops{rip}{who}"
+    elif kind == "null_pointer":
+        text = f"Kernel NULL pointer dereference{rip}{who}"
+    elif kind == "gpf":
+        text = f"General protection fault in the kernel{rip}{who}"
+    elif kind == "kernel_bug":
+        text = f"Kernel BUG: {primary.detail}{rip}"
+    elif kind == "hung_task":
+        text = f"Task {facts.process} (pid {facts.pid}) {primary.detail or 'hung'}"
+        if primary.derived:
+            text = "Hung tasks panicked the kernel"
+        if facts.panic_reason:
+            text += f"; the kernel panicked ({facts.panic_reason})"
+    elif kind == "soft_lockup":
+        text = f"Soft lockup: {primary.detail or 'a CPU was stuck'}{who}{rip}"
+        if facts.panic_reason:
+            text += f"; the kernel panicked ({facts.panic_reason})"
+    elif kind == "hard_lockup":
+        text = f"Hard lockup detected by the NMI watchdog{rip}"
+    elif kind == "rcu_stall":
+        text = "RCU stall: a CPU or task did not pass a quiescent state in time"
+    elif kind == "mce_hardware":
+        text = (
+            "Corrected machine check events were logged (the hardware recovered; "
+            "a sign of failing hardware, not a crash by itself)"
+            if notes == {"corrected"}
+            else "Machine check or hardware error reported by the CPU or platform"
+        )
+    elif kind == "oom_kill":
+        text = f"The OOM killer killed {n_kills} process(es); latest {primary.detail}"
+    elif kind == "cgroup_oom":
+        text = (
+            f"A memory cgroup hit its limit and {n_kills} process(es) were killed; "
+            f"latest {primary.detail}"
+            if n_kills
+            else "A memory cgroup hit its limit"
+        )
+    elif kind == "fs_error":
+        text = f"File system error on {primary.detail or 'a device'}"
+        if "read_only" in notes:
+            text += "; the file system stopped taking writes (remounted read-only or shut down)"
+    elif kind == "unexpected_shutdown":
+        text = f"Unclean shutdown: {primary.detail}"
+    elif kind == "clean_reboot":
+        text = f"Clean reboot: {primary.detail}"
+    elif kind == "clean_shutdown":
+        text = f"Clean shutdown: {primary.detail}"
+    else:  # pragma: no cover - every kind the engine emits is listed above
+        text = kind
+    return text + times
+
+
+def _finding(kind: FindingKind, hits: list[Hit], ctx: dict[str, Context]) -> Finding:
+    hits = sorted(hits, key=_sort_key)
+    primary = hits[-1]
+    direct = [h for h in hits if not h.derived]
+    if primary.derived and direct:
+        # "Kernel panic - not syncing: softlockup" comes just after the lockup report itself
+        last = direct[-1]
+        if (
+            last.time is None
+            or primary.time is None
+            or (primary.time - last.time <= timedelta(minutes=10))
+        ):
+            primary = last
+    if kind in _CONTEXT_KINDS and not _has_context(primary, ctx):
+        # the same message collected from several sources: use the copy with its RIP nearby
+        twin = next(
+            (h for h in reversed(hits) if h.key == primary.key and _has_context(h, ctx)), None
+        )
+        if twin is not None:
+            primary = twin
+    if kind in ("clean_reboot", "clean_shutdown") and primary.time is not None:
+        # who asked for it says the most: a sudo line of the same shutdown wins
+        asked = [
+            h
+            for h in hits
+            if "process" in h.facts
+            and h.time is not None
+            and abs((primary.time - h.time).total_seconds()) <= 1800
+        ]
+        if asked:
+            primary = asked[-1]
+    facts: dict[str, object] = dict(primary.facts)
+    reason = next(
+        (h.facts["panic_reason"] for h in reversed(hits) if "panic_reason" in h.facts), None
+    )
+    if reason is not None:
+        facts.setdefault("panic_reason", reason)
+    evidence: list[Evidence] = [primary.evidence, *primary.extra_evidence]
+    p = primary.parsed
+    if p is not None and kind in _CONTEXT_KINDS:
+        c = ctx.get(p.line.source, Context())
+        rip = nearest(c.rips, p)
+        if rip is not None:
+            facts.setdefault("rip_function", rip.value[0])
+            facts.setdefault("rip_module", rip.value[1])
+            evidence.append(evidence_of(rip.parsed))
+        mods = nearest(c.modules, p)
+        if mods is not None:
+            facts.setdefault("modules", mods.value)
+            evidence.append(evidence_of(mods.parsed))
+        comm = nearest(c.comms, p)
+        if comm is not None:
+            if "process" not in facts:
+                facts["process"], facts["pid"] = comm.value[0], comm.value[1]
+            if comm.value[2]:
+                facts.setdefault("kernel_version", comm.value[2])
+        if kind == "oom_panic":
+            invoked = nearest(c.invoked, p)
+            if invoked is not None:
+                facts["process"] = invoked.value
+                facts.pop("pid", None)
+                evidence.append(evidence_of(invoked.parsed))
+    seen = {norm(e.text) for e in evidence}
+    for h in reversed(hits):
+        if len(evidence) >= MAX_EVIDENCE:
+            break
+        if h is primary:
+            continue
+        if norm(h.evidence.text) not in seen:
+            seen.add(norm(h.evidence.text))
+            evidence.append(h.evidence)
+    if primary.time is not None:
+        facts["timestamp"] = primary.time
+    kills = {
+        (h.facts.get("oom_victim_pid"), h.facts.get("oom_victim_process"))
+        for h in hits
+        if "oom_victim_pid" in h.facts
+    }
+    typed = FindingFacts.model_validate(facts)
+    confidence: Confidence = max(
+        (h.confidence for h in hits), key=lambda c: ("low", "medium", "high").index(c)
+    )
+    notes = frozenset(
+        n for n in set().union(*(h.notes for h in hits)) if all(n in h.notes for h in hits)
+    ) | frozenset(n for h in hits for n in h.notes if n == "read_only")
+    return Finding(
+        kind=kind,
+        severity=SEVERITY[kind],
+        summary=_summary(kind, primary, typed, _occurrences(hits), len(kills), notes),
+        evidence=evidence[:MAX_EVIDENCE],
+        facts=typed,
+        confidence=confidence,
+    )
+
+
+def _drop_announcements(hits: list[Hit]) -> list[Hit]:
+    """Old kernels name the victim they chose, then report the kill (maybe a child's): count one."""
+    kills: dict[str, list[int]] = {}
+    for h in hits:
+        if h.kind in ("oom_kill", "cgroup_oom") and not h.announce and h.parsed is not None:
+            kills.setdefault(h.parsed.line.source, []).append(h.parsed.position)
+    for positions in kills.values():
+        positions.sort()
+    out: list[Hit] = []
+    for h in hits:
+        if h.announce and h.parsed is not None:
+            positions = kills.get(h.parsed.line.source, [])
+            pos = h.parsed.position
+            after = bisect.bisect_right(positions, pos)
+            if after < len(positions) and positions[after] - pos <= 12:
+                continue
+        out.append(h)
+    return out
+
+
+def analyze_log_lines(
+    lines: Iterable[LogLine],
+    *,
+    reference: datetime | None = None,
+    reboot_records: Sequence[str] = (),
+    reboot_source: str = "guest:last -x",
+    window_start: datetime | None = None,
+) -> list[Finding]:
+    """Findings from log lines (and ``last -x`` records), most severe first.
+
+    ``reference`` is the guest's local time when the logs were collected (dates yearless syslog
+    stamps); ``window_start`` drops ``last -x`` transitions older than the window.
+    """
+    ctx: dict[str, Context] = {}
+    hits: list[Hit] = []
+    order = 0
+    for order, line in enumerate(lines):
+        if not PREFILTER.search(line.text):
+            continue
+        p = parse_line(line, order, reference)
+        if p.is_kernel:
+            hits.extend(kernel_hits(p, ctx.setdefault(line.source, Context())))
+        else:
+            hits.extend(system_hits(p))
+    if reboot_records:
+        records = parse_last_records(reboot_records, reference)
+        hits.extend(last_hits(records, reboot_source, window_start, order + 1 + len(records)))
+    hits = _drop_announcements(hits)
+    # "Reached target Shutdown" is part of every reboot too: keep it only without a reboot nearby.
+    reboots = [h for h in hits if h.kind == "clean_reboot" and h.parsed is not None]
+    resolved: list[Hit] = []
+    for h in hits:
+        if h.kind == "shutdown_generic":
+            assert h.parsed is not None
+            near = any(
+                r.parsed is not None
+                and r.parsed.line.source == h.parsed.line.source
+                and abs(r.parsed.position - h.parsed.position) <= NEAR
+                for r in reboots
+            )
+            if near:
+                continue
+            h.kind = "clean_shutdown"
+        resolved.append(h)
+    by_kind: dict[FindingKind, list[Hit]] = {}
+    for h in resolved:
+        by_kind.setdefault(h.kind, []).append(h)  # type: ignore[arg-type]
+    findings = [_finding(kind, group, ctx) for kind, group in by_kind.items()]
+    findings.sort(key=finding_order)
+    return findings
+
+
+def analyze_log_text(
+    text: str, *, source: str = "log", reference: datetime | None = None
+) -> list[Finding]:
+    """Findings from a saved log (``/var/log/messages``, ``dmesg`` output, ``vmcore-dmesg.txt``)."""
+    lines = (
+        LogLine(source=source, line_no=n, text=line)
+        for n, line in enumerate(text.splitlines(), start=1)
+    )
+    return analyze_log_lines(lines, reference=reference)

@@ -1,0 +1,136 @@
+"""The context lines of a kernel incident: RIP, ``Modules linked in``, CPU/PID/Comm.
+
+An oops, panic or lockup report prints these lines around its header. They are recorded per
+source as :class:`Mark` values while the lines are matched (:func:`record_context`), and
+:func:`nearest` attaches the closest one (within :data:`NEAR` lines) to a finding. The parsers
+are shared with the crash-dump analysis.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Final, Generic, TypeVar
+
+from ecs_reboot_diagnosis.analysis.log_lines import ParsedLine
+from ecs_reboot_diagnosis.models import FindingKind
+
+__all__ = [
+    "NEAR",
+    "Context",
+    "Mark",
+    "nearest",
+    "parse_call_trace_frame",
+    "parse_modules",
+    "parse_rip",
+    "record_context",
+]
+
+NEAR: Final = 60  # lines: how far an incident's RIP / Modules / CPU lines may be from it
+
+# x86 "RIP: 0010:func+0x1/0x2 [mod]" (3.x: "RIP: 0010:[<addr>]  [<addr>] func+..",
+# "IP: [<addr>] .."), arm64 "pc : func+..", arm "PC is at func+..", riscv "epc : func+..",
+# mips "epc   : 8026a400 func+..", powerpc "NIP [c00000000069d168] func+.."
+_RIP: Final = re.compile(
+    r"(?:\b(?:RIP|IP|pc|epc)\s*:\s*|\bPC is at |\bNIP \[[0-9a-f]+\] )(?:[0-9a-f]{4}:\s?)?"
+    r"(?:\[<[0-9a-f]+>\]\s+(?:\[<[0-9a-f]+>\]\s+)?|[0-9a-f]{8,16}\s+)?"
+    r"(?P<func>[A-Za-z_.$][\w.$]*)\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[(?P<mod>[\w-]+)\])?"
+)
+_MODULES: Final = re.compile(r"Modules linked in:\s*(?P<mods>.*)$")
+# "CPU: 3 PID: 0 Comm: swapper/3 Not tainted 5.10.134 #1"; 6.x adds "UID: n"; 3.x and older print
+# "Pid: 0, comm: swapper/0 Not tainted 3.8.9 #1". A comm has up to 15 characters and may hold
+# spaces ("CPU 2/KVM", "Execution worke"); what follows it says where it ends.
+_COMM: Final = re.compile(
+    r"\b(?:CPU: (?P<cpu>\d+) (?:UID: \d+ )?PID: (?P<pid>\d+) Comm|Pid: (?P<pid2>\d+), comm): "
+    r"(?P<comm>.{1,16}?)(?= (?:Not tainted|Tainted:|Kdump:)|\s*$)"
+)
+# the release after the taint flags, which RHEL pads with "------------ T" and the like
+_KVER: Final = re.compile(r"(?:Not tainted|Tainted: [^#]*?)\s+(?P<ver>\d+\.\d+[\w.+~-]*)\s+#")
+_FRAME: Final = re.compile(
+    r"^\s*(?:\[<[0-9a-f]+>\]\s*)?(?P<unreliable>\? )?(?P<func>[A-Za-z_.$][\w.$]*)"
+    r"\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[(?P<mod>[\w-]+)\])?"
+)
+
+
+def parse_rip(message: str) -> tuple[str, str | None] | None:
+    """``RIP: 0010:nvme_queue_rq+0x1a2/0x4d0 [nvme]`` -> ("nvme_queue_rq", "nvme")."""
+    match = _RIP.search(message)
+    if match is None:
+        return None
+    return match.group("func"), match.group("mod")
+
+
+def parse_modules(message: str) -> list[str] | None:
+    """The module names of a ``Modules linked in:`` line (taint flags dropped), or None."""
+    match = _MODULES.search(message)
+    if match is None:
+        return None
+    names: list[str] = []
+    for token in match.group("mods").split():
+        if token.startswith("[") or token.endswith(":"):  # "[last unloaded: foo]"
+            break
+        name = token.split("(", 1)[0]
+        if re.fullmatch(r"[\w-]{1,64}", name) and name not in names:
+            names.append(name)
+    return names
+
+
+def parse_call_trace_frame(message: str) -> tuple[str, str | None, bool] | None:
+    """A call-trace frame -> (function, module, reliable); None for other lines."""
+    match = _FRAME.match(message)
+    if match is None:
+        return None
+    return match.group("func"), match.group("mod"), match.group("unreliable") is None
+
+
+_INVOKED: Final = re.compile(r"(?P<proc>\S+) invoked oom-killer")
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class Mark(Generic[_T]):
+    """A context line (RIP, modules, CPU/PID/Comm, oom invoker) and what it says."""
+
+    parsed: ParsedLine
+    value: _T
+
+
+@dataclass(slots=True)
+class Context:
+    """The context lines of one source, in line order."""
+
+    rips: list[Mark[tuple[str, str | None]]] = field(default_factory=list)
+    modules: list[Mark[list[str]]] = field(default_factory=list)
+    comms: list[Mark[tuple[str, int, str | None]]] = field(default_factory=list)
+    invoked: list[Mark[str]] = field(default_factory=list)
+    oom_headers: list[tuple[int, FindingKind]] = field(default_factory=list)
+
+
+def record_context(p: ParsedLine, ctx: Context) -> None:
+    """Note the context line ``p`` is, if any (a kernel line)."""
+    m = p.message
+    if (inv := _INVOKED.search(m)) is not None:
+        ctx.invoked.append(Mark(p, inv.group("proc")))
+    if (rip := parse_rip(m)) is not None:
+        ctx.rips.append(Mark(p, rip))
+    if (mods := parse_modules(m)) is not None:
+        ctx.modules.append(Mark(p, mods))
+    if (comm := _COMM.search(m)) is not None:
+        ver = _KVER.search(m, comm.end())
+        pid = int(comm.group("pid") or comm.group("pid2"))
+        ctx.comms.append(Mark(p, (comm.group("comm"), pid, ver.group("ver") if ver else None)))
+
+
+def nearest(marks: Sequence[Mark[_T]], p: ParsedLine) -> Mark[_T] | None:
+    """The mark closest to ``p`` within :data:`NEAR` lines (ties: the one after it)."""
+    best: Mark[_T] | None = None
+    best_d = NEAR + 1
+    for mark in marks:
+        other = mark.parsed
+        d = abs(other.position - p.position)
+        # ties go to the line after the incident: oops blocks print RIP after the header
+        if d < best_d or (d == best_d and other.position > p.position):
+            best, best_d = mark, d
+    return best

@@ -1,0 +1,494 @@
+"""The signature catalogue: which log lines are evidence of which finding kind.
+
+The catalogue is data. :data:`KERNEL_SIGNATURES` (kernel lines) and :data:`SYSTEM_SIGNATURES`
+(lines of systemd, logind, shutdown ...) are tables of :class:`Signature` entries, walked in
+order by :func:`kernel_hits` and :func:`system_hits`. An entry names its kind and pattern and
+says what it extracts: facts from named groups, a detail template, a confidence. The few cases
+that need code (a panic reason naming its cause, OOM victims and their headers, file-system
+devices, fatal or corrected machine checks) are small builder functions an entry refers to.
+A new signature is one entry, one alternative of :data:`PREFILTER` when its words are not
+there yet, and a test excerpt.
+
+Rules that keep the result honest:
+
+- Kernel signatures count only on kernel lines: lines without a syslog prefix (dmesg,
+  vmcore-dmesg, pstore) or whose syslog tag is ``kernel``. An application that logs "Kernel
+  panic" is ignored.
+- Shutdown and reboot signatures count only from the programs that really print them (systemd,
+  logind, shutdown, sudo ...).
+- A panic gives a ``kernel_panic`` hit with the reason; when the reason names the cause (out of
+  memory, SysRq, init killed, root mount, soft/hard lockup, hung task, machine check, RCU) the
+  specific kind is reported as well (:data:`PANIC_CAUSES`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from ecs_reboot_diagnosis.analysis.hits import Hit, hit
+from ecs_reboot_diagnosis.analysis.incident_context import Context, record_context
+from ecs_reboot_diagnosis.analysis.log_lines import ParsedLine, excerpt, kernel_message
+from ecs_reboot_diagnosis.models import Confidence, FindingKind
+
+__all__ = [
+    "KERNEL_SIGNATURES",
+    "PANIC_CAUSES",
+    "PREFILTER",
+    "SYSTEM_SIGNATURES",
+    "Signature",
+    "kernel_hits",
+    "reports_unclean_end",
+    "system_hits",
+]
+
+Builder = Callable[["Signature", ParsedLine, re.Match[str], Context], list[Hit]]
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """A line whose message matches ``pattern`` is evidence of ``kind``."""
+
+    kind: FindingKind | str  # "shutdown_generic": clean_shutdown unless a reboot is near
+    pattern: re.Pattern[str]
+    facts: tuple[tuple[str, str], ...] = ()
+    """(fact key, pattern group) pairs; ``pid`` facts are numbers."""
+    detail: str | Callable[[re.Match[str]], str] = ""
+    """A ``str.format`` template over the pattern's named groups, or a function of the match."""
+    confidence: Confidence = "high"
+    exclusive: str = ""
+    """Entries sharing this name are alternatives: only the first one that matches counts."""
+    final: bool = False
+    """A line matching this entry is nothing else (no other entry, no context line)."""
+    build: Builder | None = None
+    """Code for the hits when facts, detail and confidence are not enough."""
+
+    def hits(self, p: ParsedLine, match: re.Match[str], ctx: Context) -> list[Hit]:
+        if self.build is not None:
+            return self.build(self, p, match, ctx)
+        return [self.hit(p, match)]
+
+    def hit(self, p: ParsedLine, match: re.Match[str], **overrides: object) -> Hit:
+        """The plain hit of this entry; ``overrides`` replace any of its fields."""
+        fields: dict[str, object] = {
+            "facts": {
+                key: int(match.group(group)) if key.endswith("pid") else match.group(group)
+                for key, group in self.facts
+            },
+            "detail": (
+                self.detail(match)
+                if callable(self.detail)
+                else self.detail.format(**match.groupdict())
+            ),
+            "confidence": self.confidence,
+        }
+        fields.update(overrides)
+        return hit(self.kind, p, **fields)
+
+
+# --- code some entries need -------------------------------------------------------------------
+
+# the kinds a panic reason names as its cause
+PANIC_CAUSES: Final[tuple[tuple[FindingKind, re.Pattern[str]], ...]] = (
+    ("oom_panic", re.compile(r"Out of memory|deadlocked on memory|panic_on_oom", re.I)),
+    ("sysrq_crash", re.compile(r"sysrq triggered crash", re.I)),
+    ("init_killed", re.compile(r"Attempted to kill init")),
+    ("vfs_root_mount", re.compile(r"VFS: (?:Unable to mount root|Cannot open root)")),
+    ("soft_lockup", re.compile(r"softlockup", re.I)),
+    ("hung_task", re.compile(r"hung_task|blocked tasks", re.I)),
+    ("hard_lockup", re.compile(r"hard ?lockup", re.I)),
+    ("mce_hardware", re.compile(r"machine check|\bMCE\b", re.I)),
+    ("rcu_stall", re.compile(r"RCU Stall", re.I)),
+)
+# what sets a fatal machine check apart from corrected errors that were only logged
+_MCE_FATAL: Final = re.compile(
+    r"Machine Check Exception|Fatal [Mm]achine check|Processor context corrupt|[Uu]ncorrected"
+)
+# "4321 (mysqld)", RHEL 6 "21578, UID 503, (redis-server)"; a name may hold parentheses:
+# "((resolved))"
+_VICTIM: Final = r"(?P<pid>\d+)(?:, UID \d+,)? \((?P<proc>.*?)\)(?=[\s,]|$)"
+_OOM_MEMORY: Final = re.compile(r"total-vm:(?P<vm>\d+)kB, anon-rss:(?P<anon>\d+)kB")
+# the file system stopped taking writes
+_FS_STOPPED: Final = re.compile(
+    r"Remounting filesystem read-only|Shutting down filesystem|[Ff]orce[d]? shutdown|"
+    r"Aborting journal|Detected aborted journal"
+)
+_FS_RECOVERY: Final = re.compile(
+    r"(?:EXT[34]-fs \((?P<d1>[^)]+)\): recovery complete|XFS \((?P<d2>[^)]+)\): Starting recovery)"
+)
+
+
+def _panic(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Context) -> list[Hit]:
+    reason = match.group("reason")
+    hits = [sig.hit(p, match, facts={"panic_reason": reason})]
+    hits.extend(
+        hit(kind, p, facts={"panic_reason": reason}, derived=True)
+        for kind, pattern in PANIC_CAUSES
+        if pattern.search(reason)
+    )
+    return hits
+
+
+def _mce(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Context) -> list[Hit]:
+    fatal = _MCE_FATAL.search(p.message) is not None
+    return [
+        sig.hit(
+            p,
+            match,
+            confidence="high" if fatal else "low",
+            notes=frozenset() if fatal else frozenset({"corrected"}),
+        )
+    ]
+
+
+def _size(kb: int) -> str:
+    if kb >= 1024 * 1024:
+        return f"{kb / (1024 * 1024):.1f} GiB"
+    if kb >= 1024:
+        return f"{kb // 1024} MiB"
+    return f"{kb} kB"
+
+
+def _oom_hit(kind: FindingKind, p: ParsedLine, match: re.Match[str]) -> Hit:
+    proc, pid = match.group("proc"), int(match.group("pid"))
+    memory = _OOM_MEMORY.search(p.message, match.end())
+    figures = (
+        f", anon-rss {_size(int(memory.group('anon')))} of total-vm "
+        f"{_size(int(memory.group('vm')))}"
+        if memory is not None
+        else ""
+    )
+    # before 4.19 the OOM killer announced its choice ("Kill process 101 (java) score 915 or
+    # sacrifice child") and then reported the kill ("Killed process 102 (java) ..."), maybe a child
+    announce = "ed" in match.groupdict() and match.group("ed") is None
+    return hit(
+        kind,
+        p,
+        facts={"oom_victim_process": proc, "oom_victim_pid": pid},
+        detail=f"{proc} (pid {pid}{figures})",
+        announce=announce,
+    )
+
+
+def _oom_kill(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Context) -> list[Hit]:
+    kind: FindingKind = sig.kind  # type: ignore[assignment]
+    ctx.oom_headers.append((p.position, kind))
+    return [_oom_hit(kind, p, match)]
+
+
+def _oom_header(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Context) -> list[Hit]:
+    ctx.oom_headers.append((p.position, sig.kind))  # type: ignore[arg-type]
+    return []
+
+
+def _oom_killed(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Context) -> list[Hit]:
+    # "Killed process" belongs to the OOM header just before it (a cgroup's or the system's)
+    kind: FindingKind = next(
+        (k for pos, k in reversed(ctx.oom_headers) if 0 <= p.position - pos <= 12), "oom_kill"
+    )
+    return [_oom_hit(kind, p, match)]
+
+
+def _oom_constraint(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Context) -> list[Hit]:
+    kind: FindingKind = "cgroup_oom" if match.group("c") == "CONSTRAINT_MEMCG" else "oom_kill"
+    ctx.oom_headers.append((p.position, kind))
+    return [_oom_hit(kind, p, match)]
+
+
+def _device(match: re.Match[str]) -> str:
+    return next((d for d in match.groups() if d), "")
+
+
+def _fs_error(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Context) -> list[Hit]:
+    stopped = _FS_STOPPED.search(p.message) is not None
+    return [
+        sig.hit(
+            p,
+            match,
+            detail=_device(match),
+            notes=frozenset({"read_only"}) if stopped else frozenset(),
+        )
+    ]
+
+
+def _power_off_detail(match: re.Match[str]) -> str:
+    if "Power key" in match.string:
+        return "ACPI power button (console or API stop/restart)"
+    return "orderly power-off sequence"
+
+
+# --- the catalogue ----------------------------------------------------------------------------
+
+KERNEL_SIGNATURES: Final[tuple[Signature, ...]] = (
+    # also "---[ end Kernel panic - not syncing: ... ]---" and crash(8)'s
+    # PANIC: "Kernel panic - ..."
+    Signature(
+        "kernel_panic",
+        re.compile(r"Kernel panic - not syncing:\s?(?P<reason>.*?)\s*(?:\]---|\")?\s*$"),
+        final=True,
+        build=_panic,
+    ),
+    Signature("sysrq_crash", re.compile(r"\b(?:sysrq|SysRq)\s?:\s(?:SysRq : )?Trigger a crash")),
+    Signature("init_killed", re.compile(r"Attempted to kill init")),
+    Signature(
+        "vfs_root_mount", re.compile(r"VFS: (?:Unable to mount root fs|Cannot open root device)")
+    ),
+    # the first line of an oops-like report: one kind per line
+    Signature(
+        "soft_lockup",
+        re.compile(
+            r"BUG: soft lockup - CPU#(?P<cpu>\d+) stuck for (?P<secs>\d+)s! "
+            r"\[(?P<proc>.+):(?P<pid>\d+)\]"
+        ),
+        facts=(("process", "proc"), ("pid", "pid")),
+        detail="CPU#{cpu} stuck for {secs}s",
+        exclusive="oops",
+    ),
+    Signature(
+        "null_pointer",
+        re.compile(
+            r"BUG: (?:unable to handle )?kernel NULL pointer dereference|"
+            r"Unable to handle kernel NULL pointer dereference"
+        ),
+        exclusive="oops",
+    ),
+    Signature("gpf", re.compile(r"general protection fault\b.*\[#\d+\]"), exclusive="oops"),
+    Signature(
+        "oops",
+        re.compile(
+            r"\bOops\b.*\[#\d+\]|BUG: unable to handle (?:page fault|kernel paging request)|"
+            r"\b(?:invalid opcode|stack segment|double fault): [0-9a-f]{4} \[#\d+\]"
+        ),
+        exclusive="oops",
+    ),
+    Signature(
+        "kernel_bug",
+        re.compile(r"kernel BUG at (?P<loc>[^!\s]+)"),
+        detail="kernel BUG at {loc}",
+        exclusive="oops",
+    ),
+    Signature(
+        "kernel_bug",
+        re.compile(
+            r"\bBUG: (?!soft lockup|kernel NULL|unable to handle|Unable to handle)(?P<what>.+?)\s*$"
+        ),
+        detail=lambda match: match.group("what")[:120],
+        exclusive="oops",
+    ),
+    Signature(
+        "hung_task",
+        re.compile(
+            r"INFO: task (?P<proc>.+?):(?P<pid>\d+) blocked for more than (?P<secs>\d+) seconds"
+        ),
+        facts=(("process", "proc"), ("pid", "pid")),
+        detail="blocked for more than {secs} seconds",
+    ),
+    Signature(
+        "hard_lockup",
+        re.compile(
+            r"Watchdog detected hard LOCKUP on cpu (?P<cpu>\d+)|\bhard LOCKUP\b|"
+            r"Watchdog CPU:\d+ Hard LOCKUP"
+        ),
+    ),
+    Signature(
+        "rcu_stall",
+        re.compile(r"(?:self-)?detected (?:expedited )?stalls? on CPU|rcu_\w+ detected stalls"),
+    ),
+    Signature(
+        "mce_hardware",
+        re.compile(
+            r"\[Hardware Error\]|Machine check events logged|Machine Check Exception|"
+            r"\bmce: .*Machine check|Fatal [Mm]achine check"
+        ),
+        build=_mce,
+    ),
+    # the OOM killer: one victim or header per line
+    Signature(
+        "cgroup_oom",
+        re.compile(r"Memory cgroup out of memory: Kill(?P<ed>ed)? process " + _VICTIM),
+        exclusive="oom",
+        build=_oom_kill,
+    ),
+    Signature(
+        "cgroup_oom",
+        re.compile(r"Memory cgroup out of memory"),
+        exclusive="oom",
+        build=_oom_header,
+    ),
+    Signature(
+        "oom_kill",
+        re.compile(r"Out of memory(?: \([^)]*\))?: Kill(?P<ed>ed)? process " + _VICTIM),
+        exclusive="oom",
+        build=_oom_kill,
+    ),
+    Signature(
+        "oom_kill",
+        re.compile(r"^\s*Killed process " + _VICTIM),
+        exclusive="oom",
+        build=_oom_killed,
+    ),
+    Signature(
+        "oom_kill",
+        re.compile(r"oom-kill:constraint=(?P<c>\w+).*?,task=(?P<proc>[^,]+),pid=(?P<pid>\d+)"),
+        exclusive="oom",
+        build=_oom_constraint,
+    ),
+    Signature(
+        "fs_error",
+        re.compile(
+            r"EXT[234]-fs error \(device (?P<d1>[^)]+)\)|"
+            r"EXT[234]-fs \((?P<d2>[^)]+)\): (?:error|Remounting filesystem read-only|"
+            r"I/O error while writing superblock)|"
+            r"XFS \((?P<d3>[^)]+)\): (?:.*[Cc]orruption|Internal error|.*[Ss]hut ?down|"
+            r"metadata I/O error|Log I/O [Ee]rror)|XFS: Internal error|"
+            r"BTRFS (?:critical|error) \(device (?P<d4>[^)]+)\)|"
+            r"Aborting journal on device (?P<d5>[^\s.]+(?:\.\d+)?)"
+        ),
+        build=_fs_error,
+    ),
+    Signature(
+        "unexpected_shutdown",
+        _FS_RECOVERY,
+        detail=lambda match: f"file system {_device(match)} needed journal recovery at boot",
+        confidence="medium",
+    ),
+    Signature(
+        "clean_reboot",
+        re.compile(r"reboot: Restarting system"),
+        detail="the kernel restarted the system on request",
+    ),
+    Signature(
+        "clean_shutdown",
+        re.compile(r"reboot: (?:Power down|System halted)"),
+        detail="the kernel powered the system down",
+    ),
+)
+
+# the programs whose lines may say the system is going down
+SYSTEM_TAGS: Final = frozenset(
+    {
+        "systemd",
+        "systemd-logind",
+        "systemd-shutdown",
+        "logind",
+        "shutdown",
+        "init",
+        "reboot",
+        "kernel",
+        "systemctl",
+        "halt",
+        "poweroff",
+    }
+)
+# lines of the programs in SYSTEM_TAGS: the first entry that matches counts
+SYSTEM_SIGNATURES: Final[tuple[Signature, ...]] = (
+    Signature(
+        "clean_reboot",
+        re.compile(
+            r"Reached target .*?(?:\bReboot\b|reboot\.target|kexec\.target)|System is rebooting|"
+            r"shutting down for system reboot|The system will reboot now"
+        ),
+        detail="orderly reboot sequence",
+    ),
+    Signature(
+        "clean_shutdown",
+        re.compile(
+            r"Reached target .*?(?:Power[- ]Off|poweroff\.target|\bHalt\b|halt\.target)|"
+            r"System is (?:powering down|halting)|shutting down for system (?:halt|power-?off)|"
+            r"Power key pressed|The system will power off now"
+        ),
+        detail=_power_off_detail,
+    ),
+    Signature(
+        "shutdown_generic",
+        re.compile(r"Reached target .*?(?:\bShutdown\b|shutdown\.target)"),
+        detail="orderly shutdown sequence",
+    ),
+)
+
+# sudo's log of a command: who ran a reboot or power-off
+_SUDO: Final = re.compile(
+    r"^\s*(?P<user>[^\s:]{1,64}) : (?P<head>.{0,300}?)\bCOMMAND=(?P<cmd>.{1,300})$"
+)
+# sudo logs refused attempts with the command too: they asked for a reboot and did not get one
+_SUDO_REFUSED: Final = re.compile(
+    r"NOT in sudoers|incorrect password attempt|command not allowed|user NOT authorized|"
+    r"a password is required|unknown user|authentication failure|NOT allowed"
+)
+_CMD_REBOOT: Final = re.compile(
+    r"(?:^|/)reboot\b|\bshutdown\b.*\s-r\b|\binit\s+6\b|\bsystemctl\s+(?:\S+\s+)*reboot\b"
+)
+_CMD_POWEROFF: Final = re.compile(
+    r"(?:^|/)(?:poweroff|halt|shutdown)\b|\binit\s+0\b|\bsystemctl\s+(?:\S+\s+)*(?:poweroff|halt)\b"
+)
+
+# Lines worth a closer look: a cheap first pass for big logs. Every entry above (and every
+# context line of incident_context) must match one of these alternatives.
+PREFILTER: Final = re.compile(
+    r"panic|Oops|BUG|NULL pointer|general protection|blocked for more than|LOCKUP|stall|"
+    r"[Mm]achine [Cc]heck|Hardware Error|[Oo]ut of memory|Killed process|oom-kill|"
+    r"Attempted to kill init|VFS:|-fs |XFS|BTRFS|RIP|IP:|pc\s*:|Modules linked in|[Cc]omm:|"
+    r"Reached target|System is|Power key|shutting down|reboot:|COMMAND=|recovery|\[#|"
+    r"[Ss]ys[Rr]q|Trigger a crash|PC is at|NIP \[|Aborting journal|will (?:reboot|power off) now"
+)
+
+
+# --- matching ---------------------------------------------------------------------------------
+
+
+def kernel_hits(p: ParsedLine, ctx: Context) -> list[Hit]:
+    """The hits of a kernel line; its context lines (RIP, modules ...) go to ``ctx``."""
+    m = p.message
+    hits: list[Hit] = []
+    decided: set[str] = set()  # exclusive groups that already matched
+    for sig in KERNEL_SIGNATURES:
+        if sig.exclusive and sig.exclusive in decided:
+            continue
+        match = sig.pattern.search(m)
+        if match is None:
+            continue
+        if sig.exclusive:
+            decided.add(sig.exclusive)
+        hits.extend(sig.hits(p, match, ctx))
+        if sig.final:
+            return hits
+    record_context(p, ctx)
+    return hits
+
+
+def _sudo_hits(p: ParsedLine) -> list[Hit]:
+    sudo = _SUDO.search(p.message[:700])
+    if sudo is None or _SUDO_REFUSED.search(sudo.group("head")):
+        return []
+    cmd, user = sudo.group("cmd").strip(), sudo.group("user")
+    program = cmd.split()[0].rsplit("/", 1)[-1] if cmd.split() else cmd
+    detail = f"{excerpt(user, 32)} ran {excerpt(cmd)} through sudo"
+    if _CMD_REBOOT.search(cmd):
+        return [hit("clean_reboot", p, facts={"process": program}, detail=detail)]
+    if _CMD_POWEROFF.search(cmd):
+        return [hit("clean_shutdown", p, facts={"process": program}, detail=detail)]
+    return []
+
+
+def system_hits(p: ParsedLine) -> list[Hit]:
+    """The hits of a line some program (not the kernel) wrote."""
+    if p.tag == "sudo":
+        return _sudo_hits(p)
+    if p.tag not in SYSTEM_TAGS:
+        return []
+    for sig in SYSTEM_SIGNATURES:
+        match = sig.pattern.search(p.message)
+        if match is not None:
+            return [sig.hit(p, match)]
+    return []
+
+
+def reports_unclean_end(text: str) -> bool:
+    """A boot-time line that describes how the boot BEFORE it ended (a file system replaying
+    its journal after an unclean shutdown)."""
+    if "recovery" not in text:
+        return False
+    _, msg = kernel_message(text[:600])
+    return _FS_RECOVERY.search(msg) is not None
