@@ -11,7 +11,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
 
-from ecs_reboot_diagnosis.analysis.report_facts import STOP_ACTIONS, kdump_ready, successful_calls
+from ecs_reboot_diagnosis.analysis.report_facts import (
+    RESTART_ACTIONS,
+    STOP_ACTIONS,
+    kdump_ready,
+    successful_calls,
+)
 from ecs_reboot_diagnosis.models import (
     ApiCall,
     ClassifiedEvent,
@@ -46,23 +51,7 @@ LOCKUP_KINDS: frozenset[FindingKind] = frozenset(
 CLEAN_KINDS: frozenset[FindingKind] = frozenset({"clean_reboot", "clean_shutdown"})
 MAX_CONCLUSION_EVIDENCE = 12
 # API actions that restart, stop or replace the instance (ActionTrail event names).
-RESTARTING_API_ACTIONS: frozenset[str] = frozenset(
-    {
-        "RebootInstance",
-        "RebootInstances",
-        "StopInstance",
-        "StopInstances",
-        "StartInstance",
-        "StartInstances",
-        "RedeployInstance",
-        "ReplaceSystemDisk",
-        "ResetDisk",
-        "ModifyInstanceSpec",
-        "ModifyPrepayInstanceSpec",
-        "DeleteInstance",
-        "DeleteInstances",
-    }
-)
+RESTARTING_API_ACTIONS = RESTART_ACTIONS  # ActionTrail event names that restart or stop it
 
 
 @dataclass(frozen=True)
