@@ -175,7 +175,7 @@ try {
         $lines += (('name=' + (Clean $p.Name 120)), ('allocated_mb=' + $p.AllocatedBaseSize), ('current_mb=' + $p.CurrentUsage), ('peak_mb=' + $p.PeakUsage)) -join "`t"
     }
     $disk = (Get-Wmi 'Win32_LogicalDisk' ("DeviceID='" + $env:SystemDrive + "'"))
-    if ($disk.Count -gt 0) { $lines += ('system_drive_free_mb=' + [int64]($disk[0].FreeSpace / 1MB)) }
+    if ($disk.Count -gt 0) { $lines += ('system_drive_free_mb=' + [int64]($disk[0].FreeSpace / 1048576)) }
 } catch { $st = 'error'; $note = $_.Exception.Message }
 Emit 'pagefile' $st $note 800 $lines $false
 
