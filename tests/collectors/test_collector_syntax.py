@@ -126,8 +126,10 @@ SH_WRAPPERS = {"t": 1}
 SH_WRITE_OPS = {">", ">>", ">|", "&>", "&>>", "<>"}
 FIND_FORBIDDEN = {"-exec", "-execdir", "-ok", "-okdir", "-delete", "-fprint", "-fprint0"}
 FIND_FORBIDDEN |= {"-fprintf", "-fls"}
-JOURNALCTL_FORBIDDEN = ("--vacuum", "--rotate", "--flush", "--sync", "--relinquish", "--setup-keys")
-JOURNALCTL_FORBIDDEN += ("--update-catalog", "--smart-relinquish")
+JOURNALCTL_FORBIDDEN = (
+    *("--vacuum", "--rotate", "--flush", "--sync", "--relinquish", "--setup-keys"),
+    *("--update-catalog", "--smart-relinquish"),
+)
 DMESG_FORBIDDEN = {"-c", "-C", "--clear", "--read-clear", "-n", "--console-level", "-D", "-E"}
 DMESG_FORBIDDEN |= {"--console-off", "--console-on"}
 SED_SCRIPT = re.compile(r"^(\$\{?\w+\}?|\d+)?s/[^/]*/[^/]*/p?$")
@@ -143,9 +145,15 @@ def _unquote(word: str) -> str:
     return word.replace('"', "")
 
 
-def _under_temp(path: str) -> bool:
+def _in_temp(path: str) -> bool:
+    """``$T`` or a path under it (no ``..`` component)."""
     p = _unquote(path)
-    return p == "/dev/null" or p.startswith("$T/") or p.startswith("${4:+$T/")
+    return (p == "$T" or p.startswith(("$T/", "${4:+$T/"))) and not re.search(r"/\.\.(/|$)", p)
+
+
+def _under_temp(path: str) -> bool:
+    """Where output may go: under ``$T``, or ``/dev/null``."""
+    return _unquote(path) == "/dev/null" or (_in_temp(path) and _unquote(path) != "$T")
 
 
 @dataclass
@@ -207,7 +215,7 @@ class _Shell:
             parent = parent.parent
         return False
 
-    def check_argv(self, n: Node, argv: list[str]) -> None:  # noqa: C901, PLR0912
+    def check_argv(self, n: Node, argv: list[str]) -> None:
         if not argv:
             return
         name, args = argv[0], argv[1:]
@@ -247,7 +255,7 @@ class _Shell:
                 self.flag(n, f"systemctl {' '.join(plain)} (only systemctl show)")
             case "rm" | "mkdir":
                 for a in plain:
-                    if not a.startswith("-") and a != "$T" and not a.startswith("$T/"):
+                    if not a.startswith("-") and not _in_temp(a):
                         self.flag(n, f"{name} {a} (only $T and paths under it)")
             case "find":
                 for a in set(plain) & FIND_FORBIDDEN:
@@ -447,11 +455,14 @@ class _PowerShell:
             self.flag(n, f"command {name!r} is not on the allowlist")
         elif name == "New-Object":
             elements = n.child_by_field_name("command_elements")
-            first = next(
-                (c for c in (elements.children if elements else []) if c.type != "command_argument_sep"),
-                None,
-            )
-            if first is None or first.type != "generic_token" or _text(first) not in NEW_OBJECT_TYPES:
+            words = [c for c in (elements.children if elements else []) if c.is_named]
+            words = [c for c in words if c.type != "command_argument_sep"]
+            first = words[0] if words else None
+            if (
+                first is None
+                or first.type != "generic_token"
+                or _text(first) not in NEW_OBJECT_TYPES
+            ):
                 self.flag(n, f"New-Object {_text(first)} is not on the allowlist")
 
     def check_redirection(self, n: Node) -> None:
@@ -520,9 +531,9 @@ def test_allowlists_are_what_the_scripts_use() -> None:
     """No stale entry: each allowlisted command is used by a collector or its stub."""
     assert shell_commands_run(_linux()) == set(SH_COMMANDS)
     stub = form_for("linux", "packed").content
-    assert shell_commands_run(stub, SH_STUB_COMMANDS) == set(SH_STUB_COMMANDS) - set(SH_COMMANDS) | {
-        "read", "printf", "command", "echo", "exit", "gzip"
-    }
+    stub_only = set(SH_STUB_COMMANDS) - set(SH_COMMANDS)
+    also = {"read", "printf", "command", "echo", "exit", "gzip"}
+    assert shell_commands_run(stub, SH_STUB_COMMANDS) == stub_only | also
     ps = _windows() + form_for("windows", "packed").content
     for name in PS_COMMANDS:
         assert name in ps
@@ -532,8 +543,10 @@ def test_allowlists_are_what_the_scripts_use() -> None:
 
 # A modified script must be refused, naming what is wrong and where.
 LINUX_BAD = {
-    "rm -rf /": "command rm",
-    'rm -rf "$T/../x"': "",  # under $T by text: allowed; guarded by the T assignment check
+    "rm -rf /": "rm / (only $T",
+    "rm -f /dev/null": "rm /dev/null",
+    'rm -rf "$T/../x"': "rm $T/../x",
+    'cat /etc/passwd >"$T/../x"': "writes to",
     "echo x > /etc/x": "writes to /etc/x",
     "echo x >>/root/.ssh/authorized_keys": "writes to /root/.ssh/authorized_keys",
     "systemctl restart kdump.service": "systemctl restart",
@@ -544,7 +557,7 @@ LINUX_BAD = {
     "sed -i 's/a/b/' /etc/fstab": "sed -i",
     "hostname evil": "hostname evil",
     "dmesg -C": "dmesg -C",
-    "eval \"$x\"": "'eval' is not on the allowlist",
+    'eval "$x"': "'eval' is not on the allowlist",
     "trap 'rm -rf /' EXIT": "rm / (only $T",
     "awk 'BEGIN { system(\"reboot\") }'": "awk program uses 'system('",
     "awk 'BEGIN { print 1 > \"/etc/x\" }'": "awk prints to",
@@ -555,14 +568,10 @@ LINUX_BAD = {
 
 @pytest.mark.parametrize("line", LINUX_BAD, ids=lambda s: re.sub(r"\W+", "_", s)[:30])
 def test_a_modified_linux_script_is_refused(line: str) -> None:
-    script = _linux().replace("\necho \"$H nonce=$NONCE\"\n", f'\n{line}\necho "$H nonce=$NONCE"\n')
+    script = _linux().replace('\necho "$H nonce=$NONCE"\n', f'\n{line}\necho "$H nonce=$NONCE"\n')
     assert line in script
     problems = shell_problems(script)
     expected = LINUX_BAD[line]
-    if not expected:
-        return
-    if "rm" in line and "-rf /" in line and "trap" not in line:
-        expected = "rm / (only $T"
     assert any(expected.split(" (")[0] in p for p in problems), problems
     lineno = script.splitlines().index(line) + 1
     if line != "T=/" and expected != "cannot parse":
