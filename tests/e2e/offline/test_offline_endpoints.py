@@ -251,3 +251,13 @@ def test_offline_commands_reach_nothing_but_loopback() -> None:
     assert embedded["unavailable"] == [], embedded["unavailable"]
     # The embedded simulator is its own: the standalone one saw nothing of that run.
     assert not any(embedded["counts"].values()), embedded["counts"]
+
+
+def test_the_readme_documents_the_per_product_endpoints() -> None:
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    for flag, variable in (
+        ("--endpoint", "ECS_DIAG_ENDPOINT"),
+        ("--metrics-endpoint", "ECS_DIAG_METRICS_ENDPOINT"),
+        ("--actiontrail-endpoint", "ECS_DIAG_ACTIONTRAIL_ENDPOINT"),
+    ):
+        assert f"| `{flag}` | `{variable}` |" in readme, flag
