@@ -5,7 +5,6 @@ The only module that knows both the domain core and the concrete adapters.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
 from ecs_reboot_diagnosis.clock import SystemClock
@@ -21,14 +20,15 @@ def build_gateway(
     settings: Settings, *, access_key_id: str | None = None, access_key_secret: str | None = None
 ) -> AliyunEcsGateway:
     """The SDK gateway. Without an AccessKey it uses the default credentials chain."""
-    return AliyunEcsGateway(_client_settings(settings, access_key_id, access_key_secret))
+    endpoint, _, _ = settings.product_endpoints()
+    return AliyunEcsGateway(_client_settings(endpoint, access_key_id, access_key_secret))
 
 
 def _client_settings(
-    settings: Settings, access_key_id: str | None, access_key_secret: str | None
+    endpoint: str | None, access_key_id: str | None, access_key_secret: str | None
 ) -> EcsClientSettings:
     return EcsClientSettings(
-        endpoint=settings.endpoint or None,
+        endpoint=endpoint,
         access_key_id=access_key_id,
         access_key_secret=access_key_secret,
     )
@@ -40,17 +40,22 @@ def build_outside_gateways(
     access_key_id: str | None = None,
     access_key_secret: str | None = None,
 ) -> tuple[MetricsGateway | None, AuditGateway | None]:
-    """CloudMonitor and ActionTrail gateways. An ECS endpoint override is shared with them only
-    when it is the simulator's (one local endpoint serves all three products); against the real
-    cloud each product keeps its own regional endpoint."""
+    """CloudMonitor and ActionTrail gateways. Each uses its own endpoint override if it has one,
+    else the ECS one (the simulator serves all three products on one endpoint), and the
+    product's public regional endpoint only when no override is set at all: an ECS override
+    never lets the other two go silently to the public cloud. The scheme of a URL (``http`` for
+    the simulator) carries over with the endpoint."""
     from ecs_reboot_diagnosis_mcp.aliyun import ActionTrailAuditGateway, CmsMetricsGateway
 
-    client = _client_settings(settings, access_key_id, access_key_secret)
     if not settings.outside_evidence:
         return None, None
-    if not settings.simulated:
-        client = replace(client, endpoint=None)
-    return CmsMetricsGateway(client), ActionTrailAuditGateway(client)
+    _, metrics_endpoint, actiontrail_endpoint = settings.product_endpoints()
+    return (
+        CmsMetricsGateway(_client_settings(metrics_endpoint, access_key_id, access_key_secret)),
+        ActionTrailAuditGateway(
+            _client_settings(actiontrail_endpoint, access_key_id, access_key_secret)
+        ),
+    )
 
 
 def build_service(

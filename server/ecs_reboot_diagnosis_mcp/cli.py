@@ -158,7 +158,15 @@ def _service(args: argparse.Namespace, settings: Settings) -> Iterator[Diagnosis
     except (ScenarioError, OSError) as exc:
         raise CliError(f"cannot load the simulator scenarios: {exc}", EXIT_USAGE) from exc
     with sim:
-        simulated = settings.model_copy(update={"endpoint": sim.url, "simulated": True})
+        # All three products on the simulator, whatever ECS_DIAG_*_ENDPOINT says.
+        simulated = settings.model_copy(
+            update={
+                "endpoint": sim.url,
+                "metrics_endpoint": sim.url,
+                "actiontrail_endpoint": sim.url,
+                "simulated": True,
+            }
+        )
         keys = {"access_key_id": sim.access_key_id, "access_key_secret": sim.access_key_secret}
         metrics, audit = build_outside_gateways(simulated, **keys)
         yield build_service(
@@ -175,6 +183,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         key: value
         for key, value in {
             "endpoint": getattr(args, "endpoint", None),
+            "metrics_endpoint": getattr(args, "metrics_endpoint", None),
+            "actiontrail_endpoint": getattr(args, "actiontrail_endpoint", None),
             "guest_commands": False if getattr(args, "no_guest_commands", False) else None,
         }.items()
         if value is not None
@@ -371,7 +381,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_cloud_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--endpoint", help="ECS API endpoint (default: the region's own)")
+    parser.add_argument(
+        "--endpoint",
+        help="ECS API endpoint, host[:port] or URL (default: the region's own); CloudMonitor "
+        "and ActionTrail use it too unless given their own",
+    )
+    parser.add_argument(
+        "--metrics-endpoint", help="CloudMonitor endpoint (default: --endpoint if given)"
+    )
+    parser.add_argument(
+        "--actiontrail-endpoint", help="ActionTrail endpoint (default: --endpoint if given)"
+    )
     parser.add_argument(
         "--simulator",
         nargs="?",

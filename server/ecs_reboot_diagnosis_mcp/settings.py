@@ -17,7 +17,17 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ECS_DIAG_", extra="ignore")
 
     region_id: str = Field("", description="Default region when the user names none.")
-    endpoint: str = Field("", description="ECS API endpoint override (e.g. the simulator).")
+    endpoint: str = Field(
+        "",
+        description="ECS API endpoint override (e.g. the simulator); CloudMonitor and ActionTrail "
+        "use it too unless they have their own.",
+    )
+    metrics_endpoint: str = Field(
+        "", description="CloudMonitor endpoint override (default: the ECS endpoint override)."
+    )
+    actiontrail_endpoint: str = Field(
+        "", description="ActionTrail endpoint override (default: the ECS endpoint override)."
+    )
     lang: Lang = "en"
     event_window_days: int = Field(7, ge=1, le=30)
     log_window_days: int = Field(7, ge=1, le=90)
@@ -42,7 +52,24 @@ class Settings(BaseSettings):
     outside_evidence: bool = Field(
         True, description="Read CloudMonitor metrics and ActionTrail API calls (optional sources)."
     )
-    simulated: bool = Field(False, description="The endpoint is the bundled simulator.")
+    simulated: bool = Field(
+        False,
+        description="The endpoint is the bundled simulator: all three products use it, whatever "
+        "the per-product overrides say.",
+    )
+
+    def product_endpoints(self) -> tuple[str | None, str | None, str | None]:
+        """The ECS, CloudMonitor and ActionTrail endpoint overrides (None: the region's public
+        endpoint). An ECS override is never followed by a silent switch to a public endpoint for
+        the other two: they use it unless they have their own."""
+        ecs = self.endpoint.strip() or None
+        if self.simulated:
+            return ecs, ecs, ecs
+        return (
+            ecs,
+            self.metrics_endpoint.strip() or ecs,
+            self.actiontrail_endpoint.strip() or ecs,
+        )
 
     def service_config(self) -> ServiceConfig:
         return ServiceConfig(

@@ -37,8 +37,8 @@ class EcsClientSettings:
 
     Without an AccessKey the default credentials chain is used. ``endpoint`` overrides the
     product's public regional endpoint; the CloudMonitor and ActionTrail gateways take these
-    settings too, so give them their own endpoint (or None) unless it is the simulator, which
-    serves all three products on one endpoint."""
+    settings too, each with its own endpoint (``Settings.product_endpoints``: their own override,
+    else the ECS one, so an ECS override never leaves them on a public endpoint)."""
 
     endpoint: str | None = None
     """``host[:port]`` or a URL; None lets the SDK pick the region's public endpoint."""
