@@ -147,6 +147,8 @@ def _summary(
         text = f"File system error on {primary.detail or 'a device'}"
         if "read_only" in notes:
             text += "; the file system stopped taking writes (remounted read-only or shut down)"
+    elif kind == "kdump_saved":
+        text = f"The kernel crashed and kdump ran: {primary.detail}"
     elif kind == "unexpected_shutdown":
         text = f"Unclean shutdown: {primary.detail}"
     elif kind == "clean_reboot":

@@ -106,6 +106,8 @@ class Context:
     comms: list[Mark[tuple[str, int, str | None]]] = field(default_factory=list)
     invoked: list[Mark[str]] = field(default_factory=list)
     oom_headers: list[tuple[int, FindingKind]] = field(default_factory=list)
+    warnings: list[Mark[str]] = field(default_factory=list)
+    """``WARNING: CPU: ...`` and ``NETDEV WATCHDOG`` lines (what panic_on_warn makes fatal)."""
 
 
 def record_context(p: ParsedLine, ctx: Context) -> None:

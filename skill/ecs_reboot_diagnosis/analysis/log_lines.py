@@ -93,9 +93,11 @@ _HUMAN: Final = re.compile(
 )
 _OTHER_STAMP: Final = re.compile(r"^\[\s*(?:\+\d+\.\d+(?:\s*<\s*\d+\.\d+>)?|[TC]\d+)\]\s?")
 # a line whose program prefix says who wrote it: serial consoles and kmsg carry systemd's lines
-# ("[ 12.3] systemd[1]: Reached target Reboot."), wall messages the kernel's (" kernel:[ 1.2] ...")
+# ("[ 12.3] systemd[1]: Reached target Reboot.", the kdump capture kernel's "kdump[508]: saving
+# vmcore"), wall messages the kernel's (" kernel:[ 1.2] ...")
 _PROGRAM: Final = re.compile(
-    r"^(?P<tag>kernel|systemd|systemd-logind|systemd-shutdown|systemd-journald|shutdown|init)"
+    r"^(?P<tag>kernel|systemd|systemd-logind|systemd-shutdown|systemd-journald|shutdown|init|"
+    r"kdump|kdump\.sh|makedumpfile)"
     r"(?:\[\d+\])?:\s?(?P<msg>.*)$"
 )
 # systemd's status lines on a console: "[  OK  ] Reached target Reboot."

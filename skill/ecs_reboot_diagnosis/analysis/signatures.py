@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from ecs_reboot_diagnosis.analysis.hits import Hit, hit
-from ecs_reboot_diagnosis.analysis.incident_context import Context, record_context
+from ecs_reboot_diagnosis.analysis.incident_context import Context, Mark, record_context
 from ecs_reboot_diagnosis.analysis.log_lines import ParsedLine, excerpt, kernel_message
 from ecs_reboot_diagnosis.models import Confidence, FindingKind
 
@@ -37,12 +37,18 @@ __all__ = [
     "KERNEL_SIGNATURES",
     "PANIC_CAUSES",
     "PREFILTER",
+    "PSEUDO_KINDS",
     "SYSTEM_SIGNATURES",
     "Signature",
     "kernel_hits",
     "reports_unclean_end",
     "system_hits",
 ]
+
+# kinds of catalogue entries that never become findings: "shutdown_generic" (resolved to
+# clean_shutdown unless a reboot is near), "warning" (kept for a panic_on_warn panic),
+# "boot_marker" (a new boot: an unexpected reset when nothing ended the boot before it)
+PSEUDO_KINDS: Final = frozenset({"shutdown_generic", "warning", "boot_marker"})
 
 Builder = Callable[["Signature", ParsedLine, re.Match[str], Context], list[Hit]]
 
@@ -90,6 +96,7 @@ class Signature:
 
 # --- code some entries need -------------------------------------------------------------------
 
+NEAR_WARNING: Final = 200  # lines: a WARNING's report may hold a long call trace and register dump
 # the kinds a panic reason names as its cause
 PANIC_CAUSES: Final[tuple[tuple[FindingKind, re.Pattern[str]], ...]] = (
     ("oom_panic", re.compile(r"Out of memory|deadlocked on memory|panic_on_oom", re.I)),
@@ -101,7 +108,14 @@ PANIC_CAUSES: Final[tuple[tuple[FindingKind, re.Pattern[str]], ...]] = (
     ("hard_lockup", re.compile(r"hard ?lockup", re.I)),
     ("mce_hardware", re.compile(r"machine check|\bMCE\b", re.I)),
     ("rcu_stall", re.compile(r"RCU Stall", re.I)),
+    # a WARNING (WARN_ON, NETDEV WATCHDOG ...) that panic_on_warn turned into a panic: a kernel
+    # assertion failed, as with BUG(); it has no kind of its own
+    ("kernel_bug", re.compile(r"panic_on_warn")),
 )
+# what a derived hit says when the panic reason alone names the cause
+_CAUSE_DETAIL: Final[dict[str, str]] = {
+    "kernel_bug": "a kernel WARNING, made fatal by panic_on_warn",
+}
 # what sets a fatal machine check apart from corrected errors that were only logged
 _MCE_FATAL: Final = re.compile(
     r"Machine Check Exception|Fatal [Mm]achine check|Processor context corrupt|[Uu]ncorrected"
@@ -123,12 +137,23 @@ _FS_RECOVERY: Final = re.compile(
 def _panic(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Context) -> list[Hit]:
     reason = match.group("reason")
     hits = [sig.hit(p, match, facts={"panic_reason": reason})]
-    hits.extend(
-        hit(kind, p, facts={"panic_reason": reason}, derived=True)
-        for kind, pattern in PANIC_CAUSES
-        if pattern.search(reason)
-    )
+    for kind, pattern in PANIC_CAUSES:
+        if pattern.search(reason):
+            detail = _CAUSE_DETAIL.get(kind, "")
+            if kind == "kernel_bug" and ctx.warnings:
+                warning = ctx.warnings[-1]
+                if 0 <= p.position - warning.parsed.position <= NEAR_WARNING:
+                    detail += f" ({warning.value})"
+            hits.append(
+                hit(kind, p, facts={"panic_reason": reason}, detail=detail, derived=True)
+            )
     return hits
+
+
+def _warning(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Context) -> list[Hit]:
+    # not a finding by itself (most warnings are harmless); panic_on_warn may make it the cause
+    ctx.warnings.append(Mark(p, excerpt(match.group(0), 120)))
+    return []
 
 
 def _mce(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Context) -> list[Hit]:
@@ -259,7 +284,7 @@ KERNEL_SIGNATURES: Final[tuple[Signature, ...]] = (
         "oops",
         re.compile(
             r"\bOops\b.*\[#\d+\]|BUG: unable to handle (?:page fault|kernel paging request)|"
-            r"\b(?:invalid opcode|stack segment|double fault): [0-9a-f]{4} \[#\d+\]"
+            r"\b(?:invalid opcode|stack segment|double fault|divide error): [0-9a-f]{4} \[#\d+\]"
         ),
         exclusive="oops",
     ),
@@ -280,10 +305,14 @@ KERNEL_SIGNATURES: Final[tuple[Signature, ...]] = (
     Signature(
         "hung_task",
         re.compile(
-            r"INFO: task (?P<proc>.+?):(?P<pid>\d+) blocked for more than (?P<secs>\d+) seconds"
+            # a comm has at most 15 bytes, more when its non-ASCII bytes are escaped ("\\xe2");
+            # newer kernels say "blocked in I/O wait for more than"
+            r"INFO: task (?P<proc>.{1,64}?):(?P<pid>\d{1,10}) blocked (?P<io>in I/O wait )?"
+            r"for more than (?P<secs>\d{1,10}) seconds"
         ),
         facts=(("process", "proc"), ("pid", "pid")),
-        detail="blocked for more than {secs} seconds",
+        detail=lambda match: f"blocked {match.group('io') or ''}for more than "
+        f"{match.group('secs')} seconds",
     ),
     Signature(
         "hard_lockup",
@@ -354,6 +383,24 @@ KERNEL_SIGNATURES: Final[tuple[Signature, ...]] = (
         detail=lambda match: f"file system {_device(match)} needed journal recovery at boot",
         confidence="medium",
     ),
+    # "WARNING: CPU: 2 PID: 0 at net/sched/sch_generic.c:477 dev_watchdog+0x21d/0x230" and
+    # "NETDEV WATCHDOG: eth0 (virtio_net): transmit queue 0 timed out": remembered for a
+    # panic_on_warn panic; a transmit timeout alone is a driver hiccup, not a finding
+    Signature(
+        "warning",
+        re.compile(
+            r"^WARNING: CPU: \d{1,5} PID: \d{1,10} at \S{1,200}|"
+            r"^NETDEV WATCHDOG: \S{1,40} \([^()]{0,40}\): transmit queue \d{1,5} timed out"
+        ),
+        build=_warning,
+    ),
+    # makedumpfile's progress on the capture kernel's console
+    Signature(
+        "kdump_saved",
+        re.compile(r"^Copying data {0,80}: \[ {0,3}\d{1,3}\.\d ?%\]"),
+        detail="makedumpfile copied the memory of the crashed kernel (capture kernel console)",
+        confidence="medium",
+    ),
     Signature(
         "clean_reboot",
         re.compile(r"reboot: Restarting system"),
@@ -369,6 +416,9 @@ KERNEL_SIGNATURES: Final[tuple[Signature, ...]] = (
 # the programs whose lines may say the system is going down
 SYSTEM_TAGS: Final = frozenset(
     {
+        "kdump",
+        "kdump.sh",
+        "makedumpfile",
         "systemd",
         "systemd-logind",
         "systemd-shutdown",
@@ -392,6 +442,17 @@ SYSTEM_SIGNATURES: Final[tuple[Signature, ...]] = (
         ),
         detail="orderly reboot sequence",
     ),
+    # systemd starts plymouth-reboot.service (-kexec, -poweroff, -halt) when the shutdown begins
+    Signature(
+        "clean_reboot",
+        re.compile(r"^Start(?:ing|ed) Show Plymouth Reboot (?:with kexec )?Screen"),
+        detail="orderly reboot sequence (the Plymouth reboot screen was shown)",
+    ),
+    Signature(
+        "clean_shutdown",
+        re.compile(r"^Start(?:ing|ed) Show Plymouth (?:Power Off|Halt) Screen"),
+        detail="orderly power-off sequence (the Plymouth power-off screen was shown)",
+    ),
     Signature(
         "clean_shutdown",
         re.compile(
@@ -400,6 +461,25 @@ SYSTEM_SIGNATURES: Final[tuple[Signature, ...]] = (
             r"Power key pressed|The system will power off now"
         ),
         detail=_power_off_detail,
+    ),
+    # the kdump capture kernel's initrd saving the dump (kexec-tools' dracut module)
+    Signature(
+        "kdump_saved",
+        re.compile(r"^(?:kdump: )?saving vmcore(?:-dmesg\.txt)? complete"),
+        detail=lambda match: (
+            "the kdump capture kernel saved vmcore-dmesg.txt"
+            if "dmesg" in match.group(0)
+            else "the kdump capture kernel saved a vmcore"
+        ),
+    ),
+    Signature(
+        "kdump_saved",
+        re.compile(
+            r"^(?:kdump: )?(?:saving (?:vmcore|to )|dump target is )|^Copying data {0,80}: \[|"
+            r"^Start(?:ing|ed) Kdump Vmcore Save Service"
+        ),
+        detail="the kernel crashed and the kdump capture kernel began saving its memory",
+        confidence="medium",
     ),
     Signature(
         "shutdown_generic",
@@ -431,7 +511,9 @@ PREFILTER: Final = re.compile(
     r"[Mm]achine [Cc]heck|Hardware Error|[Oo]ut of memory|Killed process|oom-kill|"
     r"Attempted to kill init|VFS:|-fs |XFS|BTRFS|RIP|IP:|pc\s*:|Modules linked in|[Cc]omm:|"
     r"Reached target|System is|Power key|shutting down|reboot:|COMMAND=|recovery|\[#|"
-    r"[Ss]ys[Rr]q|Trigger a crash|PC is at|NIP \[|Aborting journal|will (?:reboot|power off) now"
+    r"[Ss]ys[Rr]q|Trigger a crash|PC is at|NIP \[|Aborting journal|will (?:reboot|power off) now|"
+    r"blocked in I/O wait|WARNING:|NETDEV WATCHDOG|Copying data|saving vmcore|saving to|"
+    r"Kdump Vmcore|dump target|Plymouth (?:Reboot|Power Off|Halt)"
 )
 
 
