@@ -23,6 +23,7 @@ from ecs_reboot_diagnosis.analysis.hits import Hit, evidence_of, norm
 from ecs_reboot_diagnosis.analysis.incident_context import NEAR, Context, nearest
 from ecs_reboot_diagnosis.analysis.log_lines import LogLine, parse_line
 from ecs_reboot_diagnosis.analysis.reboot_records import last_hits, parse_last_records
+from ecs_reboot_diagnosis.analysis.resets import resolve_boot_markers
 from ecs_reboot_diagnosis.analysis.signatures import PREFILTER, kernel_hits, system_hits
 from ecs_reboot_diagnosis.models import (
     SEVERITY,
@@ -302,7 +303,7 @@ def analyze_log_lines(
     if reboot_records:
         records = parse_last_records(reboot_records, reference)
         hits.extend(last_hits(records, reboot_source, window_start, order + 1 + len(records)))
-    hits = _drop_announcements(hits)
+    hits = resolve_boot_markers(_drop_announcements(hits))
     # "Reached target Shutdown" is part of every reboot too: keep it only without a reboot nearby.
     reboots = [h for h in hits if h.kind == "clean_reboot" and h.parsed is not None]
     resolved: list[Hit] = []

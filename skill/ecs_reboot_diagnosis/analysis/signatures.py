@@ -144,10 +144,22 @@ def _panic(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Context) ->
                 warning = ctx.warnings[-1]
                 if 0 <= p.position - warning.parsed.position <= NEAR_WARNING:
                     detail += f" ({warning.value})"
-            hits.append(
-                hit(kind, p, facts={"panic_reason": reason}, detail=detail, derived=True)
-            )
+            hits.append(hit(kind, p, facts={"panic_reason": reason}, detail=detail, derived=True))
     return hits
+
+
+def _boot_marker(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Context) -> list[Hit]:
+    marker = next(m for m in match.groups() if m)
+    return [
+        sig.hit(
+            p,
+            match,
+            detail=f"a new boot began ({marker} at line {p.position}) with no shutdown, reboot "
+            "or crash logged before it: the machine was reset or lost power",
+            confidence="low",
+            notes=frozenset({marker}),
+        )
+    ]
 
 
 def _warning(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Context) -> list[Hit]:
@@ -311,8 +323,9 @@ KERNEL_SIGNATURES: Final[tuple[Signature, ...]] = (
             r"for more than (?P<secs>\d{1,10}) seconds"
         ),
         facts=(("process", "proc"), ("pid", "pid")),
-        detail=lambda match: f"blocked {match.group('io') or ''}for more than "
-        f"{match.group('secs')} seconds",
+        detail=lambda match: (
+            f"blocked {match.group('io') or ''}for more than {match.group('secs')} seconds"
+        ),
     ),
     Signature(
         "hard_lockup",
@@ -393,6 +406,17 @@ KERNEL_SIGNATURES: Final[tuple[Signature, ...]] = (
             r"^NETDEV WATCHDOG: \S{1,40} \([^()]{0,40}\): transmit queue \d{1,5} timed out"
         ),
         build=_warning,
+    ),
+    # the first lines of a boot (firmware, kernel banner, memory map, KVM): resets.py decides
+    # whether the boot before it ended without a reason
+    Signature(
+        "boot_marker",
+        re.compile(
+            r"(?P<m>SeaBIOS) \(version |^(?P<m2>Linux version) \d|"
+            r"^(?P<m3>BIOS-provided physical RAM map):|"
+            r"^(?P<m4>Booting paravirtualized kernel) on (?:KVM|Xen|bare hardware)"
+        ),
+        build=_boot_marker,
     ),
     # makedumpfile's progress on the capture kernel's console
     Signature(
@@ -513,7 +537,8 @@ PREFILTER: Final = re.compile(
     r"Reached target|System is|Power key|shutting down|reboot:|COMMAND=|recovery|\[#|"
     r"[Ss]ys[Rr]q|Trigger a crash|PC is at|NIP \[|Aborting journal|will (?:reboot|power off) now|"
     r"blocked in I/O wait|WARNING:|NETDEV WATCHDOG|Copying data|saving vmcore|saving to|"
-    r"Kdump Vmcore|dump target|Plymouth (?:Reboot|Power Off|Halt)"
+    r"Kdump Vmcore|dump target|Plymouth (?:Reboot|Power Off|Halt)|SeaBIOS|Linux version|"
+    r"BIOS-provided|Booting paravirtualized"
 )
 
 
