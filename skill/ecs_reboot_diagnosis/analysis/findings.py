@@ -22,7 +22,11 @@ from typing import Final
 from ecs_reboot_diagnosis.analysis.hits import Hit, evidence_of, norm
 from ecs_reboot_diagnosis.analysis.incident_context import NEAR, Context, nearest
 from ecs_reboot_diagnosis.analysis.log_lines import LogLine, parse_line
-from ecs_reboot_diagnosis.analysis.reboot_records import last_hits, parse_last_records
+from ecs_reboot_diagnosis.analysis.reboot_records import (
+    last_hits,
+    looks_like_wtmp,
+    parse_last_records,
+)
 from ecs_reboot_diagnosis.analysis.resets import resolve_boot_markers
 from ecs_reboot_diagnosis.analysis.signatures import PREFILTER, kernel_hits, system_hits
 from ecs_reboot_diagnosis.models import (
@@ -331,9 +335,10 @@ def analyze_log_lines(
 def analyze_log_text(
     text: str, *, source: str = "log", reference: datetime | None = None
 ) -> list[Finding]:
-    """Findings from a saved log (``/var/log/messages``, ``dmesg`` output, ``vmcore-dmesg.txt``)."""
-    lines = (
-        LogLine(source=source, line_no=n, text=line)
-        for n, line in enumerate(text.splitlines(), start=1)
-    )
+    """Findings from a saved log (``/var/log/messages``, ``dmesg`` output, ``vmcore-dmesg.txt``;
+    ``last -x`` or ``utmpdump`` output is read as reboot records)."""
+    rows = text.splitlines()
+    if looks_like_wtmp(rows):
+        return analyze_log_lines((), reference=reference, reboot_records=rows, reboot_source=source)
+    lines = (LogLine(source=source, line_no=n, text=line) for n, line in enumerate(rows, start=1))
     return analyze_log_lines(lines, reference=reference)
