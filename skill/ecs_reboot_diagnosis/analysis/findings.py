@@ -28,7 +28,12 @@ from ecs_reboot_diagnosis.analysis.reboot_records import (
     parse_last_records,
 )
 from ecs_reboot_diagnosis.analysis.resets import resolve_boot_markers
-from ecs_reboot_diagnosis.analysis.signatures import PREFILTER, kernel_hits, system_hits
+from ecs_reboot_diagnosis.analysis.signatures import (
+    PREFILTER,
+    kernel_hits,
+    pending_hits,
+    system_hits,
+)
 from ecs_reboot_diagnosis.models import (
     SEVERITY,
     Confidence,
@@ -140,13 +145,17 @@ def _summary(
             else "Machine check or hardware error reported by the CPU or platform"
         )
     elif kind == "oom_kill":
-        text = f"The OOM killer killed {n_kills} process(es); latest {primary.detail}"
+        text = (
+            f"The OOM killer killed {n_kills} process(es); latest {primary.detail}"
+            if n_kills
+            else f"The system ran out of memory: {primary.detail}"
+        )
     elif kind == "cgroup_oom":
         text = (
             f"A memory cgroup hit its limit and {n_kills} process(es) were killed; "
             f"latest {primary.detail}"
             if n_kills
-            else "A memory cgroup hit its limit"
+            else f"A memory cgroup hit its limit: {primary.detail}"
         )
     elif kind == "fs_error":
         text = f"File system error on {primary.detail or 'a device'}"
@@ -304,6 +313,8 @@ def analyze_log_lines(
             hits.extend(kernel_hits(p, ctx.setdefault(line.source, Context())))
         else:
             hits.extend(system_hits(p))
+    for c in ctx.values():
+        hits.extend(pending_hits(c))  # OOM reports whose kill line is not in the log
     if reboot_records:
         records = parse_last_records(reboot_records, reference)
         hits.extend(last_hits(records, reboot_source, window_start, order + 1 + len(records)))

@@ -41,6 +41,7 @@ __all__ = [
     "SYSTEM_SIGNATURES",
     "Signature",
     "kernel_hits",
+    "pending_hits",
     "reports_unclean_end",
     "system_hits",
 ]
@@ -209,13 +210,60 @@ def _oom_hit(kind: FindingKind, p: ParsedLine, match: re.Match[str]) -> Hit:
     )
 
 
+OOM_REPORT_LINES: Final = 400  # lines: how long an OOM report (task table included) may be
+
+
+def _oom_invoked(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Context) -> list[Hit]:
+    # the first line of an OOM report: a finding only if the report's kill line never comes
+    proc = match.groupdict().get("proc")
+    detail = (
+        f"{excerpt(proc, 32)} invoked the OOM killer (the kill is not in the log)"
+        if proc
+        else "a memory cgroup hit its limit (the kill is not in the log)"
+    )
+    ctx.oom_pending.append(
+        sig.hit(p, match, facts={"process": proc} if proc else {}, detail=detail)
+    )
+    return []
+
+
+def _oom_memcg(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Context) -> list[Hit]:
+    # a line of a memory cgroup's OOM report: the pending report is the cgroup's
+    pending = ctx.oom_pending[-1] if ctx.oom_pending else None
+    if pending is not None and pending.parsed is not None:
+        if 0 <= p.position - pending.parsed.position <= OOM_REPORT_LINES:
+            pending.kind = "cgroup_oom"
+            return []
+    if match.group("task"):  # "Task in /cg killed as a result of limit of /cg": a report of its own
+        return _oom_invoked(sig, p, match, ctx)
+    return []
+
+
+def _oom_resolved(p: ParsedLine, ctx: Context) -> None:
+    """A kill line ends the OOM reports before it."""
+    ctx.oom_kills += 1
+    ctx.oom_pending = [
+        h
+        for h in ctx.oom_pending
+        if h.parsed is None or not 0 <= p.position - h.parsed.position <= OOM_REPORT_LINES
+    ]
+
+
+def pending_hits(ctx: Context) -> list[Hit]:
+    """The OOM reports of a source that no kill line followed, when the source has no kill line
+    at all (a report cut by the end of an excerpt, beside a kill, says nothing new)."""
+    return [] if ctx.oom_kills else list(ctx.oom_pending)
+
+
 def _oom_kill(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Context) -> list[Hit]:
     kind: FindingKind = sig.kind  # type: ignore[assignment]
+    _oom_resolved(p, ctx)
     ctx.oom_headers.append((p.position, kind))
     return [_oom_hit(kind, p, match)]
 
 
 def _oom_header(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Context) -> list[Hit]:
+    _oom_memcg(sig, p, match, ctx)
     ctx.oom_headers.append((p.position, sig.kind))  # type: ignore[arg-type]
     return []
 
@@ -225,11 +273,17 @@ def _oom_killed(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Contex
     kind: FindingKind = next(
         (k for pos, k in reversed(ctx.oom_headers) if 0 <= p.position - pos <= 12), "oom_kill"
     )
+    if kind == "oom_kill" and ctx.oom_pending and ctx.oom_pending[-1].kind == "cgroup_oom":
+        last = ctx.oom_pending[-1].parsed
+        if last is not None and 0 <= p.position - last.position <= OOM_REPORT_LINES:
+            kind = "cgroup_oom"
+    _oom_resolved(p, ctx)
     return [_oom_hit(kind, p, match)]
 
 
 def _oom_constraint(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Context) -> list[Hit]:
     kind: FindingKind = "cgroup_oom" if match.group("c") == "CONSTRAINT_MEMCG" else "oom_kill"
+    _oom_resolved(p, ctx)
     ctx.oom_headers.append((p.position, kind))
     return [_oom_hit(kind, p, match)]
 
@@ -347,6 +401,24 @@ KERNEL_SIGNATURES: Final[tuple[Signature, ...]] = (
         build=_mce,
     ),
     # the OOM killer: one victim or header per line
+    Signature(
+        "oom_kill",
+        re.compile(r"^(?P<proc>.{1,64}?) invoked oom-killer\b"),
+        exclusive="oom",
+        build=_oom_invoked,
+    ),
+    # lines of a memory cgroup's OOM report (3.x-5.x "Task in /cg killed as a result of limit of",
+    # the memcg OOM path in the call trace, the cgroup's usage and stats)
+    Signature(
+        "cgroup_oom",
+        re.compile(
+            r"^(?P<task>Task in )\S{1,4096} killed as a result of limit of |"
+            r"^\s{0,8}(?:\[<[0-9a-f]{1,16}>\] )?(?:\? )?mem_cgroup_out_of_memory\+|"
+            r"^Memory cgroup stats for |^memory: usage \d{1,20}kB, limit \d{1,20}kB"
+        ),
+        exclusive="oom",
+        build=_oom_memcg,
+    ),
     Signature(
         "cgroup_oom",
         re.compile(r"Memory cgroup out of memory: Kill(?P<ed>ed)? process " + _VICTIM),
@@ -538,7 +610,8 @@ PREFILTER: Final = re.compile(
     r"[Ss]ys[Rr]q|Trigger a crash|PC is at|NIP \[|Aborting journal|will (?:reboot|power off) now|"
     r"blocked in I/O wait|WARNING:|NETDEV WATCHDOG|Copying data|saving vmcore|saving to|"
     r"Kdump Vmcore|dump target|Plymouth (?:Reboot|Power Off|Halt)|SeaBIOS|Linux version|"
-    r"BIOS-provided|Booting paravirtualized"
+    r"BIOS-provided|Booting paravirtualized|invoked oom-killer|mem_cgroup_out_of_memory|"
+    r"killed as a result of limit|Memory cgroup stats|memory: usage"
 )
 
 
