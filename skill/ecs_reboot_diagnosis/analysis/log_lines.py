@@ -100,6 +100,11 @@ _PROGRAM: Final = re.compile(
     r"kdump|kdump\.sh|makedumpfile)"
     r"(?:\[\d+\])?:\s?(?P<msg>.*)$"
 )
+# a command typed at a shell prompt in a console capture: "cloud@cloud:~$ sudo shutdown -r now"
+_SHELL_PROMPT: Final = re.compile(
+    r"^(?:\(\S{1,40}\) )?\[?[a-z_][\w.-]{0,31}@[\w.-]{1,64}[: ][^\s$#\]]{0,200}\]?[$#] "
+    r"(?P<msg>.{1,300})$"
+)
 # systemd's status lines on a console: "[  OK  ] Reached target Reboot."
 _CONSOLE_STATUS: Final = re.compile(r"^\[\s*OK\s*\]\s+(?P<msg>.*)$")
 
@@ -271,6 +276,8 @@ def kernel_message(text: str) -> tuple[str | None, str]:
                     tag, msg = program.group("tag"), program.group("msg")
         elif tag is None and (status := _CONSOLE_STATUS.match(msg)) is not None:
             tag, msg = "systemd", status.group("msg")
+        elif tag is None and (prompt := _SHELL_PROMPT.match(msg)) is not None:
+            tag, msg = "shell", prompt.group("msg")
     return tag, msg
 
 

@@ -611,7 +611,8 @@ PREFILTER: Final = re.compile(
     r"blocked in I/O wait|WARNING:|NETDEV WATCHDOG|Copying data|saving vmcore|saving to|"
     r"Kdump Vmcore|dump target|Plymouth (?:Reboot|Power Off|Halt)|SeaBIOS|Linux version|"
     r"BIOS-provided|Booting paravirtualized|invoked oom-killer|mem_cgroup_out_of_memory|"
-    r"killed as a result of limit|Memory cgroup stats|memory: usage"
+    r"killed as a result of limit|Memory cgroup stats|memory: usage|"
+    r"[$#] (?:sudo )?\S{0,40}(?:reboot|shutdown|poweroff|halt|init [06])\b"
 )
 
 
@@ -652,10 +653,29 @@ def _sudo_hits(p: ParsedLine) -> list[Hit]:
     return []
 
 
+def _shell_hits(p: ParsedLine) -> list[Hit]:
+    # a console capture shows the command typed, not that it ran: medium confidence
+    cmd = p.message.strip()
+    if cmd.startswith("sudo "):
+        cmd = cmd[5:].lstrip()
+    words = cmd.split()
+    program = words[0].rsplit("/", 1)[-1] if words else ""
+    detail = f"{excerpt(cmd)} was typed at the console"
+    if _CMD_REBOOT.search(cmd):
+        kind: FindingKind = "clean_reboot"
+    elif _CMD_POWEROFF.search(cmd):
+        kind = "clean_shutdown"
+    else:
+        return []
+    return [hit(kind, p, facts={"process": program}, detail=detail, confidence="medium")]
+
+
 def system_hits(p: ParsedLine) -> list[Hit]:
     """The hits of a line some program (not the kernel) wrote."""
     if p.tag == "sudo":
         return _sudo_hits(p)
+    if p.tag == "shell":
+        return _shell_hits(p)
     if p.tag not in SYSTEM_TAGS:
         return []
     for sig in SYSTEM_SIGNATURES:
