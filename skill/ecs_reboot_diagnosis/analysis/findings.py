@@ -313,8 +313,9 @@ def analyze_log_lines(
             hits.extend(kernel_hits(p, ctx.setdefault(line.source, Context())))
         else:
             hits.extend(system_hits(p))
-    for c in ctx.values():
-        hits.extend(pending_hits(c))  # OOM reports whose kill line is not in the log
+    if not any(h.kind in ("oom_kill", "cgroup_oom", "oom_panic") for h in hits):
+        for c in ctx.values():
+            hits.extend(pending_hits(c))  # OOM reports whose kill line is not in the log
     if reboot_records:
         records = parse_last_records(reboot_records, reference)
         hits.extend(last_hits(records, reboot_source, window_start, order + 1 + len(records)))

@@ -469,13 +469,15 @@ KERNEL_SIGNATURES: Final[tuple[Signature, ...]] = (
         confidence="medium",
     ),
     # "WARNING: CPU: 2 PID: 0 at net/sched/sch_generic.c:477 dev_watchdog+0x21d/0x230" and
-    # "NETDEV WATCHDOG: eth0 (virtio_net): transmit queue 0 timed out": remembered for a
+    # "NETDEV WATCHDOG: eth0 (virtio_net): transmit queue 0 timed out" (6.x: "virtio_net virtio1
+    # enp1s0: NETDEV WATCHDOG: CPU: 0: transmit queue 0 timed out 9800 ms"): remembered for a
     # panic_on_warn panic; a transmit timeout alone is a driver hiccup, not a finding
     Signature(
         "warning",
         re.compile(
             r"^WARNING: CPU: \d{1,5} PID: \d{1,10} at \S{1,200}|"
-            r"^NETDEV WATCHDOG: \S{1,40} \([^()]{0,40}\): transmit queue \d{1,5} timed out"
+            r"\bNETDEV WATCHDOG: (?:\S{1,40} \([^()]{0,40}\)|CPU: \d{1,5}): "
+            r"transmit queue \d{1,5} timed out"
         ),
         build=_warning,
     ),
