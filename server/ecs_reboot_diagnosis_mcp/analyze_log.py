@@ -7,6 +7,7 @@ from it. Nothing is sent anywhere. Understood inputs:
 - Linux text logs: ``dmesg`` (plain, ``-T``, ``-x``, ``--time-format iso``), ``vmcore-dmesg.txt``,
   pstore files, ``/var/log/messages`` or ``syslog``, ``journalctl`` ``short``/``short-iso``
   output, serial console captures;
+- reboot records: ``last``, ``last -x`` (also ``--time-format iso``) and ``utmpdump`` output;
 - ``journalctl -o export`` and ``-o json``/``json-pretty``;
 - Windows event logs saved as XML (``wevtutil qe System /f:xml``, Event Viewer "Save as XML"),
   as Event Viewer text ("Log Name: ... Description: ... Event Xml: ..."), or event messages
@@ -28,6 +29,7 @@ from ecs_reboot_diagnosis.analysis.envelope import parse_envelope
 from ecs_reboot_diagnosis.analysis.findings import analyze_log_lines
 from ecs_reboot_diagnosis.analysis.guest import parse_guest_output
 from ecs_reboot_diagnosis.analysis.log_lines import LogLine
+from ecs_reboot_diagnosis.analysis.reboot_records import looks_like_wtmp
 from ecs_reboot_diagnosis.analysis.windows_guest import (
     RawEvent,
     analyze_windows_events,
@@ -241,10 +243,12 @@ def _analyze(raw: bytes, text: str, os_hint: OsHint, source: str) -> tuple[str, 
         return "journal export", analyze_log_lines(_export_lines(raw, source))
     if _looks_like_json(text):
         return "journal JSON", analyze_log_lines(_json_lines(text, source))
-    lines = (
-        LogLine(source=source, line_no=n, text=line)
-        for n, line in enumerate(text.splitlines(), start=1)
-    )
+    rows = text.splitlines()
+    if looks_like_wtmp(rows):
+        return "reboot records (last / utmpdump)", analyze_log_lines(
+            (), reboot_records=rows, reboot_source=source
+        )
+    lines = (LogLine(source=source, line_no=n, text=line) for n, line in enumerate(rows, start=1))
     return "Linux log", analyze_log_lines(lines)
 
 

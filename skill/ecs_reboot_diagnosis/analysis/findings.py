@@ -22,8 +22,18 @@ from typing import Final
 from ecs_reboot_diagnosis.analysis.hits import Hit, evidence_of, norm
 from ecs_reboot_diagnosis.analysis.incident_context import NEAR, Context, nearest
 from ecs_reboot_diagnosis.analysis.log_lines import LogLine, parse_line
-from ecs_reboot_diagnosis.analysis.reboot_records import last_hits, parse_last_records
-from ecs_reboot_diagnosis.analysis.signatures import PREFILTER, kernel_hits, system_hits
+from ecs_reboot_diagnosis.analysis.reboot_records import (
+    last_hits,
+    looks_like_wtmp,
+    parse_last_records,
+)
+from ecs_reboot_diagnosis.analysis.resets import resolve_boot_markers
+from ecs_reboot_diagnosis.analysis.signatures import (
+    PREFILTER,
+    kernel_hits,
+    pending_hits,
+    system_hits,
+)
 from ecs_reboot_diagnosis.models import (
     SEVERITY,
     Confidence,
@@ -135,18 +145,24 @@ def _summary(
             else "Machine check or hardware error reported by the CPU or platform"
         )
     elif kind == "oom_kill":
-        text = f"The OOM killer killed {n_kills} process(es); latest {primary.detail}"
+        text = (
+            f"The OOM killer killed {n_kills} process(es); latest {primary.detail}"
+            if n_kills
+            else f"The system ran out of memory: {primary.detail}"
+        )
     elif kind == "cgroup_oom":
         text = (
             f"A memory cgroup hit its limit and {n_kills} process(es) were killed; "
             f"latest {primary.detail}"
             if n_kills
-            else "A memory cgroup hit its limit"
+            else f"A memory cgroup hit its limit: {primary.detail}"
         )
     elif kind == "fs_error":
         text = f"File system error on {primary.detail or 'a device'}"
         if "read_only" in notes:
             text += "; the file system stopped taking writes (remounted read-only or shut down)"
+    elif kind == "kdump_saved":
+        text = f"The kernel crashed and kdump ran: {primary.detail}"
     elif kind == "unexpected_shutdown":
         text = f"Unclean shutdown: {primary.detail}"
     elif kind == "clean_reboot":
@@ -297,10 +313,13 @@ def analyze_log_lines(
             hits.extend(kernel_hits(p, ctx.setdefault(line.source, Context())))
         else:
             hits.extend(system_hits(p))
+    if not any(h.kind in ("oom_kill", "cgroup_oom", "oom_panic") for h in hits):
+        for c in ctx.values():
+            hits.extend(pending_hits(c))  # OOM reports whose kill line is not in the log
     if reboot_records:
         records = parse_last_records(reboot_records, reference)
         hits.extend(last_hits(records, reboot_source, window_start, order + 1 + len(records)))
-    hits = _drop_announcements(hits)
+    hits = resolve_boot_markers(_drop_announcements(hits))
     # "Reached target Shutdown" is part of every reboot too: keep it only without a reboot nearby.
     reboots = [h for h in hits if h.kind == "clean_reboot" and h.parsed is not None]
     resolved: list[Hit] = []
@@ -328,9 +347,10 @@ def analyze_log_lines(
 def analyze_log_text(
     text: str, *, source: str = "log", reference: datetime | None = None
 ) -> list[Finding]:
-    """Findings from a saved log (``/var/log/messages``, ``dmesg`` output, ``vmcore-dmesg.txt``)."""
-    lines = (
-        LogLine(source=source, line_no=n, text=line)
-        for n, line in enumerate(text.splitlines(), start=1)
-    )
+    """Findings from a saved log (``/var/log/messages``, ``dmesg`` output, ``vmcore-dmesg.txt``;
+    ``last -x`` or ``utmpdump`` output is read as reboot records)."""
+    rows = text.splitlines()
+    if looks_like_wtmp(rows):
+        return analyze_log_lines((), reference=reference, reboot_records=rows, reboot_source=source)
+    lines = (LogLine(source=source, line_no=n, text=line) for n, line in enumerate(rows, start=1))
     return analyze_log_lines(lines, reference=reference)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final, Generic, TypeVar
 
+from ecs_reboot_diagnosis.analysis.hits import Hit
 from ecs_reboot_diagnosis.analysis.log_lines import ParsedLine
 from ecs_reboot_diagnosis.models import FindingKind
 
@@ -106,6 +107,12 @@ class Context:
     comms: list[Mark[tuple[str, int, str | None]]] = field(default_factory=list)
     invoked: list[Mark[str]] = field(default_factory=list)
     oom_headers: list[tuple[int, FindingKind]] = field(default_factory=list)
+    oom_pending: list[Hit] = field(default_factory=list)
+    """OOM reports ("X invoked oom-killer", "Task in /cg killed as a result of limit") whose kill
+    line has not come (yet): findings of their own at the end (:func:`pending_hits`)."""
+    oom_kills: int = 0
+    warnings: list[Mark[str]] = field(default_factory=list)
+    """``WARNING: CPU: ...`` and ``NETDEV WATCHDOG`` lines (what panic_on_warn makes fatal)."""
 
 
 def record_context(p: ParsedLine, ctx: Context) -> None:

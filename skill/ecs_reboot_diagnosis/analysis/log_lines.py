@@ -18,6 +18,7 @@ __all__ = [
     "ParsedLine",
     "excerpt",
     "kernel_message",
+    "month_number",
     "parse_line",
     "parse_syslog_time",
     "syslog_host",
@@ -27,14 +28,41 @@ MONTHS: Final = {
     m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)
 }
 _MON: Final = r"(?P<mon>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+# Month abbreviations as syslog and journalctl print them in other locales (glibc's %b), lower
+# case: German, French, Spanish, Italian, Portuguese, Dutch, Russian; CJK locales print "12月".
+# The syslog patterns take any short word (or "N月") as the month and look it up here: a table,
+# not an alternation.
+_LOCAL_MONTHS: Final[dict[str, int]] = {
+    name: number
+    for number, names in enumerate(
+        (
+            "jan janv janv. jän ene ene. gen янв января январь",
+            "feb fév févr févr. fev фев февр февраля",
+            "mar mär mars mrt mar. марта мар март",
+            "apr avr avr. avril abr abr. апр апреля",
+            "may mai mei mag may. мая май",
+            "jun juin giu jun. июн июня июнь",
+            "jul juil juil. lug jul. июл июля июль",
+            "aug août ago ago. авг августа",
+            "sep sept sept. set sep. сен сент сентября",
+            "oct okt ott out oct. окт октября",
+            "nov nov. ноя нояб ноября",
+            "dec dez déc déc. dic dic. дек декабря",
+        ),
+        1,
+    )
+    for name in names.split()
+}
+_ANY_MON: Final = r"(?P<mon>[^\W\d_]{2,8}\.?|1?\d[月월])"
 _SYSLOG_TRAD: Final = re.compile(
-    r"^" + _MON + r" +(?P<day>\d{1,2}) "
-    r"(?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d) (?P<host>\S+) (?:[a-z0-9]+\.[a-z]+ )?"
+    r"^" + _ANY_MON + r" +(?P<day>\d{1,2})日? "
+    r"(?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d) (?:(?P<host>\S{0,255}[^\s:]) )?(?:[a-z0-9]+\.[a-z]+ )?"
     r"(?P<tag>[^\s:\[]+)(?:\[\d+\])?: ?(?P<msg>.*)$"
 )
+# (a syslog line may lack its host: "Feb 23 03:28:16 kernel: mce: ...")
 # rsyslog forwarding kernel lines without a tag: "Aug 29 18:25:03 10.0.0.5 [  956.128533] RIP: ..."
 _SYSLOG_NOTAG: Final = re.compile(
-    r"^" + _MON + r" +(?P<day>\d{1,2}) (?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d) (?P<host>\S+) "
+    r"^" + _ANY_MON + r" +(?P<day>\d{1,2})日? (?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d) (?P<host>\S+) "
     r"(?P<msg>\[\s*\d+\.\d+\].*)$"
 )
 _SYSLOG_ISO: Final = re.compile(
@@ -65,10 +93,17 @@ _HUMAN: Final = re.compile(
 )
 _OTHER_STAMP: Final = re.compile(r"^\[\s*(?:\+\d+\.\d+(?:\s*<\s*\d+\.\d+>)?|[TC]\d+)\]\s?")
 # a line whose program prefix says who wrote it: serial consoles and kmsg carry systemd's lines
-# ("[ 12.3] systemd[1]: Reached target Reboot."), wall messages the kernel's (" kernel:[ 1.2] ...")
+# ("[ 12.3] systemd[1]: Reached target Reboot.", the kdump capture kernel's "kdump[508]: saving
+# vmcore"), wall messages the kernel's (" kernel:[ 1.2] ...")
 _PROGRAM: Final = re.compile(
-    r"^(?P<tag>kernel|systemd|systemd-logind|systemd-shutdown|systemd-journald|shutdown|init)"
+    r"^(?P<tag>kernel|systemd|systemd-logind|systemd-shutdown|systemd-journald|shutdown|init|"
+    r"kdump|kdump\.sh|makedumpfile)"
     r"(?:\[\d+\])?:\s?(?P<msg>.*)$"
+)
+# a command typed at a shell prompt in a console capture: "cloud@cloud:~$ sudo shutdown -r now"
+_SHELL_PROMPT: Final = re.compile(
+    r"^(?:\(\S{1,40}\) )?\[?[a-z_][\w.-]{0,31}@[\w.-]{1,64}[: ][^\s$#\]]{0,200}\]?[$#] "
+    r"(?P<msg>.{1,300})$"
 )
 # systemd's status lines on a console: "[  OK  ] Reached target Reboot."
 _CONSOLE_STATUS: Final = re.compile(r"^\[\s*OK\s*\]\s+(?P<msg>.*)$")
@@ -124,11 +159,31 @@ def _strip_prefixes(text: str) -> str:
     return _DMESG_X.sub("", text, count=1)
 
 
+def month_number(name: str) -> int | None:
+    """The month an abbreviation names: English (``Mar``), another locale's (``Mär``, ``déc.``,
+    ``dic``, ``дек``) or CJK (``12月``); None for any other word."""
+    if name[-1:] in ("月", "월"):
+        number = int(name[:-1]) if name[:-1].isdigit() else 0
+        return number if 1 <= number <= 12 else None
+    return MONTHS.get(name) or _LOCAL_MONTHS.get(name.casefold())
+
+
+def _syslog_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    """A traditional syslog stamp's match, when its month is a month."""
+    match = pattern.match(text)
+    if match is None or month_number(match.group("mon")) is None:
+        return None
+    return match
+
+
 def _stamp(match: re.Match[str], year: int, zone: tzinfo | None) -> datetime | None:
+    month = month_number(match.group("mon"))
+    if month is None:
+        return None
     try:
         return datetime(
             year,
-            MONTHS[match.group("mon")],
+            month,
             int(match.group("day")),
             int(match.group("h")),
             int(match.group("m")),
@@ -164,7 +219,7 @@ def parse_syslog_time(text: str, reference: datetime | None = None) -> datetime 
     human = _HUMAN.match(text)
     if human is not None:
         return _stamp(human, int(human.group("year")), reference.tzinfo)
-    trad = _SYSLOG_TRAD.match(text) or _SYSLOG_NOTAG.match(text)
+    trad = _syslog_match(_SYSLOG_TRAD, text) or _syslog_match(_SYSLOG_NOTAG, text)
     if trad is None:
         return None
     stamp = _stamp(trad, reference.year, reference.tzinfo)
@@ -201,12 +256,12 @@ def kernel_message(text: str) -> tuple[str | None, str]:
     """
     tag: str | None = None
     msg = _strip_prefixes(text)
-    trad = _SYSLOG_TRAD.match(msg)
+    trad = _syslog_match(_SYSLOG_TRAD, msg)
     if trad is not None:
         tag, msg = trad.group("tag"), trad.group("msg")
     elif (iso := _SYSLOG_ISO.match(msg)) is not None:
         tag, msg = iso.group("tag"), iso.group("msg")
-    elif (notag := _SYSLOG_NOTAG.match(msg)) is not None:
+    elif (notag := _syslog_match(_SYSLOG_NOTAG, msg)) is not None:
         tag, msg = "kernel", notag.group("msg")
     elif (diso := _DMESG_ISO.match(msg)) is not None:
         msg = diso.group("msg")
@@ -221,13 +276,19 @@ def kernel_message(text: str) -> tuple[str | None, str]:
                     tag, msg = program.group("tag"), program.group("msg")
         elif tag is None and (status := _CONSOLE_STATUS.match(msg)) is not None:
             tag, msg = "systemd", status.group("msg")
+        elif tag is None and (prompt := _SHELL_PROMPT.match(msg)) is not None:
+            tag, msg = "shell", prompt.group("msg")
     return tag, msg
 
 
 def syslog_host(text: str) -> str | None:
     """The host name field of a syslog line (traditional, ISO or forwarded), else None."""
     msg = _strip_prefixes(text)
-    match = _SYSLOG_TRAD.match(msg) or _SYSLOG_ISO.match(msg) or _SYSLOG_NOTAG.match(msg)
+    match = (
+        _syslog_match(_SYSLOG_TRAD, msg)
+        or _SYSLOG_ISO.match(msg)
+        or _syslog_match(_SYSLOG_NOTAG, msg)
+    )
     return match.group("host") if match is not None else None
 
 

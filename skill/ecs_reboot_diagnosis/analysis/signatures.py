@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from ecs_reboot_diagnosis.analysis.hits import Hit, hit
-from ecs_reboot_diagnosis.analysis.incident_context import Context, record_context
+from ecs_reboot_diagnosis.analysis.incident_context import Context, Mark, record_context
 from ecs_reboot_diagnosis.analysis.log_lines import ParsedLine, excerpt, kernel_message
 from ecs_reboot_diagnosis.models import Confidence, FindingKind
 
@@ -37,12 +37,19 @@ __all__ = [
     "KERNEL_SIGNATURES",
     "PANIC_CAUSES",
     "PREFILTER",
+    "PSEUDO_KINDS",
     "SYSTEM_SIGNATURES",
     "Signature",
     "kernel_hits",
+    "pending_hits",
     "reports_unclean_end",
     "system_hits",
 ]
+
+# kinds of catalogue entries that never become findings: "shutdown_generic" (resolved to
+# clean_shutdown unless a reboot is near), "warning" (kept for a panic_on_warn panic),
+# "boot_marker" (a new boot: an unexpected reset when nothing ended the boot before it)
+PSEUDO_KINDS: Final = frozenset({"shutdown_generic", "warning", "boot_marker"})
 
 Builder = Callable[["Signature", ParsedLine, re.Match[str], Context], list[Hit]]
 
@@ -90,6 +97,7 @@ class Signature:
 
 # --- code some entries need -------------------------------------------------------------------
 
+NEAR_WARNING: Final = 200  # lines: a WARNING's report may hold a long call trace and register dump
 # the kinds a panic reason names as its cause
 PANIC_CAUSES: Final[tuple[tuple[FindingKind, re.Pattern[str]], ...]] = (
     ("oom_panic", re.compile(r"Out of memory|deadlocked on memory|panic_on_oom", re.I)),
@@ -101,7 +109,14 @@ PANIC_CAUSES: Final[tuple[tuple[FindingKind, re.Pattern[str]], ...]] = (
     ("hard_lockup", re.compile(r"hard ?lockup", re.I)),
     ("mce_hardware", re.compile(r"machine check|\bMCE\b", re.I)),
     ("rcu_stall", re.compile(r"RCU Stall", re.I)),
+    # a WARNING (WARN_ON, NETDEV WATCHDOG ...) that panic_on_warn turned into a panic: a kernel
+    # assertion failed, as with BUG(); it has no kind of its own
+    ("kernel_bug", re.compile(r"panic_on_warn")),
 )
+# what a derived hit says when the panic reason alone names the cause
+_CAUSE_DETAIL: Final[dict[str, str]] = {
+    "kernel_bug": "a kernel WARNING, made fatal by panic_on_warn",
+}
 # what sets a fatal machine check apart from corrected errors that were only logged
 _MCE_FATAL: Final = re.compile(
     r"Machine Check Exception|Fatal [Mm]achine check|Processor context corrupt|[Uu]ncorrected"
@@ -123,12 +138,35 @@ _FS_RECOVERY: Final = re.compile(
 def _panic(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Context) -> list[Hit]:
     reason = match.group("reason")
     hits = [sig.hit(p, match, facts={"panic_reason": reason})]
-    hits.extend(
-        hit(kind, p, facts={"panic_reason": reason}, derived=True)
-        for kind, pattern in PANIC_CAUSES
-        if pattern.search(reason)
-    )
+    for kind, pattern in PANIC_CAUSES:
+        if pattern.search(reason):
+            detail = _CAUSE_DETAIL.get(kind, "")
+            if kind == "kernel_bug" and ctx.warnings:
+                warning = ctx.warnings[-1]
+                if 0 <= p.position - warning.parsed.position <= NEAR_WARNING:
+                    detail += f" ({warning.value})"
+            hits.append(hit(kind, p, facts={"panic_reason": reason}, detail=detail, derived=True))
     return hits
+
+
+def _boot_marker(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Context) -> list[Hit]:
+    marker = next(m for m in match.groups() if m)
+    return [
+        sig.hit(
+            p,
+            match,
+            detail=f"a new boot began ({marker} at line {p.position}) with no shutdown, reboot "
+            "or crash logged before it: the machine was reset or lost power",
+            confidence="low",
+            notes=frozenset({marker}),
+        )
+    ]
+
+
+def _warning(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Context) -> list[Hit]:
+    # not a finding by itself (most warnings are harmless); panic_on_warn may make it the cause
+    ctx.warnings.append(Mark(p, excerpt(match.group(0), 120)))
+    return []
 
 
 def _mce(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Context) -> list[Hit]:
@@ -172,13 +210,60 @@ def _oom_hit(kind: FindingKind, p: ParsedLine, match: re.Match[str]) -> Hit:
     )
 
 
+OOM_REPORT_LINES: Final = 400  # lines: how long an OOM report (task table included) may be
+
+
+def _oom_invoked(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Context) -> list[Hit]:
+    # the first line of an OOM report: a finding only if the report's kill line never comes
+    proc = match.groupdict().get("proc")
+    detail = (
+        f"{excerpt(proc, 32)} invoked the OOM killer (the kill is not in the log)"
+        if proc
+        else "a memory cgroup hit its limit (the kill is not in the log)"
+    )
+    ctx.oom_pending.append(
+        sig.hit(p, match, facts={"process": proc} if proc else {}, detail=detail)
+    )
+    return []
+
+
+def _oom_memcg(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Context) -> list[Hit]:
+    # a line of a memory cgroup's OOM report: the pending report is the cgroup's
+    pending = ctx.oom_pending[-1] if ctx.oom_pending else None
+    if pending is not None and pending.parsed is not None:
+        if 0 <= p.position - pending.parsed.position <= OOM_REPORT_LINES:
+            pending.kind = "cgroup_oom"
+            return []
+    if match.group("task"):  # "Task in /cg killed as a result of limit of /cg": a report of its own
+        return _oom_invoked(sig, p, match, ctx)
+    return []
+
+
+def _oom_resolved(p: ParsedLine, ctx: Context) -> None:
+    """A kill line ends the OOM reports before it."""
+    ctx.oom_kills += 1
+    ctx.oom_pending = [
+        h
+        for h in ctx.oom_pending
+        if h.parsed is None or not 0 <= p.position - h.parsed.position <= OOM_REPORT_LINES
+    ]
+
+
+def pending_hits(ctx: Context) -> list[Hit]:
+    """The OOM reports of a source that no kill line followed, when the source has no kill line
+    at all (a report cut by the end of an excerpt, beside a kill, says nothing new)."""
+    return [] if ctx.oom_kills else list(ctx.oom_pending)
+
+
 def _oom_kill(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Context) -> list[Hit]:
     kind: FindingKind = sig.kind  # type: ignore[assignment]
+    _oom_resolved(p, ctx)
     ctx.oom_headers.append((p.position, kind))
     return [_oom_hit(kind, p, match)]
 
 
 def _oom_header(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Context) -> list[Hit]:
+    _oom_memcg(sig, p, match, ctx)
     ctx.oom_headers.append((p.position, sig.kind))  # type: ignore[arg-type]
     return []
 
@@ -188,11 +273,17 @@ def _oom_killed(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Contex
     kind: FindingKind = next(
         (k for pos, k in reversed(ctx.oom_headers) if 0 <= p.position - pos <= 12), "oom_kill"
     )
+    if kind == "oom_kill" and ctx.oom_pending and ctx.oom_pending[-1].kind == "cgroup_oom":
+        last = ctx.oom_pending[-1].parsed
+        if last is not None and 0 <= p.position - last.position <= OOM_REPORT_LINES:
+            kind = "cgroup_oom"
+    _oom_resolved(p, ctx)
     return [_oom_hit(kind, p, match)]
 
 
 def _oom_constraint(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Context) -> list[Hit]:
     kind: FindingKind = "cgroup_oom" if match.group("c") == "CONSTRAINT_MEMCG" else "oom_kill"
+    _oom_resolved(p, ctx)
     ctx.oom_headers.append((p.position, kind))
     return [_oom_hit(kind, p, match)]
 
@@ -259,7 +350,7 @@ KERNEL_SIGNATURES: Final[tuple[Signature, ...]] = (
         "oops",
         re.compile(
             r"\bOops\b.*\[#\d+\]|BUG: unable to handle (?:page fault|kernel paging request)|"
-            r"\b(?:invalid opcode|stack segment|double fault): [0-9a-f]{4} \[#\d+\]"
+            r"\b(?:invalid opcode|stack segment|double fault|divide error): [0-9a-f]{4} \[#\d+\]"
         ),
         exclusive="oops",
     ),
@@ -280,10 +371,15 @@ KERNEL_SIGNATURES: Final[tuple[Signature, ...]] = (
     Signature(
         "hung_task",
         re.compile(
-            r"INFO: task (?P<proc>.+?):(?P<pid>\d+) blocked for more than (?P<secs>\d+) seconds"
+            # a comm has at most 15 bytes, more when its non-ASCII bytes are escaped ("\\xe2");
+            # newer kernels say "blocked in I/O wait for more than"
+            r"INFO: task (?P<proc>.{1,64}?):(?P<pid>\d{1,10}) blocked (?P<io>in I/O wait )?"
+            r"for more than (?P<secs>\d{1,10}) seconds"
         ),
         facts=(("process", "proc"), ("pid", "pid")),
-        detail="blocked for more than {secs} seconds",
+        detail=lambda match: (
+            f"blocked {match.group('io') or ''}for more than {match.group('secs')} seconds"
+        ),
     ),
     Signature(
         "hard_lockup",
@@ -305,6 +401,24 @@ KERNEL_SIGNATURES: Final[tuple[Signature, ...]] = (
         build=_mce,
     ),
     # the OOM killer: one victim or header per line
+    Signature(
+        "oom_kill",
+        re.compile(r"^(?P<proc>.{1,64}?) invoked oom-killer\b"),
+        exclusive="oom",
+        build=_oom_invoked,
+    ),
+    # lines of a memory cgroup's OOM report (3.x-5.x "Task in /cg killed as a result of limit of",
+    # the memcg OOM path in the call trace, the cgroup's usage and stats)
+    Signature(
+        "cgroup_oom",
+        re.compile(
+            r"^(?P<task>Task in )\S{1,4096} killed as a result of limit of |"
+            r"^\s{0,8}(?:\[<[0-9a-f]{1,16}>\] )?(?:\? )?mem_cgroup_out_of_memory\+|"
+            r"^Memory cgroup stats for |^memory: usage \d{1,20}kB, limit \d{1,20}kB"
+        ),
+        exclusive="oom",
+        build=_oom_memcg,
+    ),
     Signature(
         "cgroup_oom",
         re.compile(r"Memory cgroup out of memory: Kill(?P<ed>ed)? process " + _VICTIM),
@@ -354,6 +468,37 @@ KERNEL_SIGNATURES: Final[tuple[Signature, ...]] = (
         detail=lambda match: f"file system {_device(match)} needed journal recovery at boot",
         confidence="medium",
     ),
+    # "WARNING: CPU: 2 PID: 0 at net/sched/sch_generic.c:477 dev_watchdog+0x21d/0x230" and
+    # "NETDEV WATCHDOG: eth0 (virtio_net): transmit queue 0 timed out" (6.x: "virtio_net virtio1
+    # enp1s0: NETDEV WATCHDOG: CPU: 0: transmit queue 0 timed out 9800 ms"): remembered for a
+    # panic_on_warn panic; a transmit timeout alone is a driver hiccup, not a finding
+    Signature(
+        "warning",
+        re.compile(
+            r"^WARNING: CPU: \d{1,5} PID: \d{1,10} at \S{1,200}|"
+            r"\bNETDEV WATCHDOG: (?:\S{1,40} \([^()]{0,40}\)|CPU: \d{1,5}): "
+            r"transmit queue \d{1,5} timed out"
+        ),
+        build=_warning,
+    ),
+    # the first lines of a boot (firmware, kernel banner, memory map, KVM): resets.py decides
+    # whether the boot before it ended without a reason
+    Signature(
+        "boot_marker",
+        re.compile(
+            r"(?P<m>SeaBIOS) \(version |^(?P<m2>Linux version) \d|"
+            r"^(?P<m3>BIOS-provided physical RAM map):|"
+            r"^(?P<m4>Booting paravirtualized kernel) on (?:KVM|Xen|bare hardware)"
+        ),
+        build=_boot_marker,
+    ),
+    # makedumpfile's progress on the capture kernel's console
+    Signature(
+        "kdump_saved",
+        re.compile(r"^Copying data {0,80}: \[ {0,3}\d{1,3}\.\d ?%\]"),
+        detail="makedumpfile copied the memory of the crashed kernel (capture kernel console)",
+        confidence="medium",
+    ),
     Signature(
         "clean_reboot",
         re.compile(r"reboot: Restarting system"),
@@ -369,6 +514,9 @@ KERNEL_SIGNATURES: Final[tuple[Signature, ...]] = (
 # the programs whose lines may say the system is going down
 SYSTEM_TAGS: Final = frozenset(
     {
+        "kdump",
+        "kdump.sh",
+        "makedumpfile",
         "systemd",
         "systemd-logind",
         "systemd-shutdown",
@@ -392,6 +540,17 @@ SYSTEM_SIGNATURES: Final[tuple[Signature, ...]] = (
         ),
         detail="orderly reboot sequence",
     ),
+    # systemd starts plymouth-reboot.service (-kexec, -poweroff, -halt) when the shutdown begins
+    Signature(
+        "clean_reboot",
+        re.compile(r"^Start(?:ing|ed) Show Plymouth Reboot (?:with kexec )?Screen"),
+        detail="orderly reboot sequence (the Plymouth reboot screen was shown)",
+    ),
+    Signature(
+        "clean_shutdown",
+        re.compile(r"^Start(?:ing|ed) Show Plymouth (?:Power Off|Halt) Screen"),
+        detail="orderly power-off sequence (the Plymouth power-off screen was shown)",
+    ),
     Signature(
         "clean_shutdown",
         re.compile(
@@ -400,6 +559,25 @@ SYSTEM_SIGNATURES: Final[tuple[Signature, ...]] = (
             r"Power key pressed|The system will power off now"
         ),
         detail=_power_off_detail,
+    ),
+    # the kdump capture kernel's initrd saving the dump (kexec-tools' dracut module)
+    Signature(
+        "kdump_saved",
+        re.compile(r"^(?:kdump: )?saving vmcore(?:-dmesg\.txt)? complete"),
+        detail=lambda match: (
+            "the kdump capture kernel saved vmcore-dmesg.txt"
+            if "dmesg" in match.group(0)
+            else "the kdump capture kernel saved a vmcore"
+        ),
+    ),
+    Signature(
+        "kdump_saved",
+        re.compile(
+            r"^(?:kdump: )?(?:saving (?:vmcore|to )|dump target is )|^Copying data {0,80}: \[|"
+            r"^Start(?:ing|ed) Kdump Vmcore Save Service"
+        ),
+        detail="the kernel crashed and the kdump capture kernel began saving its memory",
+        confidence="medium",
     ),
     Signature(
         "shutdown_generic",
@@ -431,7 +609,12 @@ PREFILTER: Final = re.compile(
     r"[Mm]achine [Cc]heck|Hardware Error|[Oo]ut of memory|Killed process|oom-kill|"
     r"Attempted to kill init|VFS:|-fs |XFS|BTRFS|RIP|IP:|pc\s*:|Modules linked in|[Cc]omm:|"
     r"Reached target|System is|Power key|shutting down|reboot:|COMMAND=|recovery|\[#|"
-    r"[Ss]ys[Rr]q|Trigger a crash|PC is at|NIP \[|Aborting journal|will (?:reboot|power off) now"
+    r"[Ss]ys[Rr]q|Trigger a crash|PC is at|NIP \[|Aborting journal|will (?:reboot|power off) now|"
+    r"blocked in I/O wait|WARNING:|NETDEV WATCHDOG|Copying data|saving vmcore|saving to|"
+    r"Kdump Vmcore|dump target|Plymouth (?:Reboot|Power Off|Halt)|SeaBIOS|Linux version|"
+    r"BIOS-provided|Booting paravirtualized|invoked oom-killer|mem_cgroup_out_of_memory|"
+    r"killed as a result of limit|Memory cgroup stats|memory: usage|"
+    r"[$#] (?:sudo )?\S{0,40}(?:reboot|shutdown|poweroff|halt|init [06])\b"
 )
 
 
@@ -472,10 +655,29 @@ def _sudo_hits(p: ParsedLine) -> list[Hit]:
     return []
 
 
+def _shell_hits(p: ParsedLine) -> list[Hit]:
+    # a console capture shows the command typed, not that it ran: medium confidence
+    cmd = p.message.strip()
+    if cmd.startswith("sudo "):
+        cmd = cmd[5:].lstrip()
+    words = cmd.split()
+    program = words[0].rsplit("/", 1)[-1] if words else ""
+    detail = f"{excerpt(cmd)} was typed at the console"
+    if _CMD_REBOOT.search(cmd):
+        kind: FindingKind = "clean_reboot"
+    elif _CMD_POWEROFF.search(cmd):
+        kind = "clean_shutdown"
+    else:
+        return []
+    return [hit(kind, p, facts={"process": program}, detail=detail, confidence="medium")]
+
+
 def system_hits(p: ParsedLine) -> list[Hit]:
     """The hits of a line some program (not the kernel) wrote."""
     if p.tag == "sudo":
         return _sudo_hits(p)
+    if p.tag == "shell":
+        return _shell_hits(p)
     if p.tag not in SYSTEM_TAGS:
         return []
     for sig in SYSTEM_SIGNATURES:
