@@ -81,7 +81,7 @@ def is_loopback(host: str) -> bool:
 
 def _bracketed(host: str) -> str:
     """An IPv6 address as it appears in a Host header."""
-    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return f"[{host}]" if host.count(":") >= 2 and not host.startswith("[") else host
 
 
 def allowed_hosts(bind: str, port: int, configured: Iterable[str] = ()) -> list[str]:

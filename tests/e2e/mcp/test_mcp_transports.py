@@ -56,11 +56,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serving_http(env: dict[str, str]) -> Iterator[str]:
-    """`serve --transport http --simulator` in a subprocess; yields its MCP URL once it answers."""
-    port = free_port()
+def serving_http(env: dict[str, str], *args: str, port: int = 0) -> Iterator[str]:
+    """`serve --transport http --simulator ARGS` in a subprocess; yields its loopback MCP URL
+    once it answers."""
+    port = port or free_port()
     proc = subprocess.Popen(
-        [*SERVE, "--transport", "http", "--port", str(port)],
+        [*SERVE, "--transport", "http", "--port", str(port), *args],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
