@@ -241,3 +241,16 @@ async def test_one_token_filling_its_quota_does_not_evict_the_others(token_serve
             assert not own.is_error, own.content
         time.sleep(0)  # both owners stay served
         assert not (await beta.call_tool("ecs_start_diagnosis", LINUX)).is_error
+
+
+async def test_tokens_never_reach_the_logs() -> None:
+    log: list[str] = []
+    env = {**clean_env(), **TOKENS, "ECS_DIAG_LOG_LEVEL": "DEBUG"}
+    with serving_http(env, log=log) as url:
+        assert post(url, token=ALPHA).status_code == 200
+        assert post(url, token=ALPHA + "x").status_code == 401
+        async with authorized(url, BETA, "auto") as client:
+            structured(await client.call_tool("ecs_start_diagnosis", LINUX))
+    assert log and "MCP endpoint" in log[0]
+    for secret in (ALPHA, BETA, ALPHA + "x"):
+        assert secret not in log[0]
