@@ -29,6 +29,7 @@ for _name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PRO
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import contextlib  # noqa: E402
+import functools  # noqa: E402
 import gc  # noqa: E402
 import logging  # noqa: E402
 import math  # noqa: E402
@@ -146,11 +147,11 @@ def fmt_bytes(n: float) -> str:
 
 def time_direct(service: DiagnosisService, did: str, calls: int) -> Stats:
     for _ in range(100):
-        service.status(did)
+        service.status(did, owner="")
     samples = []
     for _ in range(calls * 10):
         t0 = time.perf_counter_ns()
-        service.status(did)
+        service.status(did, owner="")
         samples.append((time.perf_counter_ns() - t0) / 1000)
     return Stats("direct service.status()  (floor)", samples, f"{calls * 10} calls")
 
@@ -186,7 +187,7 @@ async def latency(sim_url: str, calls: int) -> list[Stats]:
         settings, access_key_id=BUILTIN_ACCESS_KEY_ID, access_key_secret=BUILTIN_ACCESS_KEY_SECRET
     )
     service = build_service(settings, gateway)
-    did = (await service.start(INSTANCE_ID, REGION_ID)).id
+    did = (await service.start(INSTANCE_ID, REGION_ID, owner="")).id
     out = [time_direct(service, did, calls)]
 
     server = build_server(service)
@@ -312,7 +313,7 @@ async def memory(sim_url: str, n: int) -> tuple[list[tuple[str, float]], dict[st
     # one real diagnosis against the simulator, recorded, to replay from memory below
     recorder = Recorder(gateway)
     sim_service = build_service(settings, recorder)
-    report = await sim_service.diagnose(INSTANCE_ID, REGION_ID)
+    report = await sim_service.diagnose(INSTANCE_ID, REGION_ID, owner="")
     assert recorder.instance is not None and recorder.heartbeat is not None
     assert recorder.output and recorder.nonce in recorder.output
     facts: dict[str, Any] = {
@@ -326,14 +327,14 @@ async def memory(sim_url: str, n: int) -> tuple[list[tuple[str, float]], dict[st
         # 1. the simulator-backed service: start + events + agent (no guest run: the simulator
         #    runs the real collector for ~3 s each, too slow for hundreds)
         service = build_service(settings, gateway)
-        warm = (await service.start(INSTANCE_ID, REGION_ID)).id  # warm caches and imports
-        await service.check_events(warm)
-        await service.check_agent(warm)
+        warm = (await service.start(INSTANCE_ID, REGION_ID, owner="")).id  # warm caches and imports
+        await service.check_events(warm, owner="")
+        await service.check_agent(warm, owner="")
         before = traced()
-        ids = [(await service.start(INSTANCE_ID, REGION_ID)).id for _ in range(n)]
-        await run_all(ids, service.check_events, 25)
-        await run_all(ids, service.check_agent, 25)
-        assert all(service.status(d).workflow.phase == Phase.AGENT_CHECKED for d in ids)
+        ids = [(await service.start(INSTANCE_ID, REGION_ID, owner="")).id for _ in range(n)]
+        await run_all(ids, functools.partial(service.check_events, owner=""), 25)
+        await run_all(ids, functools.partial(service.check_agent, owner=""), 25)
+        assert all(service.status(d, owner="").workflow.phase == Phase.AGENT_CHECKED for d in ids)
         after = traced()
         rows.append(("simulator gateway, start+events+agent", (after - before) / n))
         del service, ids
@@ -354,29 +355,29 @@ async def memory(sim_url: str, n: int) -> tuple[list[tuple[str, float]], dict[st
             clock,
             ServiceConfig(poll_first_seconds=0.0),
         )
-        await service.diagnose(INSTANCE_ID, REGION_ID)  # warm-up
+        await service.diagnose(INSTANCE_ID, REGION_ID, owner="")  # warm-up
         mem.invocations.clear()
         mem.calls.clear()
         before = traced()
-        ids = [(await service.start(INSTANCE_ID, REGION_ID)).id for _ in range(n)]
+        ids = [(await service.start(INSTANCE_ID, REGION_ID, owner="")).id for _ in range(n)]
         for did in ids:
-            await service.check_events(did)
-            await service.check_agent(did)
+            await service.check_events(did, owner="")
+            await service.check_agent(did, owner="")
         mem.calls.clear()
         rows.append(("memory gateway, agent_checked", (traced() - before) / n))
         for did in ids:
-            await service.run_guest(did)
-            await service.get_guest_results(did)
+            await service.run_guest(did, owner="")
+            await service.get_guest_results(did, owner="")
         mem.invocations.clear()  # the fake cloud's copy of each output is not the server's
         mem.calls.clear()
-        assert all(service.status(d).workflow.phase == Phase.GUEST_COLLECTED for d in ids)
+        assert all(service.status(d, owner="").workflow.phase == Phase.GUEST_COLLECTED for d in ids)
         rows.append(("memory gateway, guest_collected", (traced() - before) / n))
         for did in ids:
-            await service.triage_dumps(did)
-            await service.recommend_dump_setup(did)
-            await service.report(did)
+            await service.triage_dumps(did, owner="")
+            await service.recommend_dump_setup(did, owner="")
+            await service.report(did, owner="")
         mem.calls.clear()
-        assert all(service.status(d).workflow.phase == Phase.REPORTED for d in ids)
+        assert all(service.status(d, owner="").workflow.phase == Phase.REPORTED for d in ids)
         after = traced()
         rows.append(("memory gateway, reported (whole workflow)", (after - before) / n))
         del service, ids

@@ -221,14 +221,16 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     try:
         with _service(args, settings) as service:
             report = asyncio.run(
-                service.diagnose(instance_id, region_id, progress, reboot_time=args.reboot_time)
+                service.diagnose(
+                    instance_id, region_id, progress, reboot_time=args.reboot_time, owner=""
+                )
             )
     finally:
         progress.close()
     lang = args.lang or settings.lang
     text = render_json(report) if args.format == "json" else render_markdown(report, lang)
     _write_output(text, args.output)
-    screenshot = service.status(report.diagnosis_id).screenshot_png
+    screenshot = service.status(report.diagnosis_id, owner="").screenshot_png
     if screenshot and args.output is not None:
         path = args.output.with_name(args.output.stem + ".screenshot.png")
         _write_bytes(screenshot, path)
@@ -251,27 +253,39 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     logging.basicConfig(stream=sys.stderr, level=settings.log_level)
+    if args.transport == "stdio":
+        with _service(args, settings) as service:
+            build_server(service).run("stdio")
+        return EXIT_OK
+    import uvicorn
+
+    from ecs_reboot_diagnosis_mcp import http_app
+
+    host = args.host or settings.host
+    port = settings.port if args.port is None else args.port
+    tokens = http_app.parse_tokens(settings.http_token)
+    configured = args.allowed_host or settings.allowed_hosts.split(",")
+    try:
+        http_app.check_exposure(host, tokens)
+        hosts = http_app.allowed_hosts(host, port, configured)
+    except http_app.ConfigurationError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from exc
+    auth = http_app.auth_settings(hosts) if tokens else None
+    verifier = http_app.StaticTokenVerifier(tokens) if tokens else None
     with _service(args, settings) as service:
-        server = build_server(service)
-        if args.transport == "stdio":
-            server.run("stdio")
-        else:
-            import uvicorn
-
-            from ecs_reboot_diagnosis_mcp.http_app import build_http_app, parse_tokens
-
-            host = args.host or settings.host
-            if host not in ("127.0.0.1", "localhost", "::1"):
-                logging.getLogger(__name__).warning(
-                    "serving MCP over HTTP on %s: reachable beyond this machine", host
-                )
-            port = settings.port if args.port is None else args.port
-            tokens = parse_tokens(settings.http_token)
-            app = build_http_app(server, host=host, tokens=tokens)
-            print(f"MCP endpoint: http://{host}:{port}/mcp"
-                  + (" (bearer token required)" if tokens else ""), file=sys.stderr)  # fmt: skip
-            uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        server = build_server(service, auth=auth, token_verifier=verifier)
+        app = server.streamable_http_app(
+            host=host, transport_security=http_app.transport_security(hosts)
+        )
+        print(f"MCP endpoint: http://{_url_host(host)}:{port}/mcp"
+              + (" (bearer token required)" if tokens else "")
+              + f"; accepted Host values: {', '.join(hosts)}", file=sys.stderr)  # fmt: skip
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     return EXIT_OK
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -350,6 +364,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--transport", choices=("stdio", "http"), default="stdio")
     serve.add_argument("--host", help="HTTP bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="HTTP port (default 8000)")
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        metavar="HOST[:PORT]",
+        help="a Host header value to accept over HTTP (repeatable; default: the bind address "
+        "and 127.0.0.1, localhost, [::1], with the port)",
+    )
     _add_cloud_arguments(serve)
     serve.set_defaults(handler=cmd_serve)
 

@@ -8,11 +8,13 @@ the tool to call instead); this module only declares tools, translates errors in
 from __future__ import annotations
 
 import base64
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.auth.provider import TokenVerifier
+from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context, Elicit, MCPServer, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resources import FileResource
@@ -121,13 +123,13 @@ def resolve_target(instance_id: str, region_id: str, ctx: Context) -> Elicit[Tar
         )
 
 
-def caller(ctx: Context) -> str:
-    """The caller's identity: a digest of its bearer token over HTTP, "" otherwise."""
-    authorization = (ctx.headers or {}).get("authorization", "")
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return ""
-    return hashlib.sha256(token.strip().encode()).hexdigest()[:32]
+def caller() -> str:
+    """The caller's identity, as the SDK's bearer authentication established it for this
+    request: the ``client_id`` the token verifier (:mod:`http_app`) derived from the token, or
+    "" when the server has no tokens (stdio, or HTTP on loopback without ECS_DIAG_HTTP_TOKEN).
+    The service checks it on every step; tools only pass it on."""
+    token = get_access_token()
+    return token.client_id if token is not None else ""
 
 
 READ_ONLY = ToolAnnotations(
@@ -141,13 +143,24 @@ RUNS_IN_GUEST = ToolAnnotations(
 )
 
 
-def build_server(service: DiagnosisService) -> MCPServer:
-    """The MCP server over ``service``. With guest commands disabled, the guest tools are hidden."""
+def build_server(
+    service: DiagnosisService,
+    *,
+    auth: AuthSettings | None = None,
+    token_verifier: TokenVerifier | None = None,
+) -> MCPServer:
+    """The MCP server over ``service``. With guest commands disabled, the guest tools are hidden.
+
+    ``auth`` and ``token_verifier`` (both or neither) make the streamable-HTTP app require a
+    bearer token through the SDK's own authorization support (see :mod:`http_app`).
+    """
     mcp: MCPServer = MCPServer(
         "ecs-reboot-diagnosis",
         title="ECS reboot and crash diagnosis",
         instructions=INSTRUCTIONS,
         version=__version__,
+        auth=auth,
+        token_verifier=token_verifier,
     )
 
     def tool(title: str, annotations: ToolAnnotations) -> Callable[[F], F]:
@@ -176,7 +189,7 @@ def build_server(service: DiagnosisService) -> MCPServer:
         Next: ecs_check_platform_events."""
         with translated():
             d = await service.start(
-                target.instance_id, target.region_id, caller(ctx), reboot_time or None
+                target.instance_id, target.region_id, caller(), reboot_time or None
             )
         return results.start_result(d)
 
@@ -189,8 +202,7 @@ def build_server(service: DiagnosisService) -> MCPServer:
         diagnosis. Requires: ecs_start_diagnosis. Returns: the events with their meaning and the
         verdict. Next: ecs_check_cloud_assistant, or ecs_render_report on a platform cause."""
         with translated(diagnosis_id):
-            service.status(diagnosis_id, caller(ctx))
-            d = await service.check_events(diagnosis_id)
+            d = await service.check_events(diagnosis_id, caller())
         return results.events_result(d)
 
     @tool("Check Cloud Assistant (step 3)", STEP)
@@ -202,8 +214,7 @@ def build_server(service: DiagnosisService) -> MCPServer:
         Returns: agent status, heartbeat age, and manual steps when it is unusable.
         Next: ecs_run_guest_diagnostics, or ecs_render_report when the agent is down."""
         with translated(diagnosis_id):
-            service.status(diagnosis_id, caller(ctx))
-            d = await service.check_agent(diagnosis_id)
+            d = await service.check_agent(diagnosis_id, caller())
         return results.agent_result(d)
 
     @tool("Run the guest collector (step 4)", RUNS_IN_GUEST)
@@ -220,8 +231,7 @@ def build_server(service: DiagnosisService) -> MCPServer:
             await ctx.report_progress(done, total, message)
 
         with translated(diagnosis_id):
-            service.status(diagnosis_id, caller(ctx))
-            d, status = await service.run_guest(diagnosis_id, progress)
+            d, status = await service.run_guest(diagnosis_id, caller(), progress)
         return results.guest_run_result(d, status)
 
     @tool("Get the guest results (step 4)", STEP)
@@ -233,8 +243,7 @@ def build_server(service: DiagnosisService) -> MCPServer:
         pending with a retry hint while the collector still runs. Requires:
         ecs_run_guest_diagnostics. Next: ecs_triage_crash_dumps."""
         with translated(diagnosis_id):
-            service.status(diagnosis_id, caller(ctx))
-            d, status = await service.get_guest_results(diagnosis_id)
+            d, status = await service.get_guest_results(diagnosis_id, caller())
         return results.guest_results_result(d, status)
 
     @tool("Triage crash dumps (step 5)", STEP)
@@ -246,8 +255,7 @@ def build_server(service: DiagnosisService) -> MCPServer:
         Requires: ecs_get_guest_results. Returns: the dump facts.
         Next: ecs_recommend_dump_setup."""
         with translated(diagnosis_id):
-            service.status(diagnosis_id, caller(ctx))
-            d = await service.triage_dumps(diagnosis_id)
+            d = await service.triage_dumps(diagnosis_id, caller())
         return results.triage_result(d)
 
     @tool("Recommend dump setup (step 6)", STEP)
@@ -258,8 +266,7 @@ def build_server(service: DiagnosisService) -> MCPServer:
         file on Windows) and give the steps for this OS when it would not. Requires:
         ecs_triage_crash_dumps. Returns: needed, reason, steps. Next: ecs_render_report."""
         with translated(diagnosis_id):
-            service.status(diagnosis_id, caller(ctx))
-            d = await service.recommend_dump_setup(diagnosis_id)
+            d = await service.recommend_dump_setup(diagnosis_id, caller())
         return results.dump_advice_result(d)
 
     @tool("Render the report (final step)", READ_ONLY)
@@ -271,9 +278,8 @@ def build_server(service: DiagnosisService) -> MCPServer:
         step the workflow needs (the server says which is missing). Can be called again for
         the other language. Returns: the report and its verdict."""
         with translated(diagnosis_id):
-            service.status(diagnosis_id, caller(ctx))
-            report = await service.report(diagnosis_id)
-            d = service.status(diagnosis_id)
+            report = await service.report(diagnosis_id, caller())
+            d = service.status(diagnosis_id, caller())
         return results.report_result(d, report, lang, render_markdown(report, lang))
 
     @tool("Read the guest from outside", STEP)
@@ -286,8 +292,7 @@ def build_server(service: DiagnosisService) -> MCPServer:
         and metrics already read. The workflow does this itself when Cloud Assistant is down.
         Requires: ecs_start_diagnosis. Next: the step named in next_step."""
         with translated(diagnosis_id):
-            service.status(diagnosis_id, caller(ctx))
-            d = await service.collect_agentless(diagnosis_id)
+            d = await service.collect_agentless(diagnosis_id, caller())
         result = results.agentless_result(d)
         content: list[TextContent | ImageContent] = [
             TextContent(type="text", text=result.model_dump_json())
@@ -309,8 +314,7 @@ def build_server(service: DiagnosisService) -> MCPServer:
         """Where a diagnosis stands: phase, completed steps, remaining tools, next step. Use it to
         resume a diagnosis. Requires: a diagnosis_id from ecs_start_diagnosis. Read-only."""
         with translated(diagnosis_id):
-            service.status(diagnosis_id, caller(ctx))
-            d = service.status(diagnosis_id)
+            d = service.status(diagnosis_id, caller())
         return results.status_result(d)
 
     if service.config.guest_commands:
@@ -338,9 +342,13 @@ def build_server(service: DiagnosisService) -> MCPServer:
 
         with translated():
             report = await service.diagnose(
-                target.instance_id, target.region_id, progress, caller(ctx), reboot_time or None
+                target.instance_id,
+                target.region_id,
+                progress,
+                owner=caller(),
+                reboot_time=reboot_time or None,
             )
-            d = service.status(report.diagnosis_id)
+            d = service.status(report.diagnosis_id, caller())
         return results.report_result(d, report, lang, render_markdown(report, lang))
 
     if not service.config.guest_commands:

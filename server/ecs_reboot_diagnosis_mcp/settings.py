@@ -41,10 +41,17 @@ class Settings(BaseSettings):
     )
     wait_deadline_s: float = Field(120.0, gt=0, le=3600)
     store_ttl_s: int = Field(24 * 3600, ge=60)
-    max_diagnoses: int = Field(256, ge=1)
+    max_diagnoses: int = Field(
+        256, ge=1, description="Diagnoses each owner (bearer token; stdio: the one user) may hold."
+    )
     transport: Literal["stdio", "streamable-http"] = "stdio"
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
+    allowed_hosts: str = Field(
+        "",
+        description="Host header values accepted over HTTP, comma-separated (host or host:port); "
+        "default: the bind address and the loopback names, with the port.",
+    )
     http_token: str = Field(
         "", repr=False, description="Bearer token(s) required over HTTP, comma-separated."
     )

@@ -17,6 +17,7 @@ from ecs_reboot_diagnosis.errors import (
     DiagnosisError,
     InstanceNotFoundError,
     InvalidInputError,
+    QuotaExceededError,
     UnknownDiagnosisError,
     WorkflowOrderError,
 )
@@ -63,6 +64,13 @@ def message_for(error: DiagnosisError, diagnosis_id: str = "") -> str:
         )
     if isinstance(error, InvalidInputError):
         return f"{error.message} {error.hint} Then call ecs_start_diagnosis again."
+    if isinstance(error, QuotaExceededError):
+        return (
+            f"{error.message} Finish a diagnosis in progress (follow its next_step up to "
+            "ecs_render_report(diagnosis_id=...); ecs_get_diagnosis_status shows where one "
+            "stands) or wait until an unused one expires, then call ecs_start_diagnosis again. "
+            "No diagnosis was dropped to make room."
+        )
     if isinstance(error, InstanceNotFoundError):
         return f"{error.message} {error.hint}"
     if isinstance(error, CloudApiError):

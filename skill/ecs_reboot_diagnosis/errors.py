@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
     from ecs_reboot_diagnosis.workflow import Phase, Step
 
 
@@ -43,6 +45,19 @@ class UnknownDiagnosisError(DiagnosisError):
         )
         self.diagnosis_id = diagnosis_id
         self.expired = expired
+
+
+class QuotaExceededError(DiagnosisError):
+    """The caller already holds its maximum of diagnoses in progress; none is evicted for it."""
+
+    def __init__(self, limit: int, ttl: timedelta) -> None:
+        hours = ttl.total_seconds() / 3600
+        super().__init__(
+            f"Too many diagnoses in progress: this caller already holds {limit}, its maximum.",
+            hint="Finish one (render its report) or wait until an unused one expires "
+            f"({hours:g} h after its last step); then start the new diagnosis again.",
+        )
+        self.limit = limit
 
 
 class WorkflowOrderError(DiagnosisError):

@@ -172,10 +172,11 @@ class DiagnosisService:
         return lock
 
     @asynccontextmanager
-    async def _step(self, diagnosis_id: str, step: Step) -> AsyncIterator[Diagnosis]:
-        """Serialise the steps of one diagnosis and check the workflow allows ``step``."""
+    async def _step(self, diagnosis_id: str, owner: str, step: Step) -> AsyncIterator[Diagnosis]:
+        """Serialise the steps of one diagnosis, check it belongs to ``owner`` and that the
+        workflow allows ``step``."""
         async with self._lock(diagnosis_id):
-            diagnosis = self.store.get(diagnosis_id)
+            diagnosis = self.status(diagnosis_id, owner)
             require(diagnosis.workflow, step)
             yield diagnosis
 
@@ -189,17 +190,23 @@ class DiagnosisService:
         self.store.put(updated)
         return updated
 
-    def status(self, diagnosis_id: str, owner: str | None = None) -> Diagnosis:
-        """The diagnosis as stored. With ``owner``, another caller's diagnosis is unknown."""
+    def status(self, diagnosis_id: str, owner: str) -> Diagnosis:
+        """The diagnosis as stored, if it belongs to ``owner``.
+
+        Every public step takes the caller's ``owner`` (an opaque identity from the adapter: a
+        digest of the bearer token over HTTP, "" on stdio and the CLI) and checks it here, so no
+        adapter has to remember to: another owner's diagnosis is unknown, exactly like an id
+        that was never issued.
+        """
         d = self.store.get(diagnosis_id)
-        if owner is not None and d.owner != owner:
+        if d.owner != owner:
             raise UnknownDiagnosisError(diagnosis_id)
         return d
 
     # --- step 1 ----------------------------------------------------------------------------
 
     async def start(
-        self, instance_id: str, region_id: str, owner: str = "", reboot_time: str | None = None
+        self, instance_id: str, region_id: str, owner: str, reboot_time: str | None = None
     ) -> Diagnosis:
         """Confirm the instance exists and record its facts; returns the new diagnosis.
 
@@ -229,8 +236,8 @@ class DiagnosisService:
 
     # --- step 2 ----------------------------------------------------------------------------
 
-    async def check_events(self, diagnosis_id: str) -> Diagnosis:
-        async with self._step(diagnosis_id, Step.CHECK_EVENTS) as d:
+    async def check_events(self, diagnosis_id: str, owner: str) -> Diagnosis:
+        async with self._step(diagnosis_id, owner, Step.CHECK_EVENTS) as d:
             end = self.clock.now()
             days, widened = self._event_window_days(d, end)
             start = end - timedelta(days=days)
@@ -381,12 +388,12 @@ class DiagnosisService:
         changes["unavailable"] = tuple(unavailable.values())
         return changes
 
-    async def collect_agentless(self, diagnosis_id: str, owner: str | None = None) -> Diagnosis:
+    async def collect_agentless(self, diagnosis_id: str, owner: str) -> Diagnosis:
         """Read the serial console and a screenshot again (any time after step 1, before the
         report is final). The workflow runs this itself when Cloud Assistant is not usable."""
         self.status(diagnosis_id, owner)
         async with self._lock(diagnosis_id):
-            d = self.store.get(diagnosis_id)
+            d = self.status(diagnosis_id, owner)
             if d.workflow.phase == Phase.REPORTED:
                 raise WorkflowOrderError(
                     Step.RENDER_REPORT, d.workflow.phase, Step.RENDER_REPORT, "already_done"
@@ -457,8 +464,8 @@ class DiagnosisService:
             reason=reason,
         )
 
-    async def check_agent(self, diagnosis_id: str) -> Diagnosis:
-        async with self._step(diagnosis_id, Step.CHECK_AGENT) as d:
+    async def check_agent(self, diagnosis_id: str, owner: str) -> Diagnosis:
+        async with self._step(diagnosis_id, owner, Step.CHECK_AGENT) as d:
             beat = await self.gateway.describe_cloud_assistant(
                 d.instance.region_id, d.instance.instance_id
             )
@@ -501,14 +508,14 @@ class DiagnosisService:
     # --- step 4 ----------------------------------------------------------------------------
 
     async def run_guest(
-        self, diagnosis_id: str, progress: ProgressCallback | None = None
+        self, diagnosis_id: str, owner: str, progress: ProgressCallback | None = None
     ) -> tuple[Diagnosis, str]:
         """Start the OS's collector in the guest, then wait (bounded) for it to finish.
 
         Returns the diagnosis and the invocation status last seen (the output is read by
         :meth:`get_guest_results`).
         """
-        async with self._step(diagnosis_id, Step.RUN_GUEST) as d:
+        async with self._step(diagnosis_id, owner, Step.RUN_GUEST) as d:
             collector = load_collector(d.instance.os_type)
             nonce = new_nonce()
             parameters = collector_parameters(nonce, self._log_window_days(d))
@@ -530,8 +537,8 @@ class DiagnosisService:
                 script_sha256=form.script_sha256,
             )
             d = self._save(d, Step.RUN_GUEST, "done", guest_run=run, guest_nonce=nonce)
-        result = await self.wait_for_guest(diagnosis_id, progress)
-        return self.store.get(diagnosis_id), result.status if result else run.status
+        result = await self.wait_for_guest(diagnosis_id, owner, progress)
+        return self.status(diagnosis_id, owner), result.status if result else run.status
 
     async def _run_collector(
         self, d: Diagnosis, collector: Collector, form: DeliveryForm, parameters: dict[str, str]
@@ -547,10 +554,10 @@ class DiagnosisService:
         )
 
     async def wait_for_guest(
-        self, diagnosis_id: str, progress: ProgressCallback | None = None
+        self, diagnosis_id: str, owner: str, progress: ProgressCallback | None = None
     ) -> InvocationResult | None:
         """Poll the invocation with backoff until it ends or the deadline passes."""
-        d = self.store.get(diagnosis_id)
+        d = self.status(diagnosis_id, owner)
         run = d.guest_run
         if run is None or d.workflow.phase != Phase.GUEST_COLLECTING:
             return None
@@ -574,9 +581,11 @@ class DiagnosisService:
             waited += step
             delay = min(delay * 2, self.config.poll_max_seconds)
 
-    async def get_guest_results(self, diagnosis_id: str) -> tuple[Diagnosis, GuestStatus]:
+    async def get_guest_results(
+        self, diagnosis_id: str, owner: str
+    ) -> tuple[Diagnosis, GuestStatus]:
         """Fetch, decode and analyse the collector's output."""
-        async with self._step(diagnosis_id, Step.GET_GUEST_RESULTS) as d:
+        async with self._step(diagnosis_id, owner, Step.GET_GUEST_RESULTS) as d:
             run = d.guest_run
             assert run is not None  # the workflow guarantees RUN_GUEST ran
             result = await self.gateway.invocation_result(
@@ -630,14 +639,14 @@ class DiagnosisService:
 
     # --- steps 5 and 6 ---------------------------------------------------------------------
 
-    async def triage_dumps(self, diagnosis_id: str) -> Diagnosis:
-        async with self._step(diagnosis_id, Step.TRIAGE_DUMPS) as d:
+    async def triage_dumps(self, diagnosis_id: str, owner: str) -> Diagnosis:
+        async with self._step(diagnosis_id, owner, Step.TRIAGE_DUMPS) as d:
             assert d.guest is not None
             triage: DumpTriage = triage_dumps(d.guest)
             return self._save(d, Step.TRIAGE_DUMPS, "done", dump_triage=triage)
 
-    async def recommend_dump_setup(self, diagnosis_id: str) -> Diagnosis:
-        async with self._step(diagnosis_id, Step.RECOMMEND_DUMP_SETUP) as d:
+    async def recommend_dump_setup(self, diagnosis_id: str, owner: str) -> Diagnosis:
+        async with self._step(diagnosis_id, owner, Step.RECOMMEND_DUMP_SETUP) as d:
             advice = dump_setup.advise(d.instance, d.guest, d.dump_triage)
             return self._save(d, Step.RECOMMEND_DUMP_SETUP, "done", dump_advice=advice)
 
@@ -688,9 +697,9 @@ class DiagnosisService:
             recommendations=recommendations,
         )
 
-    async def report(self, diagnosis_id: str) -> Report:
+    async def report(self, diagnosis_id: str, owner: str) -> Report:
         """Finish the diagnosis (once) and return its report model; later calls reuse it."""
-        async with self._step(diagnosis_id, Step.RENDER_REPORT) as d:
+        async with self._step(diagnosis_id, owner, Step.RENDER_REPORT) as d:
             if d.report is not None:
                 return d.report
             report = self.build_report(d)
@@ -704,7 +713,8 @@ class DiagnosisService:
         instance_id: str,
         region_id: str,
         progress: ProgressCallback | None = None,
-        owner: str = "",
+        *,
+        owner: str,
         reboot_time: str | None = None,
     ) -> Report:
         """Run every step in order, with the same guardrails as step-by-step use."""
@@ -715,24 +725,24 @@ class DiagnosisService:
 
         d = await self.start(instance_id, region_id, owner, reboot_time)
         await say(f"Instance {d.instance.instance_id} confirmed ({d.instance.os_type}).")
-        d = await self.check_events(d.id)
+        d = await self.check_events(d.id, owner)
         await say("Platform events checked.")
         if d.workflow.phase == Phase.EVENTS_CHECKED:
-            d = await self.check_agent(d.id)
+            d = await self.check_agent(d.id, owner)
             await say("Cloud Assistant checked.")
         if d.workflow.phase == Phase.AGENT_CHECKED:
-            d, _ = await self.run_guest(d.id, progress)
-            d, state = await self.get_guest_results(d.id)
+            d, _ = await self.run_guest(d.id, owner, progress)
+            d, state = await self.get_guest_results(d.id, owner)
             if state == "pending":
-                d = await self.abandon_guest(d.id)
+                d = await self.abandon_guest(d.id, owner)
         if d.workflow.phase == Phase.GUEST_COLLECTED:
-            d = await self.triage_dumps(d.id)
-            d = await self.recommend_dump_setup(d.id)
-        return await self.report(d.id)
+            d = await self.triage_dumps(d.id, owner)
+            d = await self.recommend_dump_setup(d.id, owner)
+        return await self.report(d.id, owner)
 
-    async def abandon_guest(self, diagnosis_id: str) -> Diagnosis:
+    async def abandon_guest(self, diagnosis_id: str, owner: str) -> Diagnosis:
         """Stop waiting for a collector that is still running: report without guest evidence."""
-        async with self._step(diagnosis_id, Step.GET_GUEST_RESULTS) as d:
+        async with self._step(diagnosis_id, owner, Step.GET_GUEST_RESULTS) as d:
             run = d.guest_run
             assert run is not None
             why = (

@@ -1,4 +1,4 @@
-"""In-memory diagnosis store, bounded by a time to live and a maximum count."""
+"""In-memory diagnosis store, bounded by a time to live and a maximum count per owner."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections import OrderedDict
 from datetime import datetime, timedelta
 
 from ecs_reboot_diagnosis.diagnosis import Diagnosis
-from ecs_reboot_diagnosis.errors import UnknownDiagnosisError
+from ecs_reboot_diagnosis.errors import QuotaExceededError, UnknownDiagnosisError
 from ecs_reboot_diagnosis.ports import Clock
 
 DEFAULT_TTL = timedelta(hours=24)
@@ -15,11 +15,14 @@ DEFAULT_MAX_DIAGNOSES = 256
 
 
 class InMemoryDiagnosisStore:
-    """Keeps the most recently used diagnoses.
+    """Keeps each owner's most recently used diagnoses.
 
-    An entry expires ``ttl`` after its last update; when more than ``max_diagnoses`` are stored,
-    the least recently updated is evicted. Looking up an expired id says so, for as long as the
-    store still remembers having issued it (a bounded set of tombstones).
+    An entry expires ``ttl`` after its last update. Every owner (an opaque caller identity, one
+    per bearer token; "" on stdio) holds at most ``max_diagnoses`` entries, so one owner can
+    never push out another's. When an owner at its quota adds one more, its own least recently
+    updated *finished* diagnosis (the report rendered) makes room; when all of them are still
+    in progress, :class:`QuotaExceededError` refuses the new one. Looking up an expired id says
+    so, for as long as the store still remembers having issued it (a bounded set of tombstones).
     """
 
     def __init__(
@@ -40,32 +43,53 @@ class InMemoryDiagnosisStore:
         self._evicted: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
 
+    @property
+    def max_per_owner(self) -> int:
+        return self._max
+
     def __len__(self) -> int:
         with self._lock:
             self._expire()
             return len(self._items)
 
+    def count(self, owner: str) -> int:
+        """How many live diagnoses ``owner`` holds."""
+        with self._lock:
+            self._expire()
+            return len(self._owned(owner))
+
     def add(self, diagnosis: Diagnosis) -> None:
         with self._lock:
             if diagnosis.id in self._items or diagnosis.id in self._evicted:
                 raise ValueError(f"diagnosis id {diagnosis.id} was already issued")
+            self._expire()
+            owned = self._owned(diagnosis.owner)
+            if len(owned) >= self._max:
+                finished = [k for k in owned if self._items[k][1].report is not None]
+                if not finished:
+                    raise QuotaExceededError(self._max, self._ttl)
+                del self._items[finished[0]]
+                self._remember_evicted(finished[0])
             self._store(diagnosis)
 
     def put(self, diagnosis: Diagnosis) -> None:
         with self._lock:
-            self._lookup(diagnosis.id)
+            stored = self._lookup(diagnosis.id)
+            if stored.owner != diagnosis.owner:
+                raise ValueError("a diagnosis cannot change its owner")
             self._store(diagnosis)
 
     def get(self, diagnosis_id: str) -> Diagnosis:
         with self._lock:
             return self._lookup(diagnosis_id)
 
+    def _owned(self, owner: str) -> list[str]:
+        """The owner's ids, least recently updated first."""
+        return [k for k, (_, d) in self._items.items() if d.owner == owner]
+
     def _store(self, diagnosis: Diagnosis) -> None:
         self._items[diagnosis.id] = (self._clock.now() + self._ttl, diagnosis)
         self._items.move_to_end(diagnosis.id)
-        while len(self._items) > self._max:
-            oldest, _ = self._items.popitem(last=False)
-            self._remember_evicted(oldest)
 
     def _lookup(self, diagnosis_id: str) -> Diagnosis:
         self._expire()
@@ -82,5 +106,5 @@ class InMemoryDiagnosisStore:
 
     def _remember_evicted(self, diagnosis_id: str) -> None:
         self._evicted[diagnosis_id] = None
-        while len(self._evicted) > 4 * self._max:
+        while len(self._evicted) > 4 * max(self._max, len(self._items)):
             self._evicted.popitem(last=False)

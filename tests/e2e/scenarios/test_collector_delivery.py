@@ -48,7 +48,7 @@ async def _diagnose(sim: SimulatorServer, configured: int) -> Report:
     gateway = build_gateway(
         settings, access_key_id=sim.access_key_id, access_key_secret=sim.access_key_secret
     )
-    return await build_service(settings, gateway).diagnose(INSTANCE, REGION)
+    return await build_service(settings, gateway).diagnose(INSTANCE, REGION, owner="")
 
 
 @pytest.mark.anyio
@@ -106,11 +106,11 @@ async def test_a_limit_too_small_for_both_forms_is_an_error(tmp_path: Path) -> N
             settings, access_key_id=sim.access_key_id, access_key_secret=sim.access_key_secret
         )
         service = build_service(settings, gateway)
-        d = await service.start(INSTANCE, REGION)
-        await service.check_events(d.id)
-        await service.check_agent(d.id)
+        d = await service.start(INSTANCE, REGION, owner="")
+        await service.check_events(d.id, owner="")
+        await service.check_agent(d.id, owner="")
         with pytest.raises(CloudApiError) as caught:
-            await service.run_guest(d.id)
+            await service.run_guest(d.id, owner="")
         assert caught.value.code == "CmdContent.ExceedLimit"
         assert sim.request_count("RunCommand", code="CmdContent.ExceedLimit") == 2
         assert sim.request_count("RunCommand", code="") == 0

@@ -49,9 +49,11 @@ async def test_two_diagnoses_wait_on_cloud_assistant_at_the_same_time(
         # RunCommand: with a blocked loop it could not make them until the first one ended.
         while not any(r.instance_id == FIRST for r in slow_sim.invocation_records()):
             await asyncio.sleep(0.01)
-        return await service.diagnose(SECOND, REGION)
+        return await service.diagnose(SECOND, REGION, owner="")
 
-    reports = await asyncio.gather(service.diagnose(FIRST, REGION), second_once_the_first_waits())
+    reports = await asyncio.gather(
+        service.diagnose(FIRST, REGION, owner=""), second_once_the_first_waits()
+    )
 
     assert [r.instance.instance_id for r in reports] == [FIRST, SECOND]
     runs = [r.guest_run for r in reports]

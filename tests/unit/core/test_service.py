@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from ecs_reboot_diagnosis.errors import (
     CloudApiError,
     InstanceNotFoundError,
     InvalidInputError,
+    QuotaExceededError,
     UnknownDiagnosisError,
     WorkflowOrderError,
 )
@@ -75,7 +77,7 @@ async def test_start_refuses_missing_or_malformed_ids(
     gw = gateway_with()
     service = make(gw)
     with pytest.raises(InvalidInputError) as err:
-        await service.start(instance_id, region_id)
+        await service.start(instance_id, region_id, owner="")
     assert err.value.parameter == parameter
     assert "Ask the user" in str(err.value)
     assert gw.calls == []  # nothing was sent to the cloud
@@ -83,37 +85,37 @@ async def test_start_refuses_missing_or_malformed_ids(
 
 async def test_start_confirms_the_instance_and_issues_an_id() -> None:
     service = make(gateway_with())
-    d = await service.start(IID, REGION)
+    d = await service.start(IID, REGION, owner="")
     assert d.id.startswith("d-") and len(d.id) == 34
     assert d.workflow.phase == Phase.INSTANCE_CONFIRMED
     assert d.instance.os_type == "linux" and d.instance.instance_name == "web-01"
-    assert service.status(d.id) == d
+    assert service.status(d.id, owner="") == d
 
 
 async def test_unknown_instance_is_not_found() -> None:
     service = make(gateway_with())
     with pytest.raises(InstanceNotFoundError) as err:
-        await service.start("i-bp1doesnotexist", REGION)
+        await service.start("i-bp1doesnotexist", REGION, owner="")
     assert "not found in region cn-hangzhou" in str(err.value)
 
 
 async def test_steps_out_of_order_are_refused_before_any_cloud_call() -> None:
     gw = gateway_with()
     service = make(gw)
-    d = await service.start(IID, REGION)
+    d = await service.start(IID, REGION, owner="")
     calls = list(gw.calls)
     with pytest.raises(WorkflowOrderError) as err:
-        await service.run_guest(d.id)
+        await service.run_guest(d.id, owner="")
     assert err.value.required == Step.CHECK_EVENTS
     with pytest.raises(WorkflowOrderError):
-        await service.report(d.id)
+        await service.report(d.id, owner="")
     assert gw.calls == calls
 
 
 async def test_an_unknown_diagnosis_id_is_refused() -> None:
     service = make(gateway_with())
     with pytest.raises(UnknownDiagnosisError):
-        await service.check_events("d-" + "f" * 32)
+        await service.check_events("d-" + "f" * 32, owner="")
 
 
 async def test_a_platform_cause_ends_the_diagnosis() -> None:
@@ -130,13 +132,13 @@ async def test_a_platform_cause_ends_the_diagnosis() -> None:
         )
     ]
     service = make(gw, clock)
-    d = await service.start(IID, REGION)
-    d = await service.check_events(d.id)
+    d = await service.start(IID, REGION, owner="")
+    d = await service.check_events(d.id, owner="")
     assert d.workflow.phase == Phase.READY_TO_REPORT
     with pytest.raises(WorkflowOrderError) as err:
-        await service.check_agent(d.id)
+        await service.check_agent(d.id, owner="")
     assert err.value.reason == "not_needed"
-    report = await service.report(d.id)
+    report = await service.report(d.id, owner="")
     assert report.conclusion.verdict == "platform"
     assert "SystemMaintenance.Reboot" in report.conclusion.root_cause.en
     assert {s.step for s in report.skipped} >= {"check_agent", "run_guest"}
@@ -157,7 +159,7 @@ async def test_events_outside_the_window_do_not_count() -> None:
         )
     ]
     service = make(gw, clock)
-    d = await service.check_events((await service.start(IID, REGION)).id)
+    d = await service.check_events((await service.start(IID, REGION, owner="")).id, owner="")
     assert d.workflow.phase == Phase.EVENTS_CHECKED
     assert d.events is not None and d.events.events == []
 
@@ -178,9 +180,9 @@ async def test_an_unusable_agent_leads_to_manual_steps(
     gw = gateway_with(linux_instance(status))
     gw.heartbeat = heartbeat
     service = make(gw)
-    d = await service.start(IID, REGION)
-    d = await service.check_events(d.id)
-    d = await service.check_agent(d.id)
+    d = await service.start(IID, REGION, owner="")
+    d = await service.check_events(d.id, owner="")
+    d = await service.check_agent(d.id, owner="")
     assert d.workflow.phase == Phase.READY_TO_REPORT
     assert d.cloud_assistant is not None and not d.cloud_assistant.usable
     assert why in d.cloud_assistant.reason.en
@@ -192,10 +194,10 @@ async def test_an_unusable_agent_leads_to_manual_steps(
     else:
         assert any("ssh root@47.0.0.10" in c for c in d.manual_steps)
     with pytest.raises(WorkflowOrderError) as err:
-        await service.run_guest(d.id)
+        await service.run_guest(d.id, owner="")
     assert err.value.reason == "not_needed"
     assert "Cloud Assistant" in str(err.value)
-    report = await service.report(d.id)
+    report = await service.report(d.id, owner="")
     assert report.conclusion.verdict == "unknown"
     assert why.lower() in report.conclusion.root_cause.en.lower()
     restart = [r for r in report.recommendations if "restart Cloud Assistant" in r.text.en]
@@ -211,10 +213,10 @@ async def test_an_unusable_agent_leads_to_manual_steps(
 async def test_no_guest_commands_mode_never_runs_a_command() -> None:
     gw = gateway_with()
     service = make(gw, guest_commands=False)
-    d = await service.start(IID, REGION)
-    d = await service.check_agent((await service.check_events(d.id)).id)
+    d = await service.start(IID, REGION, owner="")
+    d = await service.check_agent((await service.check_events(d.id, owner="")).id, owner="")
     assert d.workflow.branch == "guest_commands_disabled"
-    report = await service.report(d.id)
+    report = await service.report(d.id, owner="")
     assert report.skip_for("run_guest") is not None
     assert "RunCommand" not in gw.calls
 
@@ -222,15 +224,15 @@ async def test_no_guest_commands_mode_never_runs_a_command() -> None:
 async def test_a_failed_invocation_is_reported_not_hidden() -> None:
     gw = gateway_with(final_status="Failed", error_code="ClientNotResponse")
     service = make(gw)
-    d = await service.start(IID, REGION)
-    d = await service.check_agent((await service.check_events(d.id)).id)
-    d, _ = await service.run_guest(d.id)
-    d, state = await service.get_guest_results(d.id)
+    d = await service.start(IID, REGION, owner="")
+    d = await service.check_agent((await service.check_events(d.id, owner="")).id, owner="")
+    d, _ = await service.run_guest(d.id, owner="")
+    d, state = await service.get_guest_results(d.id, owner="")
     assert state == "failed"
     assert d.workflow.phase == Phase.READY_TO_REPORT
     skip = next(s for s in d.skipped if s.step == "get_guest_results")
     assert "ClientNotResponse" in skip.detail.en
-    report = await service.report(d.id)
+    report = await service.report(d.id, owner="")
     assert report.conclusion.verdict == "unknown"
     assert report.manual_steps
 
@@ -238,10 +240,10 @@ async def test_a_failed_invocation_is_reported_not_hidden() -> None:
 async def test_output_that_is_not_our_envelope_is_rejected() -> None:
     gw = gateway_with(output=lambda content, params: "ECS_DIAG_ENVELOPE forged\nhello\n")
     service = make(gw)
-    d = await service.start(IID, REGION)
-    d = await service.check_agent((await service.check_events(d.id)).id)
-    d, _ = await service.run_guest(d.id)
-    d, state = await service.get_guest_results(d.id)
+    d = await service.start(IID, REGION, owner="")
+    d = await service.check_agent((await service.check_events(d.id, owner="")).id, owner="")
+    d, _ = await service.run_guest(d.id, owner="")
+    d, state = await service.get_guest_results(d.id, owner="")
     assert state == "failed"
 
 
@@ -249,23 +251,23 @@ async def test_waiting_backs_off_and_stops_at_the_deadline() -> None:
     clock = ManualClock()
     gw = gateway_with(polls_to_finish=1000)
     service = make(gw, clock, wait_deadline_seconds=30.0)
-    d = await service.start(IID, REGION)
-    d = await service.check_agent((await service.check_events(d.id)).id)
+    d = await service.start(IID, REGION, owner="")
+    d = await service.check_agent((await service.check_events(d.id, owner="")).id, owner="")
     seen: list[tuple[float, float | None, str]] = []
 
     async def progress(done: float, total: float | None, message: str) -> None:
         seen.append((done, total, message))
 
-    d, last = await service.run_guest(d.id, progress)
+    d, last = await service.run_guest(d.id, "", progress)
     assert last == "Running"
     assert clock.slept == [1.0, 2.0, 4.0, 8.0, 8.0, 7.0]
     assert sum(clock.slept) == 30.0
     assert seen and all(total == 30.0 for _, total, _ in seen)
     assert "Running" in seen[-1][2]
-    d, state = await service.get_guest_results(d.id)
+    d, state = await service.get_guest_results(d.id, owner="")
     assert state == "pending"
     assert d.workflow.phase == Phase.GUEST_COLLECTING
-    d = await service.abandon_guest(d.id)
+    d = await service.abandon_guest(d.id, owner="")
     assert d.workflow.phase == Phase.READY_TO_REPORT
     assert "DescribeInvocationResults" in next(
         s.detail.en for s in d.skipped if s.step == "get_guest_results"
@@ -275,14 +277,14 @@ async def test_waiting_backs_off_and_stops_at_the_deadline() -> None:
 async def test_a_cloud_error_reaches_the_caller_and_leaves_the_state_unchanged() -> None:
     gw = gateway_with()
     service = make(gw)
-    d = await service.start(IID, REGION)
+    d = await service.start(IID, REGION, owner="")
     gw.denied_actions.add("DescribeInstanceHistoryEvents")
     with pytest.raises(CloudApiError) as err:
-        await service.check_events(d.id)
+        await service.check_events(d.id, owner="")
     assert err.value.kind == "forbidden" and err.value.request_id == "MEM-REQUEST"
-    assert service.status(d.id).workflow.phase == Phase.INSTANCE_CONFIRMED
+    assert service.status(d.id, owner="").workflow.phase == Phase.INSTANCE_CONFIRMED
     gw.denied_actions.clear()
-    assert (await service.check_events(d.id)).workflow.phase == Phase.EVENTS_CHECKED
+    assert (await service.check_events(d.id, owner="")).workflow.phase == Phase.EVENTS_CHECKED
 
 
 async def test_the_report_is_built_once_and_can_be_read_again() -> None:
@@ -290,13 +292,13 @@ async def test_the_report_is_built_once_and_can_be_read_again() -> None:
     gw = gateway_with()
     gw.heartbeat = AgentHeartbeat(running=False)
     service = make(gw, clock)
-    d = await service.start(IID, REGION)
-    d = await service.check_agent((await service.check_events(d.id)).id)
-    first = await service.report(d.id)
+    d = await service.start(IID, REGION, owner="")
+    d = await service.check_agent((await service.check_events(d.id, owner="")).id, owner="")
+    first = await service.report(d.id, owner="")
     clock.advance(timedelta(minutes=5))
-    again = await service.report(d.id)
+    again = await service.report(d.id, owner="")
     assert again == first
-    assert service.status(d.id).workflow.phase == Phase.REPORTED
+    assert service.status(d.id, owner="").workflow.phase == Phase.REPORTED
 
 
 async def test_an_unusable_agent_reads_the_console_and_the_screen() -> None:
@@ -307,11 +309,11 @@ async def test_an_unusable_agent_reads_the_console_and_the_screen() -> None:
     gw.console_updated = clock.now() - timedelta(minutes=20)
     gw.screenshot_png = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
     service = make(gw, clock)
-    d = await service.start(IID, REGION)
-    d = await service.check_agent((await service.check_events(d.id)).id)
+    d = await service.start(IID, REGION, owner="")
+    d = await service.check_agent((await service.check_events(d.id, owner="")).id, owner="")
     assert d.console is not None and d.console.findings
     assert d.screenshot is not None and d.screenshot.size_bytes == 72
-    report = await service.report(d.id)
+    report = await service.report(d.id, owner="")
     assert report.conclusion.rule_id == "linux.kernel_panic"
     assert report.console is not None and report.screenshot is not None
     assert any(e.source == "api:GetInstanceConsoleOutput" for e in report.timeline)
@@ -337,22 +339,69 @@ async def test_audit_and_metrics_are_optional_sources() -> None:
         metrics=metrics,
         audit=MemoryAudit(api_calls=[reboot]),
     )
-    d = await service.start(IID, REGION)
-    d = await service.check_events(d.id)
+    d = await service.start(IID, REGION, owner="")
+    d = await service.check_events(d.id, owner="")
     assert d.api_calls == (reboot,)
     assert d.metrics is not None and all(m.points == 0 for m in d.metrics)
-    d = await service.check_agent(d.id)
-    report = await service.report(d.id)
+    d = await service.check_agent(d.id, owner="")
+    report = await service.report(d.id, owner="")
     assert report.conclusion.verdict == "api_initiated"
     assert "alice" in report.conclusion.root_cause.en
 
     denied = DiagnosisService(
         gw, InMemoryDiagnosisStore(clock), clock, audit=MemoryAudit(denied=True)
     )
-    d = await denied.check_events((await denied.start(IID, REGION)).id)
+    d = await denied.check_events((await denied.start(IID, REGION, owner="")).id, owner="")
     assert d.api_calls is None
     sources = {n.source for n in d.unavailable}
     assert {"actiontrail:LookupEvents", "cms:QueryMetricList"} <= sources
     assert "permission denied" in next(
         n.detail.en for n in d.unavailable if n.source == "actiontrail:LookupEvents"
     )
+
+
+async def test_every_step_refuses_another_owners_diagnosis_itself() -> None:
+    """The owner check lives in the service: each step, called with the wrong owner, refuses
+    before any cloud call and leaves the diagnosis as it was."""
+    gw = gateway_with()
+    service = make(gw)
+    d = await service.start(IID, REGION, "alpha")
+    calls = list(gw.calls)
+    steps: dict[str, Callable[[str], Awaitable[object]]] = {
+        "check_events": lambda o: service.check_events(d.id, o),
+        "check_agent": lambda o: service.check_agent(d.id, o),
+        "run_guest": lambda o: service.run_guest(d.id, o),
+        "wait_for_guest": lambda o: service.wait_for_guest(d.id, o),
+        "get_guest_results": lambda o: service.get_guest_results(d.id, o),
+        "abandon_guest": lambda o: service.abandon_guest(d.id, o),
+        "triage_dumps": lambda o: service.triage_dumps(d.id, o),
+        "recommend_dump_setup": lambda o: service.recommend_dump_setup(d.id, o),
+        "report": lambda o: service.report(d.id, o),
+        "collect_agentless": lambda o: service.collect_agentless(d.id, o),
+    }
+    for name, step in steps.items():
+        for wrong in ("beta", ""):
+            with pytest.raises(UnknownDiagnosisError, match="is unknown"):
+                await step(wrong)
+            assert gw.calls == calls, name
+    for wrong in ("beta", ""):
+        with pytest.raises(UnknownDiagnosisError):
+            service.status(d.id, wrong)
+    assert service.status(d.id, "alpha") == d
+    assert (await service.check_events(d.id, "alpha")).workflow.phase == Phase.EVENTS_CHECKED
+
+
+async def test_an_owner_over_its_quota_gets_a_clear_error_and_others_keep_theirs() -> None:
+    clock = ManualClock()
+    gw = gateway_with()
+    service = DiagnosisService(gw, InMemoryDiagnosisStore(clock, max_diagnoses=2), clock)
+    theirs = [await service.start(IID, REGION, "beta") for _ in range(2)]
+    for _ in range(2):
+        await service.start(IID, REGION, "alpha")
+    with pytest.raises(QuotaExceededError) as err:
+        await service.start(IID, REGION, "alpha")
+    assert "wait until an unused one expires" in str(err.value)
+    for d in theirs:
+        assert service.status(d.id, "beta") == d
+    report = await service.diagnose(IID, REGION, owner="gamma")  # a third owner still can
+    assert service.status(report.diagnosis_id, "gamma").report is not None

@@ -73,12 +73,12 @@ def service_for(
 
 async def test_the_time_is_read_against_the_service_clock_and_stored() -> None:
     service, _, clock = service_for()
-    d = await service.start(IID, REGION, reboot_time="2h ago")
+    d = await service.start(IID, REGION, reboot_time="2h ago", owner="")
     assert d.reboot_time == clock.now() - timedelta(hours=2)
-    assert service.status(d.id).reboot_time == d.reboot_time
-    d = await service.start(IID, REGION, reboot_time="2026-11-20T03:00+08:00")
+    assert service.status(d.id, owner="").reboot_time == d.reboot_time
+    d = await service.start(IID, REGION, reboot_time="2026-11-20T03:00+08:00", owner="")
     assert d.reboot_time is not None and d.reboot_time.isoformat() == "2026-11-19T19:00:00+00:00"
-    d = await service.start(IID, REGION)
+    d = await service.start(IID, REGION, owner="")
     assert d.reboot_time is None
 
 
@@ -86,7 +86,7 @@ async def test_the_time_is_read_against_the_service_clock_and_stored() -> None:
 async def test_a_bad_time_is_refused_before_any_cloud_call(bad: str) -> None:
     service, gw, _ = service_for()
     with pytest.raises(InvalidInputError) as err:
-        await service.start(IID, REGION, reboot_time=bad)
+        await service.start(IID, REGION, reboot_time=bad, owner="")
     assert err.value.parameter == "reboot_time"
     assert "Accepted formats" in str(err.value)
     assert gw.calls == []
@@ -94,15 +94,15 @@ async def test_a_bad_time_is_refused_before_any_cloud_call(bad: str) -> None:
 
 async def window_for(reboot_time: str | None, **config: object) -> tuple[int, str, str]:
     service, gw, clock = service_for("linux", None, **config)
-    d = await service.start(IID, REGION, reboot_time=reboot_time)
+    d = await service.start(IID, REGION, reboot_time=reboot_time, owner="")
     clock.advance(timedelta(seconds=30))
-    d = await service.check_events(d.id)
+    d = await service.check_events(d.id, owner="")
     events = d.events
     assert events is not None
     days = (events.window_end - events.window_start) / timedelta(days=1)
     assert days == int(days)
-    await service.check_agent(d.id)
-    d, _ = await service.run_guest(d.id)
+    await service.check_agent(d.id, owner="")
+    d, _ = await service.run_guest(d.id, owner="")
     (invocation,) = gw.invocations.values()
     return int(days), events.summary.en, invocation.parameters["since_days"]
 
@@ -146,12 +146,12 @@ async def test_the_guest_analysis_receives_the_time(
 ) -> None:
     service, _, clock = service_for(os_type)
     started = clock.now()
-    d = await service.start(IID, REGION, reboot_time=asked)
-    await service.check_events(d.id)
-    await service.check_agent(d.id)
-    await service.run_guest(d.id)
+    d = await service.start(IID, REGION, reboot_time=asked, owner="")
+    await service.check_events(d.id, owner="")
+    await service.check_agent(d.id, owner="")
+    await service.run_guest(d.id, owner="")
     assert clock.now() > started  # the collector wait moved the clock on
-    d, status = await service.get_guest_results(d.id)
+    d, status = await service.get_guest_results(d.id, owner="")
     assert status == "collected" and d.guest is not None
     assert d.guest.os_type == os_type
     expected = None if ago is None else started - ago

@@ -1,4 +1,4 @@
-"""The in-memory store: ids, TTL, maximum count, and clear errors for unknown or expired ids."""
+"""The in-memory store: ids, TTL, per-owner quotas, and clear errors for unknown or expired ids."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from ecs_reboot_diagnosis.diagnosis import DIAGNOSIS_ID_PATTERN, Diagnosis, new_diagnosis_id
-from ecs_reboot_diagnosis.errors import UnknownDiagnosisError
-from ecs_reboot_diagnosis.models import InstanceFacts
+from ecs_reboot_diagnosis.errors import QuotaExceededError, UnknownDiagnosisError
+from ecs_reboot_diagnosis.models import InstanceFacts, Report
 from ecs_reboot_diagnosis.store import InMemoryDiagnosisStore
 from ecs_reboot_diagnosis.workflow import WorkflowState
 from tests.support.clock import ManualClock
@@ -19,10 +19,11 @@ INSTANCE = InstanceFacts(
 )
 
 
-def make(clock: ManualClock) -> Diagnosis:
+def make(clock: ManualClock, owner: str = "") -> Diagnosis:
     now = clock.now()
     return Diagnosis(
         id=new_diagnosis_id(),
+        owner=owner,
         created_at=now,
         updated_at=now,
         workflow=WorkflowState(),
@@ -76,21 +77,63 @@ def test_entries_expire_after_the_ttl_since_their_last_update() -> None:
         store.put(d)  # an expired diagnosis cannot be written back either
 
 
-def test_the_least_recently_updated_is_evicted_beyond_the_maximum() -> None:
+def finished(d: Diagnosis) -> Diagnosis:
+    """``d`` with a report, as after ecs_render_report (only its presence matters here)."""
+    report = Report.model_construct()  # type: ignore[call-arg]
+    return d.model_copy(update={"report": report})
+
+
+def test_an_owner_at_its_quota_is_refused_and_nothing_is_evicted() -> None:
+    clock = ManualClock()
+    store = InMemoryDiagnosisStore(clock, max_diagnoses=3)
+    items = [make(clock) for _ in range(3)]
+    for d in items:
+        store.add(d)
+    with pytest.raises(QuotaExceededError) as err:
+        store.add(make(clock))
+    assert "Finish one" in str(err.value) and "expires" in str(err.value)
+    for d in items:
+        assert store.get(d.id) == d
+
+
+def test_an_owner_at_its_quota_makes_room_from_its_own_finished_diagnoses() -> None:
     clock = ManualClock()
     store = InMemoryDiagnosisStore(clock, max_diagnoses=3)
     items = [make(clock) for _ in range(4)]
     for d in items[:3]:
         store.add(d)
         clock.advance(timedelta(seconds=1))
-    store.put(items[0])  # touch the oldest so that items[1] is now the least recent
+    store.put(finished(items[1]))
+    store.put(finished(items[0]))  # items[1] is now the least recently updated finished one
     store.add(items[3])
     assert len(store) == 3
     with pytest.raises(UnknownDiagnosisError) as err:
         store.get(items[1].id)
     assert err.value.expired
     for d in (items[0], items[2], items[3]):
-        assert store.get(d.id) == d
+        assert store.get(d.id).id == d.id
+
+
+def test_one_owner_filling_its_quota_never_evicts_another_owners() -> None:
+    clock = ManualClock()
+    store = InMemoryDiagnosisStore(clock, max_diagnoses=2)
+    theirs = [make(clock, owner="beta") for _ in range(2)]
+    for d in theirs:
+        store.add(finished(d))
+    for _ in range(2):
+        store.add(finished(make(clock, owner="alpha")))
+    for _ in range(10):  # alpha churns through its own finished diagnoses only
+        store.add(finished(make(clock, owner="alpha")))
+    with pytest.raises(QuotaExceededError):
+        for _ in range(3):
+            store.add(make(clock, owner="alpha"))
+    assert store.count("alpha") == 2
+    assert store.count("beta") == 2
+    for d in theirs:
+        assert store.get(d.id).id == d.id
+    store.put(finished(make(clock, owner="beta")).model_copy(update={"id": theirs[0].id}))
+    with pytest.raises(ValueError, match="owner"):
+        store.put(theirs[1].model_copy(update={"owner": "alpha"}))
 
 
 def test_an_id_cannot_be_issued_twice() -> None:
