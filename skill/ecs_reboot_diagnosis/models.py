@@ -240,6 +240,8 @@ class SectionStatus(Record):
     has_data: bool = True
     """False when the section came back with no data line at all (only comments)."""
     note: str = ""
+    cut: bool = False
+    """True when Cloud Assistant's output limit dropped this section, or part of it."""
 
 
 DumpKind = Literal["vmcore", "vmcore_dmesg", "dump", "dmesg", "memory_dmp", "minidump"]

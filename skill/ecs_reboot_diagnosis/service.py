@@ -605,7 +605,11 @@ class DiagnosisService:
                 return d, "pending"
             try:
                 guest = parse_guest_output(
-                    d.instance.os_type, result.output, d.guest_nonce, target_time=d.reboot_time
+                    d.instance.os_type,
+                    result.output,
+                    d.guest_nonce,
+                    target_time=d.reboot_time,
+                    dropped_bytes=result.dropped_bytes,
                 )
             except CollectorIntegrityError as exc:
                 return self._fail_guest(d, run, result, str(exc)), "failed"

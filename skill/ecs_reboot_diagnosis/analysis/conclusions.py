@@ -91,11 +91,31 @@ def _kind_signal(
 LOG_SECTIONS = frozenset(
     {"journal_kernel", "syslog", "dmesg", "oom", "crash_dmesg", "events_system"}
 )
+# Sections a verdict of "nothing wrong" rests on besides the logs: the boot list, reboot
+# records, kdump state, sysctls, crash files (Linux); crash control, page file, dumps (Windows).
+DECISIVE_SECTIONS = frozenset(
+    {
+        "boot",
+        "reboot_history",
+        "journal_boots",
+        "sysctl",
+        "kdump",
+        "crash_files",
+        "crash_control",
+        "pagefile",
+        "memory_dump",
+        "minidumps",
+    }
+)
 
 
 def _log_section_lost(guest: GuestEvidence) -> bool:
+    """True when a section "no hit" rests on is gone: a log section cut to nothing by the
+    output budget, or a log or decisive section Cloud Assistant's output limit cut (all or
+    part of it): what it held is unknown, so no hit there is no evidence of a clean reboot."""
     return any(
-        s.name in LOG_SECTIONS and s.present and s.truncated and not s.has_data
+        (s.name in LOG_SECTIONS and s.present and s.truncated and not s.has_data)
+        or (s.cut and s.name in LOG_SECTIONS | DECISIVE_SECTIONS)
         for s in guest.sections
     )
 

@@ -8,8 +8,13 @@ The parser trusts nothing but the structure it expects for *this* run:
   but carry another nonce are plain data (log text cannot know the nonce);
 - markers with this run's nonce must come in order (no section inside a section, END names the
   open section, nothing after EOF, no section twice), else :class:`CollectorIntegrityError`;
-- output that stops inside a section (Cloud Assistant keeps only the first 24 KB) yields that
-  section marked truncated and incomplete, and the envelope marked incomplete.
+- output that stops inside a section yields that section marked truncated and incomplete, and
+  the envelope marked incomplete;
+- output Cloud Assistant cut (it keeps a 6000-byte head and the last bytes of its 24 KB quota,
+  and reports the rest as ``Dropped``): given ``dropped_bytes``, the head and the tail are parsed
+  on their own, every section whose END marker arrived is kept, the ones the cut touched are
+  marked (``Section.cut``) and the ones it removed are reported lost. The header must still be
+  this run's, and markers in the tail still need the nonce.
 """
 
 from __future__ import annotations
@@ -23,13 +28,17 @@ from ecs_reboot_diagnosis.errors import CollectorIntegrityError
 from ecs_reboot_diagnosis.models import SectionStatus
 
 __all__ = [
+    "CLOUD_ASSISTANT_HEAD_BYTES",
+    "CLOUD_ASSISTANT_OUTPUT_QUOTA",
     "LINUX_SECTIONS",
     "SUPPORTED_SCHEMA_VERSIONS",
     "WINDOWS_SECTIONS",
+    "CutPart",
     "Envelope",
     "Section",
     "SectionState",
     "parse_envelope",
+    "split_at_cut",
 ]
 
 SUPPORTED_SCHEMA_VERSIONS: Final = frozenset({1})
@@ -63,6 +72,13 @@ WINDOWS_SECTIONS: Final[tuple[str, ...]] = (
 )
 
 SectionState = Literal["ok", "missing", "error"]
+CutPart = Literal["end_lost", "start_lost", "middle_lost"]
+"""Which part of a section Cloud Assistant's output limit removed."""
+
+CLOUD_ASSISTANT_OUTPUT_QUOTA: Final = 24 * 1024
+"""Bytes of a run's output the API keeps (the Cloud Assistant agent's quota)."""
+CLOUD_ASSISTANT_HEAD_BYTES: Final = 6000
+"""Of those, the head the agent keeps; the rest is the end of the output (a ring buffer)."""
 
 _HEADER_PREFIX: Final = "ECS_DIAG_ENVELOPE"
 _MARKER: Final = re.compile(
@@ -87,7 +103,9 @@ class Section:
     truncated: bool
     note: str
     complete: bool
-    """False when the output ended before this section's END marker."""
+    """False when the output ended before this section's END marker, or the cut took part of it."""
+    cut: CutPart | None = None
+    """Set when Cloud Assistant's output limit removed part of this section."""
 
     def kv(self) -> dict[str, str]:
         """``key=value`` lines (a leading ``#`` is dropped; the last value of a key wins)."""
@@ -100,7 +118,9 @@ class Section:
 
     def to_status(self) -> SectionStatus:
         note = self.note
-        if not self.complete:
+        if self.cut is not None:
+            note = _CUT_NOTES[self.cut]
+        elif not self.complete:
             note = "output ended inside this section (Cloud Assistant output limit?)"
         elif self.status == "error":
             note = f"error: {self.note}" if self.note else "error"
@@ -110,7 +130,15 @@ class Section:
             truncated=self.truncated,
             has_data=any(line and not line.startswith("#") for line in self.lines),
             note=note,
+            cut=self.cut is not None,
         )
+
+
+_CUT_NOTES: Final[dict[str, str]] = {
+    "end_lost": "Cloud Assistant's output limit cut this section: its end was dropped",
+    "start_lost": "Cloud Assistant's output limit cut this section: its beginning was dropped",
+    "middle_lost": "Cloud Assistant's output limit cut this section: its middle was dropped",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +155,13 @@ class Envelope:
     """True when the EOF marker was seen: nothing was cut off."""
     stray_lines: tuple[str, ...] = field(default=())
     """Lines outside any section (stderr noise, or data after a cut), kept for diagnostics."""
+    dropped_bytes: int = 0
+    """Bytes Cloud Assistant dropped from the middle of the output (its ``Dropped`` count)."""
+
+    @property
+    def cut(self) -> bool:
+        """True when Cloud Assistant's output limit removed the middle of the output."""
+        return self.dropped_bytes > 0
 
     def section(self, name: str) -> Section | None:
         return self.sections.get(name)
@@ -147,6 +182,12 @@ class Envelope:
             section = self.sections.get(name)
             if section is not None:
                 out.append(section.to_status())
+            elif self.cut:
+                why = (
+                    f"lost: Cloud Assistant's output limit dropped {self.dropped_bytes} bytes "
+                    "from the middle of the output, this section with them"
+                )
+                out.append(SectionStatus(name=name, present=False, note=why, cut=True))
             else:
                 why = (
                     "not received: output was cut before it"
@@ -167,14 +208,23 @@ def _header_fields(line: str) -> dict[str, str]:
     return out
 
 
-def parse_envelope(output: str, nonce: str) -> Envelope:
+def parse_envelope(output: str, nonce: str, *, dropped_bytes: int = 0) -> Envelope:
     """Parse ``output`` of a collector run started with ``nonce``.
+
+    ``dropped_bytes`` is the invocation's ``Dropped`` count: when Cloud Assistant cut the middle
+    of the output out, every section whose END marker arrived (in the head or in the kept tail)
+    is kept, the sections the cut touched are marked (:attr:`Section.cut`), and the lost ones
+    are reported as lost (:meth:`Envelope.statuses`).
 
     Raises :class:`CollectorIntegrityError` when the output is not an envelope of this run.
     """
     if not _NONCE.match(nonce):
         raise CollectorIntegrityError("The expected nonce is malformed.")
-    lines = output.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if dropped_bytes > 0:
+        head_text, tail_text = split_at_cut(output)
+    else:
+        head_text, tail_text = output, None
+    lines = head_text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     start = next(
         (i for i, line in enumerate(lines) if line.lstrip("\ufeff \t").startswith(_HEADER_PREFIX)),
         None,
@@ -210,85 +260,200 @@ def parse_envelope(output: str, nonce: str) -> Envelope:
     if not collector or not version:
         raise CollectorIntegrityError("The envelope header lacks the collector name or version.")
 
-    sections: dict[str, Section] = {}
-    stray: list[str] = [line for line in lines[:start] if line.strip()]
-    open_name: str | None = None
-    buffer: list[str] = []
-    complete = False
-    for line_no, line in enumerate(lines[start + 1 :], start=start + 2):
-        match = _MARKER.match(line)
-        if match is None or match.group("nonce") != nonce:
-            if complete:
-                if line.strip():
-                    stray.append(line)
-            elif open_name is not None:
-                buffer.append(line)
-            elif line.strip():
-                stray.append(line)
-            continue
-        kind, rest = match.group("kind"), match.group("rest")
-        if complete:
-            raise CollectorIntegrityError(f"Marker after the end of the envelope (line {line_no}).")
-        if kind == "SECTION":
-            sec = _SECTION_REST.match(rest)
-            if sec is None:
-                raise CollectorIntegrityError(f"Malformed section marker at line {line_no}.")
-            name = sec.group("name")
-            if open_name is not None:
-                raise CollectorIntegrityError(
-                    f"Section {name!r} starts inside section {open_name!r} (line {line_no})."
-                )
-            if name in sections:
-                raise CollectorIntegrityError(f"Section {name!r} appears twice (line {line_no}).")
-            open_name, buffer = name, []
-        elif kind == "END":
-            end = _END_REST.match(rest)
-            if end is None:
-                raise CollectorIntegrityError(f"Malformed end marker at line {line_no}.")
-            if open_name is None or end.group("name") != open_name:
-                raise CollectorIntegrityError(
-                    f"End of section {end.group('name')!r} out of order (line {line_no})."
-                )
-            note = end.group("note")
-            sections[open_name] = Section(
-                name=open_name,
-                lines=tuple(buffer),
-                status=end.group("status"),  # type: ignore[arg-type]
-                truncated=end.group("truncated") == "1",
-                note="" if note == "-" else note,
-                complete=True,
-            )
-            open_name, buffer = None, []
-        else:
-            if _EOF_REST.match(rest) is None:
-                raise CollectorIntegrityError(
-                    f"Malformed end-of-envelope marker at line {line_no}."
-                )
-            if open_name is not None:
-                raise CollectorIntegrityError(
-                    f"End of envelope inside section {open_name!r} (line {line_no})."
-                )
-            complete = True
-    if open_name is not None:
-        if buffer and not output.endswith("\n"):
-            buffer.pop()  # the output was cut inside this line: do not read half a line
-        while buffer and not buffer[-1]:
-            buffer.pop()
-        sections[open_name] = Section(
-            name=open_name,
-            lines=tuple(buffer),
-            status="ok",
-            truncated=True,
-            note="",
-            complete=False,
-        )
+    parser = _Parser(nonce)
+    parser.stray.extend(line for line in lines[:start] if line.strip())
+    body = lines[start + 1 :]
+    if tail_text is not None and body and not head_text.endswith(("\n", "\r")):
+        body.pop()  # the head was cut inside this line
+    for line_no, line in enumerate(body, start=start + 2):
+        parser.feed(line, line_no)
+    if tail_text is None:
+        parser.finish_head_only(cut_mid_line=not output.endswith("\n"))
+    else:
+        parser.resume_after_cut(tail_text)
     return Envelope(
         schema_version=schema_version,
         collector=collector,
         version=version,
         nonce=nonce,
         header=header,
-        sections=sections,
-        complete=complete,
-        stray_lines=tuple(stray),
+        sections=parser.sections,
+        complete=parser.complete,
+        stray_lines=tuple(parser.stray),
+        dropped_bytes=max(dropped_bytes, 0),
     )
+
+
+def split_at_cut(output: str) -> tuple[str, str]:
+    """``output`` cut by Cloud Assistant's output limit -> (head, tail) as the agent kept them.
+
+    The agent keeps a head of :data:`CLOUD_ASSISTANT_HEAD_BYTES` bytes of its 24 KB quota (the
+    same share of a smaller quota) and a ring buffer of the last bytes, and returns them joined:
+    when bytes were dropped the buffer is full, so the kept length *is* the quota.
+    """
+    data = output.encode("utf-8", errors="replace")
+    quota = len(data)
+    head_bytes = (
+        CLOUD_ASSISTANT_HEAD_BYTES
+        if quota >= CLOUD_ASSISTANT_OUTPUT_QUOTA
+        else quota * CLOUD_ASSISTANT_HEAD_BYTES // CLOUD_ASSISTANT_OUTPUT_QUOTA
+    )
+    head_chars = len(data[:head_bytes].decode("utf-8", errors="ignore"))
+    return output[:head_chars], output[head_chars:]
+
+
+class _Parser:
+    """The marker state machine, fed line by line (head, then the tail after a cut)."""
+
+    def __init__(self, nonce: str) -> None:
+        self.nonce = nonce
+        self.sections: dict[str, Section] = {}
+        self.stray: list[str] = []
+        self.open_name: str | None = None
+        self.buffer: list[str] = []
+        self.complete = False
+
+    def _marker(self, line: str) -> re.Match[str] | None:
+        match = _MARKER.match(line)
+        return match if match is not None and match.group("nonce") == self.nonce else None
+
+    def feed(self, line: str, line_no: int) -> None:
+        match = self._marker(line)
+        if match is None:
+            if self.complete:
+                if line.strip():
+                    self.stray.append(line)
+            elif self.open_name is not None:
+                self.buffer.append(line)
+            elif line.strip():
+                self.stray.append(line)
+            return
+        kind, rest = match.group("kind"), match.group("rest")
+        if self.complete:
+            raise CollectorIntegrityError(f"Marker after the end of the envelope (line {line_no}).")
+        if kind == "SECTION":
+            name = self._section_name(rest, line_no)
+            if self.open_name is not None:
+                raise CollectorIntegrityError(
+                    f"Section {name!r} starts inside section {self.open_name!r} (line {line_no})."
+                )
+            self.open_name, self.buffer = name, []
+        elif kind == "END":
+            end = self._end(rest, line_no)
+            if self.open_name is None or end.group("name") != self.open_name:
+                raise CollectorIntegrityError(
+                    f"End of section {end.group('name')!r} out of order (line {line_no})."
+                )
+            self._close(end, self.buffer, cut=None)
+        else:
+            self._eof(rest, line_no)
+
+    def _section_name(self, rest: str, line_no: int) -> str:
+        sec = _SECTION_REST.match(rest)
+        if sec is None:
+            raise CollectorIntegrityError(f"Malformed section marker at line {line_no}.")
+        name = sec.group("name")
+        if name in self.sections:
+            raise CollectorIntegrityError(f"Section {name!r} appears twice (line {line_no}).")
+        return name
+
+    @staticmethod
+    def _end(rest: str, line_no: int) -> re.Match[str]:
+        end = _END_REST.match(rest)
+        if end is None:
+            raise CollectorIntegrityError(f"Malformed end marker at line {line_no}.")
+        return end
+
+    def _eof(self, rest: str, line_no: int) -> None:
+        if _EOF_REST.match(rest) is None:
+            raise CollectorIntegrityError(f"Malformed end-of-envelope marker at line {line_no}.")
+        if self.open_name is not None:
+            raise CollectorIntegrityError(
+                f"End of envelope inside section {self.open_name!r} (line {line_no})."
+            )
+        self.complete = True
+
+    def _close(self, end: re.Match[str], lines: list[str], cut: CutPart | None) -> None:
+        name = end.group("name")
+        if name in self.sections:
+            raise CollectorIntegrityError(f"Section {name!r} appears twice.")
+        note = end.group("note")
+        self.sections[name] = Section(
+            name=name,
+            lines=tuple(lines),
+            status=end.group("status"),  # type: ignore[arg-type]
+            truncated=end.group("truncated") == "1" or cut is not None,
+            note="" if note == "-" else note,
+            complete=cut is None,
+            cut=cut,
+        )
+        self.open_name, self.buffer = None, []
+
+    def _cut_open_section(self, lines: list[str], cut: CutPart | None) -> None:
+        """The open section, whose END marker never arrived: keep what came, marked cut."""
+        assert self.open_name is not None
+        while lines and not lines[-1]:
+            lines.pop()
+        self.sections[self.open_name] = Section(
+            name=self.open_name,
+            lines=tuple(lines),
+            status="ok",
+            truncated=True,
+            note="",
+            complete=False,
+            cut=cut,
+        )
+        self.open_name, self.buffer = None, []
+
+    def finish_head_only(self, *, cut_mid_line: bool) -> None:
+        """The output simply stopped (no Dropped count): the open section ends where it stops."""
+        if self.open_name is None:
+            return
+        buffer = self.buffer
+        if buffer and cut_mid_line:
+            buffer.pop()  # the output was cut inside this line: do not read half a line
+        self._cut_open_section(buffer, cut=None)
+
+    def resume_after_cut(self, tail_text: str) -> None:
+        """Cloud Assistant dropped the middle: resynchronise on the tail's first marker.
+
+        The tail starts inside a line (dropped); the lines before its first marker of this run
+        belong to the section that marker ends, whose start was lost (or, before a SECTION
+        marker, to no section at all). Markers still need this run's nonce, so guest text in the
+        tail cannot forge one.
+        """
+        if self.complete:
+            raise CollectorIntegrityError("Output continues after the end of the envelope.")
+        lines = tail_text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        if lines:
+            lines = lines[1:]  # the rest of the line the cut fell in (empty at a line start)
+        index = next((i for i, line in enumerate(lines) if self._marker(line)), None)
+        if index is None:
+            raise CollectorIntegrityError(
+                "The kept tail of a cut output holds no marker of this run.",
+                hint="The output was not produced by this run's collector.",
+            )
+        orphan = lines[:index]
+        first = self._marker(lines[index])
+        assert first is not None
+        kind, rest = first.group("kind"), first.group("rest")
+        if kind == "END":
+            end = self._end(rest, 0)
+            if self.open_name == end.group("name"):
+                self._close(end, [*self.buffer, *orphan], cut="middle_lost")
+            else:
+                if self.open_name is not None:
+                    self._cut_open_section(self.buffer, cut="end_lost")
+                self._close(end, orphan, cut="start_lost")
+        else:
+            if self.open_name is not None:
+                self._cut_open_section(self.buffer, cut="end_lost")
+            self.stray.extend(line for line in orphan if line.strip())
+            if kind == "SECTION":
+                self.open_name, self.buffer = self._section_name(rest, 0), []
+            else:
+                self._eof(rest, 0)
+        for line in lines[index + 1 :]:
+            self.feed(line, 0)
+        if self.open_name is not None:
+            self._cut_open_section(self.buffer, cut=None)

@@ -14,17 +14,25 @@ __all__ = ["parse_guest_output"]
 
 
 def parse_guest_output(
-    os_type: OsType, output: str, nonce: str, *, target_time: datetime | None = None
+    os_type: OsType,
+    output: str,
+    nonce: str,
+    *,
+    target_time: datetime | None = None,
+    dropped_bytes: int = 0,
 ) -> GuestEvidence:
     """Check the envelope of one collector run (nonce, schema, collector) and analyse it.
 
     ``target_time`` is the time of the reboot the user asked about (UTC), when given; the
     analysers record it as ``asked_reboot_time``.
 
+    ``dropped_bytes`` is the invocation's ``Dropped`` count: a cut output keeps every section
+    that arrived whole (see :func:`parse_envelope`).
+
     Raises :class:`CollectorIntegrityError` when the output is not this run's envelope or comes
     from the other OS's collector.
     """
-    envelope = parse_envelope(output, nonce)
+    envelope = parse_envelope(output, nonce, dropped_bytes=dropped_bytes)
     if envelope.collector != os_type:
         raise CollectorIntegrityError(
             f"The envelope comes from the {envelope.collector!r} collector, not {os_type!r}.",
