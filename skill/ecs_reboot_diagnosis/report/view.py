@@ -806,6 +806,9 @@ class _Builder:
             children.append(self.kv("guest.sections_missing", self.join(missing)))
         if truncated:
             children.append(self.kv("guest.sections_truncated", self.join(truncated)))
+        cut = [code(s.name) for s in guest.sections if s.cut]
+        if cut:
+            children.append(self.kv("guest.sections_cut", self.join(cut)))
         items = [Item(head, tuple(children))]
         items.extend(self.finding_item(f) for f in guest.findings[:MAX_FINDINGS])
         if len(guest.findings) > MAX_FINDINGS:
