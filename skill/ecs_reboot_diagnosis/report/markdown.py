@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from ecs_reboot_diagnosis.text_safety import strip_controls
+
 __all__ = ["ELLIPSIS", "Md", "code", "fenced", "inline", "one_line", "rich"]
 
 ELLIPSIS = "…"
@@ -51,8 +53,9 @@ def _printable(ch: str) -> bool:
 
 
 def one_line(text: str, limit: int = INLINE_LIMIT) -> str:
-    """Collapse ``text`` to one line of printable characters, at most ``limit`` long."""
-    cleaned = "".join(ch if _printable(ch) else " " for ch in text)
+    """Collapse ``text`` to one line of printable characters, at most ``limit`` long (escape
+    sequences are removed whole, so no part of an OSC 8 link or a title change is left)."""
+    cleaned = "".join(ch if _printable(ch) else " " for ch in strip_controls(text))
     cleaned = _WS.sub(" ", cleaned).strip()
     if len(cleaned) > limit:
         cleaned = cleaned[: limit - 1].rstrip() + ELLIPSIS
@@ -125,6 +128,7 @@ def _escape_mid(text: str) -> str:
 
 
 def _clean_block_line(line: str) -> str:
+    line = strip_controls(line)
     return "".join(ch if ch == "\t" or _printable(ch) else " " for ch in line).rstrip()
 
 

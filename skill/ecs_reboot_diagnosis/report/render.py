@@ -18,6 +18,7 @@ from ecs_reboot_diagnosis.models import LANGS, SCHEMA_VERSION, Lang, Report
 from ecs_reboot_diagnosis.report.catalog import Catalog, load_catalog
 from ecs_reboot_diagnosis.report.markdown import Md, inline
 from ecs_reboot_diagnosis.report.view import build_view
+from ecs_reboot_diagnosis.text_safety import strip_controls
 
 TEMPLATE_NAMES = {"linux": "linux.md.j2", "windows": "windows.md.j2"}
 MAX_ERRORS_SHOWN = 5
@@ -70,7 +71,8 @@ def render_markdown(report: Report, lang: Lang, *, catalog: Catalog | None = Non
         colon=strings.text("punct.colon", lang),
         colon_end=strings.text("punct.colon_end", lang),
     )
-    return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
+    # the escapers clean every untrusted value; this pass guarantees the whole document
+    return strip_controls("\n".join(line.rstrip() for line in text.splitlines()) + "\n")
 
 
 def render_json(report: Report) -> str:
