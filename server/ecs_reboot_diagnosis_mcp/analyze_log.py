@@ -39,6 +39,7 @@ from ecs_reboot_diagnosis.analysis.windows_guest import (
 )
 from ecs_reboot_diagnosis.errors import CollectorIntegrityError
 from ecs_reboot_diagnosis.models import Finding, finding_order
+from ecs_reboot_diagnosis.text_safety import strip_controls, strip_controls_deep
 
 __all__ = ["MAX_BYTES", "run"]
 
@@ -284,7 +285,7 @@ def _as_json(findings: Sequence[Finding]) -> str:
             for f in findings
         ],
     }
-    return json.dumps(document, ensure_ascii=False, indent=2)
+    return json.dumps(strip_controls_deep(document), ensure_ascii=False, indent=2)
 
 
 def _as_text(path: Path, what: str, findings: Sequence[Finding]) -> str:
@@ -311,7 +312,16 @@ def _as_text(path: Path, what: str, findings: Sequence[Finding]) -> str:
 
 
 def run(path: Path, os_hint: OsHint, fmt: OutputFormat) -> tuple[int, str]:
-    """Analyse the saved evidence in ``path``: (exit code, output or a one-line error)."""
+    """Analyse the saved evidence in ``path``: (exit code, output or a one-line error).
+
+    The output carries no control character: log text cannot reach the terminal as escape
+    sequences (title changes, screen clears, clipboard writes, hyperlinks) or bidi overrides.
+    """
+    code, out = _run(path, os_hint, fmt)
+    return code, strip_controls(out)
+
+
+def _run(path: Path, os_hint: OsHint, fmt: OutputFormat) -> tuple[int, str]:
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:

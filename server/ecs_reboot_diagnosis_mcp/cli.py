@@ -26,6 +26,7 @@ from ecs_reboot_diagnosis.errors import (
     InvalidInputError,
 )
 from ecs_reboot_diagnosis.models import LANGS
+from ecs_reboot_diagnosis.text_safety import strip_controls
 
 if TYPE_CHECKING:
     from ecs_reboot_diagnosis.service import DiagnosisService
@@ -48,7 +49,9 @@ class CliError(Exception):
 
 
 def _write_output(text: str, output: Path | None) -> None:
-    """Write to stdout, or atomically to a file so a failure never leaves half a report."""
+    """Write to stdout, or atomically to a file so a failure never leaves half a report; no
+    control character of guest or API text reaches either."""
+    text = strip_controls(text)
     if output is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
@@ -111,7 +114,7 @@ class Progress:
         if not self.live:
             return
         elapsed = time.monotonic() - self.started
-        self.stream.write(f"\r\x1b[K[{elapsed:6.1f}s] {message[:110]}")
+        self.stream.write(f"\r\x1b[K[{elapsed:6.1f}s] {strip_controls(message)[:110]}")
         self.stream.flush()
 
     def close(self) -> None:
@@ -436,10 +439,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.handler(args)
     except CliError as exc:
-        print(f"ecs-reboot-diagnosis: error: {exc}", file=sys.stderr)
+        print(f"ecs-reboot-diagnosis: error: {strip_controls(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except DiagnosisError as exc:
-        print(f"ecs-reboot-diagnosis: error: {exc}", file=sys.stderr)
+        print(f"ecs-reboot-diagnosis: error: {strip_controls(str(exc))}", file=sys.stderr)
         return exit_code_for(exc)
     except KeyboardInterrupt:
         print("ecs-reboot-diagnosis: interrupted", file=sys.stderr)
