@@ -18,7 +18,7 @@ from ecs_reboot_diagnosis.models import LANGS, SCHEMA_VERSION, Lang, Report
 from ecs_reboot_diagnosis.report.catalog import Catalog, load_catalog
 from ecs_reboot_diagnosis.report.markdown import Md, inline
 from ecs_reboot_diagnosis.report.view import build_view
-from ecs_reboot_diagnosis.text_safety import strip_controls
+from ecs_reboot_diagnosis.text_safety import strip_controls, strip_controls_deep
 
 TEMPLATE_NAMES = {"linux": "linux.md.j2", "windows": "windows.md.j2"}
 MAX_ERRORS_SHOWN = 5
@@ -76,8 +76,10 @@ def render_markdown(report: Report, lang: Lang, *, catalog: Catalog | None = Non
 
 
 def render_json(report: Report) -> str:
-    """The report as JSON (field aliases such as ``zh-CN``); :func:`load_report` reads it back."""
-    return report.model_dump_json(indent=2, by_alias=True)
+    """The report as JSON (field aliases such as ``zh-CN``); :func:`load_report` reads it back.
+    Control characters of guest and API text are removed, as from every output."""
+    clean = Report.model_validate(strip_controls_deep(report.model_dump()))
+    return clean.model_dump_json(indent=2, by_alias=True)
 
 
 def load_report(text: str | bytes) -> Report:

@@ -170,6 +170,10 @@ def test_cli_report_and_analyze_log_carry_no_control_character(
     assert "ignore previous instructions" in out.out  # quoted as data
     assert not CONTROL.search(out.out), out.out
     assert not CONTROL.search(out.err.replace("\r\x1b[K", "")), out.err
+    assert main([*args, "--region", REGION, "--format", "json"]) == 0
+    out = capsys.readouterr()
+    assert "ignore previous instructions" in out.out
+    assert not CONTROL.search(json.dumps(json.loads(out.out), ensure_ascii=False))
     log = tmp_path / "messages.log"
     log.write_text(
         "Mar 20 10:00:00 host kernel: Kernel panic - not syncing: " + POISON + "\n"
