@@ -45,3 +45,18 @@ def test_clean_reboot_uncut_still_concludes_clean(linux_case: Callable[..., Linu
     assert not any(s.cut for s in guest.sections)
     conclusion, _ = conclude_guest("linux", guest, None, None)
     assert conclusion.rule_id == "linux.clean_reboot"
+
+
+@pytest.mark.parametrize("lost", ["kdump", "sysctl", "crash_files", "reboot_history", "syslog"])
+def test_one_decisive_or_log_section_lost_to_the_cut_blocks_a_clean_verdict(
+    linux_case: Callable[..., LinuxRun], lost: str
+) -> None:
+    run = linux_case("clean_reboot")
+    guest = parse_guest_output("linux", run.output, run.nonce)
+    sections = [
+        s.model_copy(update={"present": False, "cut": True}) if s.name == lost else s
+        for s in guest.sections
+    ]
+    cut = guest.model_copy(update={"sections": sections})
+    conclusion, _ = conclude_guest("linux", cut, None, None)
+    assert conclusion.rule_id not in {"linux.clean_reboot", "linux.no_abnormal_records"}
