@@ -22,7 +22,7 @@ async def _diagnose(sim: SimulatorServer) -> Report:
     gateway = build_gateway(
         settings, access_key_id=sim.access_key_id, access_key_secret=sim.access_key_secret
     )
-    return await build_service(settings, gateway).diagnose(INSTANCE, REGION)
+    return await build_service(settings, gateway).diagnose(INSTANCE, REGION, owner="")
 
 
 @pytest.mark.anyio
