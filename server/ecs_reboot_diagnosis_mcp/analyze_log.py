@@ -38,7 +38,7 @@ from ecs_reboot_diagnosis.analysis.windows_guest import (
     looks_like_friendly_view,
 )
 from ecs_reboot_diagnosis.errors import CollectorIntegrityError
-from ecs_reboot_diagnosis.models import Finding, finding_order
+from ecs_reboot_diagnosis.models import Finding
 from ecs_reboot_diagnosis.text_safety import strip_controls, strip_controls_deep
 
 __all__ = ["MAX_BYTES", "run"]
@@ -262,7 +262,9 @@ def _facts(finding: Finding) -> dict[str, Any]:
 
 
 def _ordered(findings: Sequence[Finding]) -> list[Finding]:
-    return sorted(findings, key=finding_order)
+    # the analyzers list the findings in order: most severe first, a cause before what it caused
+    # (tables/precedence.toml); re-sorting by severity alone would put the panic before its cause
+    return list(findings)
 
 
 def _as_json(findings: Sequence[Finding]) -> str:

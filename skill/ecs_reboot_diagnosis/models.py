@@ -200,6 +200,9 @@ class Evidence(Record):
 
 class FindingFacts(Record):
     panic_reason: str | None = None
+    panicked: bool | None = None
+    """True when this finding panicked the kernel (it is the cause of the panic of its incident,
+    or the panic itself); None when the log does not say."""
     rip_function: str | None = None
     rip_module: str | None = None
     modules: list[str] = Field(default_factory=list)

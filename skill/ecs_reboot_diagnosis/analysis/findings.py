@@ -43,8 +43,9 @@ from ecs_reboot_diagnosis.models import (
     FindingKind,
     finding_order,
 )
+from ecs_reboot_diagnosis.tables import PrecedenceTable, precedence
 
-__all__ = ["MAX_EVIDENCE", "analyze_log_lines", "analyze_log_text"]
+__all__ = ["MAX_EVIDENCE", "analyze_log_lines", "analyze_log_text", "causal_order"]
 
 MAX_EVIDENCE: Final = 5
 # kinds whose finding takes the RIP, modules and CPU/PID/Comm lines of its incident
@@ -174,8 +175,8 @@ def _summary(
     return text + times
 
 
-def _finding(kind: FindingKind, hits: list[Hit], ctx: dict[str, Context]) -> Finding:
-    hits = sorted(hits, key=_sort_key)
+def _primary(kind: FindingKind, hits: list[Hit], ctx: dict[str, Context]) -> Hit:
+    """The occurrence a finding reports: the latest, or the report a panic reason points at."""
     primary = hits[-1]
     direct = [h for h in hits if not h.derived]
     if primary.derived and direct:
@@ -205,13 +206,30 @@ def _finding(kind: FindingKind, hits: list[Hit], ctx: dict[str, Context]) -> Fin
         ]
         if asked:
             primary = asked[-1]
+    return primary
+
+
+def _finding(
+    kind: FindingKind,
+    hits: list[Hit],
+    primary: Hit,
+    ctx: dict[str, Context],
+    panic: Hit | None = None,
+) -> Finding:
+    """The finding of ``kind``; ``panic`` is the panic line this finding caused, if any."""
     facts: dict[str, object] = dict(primary.facts)
     reason = next(
         (h.facts["panic_reason"] for h in reversed(hits) if "panic_reason" in h.facts), None
     )
-    if reason is not None:
+    if panic is not None and "panic_reason" in panic.facts:
+        facts["panic_reason"] = panic.facts["panic_reason"]
+    elif reason is not None:
         facts.setdefault("panic_reason", reason)
+    if panic is not None or kind == "kernel_panic":
+        facts["panicked"] = True
     evidence: list[Evidence] = [primary.evidence, *primary.extra_evidence]
+    if panic is not None and panic.evidence not in evidence:
+        evidence.append(panic.evidence)
     p = primary.parsed
     if p is not None and kind in _CONTEXT_KINDS:
         c = ctx.get(p.line.source, Context())
@@ -261,7 +279,7 @@ def _finding(kind: FindingKind, hits: list[Hit], ctx: dict[str, Context]) -> Fin
     ) | frozenset(n for h in hits for n in h.notes if n == "read_only")
     return Finding(
         kind=kind,
-        severity=SEVERITY[kind],
+        severity="critical" if typed.panicked else SEVERITY[kind],
         summary=_summary(kind, primary, typed, _occurrences(hits), len(kills), notes),
         evidence=evidence[:MAX_EVIDENCE],
         facts=typed,
@@ -339,9 +357,120 @@ def analyze_log_lines(
     by_kind: dict[FindingKind, list[Hit]] = {}
     for h in resolved:
         by_kind.setdefault(h.kind, []).append(h)  # type: ignore[arg-type]
-    findings = [_finding(kind, group, ctx) for kind, group in by_kind.items()]
-    findings.sort(key=finding_order)
-    return findings
+    for group in by_kind.values():
+        group.sort(key=_sort_key)
+    primaries = {kind: _primary(kind, group, ctx) for kind, group in by_kind.items()}
+    edges = _explanations(by_kind, primaries)
+    panics = _panics(edges, primaries)
+    findings = {
+        kind: _finding(kind, group, primaries[kind], ctx, panics.get(kind))
+        for kind, group in by_kind.items()
+    }
+    return causal_order(findings, edges)
+
+
+# --- causal precedence (tables/precedence.toml) ------------------------------------------------
+
+# how strongly a cause explains a consequence: (0, 0) when the panic reason names it, else
+# (1, lines between them); lower is stronger
+Strength = tuple[int, int]
+
+
+def _explains(cause: list[Hit], effect: Hit, table: PrecedenceTable) -> Strength | None:
+    """How ``cause``'s hits explain the consequence's occurrence ``effect`` (None: they don't).
+
+    Same incident: a hit the panic reason of ``effect`` names (the same line), or a direct hit in
+    the same log at most ``window_lines`` lines before it and, when both are dated, at most
+    ``window_seconds`` earlier (one second of clock skew allowed).
+    """
+    e = effect.parsed
+    if e is None:
+        return None
+    best: Strength | None = None
+    for h in cause:
+        p = h.parsed
+        if p is None or p.line.source != e.line.source:
+            continue
+        if h.derived:
+            if p.position == e.position:
+                return (0, 0)
+            continue
+        gap = e.position - p.position
+        if not 0 <= gap <= table.window_lines:
+            continue
+        if h.time is not None and effect.time is not None:
+            seconds = (effect.time - h.time).total_seconds()
+            if not -1 <= seconds <= table.window_seconds:
+                continue
+        if best is None or (1, gap) < best:
+            best = (1, gap)
+    return best
+
+
+def _explanations(
+    by_kind: dict[FindingKind, list[Hit]], primaries: dict[FindingKind, Hit]
+) -> dict[FindingKind, dict[FindingKind, Strength]]:
+    """cause -> {consequence: strength} among the kinds found."""
+    table = precedence()
+    edges: dict[FindingKind, dict[FindingKind, Strength]] = {}
+    for cause, hits in by_kind.items():
+        for effect, primary in primaries.items():
+            reason = primary.facts.get("panic_reason")
+            if not table.causes(cause, effect, reason if isinstance(reason, str) else None):
+                continue
+            strength = _explains(hits, primary, table)
+            if strength is not None:
+                edges.setdefault(cause, {})[effect] = strength
+    return edges
+
+
+def _reach(
+    kind: FindingKind, edges: dict[FindingKind, dict[FindingKind, Strength]]
+) -> dict[FindingKind, int]:
+    """Every kind ``kind`` explains, directly or through others, with the longest path to it."""
+    depth: dict[FindingKind, int] = {}
+    stack: list[tuple[FindingKind, int]] = [(kind, 0)]
+    while stack:
+        k, d = stack.pop()
+        if depth.get(k, -1) >= d:
+            continue
+        depth[k] = d
+        stack.extend((nxt, d + 1) for nxt in edges.get(k, {}))
+    return depth
+
+
+def _panics(
+    edges: dict[FindingKind, dict[FindingKind, Strength]], primaries: dict[FindingKind, Hit]
+) -> dict[FindingKind, Hit]:
+    """The causes of the kernel panic (directly or through an oops) -> the panic line."""
+    panic = primaries.get("kernel_panic")
+    if panic is None:
+        return {}
+    return {
+        cause: panic
+        for cause in edges
+        if "kernel_panic" in _reach(cause, edges) and cause != "kernel_panic"
+    }
+
+
+def causal_order(
+    findings: dict[FindingKind, Finding],
+    edges: dict[FindingKind, dict[FindingKind, Strength]],
+) -> list[Finding]:
+    """Most severe first, a cause before what it explains (the root cause first).
+
+    A finding ranks with the most severe finding it explains (itself included); among those, the
+    one farther up the causal chain first, then the one that explains most strongly (named by
+    the panic reason, then nearest), then by :func:`finding_order`.
+    """
+
+    def key(f: Finding) -> tuple[tuple[int, int], int, Strength, tuple[int, int]]:
+        reach = _reach(f.kind, edges)
+        best = min(finding_order(findings[k]) for k in reach if k in findings)
+        strength = min(edges.get(f.kind, {}).values(), default=(2, 0))
+        return best, -max(reach.values()), strength, finding_order(f)
+
+    return sorted(findings.values(), key=key)
 
 
 def analyze_log_text(

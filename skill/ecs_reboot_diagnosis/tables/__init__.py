@@ -1,20 +1,22 @@
 """The decision tables, read from the TOML files beside this module and validated once.
 
 The tables are data: the platform-event table, the Linux, Windows and Stopped-instance result
-tables, the dump-setup / manual-check table and the advice table (advice by finding kind, start
-the instance first, Cloud Assistant, dump set-up). Every recommendation declares the report facts
+tables, the dump-setup / manual-check table, the advice table (advice by finding kind, start
+the instance first, Cloud Assistant, dump set-up) and the causal precedence of finding kinds
+(which kind causes which). Every recommendation declares the report facts
 it presumes (analysis/report_facts.py); unknown fact names are refused at load. Code that decides
 reads them; it does not restate them.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from functools import cache
 from importlib.resources import files
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ecs_reboot_diagnosis.analysis.report_facts import FACT_NAMES
 from ecs_reboot_diagnosis.models import Confidence, EventCategory, FindingKind, Text
@@ -218,3 +220,70 @@ def stopped_results() -> ResultTable:
 @cache
 def advice() -> AdviceTable:
     return AdviceTable.model_validate(_load("advice.toml"))
+
+
+class CauseRow(_Row):
+    """``kind`` causes each of ``consequences`` (when ``reason`` matches the panic reason)."""
+
+    kind: FindingKind
+    consequences: tuple[FindingKind, ...]
+    reason: str | None = None
+
+    @field_validator("reason")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            re.compile(value)
+        return value
+
+
+class PrecedenceTable(_Row):
+    window_lines: int = Field(gt=0)
+    window_seconds: int = Field(gt=0)
+    cause: tuple[CauseRow, ...]
+
+    @model_validator(mode="after")
+    def _acyclic(self) -> PrecedenceTable:
+        kinds = [row.kind for row in self.cause]
+        if len(kinds) != len(set(kinds)):
+            raise ValueError("a cause kind is listed twice")
+        edges = {row.kind: set(row.consequences) for row in self.cause}
+        for row in self.cause:
+            if row.kind in row.consequences:
+                raise ValueError(f"{row.kind} is listed as its own consequence")
+        # depth-first search for a cycle (the table is small)
+        state: dict[str, int] = {}
+
+        def visit(kind: str) -> None:
+            if state.get(kind) == 1:
+                raise ValueError(f"causal cycle through {kind}")
+            if state.get(kind) == 2:
+                return
+            state[kind] = 1
+            for nxt in edges.get(kind, ()):  # type: ignore[call-overload]
+                visit(nxt)
+            state[kind] = 2
+
+        for kind in edges:
+            visit(kind)
+        return self
+
+    def row(self, cause: FindingKind) -> CauseRow | None:
+        return next((r for r in self.cause if r.kind == cause), None)
+
+    def causes(self, cause: FindingKind, consequence: FindingKind, reason: str | None) -> bool:
+        """Whether ``cause`` may explain ``consequence`` whose panic reason is ``reason``."""
+        row = self.row(cause)
+        if row is None or consequence not in row.consequences:
+            return False
+        return row.reason is None or (
+            reason is not None and re.search(row.reason, reason) is not None
+        )
+
+
+@cache
+def precedence() -> PrecedenceTable:
+    try:
+        return PrecedenceTable.model_validate(_load("precedence.toml"))
+    except ValueError as exc:
+        raise ValueError(f"precedence.toml: {exc}") from exc
