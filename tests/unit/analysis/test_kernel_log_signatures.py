@@ -165,7 +165,12 @@ def test_panic_block_gets_rip_modules_process_and_kernel_version() -> None:
     assert [e.line_no for e in panic.evidence] == [8, 4, 7]
     assert panic.summary == "Kernel panic: Fatal exception in interrupt at nvme_queue_rq [nvme]"
     assert found["oops"].facts.rip_function == "nvme_queue_rq"
-    assert next(f.kind for f in analyze_log_text(text)) == "kernel_panic"  # most severe first
+    # the oops caused the panic: it comes first, panicked, with the panic's reason, critical
+    assert [f.kind for f in analyze_log_text(text)] == ["oops", "kernel_panic"]
+    assert found["oops"].facts.panicked is True
+    assert found["oops"].facts.panic_reason == "Fatal exception in interrupt"
+    assert found["oops"].severity == "critical"
+    assert panic.facts.panicked is True
 
 
 @pytest.mark.parametrize(

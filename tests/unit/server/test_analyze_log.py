@@ -45,9 +45,9 @@ def check_shape(doc: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("name", "primary", "kinds"),
     [
-        ("oom_panic-1.log", "kernel_panic", ["kernel_panic", "oom_panic"]),  # vmcore-dmesg style
+        ("oom_panic-1.log", "oom_panic", ["oom_panic", "kernel_panic"]),  # vmcore-dmesg style
         ("kernel_panic-2.log", "kernel_panic", ["kernel_panic"]),  # pstore, <level> prefixes
-        ("soft_lockup-1.log", "kernel_panic", ["kernel_panic", "soft_lockup"]),  # serial console
+        ("soft_lockup-1.log", "soft_lockup", ["soft_lockup", "kernel_panic"]),  # serial console
         ("hung_task-3.log", "hung_task", ["hung_task"]),  # dmesg -T
         ("fs_error-2.log", "fs_error", ["fs_error"]),  # rsyslog ISO / short-iso
         ("cgroup_oom-4.log", "cgroup_oom", ["cgroup_oom"]),  # /var/log/messages
@@ -64,8 +64,11 @@ def test_linux_logs(name: str, primary: str, kinds: list[str]) -> None:
 def test_json_carries_the_design_facts() -> None:
     doc = analyze(REAL / "oom_panic-1.log")
     panic = doc["findings"][0]
+    assert panic["kind"] == "oom_panic"  # the cause, then the panic it caused
+    assert [f["kind"] for f in doc["findings"]] == ["oom_panic", "kernel_panic"]
     assert panic["facts"] == {
         "panic_reason": "Out of memory: system-wide panic_on_oom is enabled",
+        "panicked": True,
         "process": "webservice",
         "pid": 35943,
         "kernel_version": "3.10.0-327.28.2.el7.x86_64",
@@ -94,8 +97,8 @@ def test_text_format_is_one_block_per_finding() -> None:
     assert header.endswith("3 finding(s) (Linux log)")
     assert [b.splitlines()[0] for b in blocks] == [
         "[critical] sysrq_crash (confidence high)",
+        "[warning] null_pointer (confidence high)",  # the NULL dereference explains the oops
         "[warning] oops (confidence high)",
-        "[warning] null_pointer (confidence high)",
     ]
     assert "  facts: rip_function=sysrq_handle_crash," in blocks[0]
     assert "  line 1: [1568872.292681] sysrq: SysRq : Trigger a crash" in blocks[0]
@@ -191,8 +194,8 @@ def test_linux_envelope(tmp_path: Path) -> None:
     path = tmp_path / "collector-output.txt"
     path.write_text("\n".join(lines) + "\n")
     doc = analyze(path)
-    assert doc["kinds"] == ["oops", "kernel_bug"]
-    bug = doc["findings"][1]
+    assert doc["kinds"] == ["kernel_bug", "oops"]  # the BUG explains the oops
+    bug = doc["findings"][0]
     assert bug["facts"]["process"] == "Execution worke"
     assert bug["evidence"][0]["line_no"] == 101  # the guest's own line number
     code, out = run(path, "windows", "json")
