@@ -181,6 +181,10 @@ def linux_signals(
     panic = _kind_signal(guest, PANIC_KINDS, console)
     if triage is not None and triage.dump_found and triage.panic_reason:
         panic = Signal(True, [*panic.evidence, *triage.evidence])
+    elif not panic.value and guest is not None and _captured_oops(guest.findings) is not None:
+        # an oops kdump captured before any panic line (panic_on_oops): a kernel crash
+        saved = [f for f in guest.findings if f.kind == "kdump_saved"]
+        panic = Signal(True, [*panic.evidence, *_evidence(saved)])
 
     crash_dump = UNKNOWN
     if triage is not None and triage.dump_found:
@@ -359,11 +363,15 @@ def _fills(
         else Text(en="an API call not recorded", zh_CN="未记录的 API 调用")
     )
     panic = (triage.panic_reason if triage else None) or _first_fact(
-        guest, PANIC_KINDS | LOCKUP_KINDS | frozenset({"mce_hardware"}), "panic_reason", console
+        guest,
+        PANIC_KINDS | LOCKUP_KINDS | OOPS_KINDS | frozenset({"mce_hardware", "kdump_saved"}),
+        "panic_reason",
+        console,
     )
     fills["panic_reason"] = (
         _same(panic) if panic else Text(en="panic reason not recorded", zh_CN="未记录 panic 原因")
     )
+    fills["cause"] = cause_clause(guest, console)
     rip = (triage.rip if triage else None) or _first_fact(
         guest, PANIC_KINDS, "rip_function", console
     )
@@ -437,6 +445,72 @@ def _fills(
         else Text(en="no guest evidence was collected", zh_CN="未采集到实例内部证据")
     )
     return fills
+
+
+# What a cause is called, in both languages: "{what} panicked the kernel" (a rip is added).
+_CAUSE_NAMES: dict[FindingKind, tuple[str, str]] = {
+    "soft_lockup": ("A soft lockup", "软死锁（soft lockup）"),
+    "hard_lockup": ("A hard lockup (NMI watchdog)", "硬死锁（hard lockup，NMI watchdog 检测）"),
+    "hung_task": ("A hung task", "任务挂起（hung task）"),
+    "rcu_stall": ("An RCU stall", "RCU stall"),
+    "gpf": ("A general protection fault", "一般保护错误（general protection fault）"),
+    "null_pointer": ("A NULL pointer dereference", "空指针解引用（NULL pointer dereference）"),
+    "kernel_bug": ("A kernel BUG", "内核 BUG"),
+    "oops": ("A kernel oops", "内核 oops"),
+    "oom_panic": ("Running out of memory", "内存耗尽"),
+    "oom_kill": ("Running out of memory", "内存耗尽"),
+    "cgroup_oom": ("Running out of memory", "内存耗尽"),
+    "mce_hardware": ("A fatal machine check (hardware error)", "致命的机器检查（硬件错误）"),
+    "init_killed": ("The init process (PID 1) exiting", "init 进程（PID 1）退出"),
+    "vfs_root_mount": ("Failing to mount the root file system", "无法挂载根文件系统"),
+    "sysrq_crash": ("A crash triggered through SysRq", "通过 SysRq 触发的崩溃"),
+}
+OOPS_KINDS: frozenset[FindingKind] = frozenset({"null_pointer", "gpf", "kernel_bug", "oops"})
+# kinds whose place in the code (function, module) says something
+_LOCATED: frozenset[FindingKind] = OOPS_KINDS | {"soft_lockup", "hard_lockup"}
+
+
+def _cause_finding(findings: Sequence[Finding]) -> Finding | None:
+    """The headline cause of the panic: the first (analyzers list causes first) that panicked."""
+    return next(
+        (f for f in findings if f.facts.panicked and f.kind in _CAUSE_NAMES and f.trusted), None
+    )
+
+
+def _captured_oops(findings: Sequence[Finding]) -> Finding | None:
+    """The oops kdump captured without a panic line (panic_on_oops with kdump loaded)."""
+    saved = next((f for f in findings if f.kind == "kdump_saved" and f.trusted), None)
+    if saved is None or saved.facts.panicked is not False:
+        return None
+    return next((f for f in findings if f.kind in OOPS_KINDS and f.trusted), None)
+
+
+def cause_clause(guest: GuestEvidence | None, console: ConsoleEvidence | None) -> Text:
+    """ "A soft lockup in `nvme_poll` [nvme] panicked the kernel", or "The kernel panicked"."""
+    findings = [*(guest.findings if guest else []), *(console.findings if console else [])]
+    cause = _cause_finding(findings)
+    captured = None if cause is not None else _captured_oops(findings)
+    f = cause or captured
+    if f is None:
+        return Text(en="The kernel panicked", zh_CN="内核发生 panic")
+    en, zh = _CAUSE_NAMES[f.kind]
+    where_en = where_zh = ""
+    if f.kind in _LOCATED and f.facts.rip_function:
+        mod = f" [{f.facts.rip_module}]" if f.facts.rip_module else ""
+        where_en = f" in {f.facts.rip_function}{mod}"
+        where_zh = f"位于 {f.facts.rip_function}{mod} 的"
+    elif f.kind == "hung_task" and f.facts.process:
+        pid = f" pid {f.facts.pid}" if f.facts.pid is not None else ""
+        where_en = f" ({f.facts.process}{pid})"
+        where_zh = f"任务 {f.facts.process}{pid} "
+    if captured is not None:
+        return Text(
+            en=f"{en}{where_en} crashed the kernel and kdump captured the oops "
+            "(panic_on_oops; no panic line was logged)",
+            zh_CN=f"{where_zh}{zh}导致内核崩溃，kdump 在 oops 时直接捕获了转储"
+            "（panic_on_oops；没有记录 panic 行）",
+        )
+    return Text(en=f"{en}{where_en} panicked the kernel", zh_CN=f"{where_zh}{zh}导致内核 panic")
 
 
 def _window_days(guest: GuestEvidence | None) -> int | None:

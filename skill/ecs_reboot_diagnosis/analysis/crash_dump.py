@@ -145,6 +145,13 @@ def _linux(guest: GuestEvidence) -> DumpTriage:
             en="The vmcore is incomplete: the dump did not finish (disk space or timeout).",
             zh_CN="vmcore 不完整：转储没有完成（磁盘空间不足或超时）。",
         )
+    elif facts is not None and facts.panicked is False and facts.panic_reason:
+        note = Text(
+            en="kdump captured the kernel oops itself (panic_on_oops): the crash log holds the "
+            "oops and its call trace but no panic line; the oops is the crash reason.",
+            zh_CN="kdump 在内核 oops 时直接捕获了转储（panic_on_oops）：崩溃日志中有 oops 及其"
+            "调用栈，但没有 panic 行；oops 即崩溃原因。",
+        )
     elif facts is None or facts.panic_reason is None:
         note = Text(
             en="A dump exists but no vmcore-dmesg.txt / dmesg.* was read; analyse it with crash.",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Final
@@ -175,6 +176,20 @@ def _summary(
     return text + times
 
 
+_BURST_SECONDS: Final = 2.0  # a watchdog pass prints its reports within this
+# kernel threads that file-system writers wait on: when blocked, they are the root of the burst
+_IO_ROOT: Final = re.compile(r"jbd2/|kjournald|xfsaild/|flush-|btrfs-transacti|txg_sync")
+
+
+def _same_burst(h: Hit, last: Hit) -> bool:
+    """Whether ``h`` was printed by the same watchdog pass as ``last`` (at or before it)."""
+    if h.parsed is None or last.parsed is None or h.parsed.line.source != last.parsed.line.source:
+        return h is last
+    if h.time is not None and last.time is not None:
+        return 0 <= (last.time - h.time).total_seconds() <= _BURST_SECONDS
+    return 0 <= last.parsed.position - h.parsed.position <= NEAR * 4
+
+
 def _primary(kind: FindingKind, hits: list[Hit], ctx: dict[str, Context]) -> Hit:
     """The occurrence a finding reports: the latest, or the report a panic reason points at."""
     primary = hits[-1]
@@ -188,6 +203,18 @@ def _primary(kind: FindingKind, hits: list[Hit], ctx: dict[str, Context]) -> Hit
             or (primary.time - last.time <= timedelta(minutes=10))
         ):
             primary = last
+    if kind == "hung_task" and not primary.derived:
+        # one watchdog pass reports every blocked task at once; a journal or flusher thread in
+        # it is the one the others wait on (jbd2 before the processes blocked on the journal)
+        root = next(
+            (
+                h
+                for h in direct
+                if _same_burst(h, primary) and _IO_ROOT.match(str(h.facts.get("process", "")))
+            ),
+            None,
+        )
+        primary = root or primary
     if kind in _CONTEXT_KINDS and not _has_context(primary, ctx):
         # the same message collected from several sources: use the copy with its RIP nearby
         twin = next(

@@ -217,10 +217,12 @@ def _kdump_saved(
     crash = env.ok("crash_dmesg")
     in_trace = False
     frames = 0
+    crash_lines: list[LogLine] = []
     if crash is not None:
         for source, line_no, text in _data_lines(crash.lines, ""):
             if source not in readable:
                 continue
+            crash_lines.append(LogLine(source=source, line_no=line_no, text=text))
             _, msg = kernel_message(text)
             keep = False
             if _PANIC_LINE.search(msg):
@@ -239,6 +241,19 @@ def _kdump_saved(
                 keep = True
             if keep:
                 evidence.append(Evidence(source=source, line_no=line_no, text=text))
+    oops = None if "panic_reason" in facts else _captured_oops(crash_lines)
+    if oops is not None:
+        # kdump loaded and panic_on_oops=1: the kernel jumps to the capture kernel from the oops
+        # itself, so the crash log ends with the oops and its trace and holds no panic line
+        _, header = kernel_message(oops.evidence[0].text)
+        facts["panic_reason"] = header.strip()
+        facts["panicked"] = False
+        for name in ("rip_function", "rip_module", "modules", "process", "pid", "kernel_version"):
+            value = getattr(oops.facts, name)
+            if value is not None and value != []:
+                facts[name] = value
+        if oops.evidence[0] not in evidence:
+            evidence.insert(1, oops.evidence[0])
     incomplete = newest.path.endswith("-incomplete")
     stale = (
         window_start is not None
@@ -249,7 +264,9 @@ def _kdump_saved(
     summary = f"kdump saved {what}: {newest.path}"
     if incomplete:
         summary += " (incomplete: the dump did not finish)"
-    if facts.get("panic_reason"):
+    if oops is not None:
+        summary += f"; kdump captured the oops itself (no panic line): {facts['panic_reason']}"
+    elif facts.get("panic_reason"):
         summary += f"; panic reason: {facts['panic_reason']}"
     if stale:
         summary += "; it is older than the log window"
@@ -270,6 +287,20 @@ def _kdump_saved(
         confidence=confidence,
         trusted=trusted,
     )
+
+
+_OOPS_KINDS: Final[frozenset[FindingKind]] = frozenset(
+    {"null_pointer", "gpf", "kernel_bug", "oops"}
+)
+
+
+def _captured_oops(lines: list[LogLine]) -> Finding | None:
+    """The oops a crash log ends with when it holds no panic line, as its finding (the cause
+    first: a NULL dereference or BUG rather than the generic oops)."""
+    findings = analyze_log_lines(lines)
+    if any(f.kind == "kernel_panic" for f in findings):
+        return None
+    return next((f for f in findings if f.kind in _OOPS_KINDS and f.evidence), None)
 
 
 def _journal_tail(env: Envelope) -> list[tuple[str, str]]:

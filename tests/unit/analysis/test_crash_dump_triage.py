@@ -142,3 +142,52 @@ def test_sections_that_failed_leave_fields_unknown() -> None:
     status = {s.name: s for s in guest.sections}
     assert status["os"].note == "error: why"
     assert not status["syslog"].present
+
+
+def test_linux_oops_captured_by_kdump_is_a_crash_with_a_dump() -> None:
+    """kdump loaded and panic_on_oops=1: vmcore-dmesg.txt ends with the oops, no panic line."""
+    from ecs_reboot_diagnosis.analysis.conclusions import conclude_guest
+
+    real = Path(__file__).resolve().parents[2] / "fixtures" / "real_logs" / "null_pointer-6.log"
+    lines = real.read_text("utf-8").splitlines()
+    assert not any("Kernel panic" in line for line in lines)
+    stamp = "127.0.0.1-2025-03-20-02:30:58"
+    guest = linux(
+        kdump=["service=kdump", "dump_path=/var/crash"],
+        crash_files=[
+            f"1742437858 1048576 /var/crash/{stamp}/vmcore",
+            f"1742437858 2893 /var/crash/{stamp}/vmcore-dmesg.txt",
+            "#found=2",
+        ],
+        crash_dmesg=[
+            f"#source=/var/crash/{stamp}/vmcore-dmesg.txt",
+            *(f"{n}:{line}" for n, line in enumerate(lines, start=1)),
+        ],
+    )
+    saved = next(f for f in guest.findings if f.kind == "kdump_saved")
+    assert saved.facts.panicked is False
+    assert (
+        saved.facts.panic_reason
+        == "BUG: kernel NULL pointer dereference, address: 000000000000000b"
+    )
+    assert (saved.facts.rip_function, saved.facts.rip_module) == ("dbuf_sync_list", "zfs")
+    assert (saved.facts.process, saved.facts.pid) == ("dp_sync_taskq", 1214)
+    assert "zfs" in saved.facts.modules or saved.facts.modules == []
+    assert "kdump captured the oops itself" in saved.summary
+    triage = triage_dumps(guest)
+    assert triage.dump_found and triage.dump_file is not None
+    assert triage.dump_file.kind == "vmcore"
+    assert triage.panic_reason == saved.facts.panic_reason  # the oops is the crash reason
+    assert triage.rip_function == "dbuf_sync_list"
+    assert triage.note is not None and "oops" in triage.note.en and "oops" in triage.note.zh_CN
+    conclusion, _ = conclude_guest("linux", guest, triage, None)
+    assert conclusion.rule_id == "linux.kernel_panic_with_dump"
+    assert conclusion.verdict == "guest_crash"
+    assert conclusion.root_cause.en.startswith(
+        "A NULL pointer dereference in dbuf_sync_list [zfs] crashed the kernel and kdump "
+        "captured the oops"
+    )
+    assert "kdump 在 oops 时直接捕获了转储" in conclusion.root_cause.zh_CN
+    # without the dump triage the guest findings alone say the same
+    conclusion, _ = conclude_guest("linux", guest, None, None)
+    assert conclusion.rule_id.startswith("linux.kernel_panic")
