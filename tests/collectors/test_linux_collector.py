@@ -117,7 +117,8 @@ def test_rhel_kernel_panic_with_vmcore(linux_case: Run) -> None:
     assert (triage.rip_function, triage.rip_module) == ("nvme_queue_rq", "nvme")
     assert "nvme" in triage.modules
     assert triage.call_trace[:2] == ["blk_mq_dispatch_rq_list", "__blk_mq_do_dispatch_sched"]
-    assert triage.call_trace[-1] == "nvme_irq [nvme]"
+    # the whole trace (up to a cap), through the interrupt frames
+    assert "nvme_irq [nvme]" in triage.call_trace and len(triage.call_trace) > 8
 
 
 def test_ubuntu_panic_without_dump(linux_case: Run) -> None:

@@ -449,10 +449,10 @@ def _fills(
 
 # What a cause is called, in both languages: "{what} panicked the kernel" (a rip is added).
 _CAUSE_NAMES: dict[FindingKind, tuple[str, str]] = {
-    "soft_lockup": ("A soft lockup", "软死锁（soft lockup）"),
-    "hard_lockup": ("A hard lockup (NMI watchdog)", "硬死锁（hard lockup，NMI watchdog 检测）"),
+    "soft_lockup": ("A soft lockup", "软锁死（soft lockup）"),
+    "hard_lockup": ("A hard lockup (NMI watchdog)", "硬锁死（hard lockup，NMI watchdog 检测）"),
     "hung_task": ("A hung task", "任务挂起（hung task）"),
-    "rcu_stall": ("An RCU stall", "RCU stall"),
+    "rcu_stall": ("An RCU stall", "RCU 停顿（RCU stall）"),
     "gpf": ("A general protection fault", "一般保护错误（general protection fault）"),
     "null_pointer": ("A NULL pointer dereference", "空指针解引用（NULL pointer dereference）"),
     "kernel_bug": ("A kernel BUG", "内核 BUG"),
@@ -507,10 +507,14 @@ def cause_clause(guest: GuestEvidence | None, console: ConsoleEvidence | None) -
         return Text(
             en=f"{en}{where_en} crashed the kernel and kdump captured the oops "
             "(panic_on_oops; no panic line was logged)",
-            zh_CN=f"{where_zh}{zh}导致内核崩溃，kdump 在 oops 时直接捕获了转储"
+            zh_CN=f"{where_zh}{zh}{' ' if zh[-1].isascii() else ''}导致内核崩溃，"
+            "kdump 在 oops 时直接捕获了转储"
             "（panic_on_oops；没有记录 panic 行）",
         )
-    return Text(en=f"{en}{where_en} panicked the kernel", zh_CN=f"{where_zh}{zh}导致内核 panic")
+    gap = " " if zh[-1].isascii() else ""
+    return Text(
+        en=f"{en}{where_en} panicked the kernel", zh_CN=f"{where_zh}{zh}{gap}导致内核 panic"
+    )
 
 
 def _window_days(guest: GuestEvidence | None) -> int | None:

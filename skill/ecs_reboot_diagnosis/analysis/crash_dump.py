@@ -12,9 +12,11 @@ from datetime import datetime
 from typing import Final
 
 from ecs_reboot_diagnosis.analysis.incident_context import (
+    is_entry_frame,
     parse_call_trace_frame,
     parse_modules,
     parse_rip,
+    strip_trace_markers,
 )
 from ecs_reboot_diagnosis.analysis.log_lines import kernel_message
 from ecs_reboot_diagnosis.models import (
@@ -28,7 +30,7 @@ from ecs_reboot_diagnosis.models import (
 
 __all__ = ["MAX_FRAMES", "triage_dumps"]
 
-MAX_FRAMES: Final = 8
+MAX_FRAMES: Final = 16  # the crashing CPU's whole trace, up to a cap
 
 _LINUX_LABELS: Final = {
     "vmcore": "vmcore (kdump, RHEL / CentOS / Alibaba Cloud Linux layout)",
@@ -128,9 +130,10 @@ def _linux(guest: GuestEvidence) -> DumpTriage:
         elif (mods := parse_modules(msg)) is not None:
             modules = mods
             in_trace = False
-        elif in_trace and (frame := parse_call_trace_frame(msg)) is not None:
+        elif in_trace and (frame := parse_call_trace_frame(strip_trace_markers(msg))) is not None:
             func, mod, reliable = frame
-            if reliable and len(frames) < MAX_FRAMES:
+            # the NMI/IRQ entry and the panic machinery say where the report came from
+            if reliable and not is_entry_frame(func) and len(frames) < MAX_FRAMES:
                 frames.append(f"{func} [{mod}]" if mod else func)
         evidence.append(ev)
     facts = saved.facts if saved is not None else None

@@ -5,10 +5,12 @@ line keeps where it came from (``Evidence.source`` and ``line_no``), so every fi
 the data it rests on. Which lines are hits is the signature catalogue's business
 (:mod:`.signatures`, :mod:`.reboot_records`); this module assembles them:
 
-- One finding per kind. Its facts come from the most recent occurrence; its evidence is that
-  line, the RIP and ``Modules linked in`` lines of the same incident, then other distinct
-  occurrences, at most :data:`MAX_EVIDENCE` lines.
-- Findings are listed most severe first (:data:`~ecs_reboot_diagnosis.models.SEVERITY`).
+- One finding per kind. Its facts come from the most recent occurrence; its evidence is at most
+  :data:`MAX_EVIDENCE` lines ranked by relevance (:data:`_RANK`): that line, the panic it
+  caused, the RIP, decisive lines of other occurrences, ``Modules linked in``, the rest.
+- Findings are listed most severe first (:data:`~ecs_reboot_diagnosis.models.SEVERITY`), a
+  cause before what it caused (tables/precedence.toml, :func:`causal_order`); a cause of the
+  panic carries ``panicked`` and the panic reason and is critical.
 """
 
 from __future__ import annotations
@@ -176,7 +178,24 @@ def _summary(
     return text + times
 
 
+# How relevant an evidence line is (lower first): the finding's own line, the panic it caused,
+# the RIP, a decisive line of another occurrence (a fatal MCE's "Machine Check Exception ...
+# Bank" rather than "Machine check events logged"), the modules, then the rest.
+_RANK: Final[dict[str, int]] = {
+    "primary": 0,
+    "panic": 1,
+    "rip": 2,
+    "decisive": 3,
+    "modules": 4,
+    "other": 5,
+}
+_DECISIVE: Final = re.compile(
+    r"Machine Check Exception|Bank \d+|Fatal|Processor context corrupt|[Uu]ncorrected|"
+    r"Kernel panic|kernel BUG at|NULL pointer|general protection fault|Oops|"
+    r"blocked for more than|soft lockup|hard LOCKUP|stall"
+)
 _BURST_SECONDS: Final = 2.0  # a watchdog pass prints its reports within this
+_MONO: Final = re.compile(r"\[\s*(\d{1,10}\.\d{1,9})\]")  # "[ 8643.504000]"
 # kernel threads that file-system writers wait on: when blocked, they are the root of the burst
 _IO_ROOT: Final = re.compile(r"jbd2/|kjournald|xfsaild/|flush-|btrfs-transacti|txg_sync")
 
@@ -185,9 +204,22 @@ def _same_burst(h: Hit, last: Hit) -> bool:
     """Whether ``h`` was printed by the same watchdog pass as ``last`` (at or before it)."""
     if h.parsed is None or last.parsed is None or h.parsed.line.source != last.parsed.line.source:
         return h is last
-    if h.time is not None and last.time is not None:
-        return 0 <= (last.time - h.time).total_seconds() <= _BURST_SECONDS
-    return 0 <= last.parsed.position - h.parsed.position <= NEAR * 4
+    gap = _seconds_between(h, last)
+    if gap is not None:
+        return 0 <= gap <= _BURST_SECONDS
+    return 0 <= last.parsed.position - h.parsed.position <= NEAR
+
+
+def _seconds_between(a: Hit, b: Hit) -> float | None:
+    """Seconds from ``a`` to ``b``: by their seconds-since-boot stamps when both lines have one
+    (a crash log's lines may all carry the file's time), else by their times."""
+    if a.parsed is not None and b.parsed is not None:
+        ma, mb = _MONO.search(a.parsed.line.text[:64]), _MONO.search(b.parsed.line.text[:64])
+        if ma is not None and mb is not None:
+            return float(mb.group(1)) - float(ma.group(1))
+    if a.time is not None and b.time is not None:
+        return (b.time - a.time).total_seconds()
+    return None
 
 
 def _primary(kind: FindingKind, hits: list[Hit], ctx: dict[str, Context]) -> Hit:
@@ -254,9 +286,17 @@ def _finding(
         facts.setdefault("panic_reason", reason)
     if panic is not None or kind == "kernel_panic":
         facts["panicked"] = True
-    evidence: list[Evidence] = [primary.evidence, *primary.extra_evidence]
-    if panic is not None and panic.evidence not in evidence:
-        evidence.append(panic.evidence)
+    # evidence by relevance: (rank, log position) -> line; see _RANK
+    ranked: list[tuple[int, int, Evidence]] = []
+
+    def keep(rank: int, ev: Evidence) -> None:
+        ranked.append((rank, len(ranked), ev))
+
+    keep(_RANK["primary"], primary.evidence)
+    for ev in primary.extra_evidence:
+        keep(_RANK["primary"], ev)
+    if panic is not None:
+        keep(_RANK["panic"], panic.evidence)
     p = primary.parsed
     if p is not None and kind in _CONTEXT_KINDS:
         c = ctx.get(p.line.source, Context())
@@ -264,11 +304,11 @@ def _finding(
         if rip is not None:
             facts.setdefault("rip_function", rip.value[0])
             facts.setdefault("rip_module", rip.value[1])
-            evidence.append(evidence_of(rip.parsed))
+            keep(_RANK["rip"], evidence_of(rip.parsed))
         mods = nearest(c.modules, p)
         if mods is not None:
             facts.setdefault("modules", mods.value)
-            evidence.append(evidence_of(mods.parsed))
+            keep(_RANK["modules"], evidence_of(mods.parsed))
         comm = nearest(c.comms, p)
         if comm is not None:
             if "process" not in facts:
@@ -280,16 +320,17 @@ def _finding(
             if invoked is not None:
                 facts["process"] = invoked.value
                 facts.pop("pid", None)
-                evidence.append(evidence_of(invoked.parsed))
-    seen = {norm(e.text) for e in evidence}
+                keep(_RANK["decisive"], evidence_of(invoked.parsed))
     for h in reversed(hits):
-        if len(evidence) >= MAX_EVIDENCE:
-            break
-        if h is primary:
-            continue
-        if norm(h.evidence.text) not in seen:
-            seen.add(norm(h.evidence.text))
-            evidence.append(h.evidence)
+        if h is not primary:
+            decisive = _DECISIVE.search(h.evidence.text) is not None
+            keep(_RANK["decisive"] if decisive else _RANK["other"], h.evidence)
+    evidence: list[Evidence] = []
+    seen: set[str] = set()
+    for _, _, ev in sorted(ranked, key=lambda r: (r[0], r[1])):
+        if norm(ev.text) not in seen and len(evidence) < MAX_EVIDENCE:
+            seen.add(norm(ev.text))
+            evidence.append(ev)
     if primary.time is not None:
         facts["timestamp"] = primary.time
     kills = {
@@ -308,7 +349,7 @@ def _finding(
         kind=kind,
         severity="critical" if typed.panicked else SEVERITY[kind],
         summary=_summary(kind, primary, typed, _occurrences(hits), len(kills), notes),
-        evidence=evidence[:MAX_EVIDENCE],
+        evidence=evidence,
         facts=typed,
         confidence=confidence,
     )
@@ -407,8 +448,10 @@ def _explains(cause: list[Hit], effect: Hit, table: PrecedenceTable) -> Strength
     """How ``cause``'s hits explain the consequence's occurrence ``effect`` (None: they don't).
 
     Same incident: a hit the panic reason of ``effect`` names (the same line), or a direct hit in
-    the same log at most ``window_lines`` lines before it and, when both are dated, at most
-    ``window_seconds`` earlier (one second of clock skew allowed).
+    the same log at most ``window_lines`` lines before it and, when both are dated (or carry
+    seconds-since-boot stamps), at most ``window_seconds`` earlier (one second of skew allowed).
+    When the panic reason names a cause, causes that are only near are dropped
+    (:func:`_explanations`).
     """
     e = effect.parsed
     if e is None:
@@ -425,10 +468,9 @@ def _explains(cause: list[Hit], effect: Hit, table: PrecedenceTable) -> Strength
         gap = e.position - p.position
         if not 0 <= gap <= table.window_lines:
             continue
-        if h.time is not None and effect.time is not None:
-            seconds = (effect.time - h.time).total_seconds()
-            if not -1 <= seconds <= table.window_seconds:
-                continue
+        seconds = _seconds_between(h, effect)
+        if seconds is not None and not -1 <= seconds <= table.window_seconds:
+            continue
         if best is None or (1, gap) < best:
             best = (1, gap)
     return best
@@ -448,7 +490,13 @@ def _explanations(
             strength = _explains(hits, primary, table)
             if strength is not None:
                 edges.setdefault(cause, {})[effect] = strength
-    return edges
+    # when the panic reason names its cause, nearness alone explains nothing more
+    for effect in primaries:
+        if any(e.get(effect) == (0, 0) for e in edges.values()):
+            for e in edges.values():
+                if e.get(effect, (0, 0)) != (0, 0):
+                    del e[effect]
+    return {cause: e for cause, e in edges.items() if e}
 
 
 def _reach(

@@ -21,11 +21,13 @@ __all__ = [
     "NEAR",
     "Context",
     "Mark",
+    "is_entry_frame",
     "nearest",
     "parse_call_trace_frame",
     "parse_modules",
     "parse_rip",
     "record_context",
+    "strip_trace_markers",
 ]
 
 NEAR: Final = 60  # lines: how far an incident's RIP / Modules / CPU lines may be from it
@@ -83,6 +85,43 @@ def parse_call_trace_frame(message: str) -> tuple[str, str | None, bool] | None:
     if match is None:
         return None
     return match.group("func"), match.group("mod"), match.group("unreliable") is None
+
+
+# Frames of the NMI / interrupt entry, the watchdog and the panic machinery: where the report
+# was printed from, not where the CPU was. Skipped (like "? " unreliable frames and the
+# <NMI>/<IRQ>/<EOI> markers) when looking for the faulting function.
+_ENTRY_FRAME: Final = re.compile(
+    r"(?:nmi_handle|default_do_nmi|do_nmi|exc_nmi|asm_exc_nmi|end_repeat_nmi|repeat_nmi|"
+    r"nmi_restore|first_nmi|perf_event_nmi_handler|x86_pmu_handle_irq|intel_pmu_handle_irq|"
+    r"amd_pmu_handle_irq|__perf_event_overflow|perf_event_overflow|"
+    r"watchdog_overflow_callback|watchdog_timer_fn|watchdog_hardlockup_check|"
+    r"apic_timer_interrupt|smp_apic_timer_interrupt|__sysvec_apic_timer_interrupt|"
+    r"sysvec_apic_timer_interrupt|asm_sysvec_apic_timer_interrupt|hrtimer_interrupt|"
+    r"__hrtimer_run_queues|tick_sched_timer|tick_sched_handle|update_process_times|"
+    r"common_interrupt|asm_common_interrupt|ret_from_intr|irq_exit|irq_exit_rcu|"
+    r"__irq_exit_rcu|do_IRQ|handle_irq|"
+    r"dump_stack|dump_stack_lvl|show_stack|show_trace_log_lvl|panic|nmi_panic|"
+    r"vpanic|oops_end|die|die_body|__die|__die_body|no_context|"
+    r"rcu_dump_cpu_stacks|print_cpu_stall|rcu_sched_clock_irq|check_cpu_stall|"
+    r"warn_slowpath_common|warn_slowpath_fmt|warn_slowpath_null|__warn|report_bug)"
+    r"(?:\.(?:cold|constprop|isra|part)[\w.]*)?"
+)
+
+
+# "<NMI>  [<addr>] dump_stack+..", "<IRQ> [ 10.5]  [<addr>] ? panic+..": markers before a frame
+_TRACE_MARKERS: Final = re.compile(
+    r"^\s*(?:(?:<<?/?(?:NMI|IRQ|EOI|EOE|TASK|SOFTIRQ)>>?|\[\s*\d+\.\d+\])\s*)+"
+)
+
+
+def strip_trace_markers(message: str) -> str:
+    """A call-trace line without its leading <NMI>/<IRQ>/<EOI> markers ("" for a bare marker)."""
+    return _TRACE_MARKERS.sub("", message)
+
+
+def is_entry_frame(function: str) -> bool:
+    """Whether a call-trace function belongs to the NMI/IRQ entry or the report machinery."""
+    return _ENTRY_FRAME.fullmatch(function) is not None
 
 
 _INVOKED: Final = re.compile(r"(?P<proc>\S+) invoked oom-killer")

@@ -21,9 +21,11 @@ from ecs_reboot_diagnosis.analysis.conclusions import episode_verdict
 from ecs_reboot_diagnosis.analysis.envelope import LINUX_SECTIONS, Envelope
 from ecs_reboot_diagnosis.analysis.findings import analyze_log_lines
 from ecs_reboot_diagnosis.analysis.incident_context import (
+    is_entry_frame,
     parse_call_trace_frame,
     parse_modules,
     parse_rip,
+    strip_trace_markers,
 )
 from ecs_reboot_diagnosis.analysis.log_lines import (
     LogLine,
@@ -215,32 +217,37 @@ def _kdump_saved(
     ]
     facts: dict[str, object] = {"timestamp": newest.crash_time or newest.modified}
     crash = env.ok("crash_dmesg")
-    in_trace = False
-    frames = 0
     crash_lines: list[LogLine] = []
     if crash is not None:
         for source, line_no, text in _data_lines(crash.lines, ""):
             if source not in readable:
                 continue
             crash_lines.append(LogLine(source=source, line_no=line_no, text=text))
-            _, msg = kernel_message(text)
-            keep = False
-            if _PANIC_LINE.search(msg):
-                facts["panic_reason"] = msg.split("not syncing:", 1)[-1].strip()
-                keep, in_trace = True, False
-            elif (rip := parse_rip(msg)) is not None and "rip_function" not in facts:
-                facts["rip_function"], facts["rip_module"] = rip
-                keep = True
-            elif (mods := parse_modules(msg)) is not None and "modules" not in facts:
-                facts["modules"] = mods
-                keep = True
-            elif "Call Trace" in msg:
-                in_trace, keep = frames == 0, frames == 0
-            elif in_trace and parse_call_trace_frame(msg) is not None and frames < 8:
-                frames += 1
-                keep = True
-            if keep:
-                evidence.append(Evidence(source=source, line_no=line_no, text=text))
+    for line in crash_lines:
+        _, msg = kernel_message(line.text)
+        keep = False
+        if _PANIC_LINE.search(msg):
+            facts["panic_reason"] = msg.split("not syncing:", 1)[-1].strip()
+            keep = True
+        elif (rip := parse_rip(msg)) is not None and "rip_function" not in facts:
+            facts["rip_function"], facts["rip_module"] = rip
+            keep = True
+        elif (mods := parse_modules(msg)) is not None and "modules" not in facts:
+            facts["modules"] = mods
+            keep = True
+        if keep:
+            evidence.append(Evidence(source=line.source, line_no=line.line_no, text=line.text))
+    trace = _crash_trace(crash_lines)
+    evidence.extend(
+        Evidence(source=line.source, line_no=line.line_no, text=line.text) for line in trace
+    )
+    if "rip_function" not in facts:
+        # no RIP line: the first frame of the crashing CPU's trace past the entry frames
+        for line in trace:
+            frame = parse_call_trace_frame(strip_trace_markers(kernel_message(line.text)[1]))
+            if frame is not None and frame[2] and not is_entry_frame(frame[0]):
+                facts["rip_function"], facts["rip_module"] = frame[0], frame[1]
+                break
     oops = None if "panic_reason" in facts else _captured_oops(crash_lines)
     if oops is not None:
         # kdump loaded and panic_on_oops=1: the kernel jumps to the capture kernel from the oops
@@ -287,6 +294,66 @@ def _kdump_saved(
         confidence=confidence,
         trusted=trusted,
     )
+
+
+MAX_TRACE_FRAMES: Final = 16
+_CPU_OF: Final = re.compile(r"\bCPU: (?P<cpu>\d+) (?:UID: \d+ )?PID: ")
+_CRASH_CPU: Final = re.compile(
+    r"(?:soft lockup - CPU#|hard LOCKUP on cpu |LOCKUP on cpu |CPU (?=\d+: Machine Check))"
+    r"(?P<cpu>\d+)"
+)
+
+
+def _crash_trace(lines: list[LogLine]) -> list[LogLine]:
+    """The call trace of the crashing CPU: ``Call Trace:`` and its frames, up to
+    :data:`MAX_TRACE_FRAMES`, without ``?`` unreliable frames.
+
+    Several CPUs may print a trace (an NMI-triggered panic backtraces the others first): the
+    block printed under the crashing CPU's ``CPU: N PID:`` line wins (N from the lockup header
+    or the CPU line after the panic), else the block nearest before the panic line, else the
+    first one.
+    """
+    blocks: list[tuple[int | None, int, list[LogLine]]] = []  # (cpu, index, lines)
+    crash_cpu: int | None = None
+    panic_at: int | None = None
+    cpu: int | None = None
+    current: list[LogLine] | None = None
+    for index, line in enumerate(lines):
+        _, msg = kernel_message(line.text)
+        if (m := _CRASH_CPU.search(msg)) is not None and crash_cpu is None:
+            crash_cpu = int(m.group("cpu"))
+        if (m := _CPU_OF.search(msg)) is not None:
+            cpu = int(m.group("cpu"))
+            if panic_at is not None and crash_cpu is None:
+                crash_cpu = cpu  # the panic dumps its own stack right after its line
+        if _PANIC_LINE.search(msg):
+            panic_at = index
+        if "Call Trace" in msg:
+            current = [line]
+            blocks.append((cpu, index, current))
+            continue
+        if current is None:
+            continue
+        # "<NMI>  [<addr>] dump_stack+0x19/0x1b", "<IRQ> [ 10.5]  [<addr>] ? panic+..": markers
+        # (and a stamp printed after one) before the frame
+        rest = strip_trace_markers(msg)
+        frame = parse_call_trace_frame(rest)
+        if frame is not None:
+            if frame[2] and len(current) <= MAX_TRACE_FRAMES:
+                current.append(line)
+        elif rest.strip():
+            current = None
+    if not blocks:
+        return []
+    if crash_cpu is not None:
+        mine = [b for b in blocks if b[0] == crash_cpu]
+        if mine:
+            return mine[0][2]
+    if panic_at is not None:
+        before = [b for b in blocks if b[1] < panic_at]
+        if before:
+            return before[-1][2]
+    return blocks[0][2]
 
 
 _OOPS_KINDS: Final[frozenset[FindingKind]] = frozenset(

@@ -233,7 +233,10 @@ class CauseRow(_Row):
     @classmethod
     def _compiles(cls, value: str | None) -> str | None:
         if value is not None:
-            re.compile(value)
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"reason is not a regular expression: {exc}") from None
         return value
 
 

@@ -387,12 +387,14 @@ CASES: tuple[Case, ...] = (
         facts_en=(
             "Reboot explained: the boot that started at ",
             "- Earlier reboots in the window\n",
-            "The kernel crashed (Fatal exception), but no crash dump was captured",
+            "A NULL pointer dereference in fuse\\_request\\_end \\[fuse\\] panicked the kernel "
+            "(Fatal exception), but no crash dump was captured",
         ),
         facts_zh=(
             "所诊断的重启：",
             "- 时间窗口内更早的重启\n",
-            "内核崩溃（Fatal exception），但未捕获崩溃转储",
+            "位于 fuse\\_request\\_end \\[fuse\\] 的空指针解引用"
+            "（NULL pointer dereference）导致内核 panic（Fatal exception），但未捕获崩溃转储",
         ),
         sysctls=(("kernel.panic_on_oops", "1"),),
     ),
@@ -428,13 +430,15 @@ CASES: tuple[Case, ...] = (
         facts_en=(
             "belongs to an earlier reboot",
             "- Earlier reboots in the window\n",
-            "The kernel crashed (Fatal exception in interrupt; "
-            "RIP virtqueue\\_get\\_buf\\_ctx) and kdump saved a crash dump",
+            "A kernel oops in virtqueue\\_get\\_buf\\_ctx \\[virtio\\_ring\\] panicked the kernel "
+            "(Fatal exception in interrupt; RIP virtqueue\\_get\\_buf\\_ctx) and kdump saved a "
+            "crash dump",
         ),
         facts_zh=(
             "- 时间窗口内更早的重启\n",
-            "内核崩溃（Fatal exception in interrupt；"
-            "RIP virtqueue\\_get\\_buf\\_ctx），kdump 已保存崩溃转储",
+            "位于 virtqueue\\_get\\_buf\\_ctx \\[virtio\\_ring\\] 的内核 oops 导致内核 panic"
+            "（Fatal exception in interrupt；RIP virtqueue\\_get\\_buf\\_ctx），"
+            "kdump 已保存崩溃转储",
         ),
     ),
     Case(

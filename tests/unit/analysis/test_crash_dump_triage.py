@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -191,3 +192,45 @@ def test_linux_oops_captured_by_kdump_is_a_crash_with_a_dump() -> None:
     # without the dump triage the guest findings alone say the same
     conclusion, _ = conclude_guest("linux", guest, None, None)
     assert conclusion.rule_id.startswith("linux.kernel_panic")
+
+
+def test_linux_nmi_panic_trace_skips_entry_frames() -> None:
+    """An NMI-triggered hard-lockup panic: the trace starts inside the NMI handler and panic()."""
+    from ecs_reboot_diagnosis.analysis.incident_context import (
+        is_entry_frame,
+        parse_call_trace_frame,
+        strip_trace_markers,
+    )
+
+    real = Path(__file__).resolve().parents[2] / "fixtures" / "real_logs"
+    # the excerpt was pasted with the viewer's line numbers: the file itself holds the rest
+    pasted = (real / "hard_lockup-2.log").read_text("utf-8").splitlines()
+    lines = [re.sub(r"^\s*\d+ ", "", line) for line in pasted]
+    frame = parse_call_trace_frame(
+        strip_trace_markers("<NMI>  [<ffffffffa7313562>] dump_stack+0x19/0x1b")
+    )
+    assert frame == ("dump_stack", None, True) and is_entry_frame("dump_stack")
+    assert strip_trace_markers("<<EOE>> ") == "" and not is_entry_frame("nvme_queue_rq")
+    assert is_entry_frame("end_repeat_nmi") and is_entry_frame("panic.cold.12")
+    stamp = "127.0.0.1-2019-03-08-10:00:00"
+    guest = linux(
+        kdump=["service=kdump", "dump_path=/var/crash"],
+        crash_files=[
+            f"1742437858 1048576 /var/crash/{stamp}/vmcore",
+            f"1742437858 2893 /var/crash/{stamp}/vmcore-dmesg.txt",
+            "#found=2",
+        ],
+        crash_dmesg=[
+            f"#source=/var/crash/{stamp}/vmcore-dmesg.txt",
+            *(f"{n}:{line}" for n, line in enumerate(lines, start=1)),
+        ],
+    )
+    saved = next(f for f in guest.findings if f.kind == "kdump_saved")
+    texts = [e.text for e in saved.evidence]
+    assert any("Call Trace:" in t for t in texts)
+    assert any("<NMI>" in t and "dump_stack" in t for t in texts)  # the marker does not end it
+    assert any("watchdog_overflow_callback" in t for t in texts)
+    assert saved.facts.rip_function is None  # panic() and the NMI handler are not the fault
+    assert saved.facts.panic_reason == "Hard LOCKUP"
+    triage = triage_dumps(guest)
+    assert triage.call_trace == []  # every frame printed is NMI entry or panic machinery
