@@ -71,7 +71,9 @@ _WINDOWS_MESSAGE: Final = re.compile(
     r"has initiated the (?:restart|power off|shutdown) of computer|"
     r"The system has rebooted without cleanly shutting down first|"
     r"Event Name\s{0,5}[:：]\s{0,5}BlueScreen\b|"
-    r"^Faulting application name:|stopped interacting with Windows and was closed",
+    r"Faulting application name|Nom de l[\u2019']application d\u00e9faillante|"
+    r"Name der fehlerhaften Anwendung|\u9519\u8bef\u5e94\u7528\u7a0b\u5e8f\u540d\u79f0|"
+    r"stopped interacting with Windows and was closed",
     re.MULTILINE,
 )
 

@@ -59,81 +59,83 @@ def _cut(text: str, limit: int = MAX_LINE) -> str:
 BUGCHECK_NAMES: Final[dict[str, str]] = {
     "0x00000001": "APC_INDEX_MISMATCH",
     "0x0000000A": "IRQL_NOT_LESS_OR_EQUAL",
+    "0x00000018": "REFERENCE_BY_POINTER",
+    "0x00000019": "BAD_POOL_HEADER",
     "0x0000001A": "MEMORY_MANAGEMENT",
     "0x0000001E": "KMODE_EXCEPTION_NOT_HANDLED",
+    "0x00000023": "FAT_FILE_SYSTEM",
     "0x00000024": "NTFS_FILE_SYSTEM",
     "0x0000002E": "DATA_BUS_ERROR",
-    "0x0000003B": "SYSTEM_SERVICE_EXCEPTION",
-    "0x0000003D": "INTERRUPT_EXCEPTION_NOT_HANDLED",
-    "0x0000004E": "PFN_LIST_CORRUPT",
-    "0x00000050": "PAGE_FAULT_IN_NONPAGED_AREA",
-    "0x0000007A": "KERNEL_DATA_INPAGE_ERROR",
-    "0x0000007B": "INACCESSIBLE_BOOT_DEVICE",
-    "0x0000007E": "SYSTEM_THREAD_EXCEPTION_NOT_HANDLED",
-    "0x0000007F": "UNEXPECTED_KERNEL_MODE_TRAP",
-    "0x0000008E": "KERNEL_MODE_EXCEPTION_NOT_HANDLED",
-    "0x0000009C": "MACHINE_CHECK_EXCEPTION",
-    "0x0000009E": "USER_MODE_HEALTH_MONITOR",
-    "0x0000009F": "DRIVER_POWER_STATE_FAILURE",
-    "0x000000C2": "BAD_POOL_CALLER",
-    "0x000000C5": "DRIVER_CORRUPTED_EXPOOL",
-    "0x000000D1": "DRIVER_IRQL_NOT_LESS_OR_EQUAL",
-    "0x000000E2": "MANUALLY_INITIATED_CRASH",
-    "0x000000EF": "CRITICAL_PROCESS_DIED",
-    "0x000000F4": "CRITICAL_OBJECT_TERMINATION",
-    "0x000000FC": "ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY",
-    "0x00000101": "CLOCK_WATCHDOG_TIMEOUT",
-    "0x00000109": "CRITICAL_STRUCTURE_CORRUPTION",
-    "0x00000116": "VIDEO_TDR_FAILURE",
-    "0x00000124": "WHEA_UNCORRECTABLE_ERROR",
-    "0x00000133": "DPC_WATCHDOG_VIOLATION",
-    "0x00000139": "KERNEL_SECURITY_CHECK_FAILURE",
-    "0x0000013A": "KERNEL_MODE_HEAP_CORRUPTION",
-    "0x00000144": "BUGCODE_USB3_DRIVER",
-    "0x00000154": "UNEXPECTED_STORE_EXCEPTION",
-    "0x0000015F": "CONNECTED_STANDBY_WATCHDOG_TIMEOUT_LIVEDUMP",
-    "0x00000187": "VIDEO_DWMINIT_TIMEOUT_FALLBACK_BDD",
-    "0x000001C8": "MANUALLY_INITIATED_POWER_BUTTON_HOLD",
-    "0x000001CA": "SYNTHETIC_WATCHDOG_TIMEOUT",
-    "0x00000019": "BAD_POOL_HEADER",
-    "0x00000023": "FAT_FILE_SYSTEM",
     "0x00000034": "CACHE_MANAGER",
     "0x00000035": "NO_MORE_IRP_STACK_LOCATIONS",
+    "0x0000003B": "SYSTEM_SERVICE_EXCEPTION",
+    "0x0000003D": "INTERRUPT_EXCEPTION_NOT_HANDLED",
     "0x0000003F": "NO_MORE_SYSTEM_PTES",
     "0x00000044": "MULTIPLE_IRP_COMPLETE_REQUESTS",
+    "0x0000004A": "IRQL_GT_ZERO_AT_SYSTEM_SERVICE",
+    "0x0000004E": "PFN_LIST_CORRUPT",
+    "0x00000050": "PAGE_FAULT_IN_NONPAGED_AREA",
     "0x00000051": "REGISTRY_ERROR",
     "0x0000005A": "CRITICAL_SERVICE_FAILED",
     "0x0000005C": "HAL_INITIALIZATION_FAILED",
     "0x00000077": "KERNEL_STACK_INPAGE_ERROR",
+    "0x0000007A": "KERNEL_DATA_INPAGE_ERROR",
+    "0x0000007B": "INACCESSIBLE_BOOT_DEVICE",
+    "0x0000007E": "SYSTEM_THREAD_EXCEPTION_NOT_HANDLED",
+    "0x0000007F": "UNEXPECTED_KERNEL_MODE_TRAP",
     "0x00000080": "NMI_HARDWARE_FAILURE",
+    "0x0000008E": "KERNEL_MODE_EXCEPTION_NOT_HANDLED",
+    "0x0000009C": "MACHINE_CHECK_EXCEPTION",
+    "0x0000009E": "USER_MODE_HEALTH_MONITOR",
+    "0x0000009F": "DRIVER_POWER_STATE_FAILURE",
     "0x000000A0": "INTERNAL_POWER_ERROR",
     "0x000000A5": "ACPI_BIOS_ERROR",
     "0x000000BE": "ATTEMPTED_WRITE_TO_READONLY_MEMORY",
     "0x000000C1": "SPECIAL_POOL_DETECTED_MEMORY_CORRUPTION",
+    "0x000000C2": "BAD_POOL_CALLER",
     "0x000000C4": "DRIVER_VERIFIER_DETECTED_VIOLATION",
+    "0x000000C5": "DRIVER_CORRUPTED_EXPOOL",
     "0x000000C7": "TIMER_OR_DPC_INVALID",
     "0x000000CA": "PNP_DETECTED_FATAL_ERROR",
     "0x000000CE": "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS",
+    "0x000000D1": "DRIVER_IRQL_NOT_LESS_OR_EQUAL",
     "0x000000D5": "DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL",
     "0x000000D6": "DRIVER_PAGE_FAULT_BEYOND_END_OF_ALLOCATION",
     "0x000000D8": "DRIVER_USED_EXCESSIVE_PTES",
     "0x000000DE": "POOL_CORRUPTION_IN_FILE_AREA",
+    "0x000000E2": "MANUALLY_INITIATED_CRASH",
     "0x000000E3": "RESOURCE_NOT_OWNED",
     "0x000000EA": "THREAD_STUCK_IN_DEVICE_DRIVER",
     "0x000000ED": "UNMOUNTABLE_BOOT_VOLUME",
+    "0x000000EF": "CRITICAL_PROCESS_DIED",
+    "0x000000F4": "CRITICAL_OBJECT_TERMINATION",
     "0x000000F7": "DRIVER_OVERRAN_STACK_BUFFER",
+    "0x000000FC": "ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY",
     "0x000000FE": "BUGCODE_USB_DRIVER",
+    "0x00000101": "CLOCK_WATCHDOG_TIMEOUT",
+    "0x00000109": "CRITICAL_STRUCTURE_CORRUPTION",
     "0x0000010D": "WDF_VIOLATION",
     "0x0000010E": "VIDEO_MEMORY_MANAGEMENT_INTERNAL",
     "0x00000113": "VIDEO_DXGKRNL_FATAL_ERROR",
+    "0x00000116": "VIDEO_TDR_FAILURE",
     "0x00000117": "VIDEO_TDR_TIMEOUT_DETECTED",
     "0x00000119": "VIDEO_SCHEDULER_INTERNAL_ERROR",
+    "0x00000124": "WHEA_UNCORRECTABLE_ERROR",
     "0x00000127": "PAGE_NOT_ZERO",
     "0x0000012B": "FAULTY_HARDWARE_CORRUPTED_PAGE",
+    "0x00000133": "DPC_WATCHDOG_VIOLATION",
+    "0x00000139": "KERNEL_SECURITY_CHECK_FAILURE",
+    "0x0000013A": "KERNEL_MODE_HEAP_CORRUPTION",
     "0x00000141": "VIDEO_ENGINE_TIMEOUT_DETECTED",
+    "0x00000144": "BUGCODE_USB3_DRIVER",
     "0x0000014F": "PDC_WATCHDOG_TIMEOUT",
+    "0x00000154": "UNEXPECTED_STORE_EXCEPTION",
+    "0x0000015F": "CONNECTED_STANDBY_WATCHDOG_TIMEOUT_LIVEDUMP",
+    "0x00000187": "VIDEO_DWMINIT_TIMEOUT_FALLBACK_BDD",
     "0x0000018B": "SECURE_KERNEL_ERROR",
     "0x0000019C": "WIN32K_POWER_WATCHDOG_TIMEOUT",
+    "0x000001C8": "MANUALLY_INITIATED_POWER_BUTTON_HOLD",
+    "0x000001CA": "SYNTHETIC_WATCHDOG_TIMEOUT",
     "0xC000021A": "STATUS_SYSTEM_PROCESS_TERMINATED",
     "0xDEADDEAD": "MANUALLY_INITIATED_CRASH1",
 }
@@ -453,8 +455,11 @@ def _findings(
             if when and day:
                 text += f"; the shutdown at {when} on {day} was unexpected"
         if not checks:
-            if power and all(_field(e, 0, "BugcheckCode") in ("", "0") for e in power):
+            codes = [_field(e, 0, "BugcheckCode") for e in power]
+            if power and all(c == "0" for c in codes):
                 text += "; no bug check (Kernel-Power 41 BugcheckCode 0)"
+            elif power and all(c in ("", "0") for c in codes):
+                text += "; no bug check recorded"
             text += _no_dump_note(failed, context)
         findings.append(
             _finding("unexpected_shutdown", text, [*unexpected, *(failed if not checks else [])])
@@ -797,9 +802,12 @@ _T6008: Final = re.compile(
     r"was unexpected"
 )
 # Application Error 1000 / Application Hang 1002, pasted as they read on the General tab
+# English (also the colon-less machine translation), French, German, Chinese labels
 _T1000: Final = re.compile(
-    r"Faulting application name:\s{0,5}(?P<app>[^,\r\n]{1,260}), version:\s{0,5}"
-    r"(?P<version>[^,\s]{0,40})"
+    r"(?:Faulting application name|Nom de l[\u2019']application d\u00e9faillante|"
+    r"Name der fehlerhaften Anwendung|\u9519\u8bef\u5e94\u7528\u7a0b\u5e8f\u540d\u79f0)"
+    r"[ \t]{0,3}[:\uff1a]?[ \t]{0,3}(?P<app>[^,\uff0c\r\n]{1,260})[,\uff0c][ \t]{0,3}"
+    r"(?:version|Version|\u7248\u672c)[ \t]{0,3}[:\uff1a][ \t]{0,5}(?P<version>[^,\s]{0,40})"
 )
 _T1000_FIELDS: Final[tuple[tuple[str, str], ...]] = (
     ("p3", r"Faulting module name:\s{0,5}(?P<v>[^,\r\n]{1,260}),"),
@@ -914,13 +922,19 @@ _FRIENDLY_SECTION: Final = re.compile(
 
 
 def looks_like_friendly_view(text: str) -> bool:
-    """Whether ``text`` holds Event Viewer's Friendly View (an ``EventData`` block)."""
-    head = text[: 64 * 1024]
-    return any(
-        (m := _FRIENDLY_SECTION.match(_cut(line, 200))) is not None
-        and m.group("name") == "EventData"
-        for line in head.splitlines()
-    )
+    """Whether ``text`` holds Event Viewer's Friendly View: an ``EventData`` block, or a
+    ``System`` block with its ``EventID`` (a copy cut before the event data)."""
+    sections: set[str] = set()
+    event_id = False
+    for line in text[: 64 * 1024].splitlines():
+        short = _cut(line, 200)
+        if (m := _FRIENDLY_SECTION.match(short)) is not None:
+            sections.add(m.group("name"))
+        elif "System" in sections and re.match(
+            r"\s{0,40}EventID[ \t]{1,40}\d{1,6}\s{0,40}$", short
+        ):
+            event_id = True
+    return "EventData" in sections or event_id
 
 
 def _friendly_events(lines: Sequence[str], first_line: int, source: str) -> list[RawEvent]:
