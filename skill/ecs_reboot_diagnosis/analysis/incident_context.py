@@ -49,7 +49,7 @@ _COMM: Final = re.compile(
     r"(?P<comm>.{1,16}?)(?= (?:Not tainted|Tainted:|Kdump:)|\s*$)"
 )
 # the release after the taint flags, which RHEL pads with "------------ T" and the like
-_KVER: Final = re.compile(r"(?:Not tainted|Tainted: [^#]*?)\s+(?P<ver>\d+\.\d+[\w.+~-]*)\s+#")
+_KVER: Final = re.compile(r"(?:Not tainted|Tainted: [^#]{0,120}?)\s+(?P<ver>\d+\.\d+[\w.+~-]*)\s+#")
 _FRAME: Final = re.compile(
     r"^\s*(?:\[<[0-9a-f]+>\]\s*)?(?P<unreliable>\? )?(?P<func>[A-Za-z_.$][\w.$]*)"
     r"\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[(?P<mod>[\w-]+)\])?"
@@ -124,7 +124,9 @@ def is_entry_frame(function: str) -> bool:
     return _ENTRY_FRAME.fullmatch(function) is not None
 
 
-_INVOKED: Final = re.compile(r"(?P<proc>\S+) invoked oom-killer")
+# (?<!\S): the name is tried from the start of a token only (\S+ from every offset of a long
+# token would be quadratic)
+_INVOKED: Final = re.compile(r"(?<!\S)(?P<proc>\S+) invoked oom-killer")
 
 _T = TypeVar("_T")
 

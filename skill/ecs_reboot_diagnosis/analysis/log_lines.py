@@ -13,9 +13,12 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Final
 
 __all__ = [
+    "MAX_LINE",
+    "MAX_MODULES_LINE",
     "MONTHS",
     "LogLine",
     "ParsedLine",
+    "cut_line",
     "excerpt",
     "kernel_message",
     "month_number",
@@ -23,6 +26,22 @@ __all__ = [
     "parse_syslog_time",
     "syslog_host",
 ]
+
+# A line is cut to MAX_LINE characters (the collector's limit) before anything matches it, and
+# evidence text is the cut line: with linear patterns this bounds the work and memory per line.
+# `Modules linked in:` lines are longer: the collector keeps 600 characters of them, saved logs
+# hold up to the kernel's printk record (1024 bytes), and the module list is a fact.
+MAX_LINE: Final = 300
+MAX_MODULES_LINE: Final = 1024
+
+
+def cut_line(text: str) -> str:
+    """``text`` cut to :data:`MAX_LINE` characters (:data:`MAX_MODULES_LINE` for module lists)."""
+    if len(text) <= MAX_LINE:
+        return text
+    head = text[:MAX_MODULES_LINE]
+    return head if "Modules linked in" in head else text[:MAX_LINE]
+
 
 MONTHS: Final = {
     m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)
@@ -120,6 +139,11 @@ class LogLine:
     text_source: bool = False
     """The line comes from a file any program can write (syslog, the journal's every
     transport): it is a kernel line only with an explicit ``kernel`` tag."""
+
+    def __post_init__(self) -> None:
+        # the single entry of guest text: every line is cut before it is matched or quoted
+        if len(self.text) > MAX_LINE:
+            object.__setattr__(self, "text", cut_line(self.text))
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,7 +123,7 @@ _MCE_FATAL: Final = re.compile(
 )
 # "4321 (mysqld)", RHEL 6 "21578, UID 503, (redis-server)"; a name may hold parentheses:
 # "((resolved))"
-_VICTIM: Final = r"(?P<pid>\d+)(?:, UID \d+,)? \((?P<proc>.*?)\)(?=[\s,]|$)"
+_VICTIM: Final = r"(?P<pid>\d+)(?:, UID \d+,)? \((?P<proc>.{0,64}?)\)(?=[\s,]|$)"
 _OOM_MEMORY: Final = re.compile(r"total-vm:(?P<vm>\d+)kB, anon-rss:(?P<anon>\d+)kB")
 # the file system stopped taking writes
 _FS_STOPPED: Final = re.compile(
@@ -131,12 +131,22 @@ _FS_STOPPED: Final = re.compile(
     r"Aborting journal|Detected aborted journal"
 )
 _FS_RECOVERY: Final = re.compile(
-    r"(?:EXT[34]-fs \((?P<d1>[^)]+)\): recovery complete|XFS \((?P<d2>[^)]+)\): Starting recovery)"
+    r"(?:EXT[34]-fs \((?P<d1>[^)]{1,64})\): recovery complete|"
+    r"XFS \((?P<d2>[^)]{1,64})\): Starting recovery)"
 )
 
 
+def _panic_reason(rest: str) -> str:
+    """The reason after "not syncing:" without the trailing "]---" or quote (and white space)."""
+    rest = rest.rstrip()
+    for tail in ("]---", '"'):
+        if rest.endswith(tail):
+            return rest.removesuffix(tail).rstrip()
+    return rest
+
+
 def _panic(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Context) -> list[Hit]:
-    reason = match.group("reason")
+    reason = _panic_reason(match.group("reason"))
     hits = [sig.hit(p, match, facts={"panic_reason": reason})]
     for kind, pattern in PANIC_CAUSES:
         if pattern.search(reason):
@@ -317,7 +327,7 @@ KERNEL_SIGNATURES: Final[tuple[Signature, ...]] = (
     # PANIC: "Kernel panic - ..."
     Signature(
         "kernel_panic",
-        re.compile(r"Kernel panic - not syncing:\s?(?P<reason>.*?)\s*(?:\]---|\")?\s*$"),
+        re.compile(r"Kernel panic - not syncing:\s?(?P<reason>.*)"),
         final=True,
         build=_panic,
     ),
@@ -331,7 +341,7 @@ KERNEL_SIGNATURES: Final[tuple[Signature, ...]] = (
         "soft_lockup",
         re.compile(
             r"BUG: soft lockup - CPU#(?P<cpu>\d+) stuck for (?P<secs>\d+)s! "
-            r"\[(?P<proc>.+):(?P<pid>\d+)\]"
+            r"\[(?P<proc>.{1,64}):(?P<pid>\d+)\]"
         ),
         facts=(("process", "proc"), ("pid", "pid")),
         detail="CPU#{cpu} stuck for {secs}s",
@@ -345,11 +355,11 @@ KERNEL_SIGNATURES: Final[tuple[Signature, ...]] = (
         ),
         exclusive="oops",
     ),
-    Signature("gpf", re.compile(r"general protection fault\b.*\[#\d+\]"), exclusive="oops"),
+    Signature("gpf", re.compile(r"general protection fault\b.{0,200}?\[#\d+\]"), exclusive="oops"),
     Signature(
         "oops",
         re.compile(
-            r"\bOops\b.*\[#\d+\]|BUG: unable to handle (?:page fault|kernel paging request)|"
+            r"\bOops\b.{0,200}?\[#\d+\]|BUG: unable to handle (?:page fault|kernel paging request)|"
             r"\b(?:invalid opcode|stack segment|double fault|divide error): [0-9a-f]{4} \[#\d+\]"
         ),
         exclusive="oops",
@@ -363,9 +373,9 @@ KERNEL_SIGNATURES: Final[tuple[Signature, ...]] = (
     Signature(
         "kernel_bug",
         re.compile(
-            r"\bBUG: (?!soft lockup|kernel NULL|unable to handle|Unable to handle)(?P<what>.+?)\s*$"
+            r"\bBUG: (?!soft lockup|kernel NULL|unable to handle|Unable to handle)(?P<what>.+)"
         ),
-        detail=lambda match: match.group("what")[:120],
+        detail=lambda match: match.group("what").rstrip()[:120],
         exclusive="oops",
     ),
     Signature(
@@ -390,13 +400,13 @@ KERNEL_SIGNATURES: Final[tuple[Signature, ...]] = (
     ),
     Signature(
         "rcu_stall",
-        re.compile(r"(?:self-)?detected (?:expedited )?stalls? on CPU|rcu_\w+ detected stalls"),
+        re.compile(r"(?:self-)?detected (?:expedited )?stalls? on CPU|\brcu_\w+ detected stalls"),
     ),
     Signature(
         "mce_hardware",
         re.compile(
             r"\[Hardware Error\]|Machine check events logged|Machine Check Exception|"
-            r"\bmce: .*Machine check|Fatal [Mm]achine check"
+            r"\bmce: .{0,200}?Machine check|Fatal [Mm]achine check"
         ),
         build=_mce,
     ),
@@ -433,7 +443,7 @@ KERNEL_SIGNATURES: Final[tuple[Signature, ...]] = (
     ),
     Signature(
         "oom_kill",
-        re.compile(r"Out of memory(?: \([^)]*\))?: Kill(?P<ed>ed)? process " + _VICTIM),
+        re.compile(r"Out of memory(?: \([^)]{0,100}\))?: Kill(?P<ed>ed)? process " + _VICTIM),
         exclusive="oom",
         build=_oom_kill,
     ),
@@ -445,19 +455,22 @@ KERNEL_SIGNATURES: Final[tuple[Signature, ...]] = (
     ),
     Signature(
         "oom_kill",
-        re.compile(r"oom-kill:constraint=(?P<c>\w+).*?,task=(?P<proc>[^,]+),pid=(?P<pid>\d+)"),
+        re.compile(
+            r"oom-kill:constraint=(?P<c>\w+).{0,600}?,task=(?P<proc>[^,]{1,64}),pid=(?P<pid>\d+)"
+        ),
         exclusive="oom",
         build=_oom_constraint,
     ),
     Signature(
         "fs_error",
         re.compile(
-            r"EXT[234]-fs error \(device (?P<d1>[^)]+)\)|"
-            r"EXT[234]-fs \((?P<d2>[^)]+)\): (?:error|Remounting filesystem read-only|"
+            r"EXT[234]-fs error \(device (?P<d1>[^)]{1,64})\)|"
+            r"EXT[234]-fs \((?P<d2>[^)]{1,64})\): (?:error|Remounting filesystem read-only|"
             r"I/O error while writing superblock)|"
-            r"XFS \((?P<d3>[^)]+)\): (?:.*[Cc]orruption|Internal error|.*[Ss]hut ?down|"
+            r"XFS \((?P<d3>[^)]{1,64})\): "
+            r"(?:.{0,200}?[Cc]orruption|Internal error|.{0,200}?[Ss]hut ?down|"
             r"metadata I/O error|Log I/O [Ee]rror)|XFS: Internal error|"
-            r"BTRFS (?:critical|error) \(device (?P<d4>[^)]+)\)|"
+            r"BTRFS (?:critical|error) \(device (?P<d4>[^)]{1,64})\)|"
             r"Aborting journal on device (?P<d5>[^\s.]+(?:\.\d+)?)"
         ),
         build=_fs_error,
@@ -535,7 +548,8 @@ SYSTEM_SIGNATURES: Final[tuple[Signature, ...]] = (
     Signature(
         "clean_reboot",
         re.compile(
-            r"Reached target .*?(?:\bReboot\b|reboot\.target|kexec\.target)|System is rebooting|"
+            r"Reached target .{0,100}?(?:\bReboot\b|reboot\.target|kexec\.target)|"
+            r"System is rebooting|"
             r"shutting down for system reboot|The system will reboot now"
         ),
         detail="orderly reboot sequence",
@@ -554,7 +568,7 @@ SYSTEM_SIGNATURES: Final[tuple[Signature, ...]] = (
     Signature(
         "clean_shutdown",
         re.compile(
-            r"Reached target .*?(?:Power[- ]Off|poweroff\.target|\bHalt\b|halt\.target)|"
+            r"Reached target .{0,100}?(?:Power[- ]Off|poweroff\.target|\bHalt\b|halt\.target)|"
             r"System is (?:powering down|halting)|shutting down for system (?:halt|power-?off)|"
             r"Power key pressed|The system will power off now"
         ),
@@ -581,7 +595,7 @@ SYSTEM_SIGNATURES: Final[tuple[Signature, ...]] = (
     ),
     Signature(
         "shutdown_generic",
-        re.compile(r"Reached target .*?(?:\bShutdown\b|shutdown\.target)"),
+        re.compile(r"Reached target .{0,100}?(?:\bShutdown\b|shutdown\.target)"),
         detail="orderly shutdown sequence",
     ),
 )
