@@ -13,23 +13,33 @@ from it. Nothing is sent anywhere. Understood inputs:
   as Event Viewer text ("Log Name: ... Description: ... Event Xml: ..."), or event messages
   pasted as they are.
 
+A Linux text log is streamed: read in chunks, each line cut to the analyzers' limit
+(:data:`~ecs_reboot_diagnosis.analysis.log_lines.MAX_MODULES_LINE`) as it is read, so memory stays
+bounded whatever the file holds (a file of random bytes without a newline is not one huge line).
+The format is told from the file's head and a streamed scan for Windows markers; envelopes,
+journal exports and JSON and Windows logs are read whole (their parsers need the document).
+
 :func:`run` returns the exit code and the output; errors are one line, exit code 2.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
+from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from itertools import accumulate
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, BinaryIO, Final, Literal
 
 from ecs_reboot_diagnosis.analysis.envelope import parse_envelope
 from ecs_reboot_diagnosis.analysis.findings import analyze_log_lines
 from ecs_reboot_diagnosis.analysis.guest import parse_guest_output
-from ecs_reboot_diagnosis.analysis.log_lines import LogLine
+from ecs_reboot_diagnosis.analysis.log_lines import MAX_MODULES_LINE, LogLine, cut_line
 from ecs_reboot_diagnosis.analysis.reboot_records import looks_like_wtmp
+from ecs_reboot_diagnosis.analysis.signatures import PREFILTER
 from ecs_reboot_diagnosis.analysis.windows_guest import (
     RawEvent,
     analyze_windows_events,
@@ -47,6 +57,9 @@ OsHint = Literal["linux", "windows", "auto"]
 OutputFormat = Literal["text", "json"]
 
 MAX_BYTES: Final = 512 * 1024 * 1024
+HEAD_BYTES: Final = 256 * 1024  # what format detection reads (at least 64 Ki characters)
+CHUNK_BYTES: Final = 1024 * 1024  # how much of a streamed file is in memory at once
+_OVERLAP: Final = 4096  # characters a streamed scan keeps across chunks (markers are shorter)
 EXIT_OK: Final = 0
 EXIT_INPUT: Final = 2
 
@@ -65,6 +78,18 @@ _WINDOWS_FRAGMENT: Final = re.compile(r"<EventID\b[^<>]{0,100}>\s{0,20}\d{1,6}\s
 _WINDOWS_FRIENDLY: Final = re.compile(
     r"^[ \t]{0,40}(?:\[ ?Name\][ \t]{1,40}\S|EventID[ \t]{1,40}\d)", re.MULTILINE
 )
+# a literal of every marker above: a cheap first pass over big files
+_WINDOWS_WORDS: Final = (
+    "Log Name:",
+    "<Event",
+    "rebooted from a bugcheck",
+    "The previous system shutdown at",
+    "has initiated the",
+    "rebooted without cleanly",
+    "Event Name",
+    "Faulting application name:",
+    "stopped interacting with Windows",
+)
 _WINDOWS_MESSAGE: Final = re.compile(
     r"The computer has rebooted from a bugcheck|"
     r"The previous system shutdown at [^\r\n]{1,40}? on \S{1,40}? was unexpected|"
@@ -82,14 +107,98 @@ class _InputError(Exception):
     """The file cannot be analysed: one line for the operator."""
 
 
-def _decode(raw: bytes) -> str:
+def _encoding(raw: bytes) -> str:
+    """The text encoding of a file whose first bytes are ``raw``."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16", errors="replace")
+        return "utf-16"
     if raw.count(b"\x00") > len(raw) // 4 and len(raw) >= 4:
         # UTF-16 without a BOM (PowerShell's "> file" of old), guess the byte order
         little = raw[1::2].count(b"\x00") > raw[0::2].count(b"\x00")
-        return raw.decode("utf-16-le" if little else "utf-16-be", errors="replace")
-    return raw.decode("utf-8-sig", errors="replace")
+        return "utf-16-le" if little else "utf-16-be"
+    return "utf-8-sig"
+
+
+def _decode(raw: bytes) -> str:
+    return raw.decode(_encoding(raw), errors="replace")
+
+
+def _chunks(fh: BinaryIO, encoding: str, size: int = CHUNK_BYTES) -> Iterator[str]:
+    """The decoded text of ``fh`` from where it stands, ``size`` bytes at a time."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    while block := fh.read(size):
+        if text := decoder.decode(block):
+            yield text
+    if text := decoder.decode(b"", final=True):
+        yield text
+
+
+class _WindowsFound(Exception):
+    """A streamed Linux analysis met a Windows event log marker: read the file whole."""
+
+
+def _windows_marker(window: str) -> bool:
+    return any(word in window for word in _WINDOWS_WORDS) and bool(
+        _WINDOWS_TEXT.search(window)
+        or _WINDOWS_XML.search(window)
+        or _WINDOWS_MESSAGE.search(window)
+    )
+
+
+class _Stream:
+    """The candidate lines of a Linux text log, streamed: each line numbered as
+    ``str.splitlines`` numbers it, cut to MAX_MODULES_LINE, and only the lines the analyzer's
+    pre-filter passes become :class:`LogLine` values (the others cannot give a hit).
+
+    A chunk is split into lines in one call; the pre-filter runs over the whole chunk and only the
+    lines holding a match are looked at. A line never grows past the cut in memory: what a chunk
+    adds to a line already at the limit is dropped. With ``windows`` set, a Windows event log
+    marker anywhere raises :class:`_WindowsFound`.
+    """
+
+    def __init__(
+        self, fh: BinaryIO, encoding: str, source: str, *, windows: bool, chunk: int = CHUNK_BYTES
+    ) -> None:
+        self.fh, self.encoding, self.source, self.windows = fh, encoding, source, windows
+        self.chunk = chunk
+        self.seen_text = False
+
+    def _lines(self, base: int, pieces: Sequence[str], window: str) -> Iterator[LogLine]:
+        starts = list(accumulate(map(len, pieces), initial=0))
+        hits = {
+            bisect_right(starts, m.start()) - 1 for m in PREFILTER.finditer(window, 0, starts[-1])
+        }
+        for i in sorted(hits):
+            line = pieces[i][: MAX_MODULES_LINE + 2].splitlines()[0][:MAX_MODULES_LINE]
+            if PREFILTER.search(cut_line(line)):
+                yield LogLine(source=self.source, line_no=base + i + 1, text=line)
+
+    def __iter__(self) -> Iterator[LogLine]:
+        carry = ""  # the unfinished last line (cut), with its "\r" if "\n" may follow
+        tail = ""  # the end of the previous chunk, for markers across chunks
+        base = 0  # lines before the window
+        for text in _chunks(self.fh, self.encoding, self.chunk):
+            if self.windows:
+                if _windows_marker(tail + text):
+                    raise _WindowsFound
+                tail = text[-_OVERLAP:]
+                brk = tail.find("\n")  # keep a line start, or a character that is none (for ^)
+                tail = tail[brk + 1 :] if brk >= 0 else "\x01" + tail
+            self.seen_text = self.seen_text or not (text.isspace() or text == "")
+            window = carry + text
+            pieces = window.splitlines(keepends=True)
+            last = pieces[-1]
+            ends = last.splitlines()[0]
+            if ends != last and not last.endswith("\r"):  # the window ends with a line break
+                carry = ""
+            else:
+                pieces.pop()
+                carry = ends[:MAX_MODULES_LINE] + last[len(ends) :]
+            if pieces:
+                yield from self._lines(base, pieces, window)
+                base += len(pieces)
+        if carry:
+            line = carry.splitlines()[0] if carry.strip("\r") else ""
+            yield from self._lines(base, [line], line)
 
 
 # --- journald ---------------------------------------------------------------------------------
@@ -315,6 +424,50 @@ def _as_text(path: Path, what: str, findings: Sequence[Finding]) -> str:
     return "\n\n".join(blocks)
 
 
+def _read_whole(head: bytes, os_hint: OsHint) -> bool:
+    """Whether the file needs its whole text, told from its head: an envelope, a Windows log, a
+    journal export or JSON, reboot records (as :func:`_analyze` tells them). Else it is a Linux
+    text log, streamed (with a scan for the Windows markers :func:`_analyze` looks for in the
+    whole text)."""
+    rows = head.decode(_encoding(head), errors="replace").splitlines()
+    if len(head) == HEAD_BYTES:
+        rows = rows[:-1]  # the last line of the head may go on
+    if looks_like_wtmp(rows):
+        return True
+    head_text = head.decode(_encoding(head), errors="replace")[:65536]
+    if _ENVELOPE_HEADER.search(head_text) or os_hint == "windows":
+        return True
+    if os_hint != "linux" and (
+        _WINDOWS_FRAGMENT.search(head_text)
+        or (looks_like_friendly_view(head_text) and _WINDOWS_FRIENDLY.search(head_text))
+    ):
+        return True
+    return bool(_EXPORT_FIELD.search(head[:65536])) or _looks_like_json(head_text)
+
+
+def _analyze_file(path: Path, os_hint: OsHint) -> tuple[str, list[Finding]]:
+    source = path.name
+    empty = _InputError(f"{path} is empty")
+    with path.open("rb") as fh:
+        head = fh.read(HEAD_BYTES)
+        fh.seek(0)
+        if not _read_whole(head, os_hint):
+            stream = _Stream(fh, _encoding(head), source, windows=os_hint != "linux")
+            try:
+                findings = analyze_log_lines(stream)
+            except _WindowsFound:
+                fh.seek(0)
+            else:
+                if not stream.seen_text:
+                    raise empty
+                return "Linux log", findings
+        raw = fh.read()
+    text = _decode(raw)
+    if not text.strip():
+        raise empty
+    return _analyze(raw, text, os_hint, source)
+
+
 def run(path: Path, os_hint: OsHint, fmt: OutputFormat) -> tuple[int, str]:
     """Analyse the saved evidence in ``path``: (exit code, output or a one-line error).
 
@@ -333,14 +486,9 @@ def _run(path: Path, os_hint: OsHint, fmt: OutputFormat) -> tuple[int, str]:
                 f"{path} is {size // (1024 * 1024)} MiB; analyse at most "
                 f"{MAX_BYTES // (1024 * 1024)} MiB (cut the log around the incident)"
             )
-        raw = path.read_bytes()
+        what, findings = _analyze_file(path, os_hint)
     except OSError as exc:
         return EXIT_INPUT, f"cannot read {path}: {exc.strerror or exc}"
-    text = _decode(raw)
-    if not text.strip():
-        return EXIT_INPUT, f"{path} is empty"
-    try:
-        what, findings = _analyze(raw, text, os_hint, path.name)
     except _InputError as exc:
         return EXIT_INPUT, str(exc)
     ordered = _ordered(findings)

@@ -29,6 +29,7 @@ from ecs_reboot_diagnosis.analysis.incident_context import (
 )
 from ecs_reboot_diagnosis.analysis.log_lines import (
     LogLine,
+    cut_line,
     kernel_message,
     parse_syslog_time,
     syslog_host,
@@ -391,7 +392,9 @@ def _abrupt_journal_end(env: Envelope, findings: list[Finding]) -> Finding | Non
         severity="warning",
         summary="The previous boot's journal stops without a shutdown sequence: "
         "the system stopped abruptly (crash, hang and forced restart, or power loss)",
-        evidence=[Evidence(source=source_label("journal.prev"), line_no=int(n), text=text)],
+        evidence=[
+            Evidence(source=source_label("journal.prev"), line_no=int(n), text=cut_line(text))
+        ],
         confidence="low",
     )
 

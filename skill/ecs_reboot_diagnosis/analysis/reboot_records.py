@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from ecs_reboot_diagnosis.analysis.hits import Hit
-from ecs_reboot_diagnosis.analysis.log_lines import MONTHS, parse_syslog_time
+from ecs_reboot_diagnosis.analysis.log_lines import MONTHS, cut_line, parse_syslog_time
 from ecs_reboot_diagnosis.models import Confidence, Evidence, FindingKind
 
 __all__ = ["RebootRecord", "last_hits", "looks_like_wtmp", "parse_last_records"]
@@ -94,8 +94,9 @@ def parse_last_records(
     """
     out: list[RebootRecord] = []
     utmpdump = 0
-    for index, text in enumerate(lines):
-        line = text.strip()[:600]
+    for index, full in enumerate(lines):
+        text = cut_line(full)
+        line = text.strip()
         match = _LAST_LINE.match(line) or _UTMPDUMP_LINE.match(line)
         if match is None:
             session = _SESSION_END.match(line)

@@ -244,7 +244,9 @@ def _oom_memcg(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Context
         if 0 <= p.position - pending.parsed.position <= OOM_REPORT_LINES:
             pending.kind = "cgroup_oom"
             return []
-    if match.group("task"):  # "Task in /cg killed as a result of limit of /cg": a report of its own
+    # "Task in /cg killed as a result of limit of /cg": a report of its own (the other entries
+    # that come here have no "task" group)
+    if match.groupdict().get("task"):
         return _oom_invoked(sig, p, match, ctx)
     return []
 
@@ -617,18 +619,24 @@ _CMD_POWEROFF: Final = re.compile(
 )
 
 # Lines worth a closer look: a cheap first pass for big logs. Every entry above (and every
-# context line of incident_context) must match one of these alternatives.
+# context line of incident_context) must match one of these alternatives. Each alternative starts
+# with a literal character (write "Machine|machine", not "[Mm]achine"): the regex engine then
+# skips every position whose character starts none of them, which makes this pass several times
+# faster on big files.
 PREFILTER: Final = re.compile(
     r"panic|Oops|BUG|NULL pointer|general protection|blocked for more than|LOCKUP|stall|"
-    r"[Mm]achine [Cc]heck|Hardware Error|[Oo]ut of memory|Killed process|oom-kill|"
-    r"Attempted to kill init|VFS:|-fs |XFS|BTRFS|RIP|IP:|pc\s*:|Modules linked in|[Cc]omm:|"
+    r"Machine [Cc]heck|machine [Cc]heck|Hardware Error|Out of memory|out of memory|"
+    r"Killed process|oom-kill|"
+    r"Attempted to kill init|VFS:|-fs |XFS|BTRFS|RIP|IP:|pc\s*:|Modules linked in|Comm:|comm:|"
     r"Reached target|System is|Power key|shutting down|reboot:|COMMAND=|recovery|\[#|"
-    r"[Ss]ys[Rr]q|Trigger a crash|PC is at|NIP \[|Aborting journal|will (?:reboot|power off) now|"
+    r"Sys[Rr]q|sys[Rr]q|Trigger a crash|PC is at|NIP \[|Aborting journal|"
+    r"will (?:reboot|power off) now|"
     r"blocked in I/O wait|WARNING:|NETDEV WATCHDOG|Copying data|saving vmcore|saving to|"
     r"Kdump Vmcore|dump target|Plymouth (?:Reboot|Power Off|Halt)|SeaBIOS|Linux version|"
     r"BIOS-provided|Booting paravirtualized|invoked oom-killer|mem_cgroup_out_of_memory|"
     r"killed as a result of limit|Memory cgroup stats|memory: usage|"
-    r"[$#] (?:sudo )?\S{0,40}(?:reboot|shutdown|poweroff|halt|init [06])\b"
+    r"\$ (?:sudo )?\S{0,40}(?:reboot|shutdown|poweroff|halt|init [06])\b|"
+    r"# (?:sudo )?\S{0,40}(?:reboot|shutdown|poweroff|halt|init [06])\b"
 )
 
 
