@@ -48,8 +48,11 @@ _COMM: Final = re.compile(
     r"\b(?:CPU: (?P<cpu>\d+) (?:UID: \d+ )?PID: (?P<pid>\d+) Comm|Pid: (?P<pid2>\d+), comm): "
     r"(?P<comm>.{1,16}?)(?= (?:Not tainted|Tainted:|Kdump:)|\s*$)"
 )
-# the release after the taint flags, which RHEL pads with "------------ T" and the like
-_KVER: Final = re.compile(r"(?:Not tainted|Tainted: [^#]{0,120}?)\s+(?P<ver>\d+\.\d+[\w.+~-]*)\s+#")
+# the release after the taint flags, which RHEL pads with "------------ T" and the like (the
+# flags hold no colon: a line of repeated "Tainted: " costs little)
+_KVER: Final = re.compile(
+    r"(?:Not tainted|Tainted: [^#:]{0,120}?)\s+(?P<ver>\d+\.\d+[\w.+~-]*)\s+#"
+)
 _FRAME: Final = re.compile(
     r"^\s*(?:\[<[0-9a-f]+>\]\s*)?(?P<unreliable>\? )?(?P<func>[A-Za-z_.$][\w.$]*)"
     r"\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[(?P<mod>[\w-]+)\])?"

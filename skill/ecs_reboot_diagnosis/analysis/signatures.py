@@ -458,7 +458,9 @@ KERNEL_SIGNATURES: Final[tuple[Signature, ...]] = (
     Signature(
         "oom_kill",
         re.compile(
-            r"oom-kill:constraint=(?P<c>\w+).{0,600}?,task=(?P<proc>[^,]{1,64}),pid=(?P<pid>\d+)"
+            # the comma-separated fields before task= (a field cannot run across a comma)
+            r"oom-kill:constraint=(?P<c>\w+)(?:,(?!task=)[^,]{0,300}){0,20}"
+            r",task=(?P<proc>[^,]{1,64}),pid=(?P<pid>\d+)"
         ),
         exclusive="oom",
         build=_oom_constraint,
