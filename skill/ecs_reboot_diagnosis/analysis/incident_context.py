@@ -49,9 +49,9 @@ _COMM: Final = re.compile(
     r"(?P<comm>.{1,16}?)(?= (?:Not tainted|Tainted:|Kdump:)|\s*$)"
 )
 # the release after the taint flags, which RHEL pads with "------------ T" and the like (the
-# flags hold no colon: a line of repeated "Tainted: " costs little)
+# flags hold no colon, and every run is bounded: a line of repeated "Tainted: " costs little)
 _KVER: Final = re.compile(
-    r"(?:Not tainted|Tainted: [^#:]{0,120}?)\s+(?P<ver>\d+\.\d+[\w.+~-]*)\s+#"
+    r"(?:Not tainted\s{1,40}|Tainted: [^#:]{0,120}?\s)(?P<ver>\d+\.\d+[\w.+~-]*+)\s{1,20}#"
 )
 _FRAME: Final = re.compile(
     r"^\s*(?:\[<[0-9a-f]+>\]\s*)?(?P<unreliable>\? )?(?P<func>[A-Za-z_.$][\w.$]*)"
