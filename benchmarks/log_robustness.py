@@ -29,8 +29,17 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ecs_reboot_diagnosis.analysis import incident_context, log_lines, reboot_records, signatures
+from ecs_reboot_diagnosis.analysis import (
+    boot_episodes,
+    envelope,
+    incident_context,
+    linux_guest,
+    log_lines,
+    reboot_records,
+    signatures,
+)
 from ecs_reboot_diagnosis.analysis.findings import analyze_log_text
+from ecs_reboot_diagnosis_mcp import analyze_log
 from ecs_reboot_diagnosis_mcp.analyze_log import run
 
 KB = 1024
@@ -49,9 +58,10 @@ def verdict(ok: bool) -> str:
 
 def patterns() -> dict[str, re.Pattern[str]]:
     out: dict[str, re.Pattern[str]] = {}
-    for module in (log_lines, incident_context, signatures, reboot_records):
+    modules = (log_lines, incident_context, signatures, reboot_records, linux_guest)
+    for module in (*modules, boot_episodes, envelope, analyze_log):
         for name, value in vars(module).items():
-            if isinstance(value, re.Pattern):
+            if isinstance(value, re.Pattern) and isinstance(value.pattern, str):
                 out[f"{module.__name__.rsplit('.', 1)[-1]}.{name}"] = value
     for table in ("KERNEL_SIGNATURES", "SYSTEM_SIGNATURES"):
         for i, sig in enumerate(getattr(signatures, table)):
