@@ -78,18 +78,6 @@ _WINDOWS_FRAGMENT: Final = re.compile(r"<EventID\b[^<>]{0,100}>\s{0,20}\d{1,6}\s
 _WINDOWS_FRIENDLY: Final = re.compile(
     r"^[ \t]{0,40}(?:\[ ?Name\][ \t]{1,40}\S|EventID[ \t]{1,40}\d)", re.MULTILINE
 )
-# a literal of every marker above: a cheap first pass over big files
-_WINDOWS_WORDS: Final = (
-    "Log Name:",
-    "<Event",
-    "rebooted from a bugcheck",
-    "The previous system shutdown at",
-    "has initiated the",
-    "rebooted without cleanly",
-    "Event Name",
-    "Faulting application name:",
-    "stopped interacting with Windows",
-)
 _WINDOWS_MESSAGE: Final = re.compile(
     r"The computer has rebooted from a bugcheck|"
     r"The previous system shutdown at [^\r\n]{1,40}? on \S{1,40}? was unexpected|"
@@ -137,8 +125,9 @@ class _WindowsFound(Exception):
 
 
 def _windows_marker(window: str) -> bool:
-    return any(word in window for word in _WINDOWS_WORDS) and bool(
-        _WINDOWS_TEXT.search(window)
+    # "Log Name:" first: a literal is found much faster than the anchored pattern is run
+    return bool(
+        ("Log Name:" in window and _WINDOWS_TEXT.search(window))
         or _WINDOWS_XML.search(window)
         or _WINDOWS_MESSAGE.search(window)
     )
