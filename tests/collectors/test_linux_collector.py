@@ -69,6 +69,18 @@ def test_every_case_gives_a_complete_small_ascii_envelope(linux_case: Run, case:
     assert envelope.stray_lines == ()
 
 
+def test_the_crash_log_keeps_the_whole_trace_of_the_crashing_cpu(linux_case: Run) -> None:
+    run = linux_case("rhel_panic_vmcore")
+    crash = parse_envelope(run.output, run.nonce).section("crash_dmesg")
+    assert crash is not None
+    lines = list(crash.lines)
+    trace = next(i for i, line in enumerate(lines) if "Call Trace:" in line)
+    frames = [line for line in lines[trace + 1 :] if re.search(r"\+0x[0-9a-f]+/0x", line)]
+    assert len(frames) > 10  # past the old 10-line cut: nvme_irq and the IRQ entry are kept
+    assert any("nvme_irq+" in line for line in frames)
+    assert any("Modules linked in:" in line for line in lines)
+
+
 def test_rhel_kernel_panic_with_vmcore(linux_case: Run) -> None:
     guest = analyse(linux_case("rhel_panic_vmcore"))
     assert guest.linux is not None

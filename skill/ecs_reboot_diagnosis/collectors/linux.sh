@@ -116,11 +116,11 @@ q[c, qt[c]++] = G
 if (qt[c] - qh[c] > K[c]) { x = q[c, qh[c]++]; for (j = 1; j <= gn[x]; j++) delete T[x, j]; dr(c) }
 }
 function add(s, n, c,  r) {
-if (gn[cur] >= 16) { if (c == gc[cur]) dr(c); if (gc[cur] == "oom") last = n; return }
+if (gn[cur] >= 28) { if (c == gc[cur]) dr(c); if (gc[cur] == "oom") last = n; return }
 s = substr(s, 1, (s ~ /Modules linked in/) ? 600 : gc[cur] == "oom" ? 200 : 300)
 r = 2
 if (c == "") r = ++nf > 3 ? 4 : 3
-else if (s ~ /Modules linked in/) r = 4
+else if (s ~ /Modules linked in/) r = 3
 else if (s ~ /Call Trace/) { r = 3; nf = 0 }
 else if (c == gc[cur] && (c != "oom" || s ~ /Kill(ed)? process/)) r = ++gv[cur] > 2 && c == "oom" ? 3 : 1
 if (gc[cur] == "panic" && r > 1) r = 5
@@ -446,7 +446,7 @@ if [ -d "$R$DP" ] || [ -d "$R/var/crash" ]; then out crash_files ok "" 1400; els
 
 f=$(awk '{ p = substr($0, index($0, " /") + 1) } p ~ /\/(vmcore-dmesg\.txt|dmesg\.[^\/]*)$/ { print p; exit }' "$T/cf")
 if [ -n "$f" ]; then
-  { echo "@@FILE ${f#"$R"}"; scan 10 "$f"; } | sel "" 10 "$(eb 2900)" >"$T/d"
+  { echo "@@FILE ${f#"$R"}"; scan 16 "$f"; } | sel "" 16 "$(eb 2900)" >"$T/d"
   out crash_dmesg ok "" 2900
 else
   no "no vmcore-dmesg.txt or dmesg.* file" crash_dmesg
