@@ -72,7 +72,10 @@ def message_for(error: DiagnosisError, diagnosis_id: str = "") -> str:
             "No diagnosis was dropped to make room."
         )
     if isinstance(error, InstanceNotFoundError):
-        return f"{error.message} {error.hint}"
+        return (
+            f"{error.message} {error.hint} Then call ecs_start_diagnosis(instance_id=..., "
+            "region_id=...) again."
+        )
     if isinstance(error, CloudApiError):
         hint = f" {error.hint}" if error.hint else ""
         return f"{error.message}{hint}"
