@@ -168,9 +168,7 @@ def serving(sim: SimulatorServer, settings: Settings) -> Iterator[str]:
 
 @contextlib.asynccontextmanager
 async def authorized(url: str, token: str, mode: str) -> AsyncIterator[Client]:
-    async with httpx2.AsyncClient(
-        headers={"Authorization": f"Bearer {token}"}, timeout=60
-    ) as http:
+    async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
         async with Client(streamable_http_client(url, http_client=http), mode=mode) as client:
             yield client
 
