@@ -28,7 +28,7 @@ SHIMS = LINUX_CASES / "_shims"
 
 # What a full distribution has; the minimal set is a busybox-like userland.
 MINIMAL_TOOLS = (
-    "sh awk grep sed find stat sort head tail wc tr cp date df mktemp rm gzip cat mkdir"
+    "sh awk grep sed find stat sort head tail wc tr cp date df mktemp rm gzip cat mkdir cut"
 ).split()
 FULL_TOOLS = [*MINIMAL_TOOLS, "uname", "timeout", "nice", "renice", "ionice", "xz"]
 # tool -> the files of tools/ that put its shim on PATH (any one of them)
