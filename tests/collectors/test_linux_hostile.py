@@ -4,6 +4,7 @@ timeout, decisive sections first and always present, no temp directory left on a
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -11,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from ecs_reboot_diagnosis.analysis.conclusions import conclude_guest
 from ecs_reboot_diagnosis.analysis.envelope import LINUX_SECTIONS, parse_envelope
+from ecs_reboot_diagnosis.analysis.guest import parse_guest_output
 from tests.collectors.hostile_trees import CASE, DECISIVE, HOSTILE
 from tests.collectors.linux_harness import run_linux_case, setup_linux_case
 
@@ -103,3 +106,25 @@ def test_killed_mid_run_leaves_no_temp_directory(tmp_path: Path, group: bool) ->
             except ProcessLookupError:
                 pass
     assert _temp_dirs(tmp_path) == []
+
+
+def test_a_clean_reboot_without_its_decisive_sections_says_what_is_missing(tmp_path: Path) -> None:
+    run = run_linux_case("clean_reboot", tmp_path)
+    guest = parse_guest_output("linux", run.output, run.nonce)
+    conclusion, _ = conclude_guest("linux", guest, None, None)
+    assert conclusion.rule_id == "linux.clean_reboot"
+    assert "Not collected" not in conclusion.root_cause.en
+    # the same run, had the kdump section failed and the crash-file list timed out
+    cut = re.sub(
+        rf"(====={run.nonce} END (kdump|crash_files)) status=\w+ truncated=0 note=[^=]*=====",
+        r"\1 status=error truncated=0 note=stat timed out=====",
+        run.output,
+    )
+    guest = parse_guest_output("linux", cut, run.nonce)
+    conclusion, _ = conclude_guest("linux", guest, None, None)
+    assert conclusion.rule_id == "linux.clean_reboot"
+    assert conclusion.confidence == "low"
+    assert "Not collected: kdump (error: stat timed out); crash_files (error: " in (
+        conclusion.root_cause.en
+    )
+    assert "未采集到" in conclusion.root_cause.zh_CN
