@@ -79,8 +79,10 @@ def main() -> None:
         return
     from tests.collectors.hostile_trees import HOSTILE
 
-    print(f"linux.sh under {args.shell}; targets: RSS <= {RSS_TARGET_MB} MB, wall <= "
-          f"{WALL_TARGET_S:g} s")
+    print(
+        f"linux.sh under {args.shell}; targets: RSS <= {RSS_TARGET_MB} MB, wall <= "
+        f"{WALL_TARGET_S:g} s"
+    )
     print(f"{'tree':<20}{'peak RSS':>10}{'wall':>8}  {'envelope':<10}{'crash_files':<13}verdict")
     all_met = True
     for name in HOSTILE:

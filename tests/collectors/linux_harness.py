@@ -54,21 +54,23 @@ class LinuxRun:
     case: dict[str, object]
 
 
-def _tool_dir(
-    dest: Path, tools: list[str], case_dir: Path, shims: tuple[str, ...] = ()
-) -> Path:
+def _tool_dir(dest: Path, tools: list[str], case_dir: Path) -> Path:
     dest.mkdir()
     for tool in tools:
         real = shutil.which(tool, path=os.defpath + ":/usr/sbin:/sbin")
         if real is not None:
             (dest / tool).symlink_to(real)
     for tool, markers in SHIMMED.items():
-        if tool in shims or any((case_dir / "tools" / marker).exists() for marker in markers):
-            shim = dest / tool
-            shim.unlink(missing_ok=True)  # never write through a link to the real tool
-            shutil.copyfile(SHIMS / tool, shim)
-            shim.chmod(0o755)
+        if any((case_dir / "tools" / marker).exists() for marker in markers):
+            _shim(dest, tool)
     return dest
+
+
+def _shim(dest: Path, tool: str) -> None:
+    shim = dest / tool
+    shim.unlink(missing_ok=True)  # never write through a link to the real tool
+    shutil.copyfile(SHIMS / tool, shim)
+    shim.chmod(0o755)
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,9 @@ def setup_linux_case(
     if prepare is not None:
         prepare(root)
     tools = [*(MINIMAL_TOOLS if spec.get("minimal_path") else FULL_TOOLS), *extra_tools]
-    bin_dir = _tool_dir(work / f"bin-{case}", tools, case_dir, shims)
+    bin_dir = _tool_dir(work / f"bin-{case}", tools, case_dir)
+    for tool in shims:
+        _shim(bin_dir, tool)
     script = work / "linux.sh"
     content = load_collector("linux").content if content is None else content
     params = {"nonce": nonce, "since_days": since_days}  # raw: the script validates them
