@@ -13,6 +13,6 @@ from tests.collectors.linux_harness import LinuxRun, run_linux_case
 @pytest.fixture
 def linux_case(tmp_path: Path) -> Callable[..., LinuxRun]:
     def run(case: str, **kwargs: object) -> LinuxRun:
-        return run_linux_case(case, tmp_path, **kwargs)  # type: ignore[arg-type]
+        return run_linux_case(case, tmp_path, **kwargs)
 
     return run

@@ -28,9 +28,9 @@ SHIMS = LINUX_CASES / "_shims"
 
 # What a full distribution has; the minimal set is a busybox-like userland.
 MINIMAL_TOOLS = (
-    "sh awk grep sed find stat sort head tail wc tr cp date df mktemp rm gzip cat mkdir"
+    "sh awk grep sed find stat sort head tail wc tr cp date df mktemp rm gzip cat mkdir cut"
 ).split()
-FULL_TOOLS = [*MINIMAL_TOOLS, "uname", "timeout", "nice", "renice", "ionice", "xz"]
+FULL_TOOLS = [*MINIMAL_TOOLS, "uname", "timeout", "true", "nice", "renice", "ionice", "xz"]
 # tool -> the files of tools/ that put its shim on PATH (any one of them)
 SHIMMED = {
     "journalctl": ("journalctl",),
@@ -40,6 +40,7 @@ SHIMMED = {
     "utmpdump": ("utmpdump.txt",),
     "uptime": ("uptime.txt",),
     "hostname": ("hostname.txt",),
+    "stat": (),  # only on request (``shims=("stat",)``): a stat that hangs on the dump path
 }
 
 
@@ -61,13 +62,27 @@ def _tool_dir(dest: Path, tools: list[str], case_dir: Path) -> Path:
             (dest / tool).symlink_to(real)
     for tool, markers in SHIMMED.items():
         if any((case_dir / "tools" / marker).exists() for marker in markers):
-            shim = dest / tool
-            shutil.copyfile(SHIMS / tool, shim)
-            shim.chmod(0o755)
+            _shim(dest, tool)
     return dest
 
 
-def run_linux_case(
+def _shim(dest: Path, tool: str) -> None:
+    shim = dest / tool
+    shim.unlink(missing_ok=True)  # never write through a link to the real tool
+    shutil.copyfile(SHIMS / tool, shim)
+    shim.chmod(0o755)
+
+
+@dataclass(frozen=True)
+class LinuxSetup:
+    argv: list[str]
+    env: dict[str, str]
+    nonce: str
+    root: Path
+    case: dict[str, object]
+
+
+def setup_linux_case(
     case: str,
     work: Path,
     *,
@@ -77,10 +92,13 @@ def run_linux_case(
     prepare: Callable[[Path], None] | None = None,
     content: str | None = None,
     extra_tools: tuple[str, ...] = (),
-) -> LinuxRun:
-    """Copy the case to ``work``, run linux.sh with ``shell`` and return what it printed.
+    shims: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+) -> LinuxSetup:
+    """Copy the case to ``work`` and return how to run linux.sh on it with ``shell``.
 
-    ``content`` replaces linux.sh (e.g. the packed stub); ``extra_tools`` join the PATH.
+    ``content`` replaces linux.sh (e.g. the packed stub); ``extra_tools`` join the PATH;
+    ``shims`` are shims of ``_shims/`` put first whatever the case has; ``env`` is added.
     """
     src = LINUX_CASES / case
     case_dir = work / case
@@ -106,11 +124,13 @@ def run_linux_case(
         prepare(root)
     tools = [*(MINIMAL_TOOLS if spec.get("minimal_path") else FULL_TOOLS), *extra_tools]
     bin_dir = _tool_dir(work / f"bin-{case}", tools, case_dir)
+    for tool in shims:
+        _shim(bin_dir, tool)
     script = work / "linux.sh"
     content = load_collector("linux").content if content is None else content
     params = {"nonce": nonce, "since_days": since_days}  # raw: the script validates them
     script.write_text(substitute_parameters(content, params))
-    env = {
+    run_env = {
         "PATH": str(bin_dir),
         "DIAG_ROOT": str(root),
         "DIAG_LIVE": "1",
@@ -119,18 +139,24 @@ def run_linux_case(
         "TZ": str(spec.get("tz", "UTC")),
         "HOME": str(work),
         "TMPDIR": str(work),
+        **(env or {}),
     }
     shell_path = shutil.which(shell)
     if shell_path is None:
         pytest.skip(f"{shell} is not installed")
-    proc = subprocess.run(
-        [shell_path, str(script)], env=env, capture_output=True, timeout=60, check=False
-    )
+    return LinuxSetup([shell_path, str(script)], run_env, nonce, root, spec)
+
+
+def run_linux_case(case: str, work: Path, **kwargs: object) -> LinuxRun:
+    """Copy the case to ``work``, run linux.sh on it and return what it printed (arguments: as
+    ``setup_linux_case``)."""
+    setup = setup_linux_case(case, work, **kwargs)  # type: ignore[arg-type]
+    proc = subprocess.run(setup.argv, env=setup.env, capture_output=True, timeout=60, check=False)
     return LinuxRun(
         output=proc.stdout.decode("ascii"),
         stderr=proc.stderr.decode("utf-8", "replace"),
         returncode=proc.returncode,
-        nonce=nonce,
-        root=root,
-        case=spec,
+        nonce=setup.nonce,
+        root=setup.root,
+        case=setup.case,
     )

@@ -78,7 +78,8 @@ SH_COMMANDS: dict[str, str] = {
     # reading tools
     "cat": "reads files / writes here-documents into $T",
     "head": "reads",
-    "tail": "reads",
+    "tail": "reads (tail -c: the last bytes of a file, seeking)",
+    "cut": "filter: bounds line length (cut -c1-2000) before grep buffers a line",
     "grep": "reads (no option writes)",
     "awk": "reads; the program is checked: no system(), getline or pipes, output only to $T",
     "sed": "reads; never -i, only s///[p] scripts",

@@ -120,6 +120,28 @@ def _log_section_lost(guest: GuestEvidence) -> bool:
     )
 
 
+# Sections without which "nothing went wrong" is not a finding (issue 12): the dump state, the
+# dumps themselves, the reboot records. A "clean" conclusion names those that are missing.
+DECISIVE_LINUX_SECTIONS = ("kdump", "crash_files", "reboot_history")
+CLEAN_RULES = frozenset({"linux.clean_reboot", "linux.no_abnormal_records"})
+
+
+# Notes of a section that was lost rather than absent from the guest (status=missing: no dump
+# directory, no `last`, which is itself what the guest holds): see envelope.Section.to_status.
+LOST_NOTES = ("error", "not received", "not reported", "output ended")
+
+
+def missing_decisive(guest: GuestEvidence | None) -> list[str]:
+    """``name (why)`` of each decisive Linux section that failed, timed out or never arrived."""
+    if guest is None or guest.linux is None:
+        return []
+    return [
+        f"{s.name} ({s.note})"
+        for s in guest.sections
+        if s.name in DECISIVE_LINUX_SECTIONS and not s.present and s.note.startswith(LOST_NOTES)
+    ]
+
+
 def describe_call(call: ApiCall) -> str:
     who = call.caller or "an unknown caller"
     where = f" from {call.source_ip}" if call.source_ip else ""
@@ -620,6 +642,15 @@ def conclude_guest(
         root_cause = Text(
             en=f"Reboot at {stamp}: {root_cause.en}",
             zh_CN=f"{stamp} 的重启：{root_cause.zh_CN}",
+        )
+    lost = missing_decisive(guest) if rule.id in CLEAN_RULES else []
+    if lost:
+        confidence = "low"
+        what = "; ".join(lost)
+        root_cause = Text(
+            en=f"{root_cause.en} Not collected: {what}; a crash these would show cannot be "
+            "ruled out.",
+            zh_CN=f"{root_cause.zh_CN}未采集到：{what}；无法排除这些信息本可显示的崩溃。",
         )
     unconfirmed = sorted({f.kind for f in (guest.findings if guest else []) if not f.trusted})
     if unconfirmed:

@@ -30,7 +30,6 @@ have() { command -v "$1" >/dev/null 2>&1; }
 T=$(mktemp -d 2>/dev/null) || { T=/tmp/ecs-diag.$$ && mkdir "$T"; } || exit 3
 trap 'rm -rf "$T"' EXIT
 trap 'exit 4' HUP INT TERM
-# Signature strings; $T/pre: what a big syslog is cut to first.
 cat >"$T/pat" <<'ECS_DIAG_PAT'
 Kernel panic
 not syncing
@@ -82,9 +81,13 @@ renice -n 10 -p $$ >/dev/null 2>&1
 ionice -c 2 -n 7 -p $$ >/dev/null 2>&1
 TO=
 if timeout -k 5 5 true 2>/dev/null; then TO="timeout -k 5"; elif timeout 5 true 2>/dev/null; then TO=timeout; fi
-# t SECONDS CMD...: CMD under timeout if any.
+# t SECONDS CMD...: CMD under timeout if any. late: over time. sp FILE: sparse.
 t() { if [ -n "$TO" ]; then $TO "$@"; else shift; "$@"; fi; }
-# Selection (ENVELOPE.md): incidents grouped, newest kept, clipped to a budget by line rank.
+S=$(date +%s)
+C=64000000
+late() { [ $(($(date +%s) - S)) -ge "${DIAG_BUDGET:-90}" ]; }
+sp() { t 5 stat -c '%s %b %B' "$1" 2>/dev/null | awk '{ s = $1 > 1048576 && $2 * $3 * 64 < $1 } END { exit !s }'; }
+ov() { out "$1" error "time budget spent" 0; }
 # shellcheck disable=SC2016
 SEL='function cls(s) {
 if (s ~ /not syncing|Kernel panic/) return "panic"
@@ -206,10 +209,10 @@ sel() {
 }
 # eb BUDGET: BUDGET or what is left.
 eb() { e=$((19200 - USED)); [ "$1" -lt "$e" ] && e=$1; echo "$e"; }
-# scan CONTEXT [FILE]: signature lines, numbered, with context.
-scan() { grep -a -n -F -A "$1" -f "$T/pat" ${2:+"$2"}; }
-# cs FORMAT: stat each path read.
-cs() { while IFS= read -r f; do stat -c "$1" "$f" 2>/dev/null; done; }
+# scan CONTEXT [FILE]: signature lines, numbered, with context, of FILE's last C bytes.
+scan() { if [ -n "$2" ]; then t 60 tail -c $C "$2" | cut -c1-2000 | scan "$1"; else grep -a -n -F -A "$1" -f "$T/pat"; fi; }
+# cs FORMAT: stat each path read; a timeout ends it ($T/to).
+cs() { while IFS= read -r f; do t 5 stat -c "$1" "$f" 2>/dev/null || [ $? -lt 124 ] || { : >"$T/to" && break; }; done; }
 USED=0
 NS=0
 # out NAME STATUS NOTE BUDGET: section NAME from $T/d, sanitised, clipped.
@@ -262,11 +265,10 @@ out meta ok "" 400
 {
   f=$R/etc/os-release
   [ -r "$f" ] || f=$R/usr/lib/os-release
-  awk -F= '/^(NAME|ID|ID_LIKE|VERSION_ID|PRETTY_NAME)=/ { v = substr($0, length($1) + 2); gsub(/^["\047]|["\047]$/, "", v); print tolower($1) "=" v }' "$f"
+  head -c 9999 "$f" | awk -F= '/^(NAME|ID|ID_LIKE|VERSION_ID|PRETTY_NAME)=/ { v = substr($0, length($1) + 2); gsub(/^["\047]|["\047]$/, "", v); print tolower($1) "=" v }'
   for f in redhat-release alinux-release SuSE-release alpine-release debian_version; do
-    [ -r "$R/etc/$f" ] && { echo "release_file=/etc/$f"; head -n 1 "$R/etc/$f" | sed 's/^/release=/'; break; }
+    [ -r "$R/etc/$f" ] && { echo "release_file=/etc/$f"; head -c 300 "$R/etc/$f" | sed -n '1s/^/release=/p'; break; }
   done
-  # (a file that cannot be read gives nothing: errors go to /dev/null)
   k=
   read -r k <"$R/proc/sys/kernel/osrelease"
   [ -z "$k" ] && [ "$LIVE" = 1 ] && k=$(uname -r)
@@ -303,75 +305,12 @@ else
     { L -x -F || L -x --time-format iso || L -x || L; } 2>/dev/null |
       awk '/^(reboot|shutdown) / { print; if (++n >= 16) exit }' >"$T/d"
   else
-    # BOOT_TIME (2) / RUN_LVL (1) reboot/shutdown records, newest first
     n=utmpdump
     t 20 utmpdump "$W" 2>/dev/null | awk '/^\[[12]\] \[[0-9]+\] \[....\] \[(reboot  |shutdown)\]/ { gsub(/ +\]/, "]"); a[n++ % 16] = $0 }
 END { for (i = n - 1; i >= 0 && i >= n - 16; i--) print a[i % 16] }' >"$T/d"
   fi
   out reboot_history ok "$n" 1100
 fi
-
-JD=
-[ -n "$R" ] && [ -d "$R/var/log/journal" ] && JD="$R/var/log/journal"
-if ! have journalctl || [ "$LIVE" != 1 ] || { [ -n "$R" ] && [ -z "$JD" ]; }; then
-  no "journalctl not available" journal_boots journal_tail journal_kernel
-else
-  j() { t 30 journalctl ${JD:+-D "$JD"} "$@" 2>/dev/null; }
-  p=0
-  [ -d "$R/var/log/journal" ] && p=1
-  echo "#persistent=$p" >"$T/d"
-  j --list-boots --no-pager -q | tail -n 8 >>"$T/d"
-  out journal_boots ok "" 800
-  j -b -1 -n 15 --no-pager -q -o short-iso | awk 'BEGIN { print "#source=journal.prev" } { print NR ":" substr($0, 1, 220) }' >"$T/d"
-  if [ "$(wc -l <"$T/d")" -gt 1 ]; then
-    out journal_tail ok "" 1400
-    j -k -b -1 --no-pager -q -o short-iso | scan 6 | sel journal.prev.kernel 6 "$(eb 1800)" r >"$T/d"
-    out journal_kernel ok "" 1800
-  else
-    no "previous boot not in journal" journal_tail journal_kernel
-  fi
-fi
-
-find "$R/var/log" -maxdepth 1 -type f \( -name messages -o -name 'messages[.-]*' -o -name syslog -o -name 'syslog[.-]*' \) \
-  2>/dev/null | head -n 100 | cs '%Y %n' |
-  awk -v c=$((now - (SINCE + 1) * 86400)) '$1 >= c || $0 ~ /\/(messages|syslog)$/' | sort -n >"$T/files"
-if [ ! -s "$T/files" ]; then
-  no "no /var/log/messages or /var/log/syslog" syslog
-else
-  # $T/pre lines first (fast), then signatures; two files at a time, newest 4 MB of each,
-  # oldest first in $T/s1001...
-  i=$(($(wc -l <"$T/files")))
-  k=$i
-  while [ "$k" -gt 0 ]; do
-    f=$(sed -n "${k}s/^[0-9]* //p" "$T/files")
-    {
-      echo "@@FILE ${f#"$R"}"
-      case $f in
-      *.gz) t 300 gzip -dc "$f" ;;
-      *.xz) t 300 xz -dc "$f" ;;
-      *.bz2) t 300 bzip2 -dc "$f" ;;
-      *) t 300 cat "$f" ;;
-      esac | grep -a -n -F -f "$T/pre" | grep -a -F -A 6 -f "$T/pat" | tail -c 4000000
-    } >"$T/s$((k + 1000))" 2>/dev/null &
-    [ $(((i - k) % 2)) -eq 1 ] && wait
-    k=$((k - 1))
-  done
-  wait
-  cat "$T"/s1* | SC=$CUT sel "" 6 "$(eb 3600)" r >"$T/d"
-  out syslog ok "$i files" 3600
-fi
-
-if [ "$LIVE" != 1 ] || ! have dmesg; then
-  no "dmesg not available" dmesg
-elif t 20 dmesg >"$T/dm" 2>/dev/null; then
-  scan 6 <"$T/dm" | sel dmesg 6 "$(eb 1400)" r >"$T/d"
-  out dmesg ok "" 1400
-else
-  out dmesg error "dmesg failed" 0
-fi
-
-awk -v bud="$(eb 1300)" -v tf="$T/tr" -v nm=1 "$SEL" "$T/oom" >"$T/d" 2>/dev/null
-out oom ok "" 1300
 
 miss=
 for k in vm.panic_on_oom kernel.panic kernel.panic_on_oops kernel.softlockup_panic kernel.hung_task_panic \
@@ -429,7 +368,7 @@ DP=
   for f in kexec_crash_loaded kexec_crash_size; do sed "s/^/$f=/" "$R/sys/kernel/$f"; done
   d=$R$DP
   while [ ! -d "$d" ] && [ "$d" != "${d%/*}" ]; do d=${d%/*}; done
-  [ -d "$d" ] && df -Pk "${d:-/}" | awk 'NR == 2 { print "dump_path_free_kb=" $4 }'
+  [ -d "$d" ] && t 10 df -Pk "${d:-/}" | awk 'NR == 2 { print "dump_path_free_kb=" $4 }'
 } >"$T/d" 2>/dev/null
 out kdump ok "$n" 700
 
@@ -442,20 +381,97 @@ cr -maxdepth 2 -type f \( -name 'vmcore*' -o -name 'dump.*' -o -name 'dmesg.*' \
   echo "#found=$(wc -l <"$T/cf")"
   { cr -maxdepth 0; cr -mindepth 1 -maxdepth 1 -type d | cs '%Y %n' | sort -rn | sed 's/^[0-9]* //'; } | cs '#dir=%Y %u %a %n' | head -n 20
 } | sr >"$T/d"
-if [ -d "$R$DP" ] || [ -d "$R/var/crash" ]; then out crash_files ok "" 1400; else no "no dump directory $DP" crash_files; fi
+if [ -e "$T/to" ]; then out crash_files error "stat timed out" 1400
+elif [ -d "$R$DP" ] || [ -d "$R/var/crash" ]; then out crash_files ok "" 1400; else no "no dump directory $DP" crash_files; fi
+
+JD=
+[ -n "$R" ] && [ -d "$R/var/log/journal" ] && JD="$R/var/log/journal"
+if ! have journalctl || [ "$LIVE" != 1 ] || { [ -n "$R" ] && [ -z "$JD" ]; }; then
+  no "journalctl not available" journal_boots journal_tail journal_kernel
+else
+  j() { t 30 journalctl ${JD:+-D "$JD"} "$@" 2>/dev/null; }
+  p=0
+  [ -d "$R/var/log/journal" ] && p=1
+  echo "#persistent=$p" >"$T/d"
+  j --list-boots --no-pager -q | tail -n 8 >>"$T/d"
+  out journal_boots ok "" 800
+  j -b -1 -n 15 --no-pager -q -o short-iso | awk 'BEGIN { print "#source=journal.prev" } { print NR ":" substr($0, 1, 220) }' >"$T/d"
+  if [ "$(wc -l <"$T/d")" -gt 1 ]; then
+    out journal_tail ok "" 1400
+    if late; then ov journal_kernel; else
+    j -k -b -1 --no-pager -q -o short-iso | scan 6 | sel journal.prev.kernel 6 "$(eb 1800)" r >"$T/d"
+    out journal_kernel ok "" 1800
+    fi
+  else
+    no "previous boot not in journal" journal_tail journal_kernel
+  fi
+fi
+
+t 20 find "$R/var/log" -maxdepth 1 -type f \( -name messages -o -name 'messages[.-]*' -o -name syslog -o -name 'syslog[.-]*' \) \
+  2>/dev/null | head -n 100 | cs '%Y %n' |
+  awk -v c=$((now - (SINCE + 1) * 86400)) '$1 >= c || $0 ~ /\/(messages|syslog)$/' | sort -n >"$T/files"
+if [ ! -s "$T/files" ]; then
+  no "no /var/log/messages or /var/log/syslog" syslog
+else
+  # newest first, two at a time, C bytes of each (sparse: skipped), into $T/s1001...
+  i=$(($(wc -l <"$T/files")))
+  k=$i
+  a=0
+  z=0
+  while [ "$k" -gt 0 ]; do
+    f=$(sed -n "${k}s/^[0-9]* //p" "$T/files")
+    if sp "$f"; then a=$((a + 1)); elif late; then z=$((z + 1)); else
+    {
+      echo "@@FILE ${f#"$R"}"
+      case $f in
+      *.gz) t 60 gzip -dc "$f" | head -c $C ;;
+      *.xz) t 60 xz -dc "$f" | head -c $C ;;
+      *.bz2) t 60 bzip2 -dc "$f" | head -c $C ;;
+      *) t 60 tail -c $C "$f" ;;
+      esac | cut -c1-2000 | grep -a -n -F -f "$T/pre" | grep -a -F -A 6 -f "$T/pat" | tail -c 4000000
+    } >"$T/s$((k + 1000))" 2>/dev/null &
+    fi
+    [ $(((i - k) % 2)) -eq 1 ] && wait
+    k=$((k - 1))
+  done
+  wait
+  cat "$T"/s1* | SC=$CUT sel "" 6 "$(eb 3600)" r >"$T/d"
+  n="$i files"
+  [ $a = 0 ] || n="$n, $a sparse skipped"
+  [ $z = 0 ] || n="$n, $z skipped: time budget"
+  out syslog ok "$n" 3600
+fi
+
+if [ "$LIVE" != 1 ] || ! have dmesg; then
+  no "dmesg not available" dmesg
+elif late; then ov dmesg
+elif t 20 dmesg >"$T/dm" 2>/dev/null; then
+  scan 6 <"$T/dm" | sel dmesg 6 "$(eb 1400)" r >"$T/d"
+  out dmesg ok "" 1400
+else
+  out dmesg error "dmesg failed" 0
+fi
+
+awk -v bud="$(eb 1300)" -v tf="$T/tr" -v nm=1 "$SEL" "$T/oom" >"$T/d" 2>/dev/null
+out oom ok "" 1300
 
 f=$(awk '{ p = substr($0, index($0, " /") + 1) } p ~ /\/(vmcore-dmesg\.txt|dmesg\.[^\/]*)$/ { print p; exit }' "$T/cf")
-if [ -n "$f" ]; then
+if [ -z "$f" ]; then
+  no "no vmcore-dmesg.txt or dmesg.* file" crash_dmesg
+elif late; then ov crash_dmesg
+elif sp "$f"; then out crash_dmesg error "sparse file skipped" 0
+else
   { echo "@@FILE ${f#"$R"}"; scan 16 "$f"; } | sel "" 16 "$(eb 2900)" >"$T/d"
   out crash_dmesg ok "" 2900
-else
-  no "no vmcore-dmesg.txt or dmesg.* file" crash_dmesg
 fi
 
 for d in /sys/fs/pstore /var/lib/systemd/pstore; do
-  [ -d "$R$d" ] && find "$R$d" -maxdepth 2 -type f 2>/dev/null
+  [ -d "$R$d" ] && t 20 find "$R$d" -maxdepth 2 -type f 2>/dev/null
 done | head -n 10 >"$T/pf"
-if [ -s "$T/pf" ]; then
+if [ ! -s "$T/pf" ]; then
+  no "no pstore records" pstore
+elif late; then ov pstore
+else
   cs '#file=%Y %s %u %a %n' <"$T/pf" | sr | awk -v t="$T/tr" -v m=$(($(eb 800) / 3)) '(u += length($0) + 1) > m { print 1 >t; exit } 1' >"$T/d"
   b=$(($(eb 800) - $(wc -c <"$T/d")))
   while IFS= read -r f; do
@@ -463,8 +479,6 @@ if [ -s "$T/pf" ]; then
     scan 6 "$f" 2>/dev/null
   done <"$T/pf" | sel "" 6 "$b" >>"$T/d"
   out pstore ok "" 800
-else
-  no "no pstore records" pstore
 fi
 
 echo "=====$NONCE EOF sections=$NS====="
