@@ -36,6 +36,22 @@ def linux(**sections: list[str] | str) -> GuestEvidence:
     return parse_guest_output("linux", linux_envelope(meta=META, **sections), N)
 
 
+def dump_beside(stamp: str, lines: list[str]) -> GuestEvidence:
+    """A vmcore with its vmcore-dmesg.txt (``lines``) in the kdump directory ``stamp``."""
+    return linux(
+        kdump=["service=kdump", "dump_path=/var/crash"],
+        crash_files=[
+            f"1742437858 1048576 /var/crash/{stamp}/vmcore",
+            f"1742437858 2893 /var/crash/{stamp}/vmcore-dmesg.txt",
+            "#found=2",
+        ],
+        crash_dmesg=[
+            f"#source=/var/crash/{stamp}/vmcore-dmesg.txt",
+            *(f"{n}:{line}" for n, line in enumerate(lines, start=1)),
+        ],
+    )
+
+
 @pytest.mark.parametrize(
     ("case", "found", "path", "code", "note"),
     [
@@ -153,18 +169,7 @@ def test_linux_oops_captured_by_kdump_is_a_crash_with_a_dump() -> None:
     lines = real.read_text("utf-8").splitlines()
     assert not any("Kernel panic" in line for line in lines)
     stamp = "127.0.0.1-2025-03-20-02:30:58"
-    guest = linux(
-        kdump=["service=kdump", "dump_path=/var/crash"],
-        crash_files=[
-            f"1742437858 1048576 /var/crash/{stamp}/vmcore",
-            f"1742437858 2893 /var/crash/{stamp}/vmcore-dmesg.txt",
-            "#found=2",
-        ],
-        crash_dmesg=[
-            f"#source=/var/crash/{stamp}/vmcore-dmesg.txt",
-            *(f"{n}:{line}" for n, line in enumerate(lines, start=1)),
-        ],
-    )
+    guest = dump_beside(stamp, lines)
     saved = next(f for f in guest.findings if f.kind == "kdump_saved")
     assert saved.facts.panicked is False
     assert (
@@ -213,18 +218,7 @@ def test_linux_nmi_panic_trace_skips_entry_frames() -> None:
     assert strip_trace_markers("<<EOE>> ") == "" and not is_entry_frame("nvme_queue_rq")
     assert is_entry_frame("end_repeat_nmi") and is_entry_frame("panic.cold.12")
     stamp = "127.0.0.1-2019-03-08-10:00:00"
-    guest = linux(
-        kdump=["service=kdump", "dump_path=/var/crash"],
-        crash_files=[
-            f"1742437858 1048576 /var/crash/{stamp}/vmcore",
-            f"1742437858 2893 /var/crash/{stamp}/vmcore-dmesg.txt",
-            "#found=2",
-        ],
-        crash_dmesg=[
-            f"#source=/var/crash/{stamp}/vmcore-dmesg.txt",
-            *(f"{n}:{line}" for n, line in enumerate(lines, start=1)),
-        ],
-    )
+    guest = dump_beside(stamp, lines)
     saved = next(f for f in guest.findings if f.kind == "kdump_saved")
     texts = [e.text for e in saved.evidence]
     assert any("Call Trace:" in t for t in texts)
