@@ -51,7 +51,6 @@ LOCKUP_KINDS: frozenset[FindingKind] = frozenset(
 CLEAN_KINDS: frozenset[FindingKind] = frozenset({"clean_reboot", "clean_shutdown"})
 MAX_CONCLUSION_EVIDENCE = 12
 # API actions that restart, stop or replace the instance (ActionTrail event names).
-RESTARTING_API_ACTIONS = RESTART_ACTIONS  # ActionTrail event names that restart or stop it
 
 
 @dataclass(frozen=True)
@@ -160,7 +159,7 @@ def describe_call_text(call: ApiCall) -> Text:
 
 
 def restarting_calls(api_calls: Sequence[ApiCall] | None) -> list[ApiCall]:
-    calls = [c for c in api_calls or () if c.event_name in RESTARTING_API_ACTIONS]
+    calls = [c for c in api_calls or () if c.event_name in RESTART_ACTIONS]
     return sorted((c for c in calls if not c.error_code), key=lambda c: c.event_time, reverse=True)
 
 
@@ -452,7 +451,7 @@ def _fills(
         if boot is not None
         else Text(en="an unknown time", zh_CN="未知时间")
     )
-    days = _window_days(guest)
+    days = guest.log_window_days if guest is not None else None
     fills["window_days"] = _same(str(days) if days is not None else "?")
     fills.update(_stop_fills(api_calls))
     fills["dump_failure"] = _dump_failure(guest)
@@ -537,10 +536,6 @@ def cause_clause(guest: GuestEvidence | None, console: ConsoleEvidence | None) -
     return Text(
         en=f"{en}{where_en} panicked the kernel", zh_CN=f"{where_zh}{zh}{gap}导致内核 panic"
     )
-
-
-def _window_days(guest: GuestEvidence | None) -> int | None:
-    return guest.log_window_days if guest is not None else None
 
 
 def _stop_fills(api_calls: Sequence[ApiCall] | None) -> dict[str, Text]:

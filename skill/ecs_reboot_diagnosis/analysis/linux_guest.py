@@ -34,7 +34,7 @@ from ecs_reboot_diagnosis.analysis.log_lines import (
     parse_syslog_time,
     syslog_host,
 )
-from ecs_reboot_diagnosis.analysis.reboot_records import parse_last_records
+from ecs_reboot_diagnosis.analysis.reboot_records import RebootRecord, parse_last_records
 from ecs_reboot_diagnosis.analysis.signatures import reports_unclean_end
 from ecs_reboot_diagnosis.models import (
     BootEpisode,
@@ -558,9 +558,8 @@ def _judge_crash_file(
 def _boots(
     env: Envelope,
     zone: tzinfo,
-    local_now: datetime | None,
     last_boot: datetime | None,
-    records: list[str],
+    records: list[RebootRecord],
     banners: list[datetime],
 ) -> list[Boot]:
     found: list[Boot] = []
@@ -574,18 +573,15 @@ def _boots(
             if row.first is not None
         )
     found.extend(
-        Boot(rec.start, "wtmp")
-        for rec in parse_last_records(records, local_now)
-        if rec.kind == "reboot" and rec.start is not None
+        Boot(rec.start, "wtmp") for rec in records if rec.kind == "reboot" and rec.start is not None
     )
     found.extend(Boot(t, "banner") for t in banners)
     return merge_boots(found, latest=last_boot)
 
 
-def _records_ending(records: list[str], boot: Boot, local_now: datetime | None) -> list[str]:
+def _records_ending(parsed: list[RebootRecord], boot: Boot) -> list[str]:
     """The ``last -x`` reboot record of ``boot`` and the record before it (how the boot before
     ended), or nothing when wtmp has no record of that boot."""
-    parsed = parse_last_records(records, local_now)
     for i, rec in enumerate(parsed):
         if (
             rec.kind == "reboot"
@@ -773,7 +769,8 @@ def analyze_linux(envelope: Envelope, *, target_time: datetime | None = None) ->
             tag, msg = kernel_message(line.text)
             if tag == "kernel" and _BANNER.match(msg) and line.time is not None:
                 banners.append(line.time)
-    boots = _boots(envelope, zone, local_now, last_boot, records, banners)
+    parsed_records = parse_last_records(records, local_now)
+    boots = _boots(envelope, zone, last_boot, parsed_records, banners)
     kdump = _kdump(envelope)
     dump_roots = tuple(
         dict.fromkeys(p.rstrip("/") for p in (kdump.dump_path or "/var/crash", "/var/crash"))
@@ -809,7 +806,15 @@ def analyze_linux(envelope: Envelope, *, target_time: datetime | None = None) ->
     if not boots:
         return _pooled(base, envelope, lines, records, files or [], local_now, window_start)
     return _by_episode(
-        base, envelope, lines, records, files or [], boots, local_now, window_start, target_time
+        base,
+        envelope,
+        lines,
+        parsed_records,
+        files or [],
+        boots,
+        local_now,
+        window_start,
+        target_time,
     )
 
 
@@ -839,7 +844,7 @@ def _by_episode(
     base: GuestEvidence,
     envelope: Envelope,
     lines: list[LogLine],
-    records: list[str],
+    records: list[RebootRecord],
     files: list[CrashDumpFile],
     boots: list[Boot],
     local_now: datetime | None,
@@ -866,7 +871,7 @@ def _by_episode(
             break  # ended before the window: not ours to explain
         ep_lines = lines_of.get(index, [])
         ep_files = files_of.get(index, [])
-        ending = _records_ending(records, boots[-index - 1], local_now) if index < 0 else []
+        ending = _records_ending(records, boots[-index - 1]) if index < 0 else []
         if not (ep_lines or ep_files or ending or index in (0, target_index)):
             continue
         findings = analyze_log_lines(ep_lines, reference=local_now, reboot_records=ending)
