@@ -1,11 +1,11 @@
 """Guest file templates: times relative to the run, in a scenario's guest files and file names.
 
 A Linux scenario's guest (``root/``, ``tools/``, the console text) and a Windows scenario's
-recorded collector output may carry tokens
-``@@FORMAT:OFFSET@@``. When a RunShellScript run starts, the simulator renders them against the
-guest's "now" (the simulator clock, or the guest's ``DIAG_NOW`` when the scenario sets it) in
-the guest's zone (``TZ`` of ``guest.env``, UTC when unset) into a fresh copy of the guest, used
-by that run only and removed after it. Plain files are hard-linked into the copy; templated
+recorded collector output may carry tokens ``@@FORMAT:OFFSET@@`` (in file names
+``@@FORMAT=OFFSET@@``: a colon is not portable). When a RunShellScript run starts, the simulator
+renders them against the guest's "now" (the simulator clock, or the guest's ``DIAG_NOW`` when the
+scenario sets it) in the guest's zone (``TZ`` of ``guest.env``, UTC when unset) into a fresh copy
+of the guest, used by that run only and removed after it. Plain files are hard-linked into the copy; templated
 files and files with ``guest.files`` overrides (mtime, mode, owner) are real copies. The scan
 for tokens happens once, when the scenario is loaded; a bad token is a load error naming the
 file. references/simulator-scenarios.md documents the formats.
@@ -25,7 +25,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ecs_api_simulator.time_formats import parse_offset, resolve_time
 
-TOKEN = re.compile(rb"@@([A-Za-z_]+):([^@\s]{0,40})@@")
+TOKEN = re.compile(rb"@@([A-Za-z_]+)[:=]([^@\s]{0,40})@@")
+"""``@@FORMAT:OFFSET@@``, or ``@@FORMAT=OFFSET@@``: the form for file names, which must stay
+portable (no colon in a tracked path, an sdist or a Windows checkout)."""
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # POSIX TZ without daylight-saving rules: NAME, then the offset WEST of Greenwich (CST-8 = +08:00)

@@ -135,7 +135,7 @@ class GuestSpec(_Spec):
     """Extra environment for scripts, e.g. ``{"TZ": "CST-8"}``; never the host's variables."""
     files: dict[str, GuestFileSpec] = Field(default_factory=dict)
     """mtime / mode / owner of guest files, by path in the scenario directory (template names
-    allowed: ``root/var/crash/127.0.0.1-@@kdump:-26h@@/vmcore``)."""
+    allowed: ``root/var/crash/127.0.0.1-@@kdump=-26h@@/vmcore``)."""
 
 
 class ConsoleSpec(_Spec):

@@ -22,7 +22,7 @@ from tests.e2e.simulator.sdk_clients import make_client
 REGION = "cn-hangzhou"
 INSTANCE = "i-bp1simtemplates01"
 NOW = datetime(2026, 12, 3, 7, 20, 11, tzinfo=UTC)
-CRASH = "root/var/crash/127.0.0.1-@@kdump:-26h@@"
+CRASH = "root/var/crash/127.0.0.1-@@kdump=-26h@@"  # the portable form of a templated name
 
 
 def scenario(directory: Path, env: dict[str, str], **guest: Any) -> Path:
@@ -180,6 +180,7 @@ def test_plain_guests_run_from_the_scenario_directory(tmp_path: Path) -> None:
         ("tools/last.txt", "@@last:-2 hours@@ x\n", None),  # not a token: spaces
         ("tools/last.txt", "@@last:-2y@@\n", r"last.txt: token @@last:-2y@@: offset"),
         ("root/var/crash/dump.@@stamp:yesterday@@", "", r"in the file name: token"),
+        ("root/var/crash/dump.@@stamp=-1x@@", "", r"in the file name: token @@stamp=-1x@@"),
     ],
 )
 def test_bad_tokens_fail_at_load_naming_the_file(

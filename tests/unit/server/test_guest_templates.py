@@ -93,8 +93,9 @@ def test_text_and_names_render_every_token_and_leave_the_rest() -> None:
     assert render_text(text, NOW, CST) == (
         "Dec  3 13:20:11 host kernel: x @@ not a token @@ y 2026-12-03T13:20:11+0800\n"
     )
-    name = "127.0.0.1-@@kdump:-26h@@"
-    assert render_text(name, NOW, CST) == "127.0.0.1-2026-12-02-13:20:11"
+    # names in the repository use "=" (portable); ":" is read the same way
+    for name in ("127.0.0.1-@@kdump=-26h@@", "127.0.0.1-@@kdump:-26h@@"):
+        assert render_text(name, NOW, CST) == "127.0.0.1-2026-12-02-13:20:11"
     assert render_text("dump.@@stamp:-1d@@", NOW, UTC) == "dump.202612020720"
 
 
@@ -106,5 +107,8 @@ def test_check_tokens() -> None:
         check_tokens(b"@@isodate:-2h@@")
     with pytest.raises(ValueError, match=r"@@iso:-2x@@.*offset"):
         check_tokens(b"@@iso:-2x@@")
+    with pytest.raises(ValueError, match=r"@@kdumps=-2h@@.*unknown token format"):
+        check_tokens(b"@@kdumps=-2h@@")
+    assert check_tokens(b"a@@b=c d@@") is False  # a space: not a token
     with pytest.raises(ValueError, match="offset"):
         check_tokens(b"@@iso:@@")
