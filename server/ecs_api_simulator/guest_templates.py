@@ -5,10 +5,10 @@ recorded collector output may carry tokens ``@@FORMAT:OFFSET@@`` (in file names
 ``@@FORMAT=OFFSET@@``: a colon is not portable). When a RunShellScript run starts, the simulator
 renders them against the guest's "now" (the simulator clock, or the guest's ``DIAG_NOW`` when the
 scenario sets it) in the guest's zone (``TZ`` of ``guest.env``, UTC when unset) into a fresh copy
-of the guest, used by that run only and removed after it. Plain files are hard-linked into the copy; templated
-files and files with ``guest.files`` overrides (mtime, mode, owner) are real copies. The scan
-for tokens happens once, when the scenario is loaded; a bad token is a load error naming the
-file. references/simulator-scenarios.md documents the formats.
+of the guest, used by that run only and removed after it. Plain files are hard-linked into the
+copy; templated files and files with ``guest.files`` overrides (mtime, mode, owner) are real
+copies. The scan for tokens happens once, when the scenario is loaded; a bad token is a load
+error naming the file. references/simulator-scenarios.md documents the formats.
 """
 
 from __future__ import annotations

@@ -71,7 +71,7 @@ def test_every_tracked_path_is_portable() -> None:
         ("tests/root/var/crash/127.0.0.1-2024-11-20-10:30:00/vmcore", "':'"),
         ("scenarios/s02/root/var/crash/127.0.0.1-@@kdump:-2h@@/vmcore", "':'"),
         ("a\\b.txt", "'\\\\'"),
-        ('docs/what?.md', "'?'"),
+        ("docs/what?.md", "'?'"),
         ("docs/*.md", "'*'"),
         ('docs/"quoted".md', "'\"'"),
         ("docs/<x>.md", "'<>'"),
