@@ -401,6 +401,10 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--format", choices=("text", "json"), default="text")
     analyze.add_argument("--output", type=Path, help="write to this file instead of stdout")
     analyze.set_defaults(handler=cmd_analyze_log)
+
+    from ecs_reboot_diagnosis_mcp.skill_install import add_skill_parser
+
+    add_skill_parser(sub)
     return parser
 
 
