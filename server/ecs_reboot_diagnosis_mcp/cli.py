@@ -446,7 +446,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ecs-reboot-diagnosis: error: {strip_controls(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except DiagnosisError as exc:
-        print(f"ecs-reboot-diagnosis: error: {strip_controls(str(exc))}", file=sys.stderr)
+        from ecs_reboot_diagnosis_mcp.credentials_help import missing_credentials_line
+
+        message = missing_credentials_line(exc) or strip_controls(str(exc))
+        print(f"ecs-reboot-diagnosis: error: {message}", file=sys.stderr)
         return exit_code_for(exc)
     except KeyboardInterrupt:
         print("ecs-reboot-diagnosis: interrupted", file=sys.stderr)

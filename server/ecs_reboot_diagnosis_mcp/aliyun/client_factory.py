@@ -24,6 +24,7 @@ from alibabacloud_ecs20140526.client import Client as EcsClient
 from alibabacloud_tea_openapi import models as open_api_models
 from darabonba.policy.retry import RetryOptions
 
+from ecs_reboot_diagnosis_mcp.aliyun.credential_chain import default_credential_client
 from ecs_reboot_diagnosis_mcp.aliyun.error_translation import credentials_error
 from ecs_reboot_diagnosis_mcp.aliyun.retry import RetryPolicy
 
@@ -100,7 +101,7 @@ def retry_options(settings: EcsClientSettings) -> RetryOptions:
 def resolve_default_credentials(action: str = "ResolveCredentials") -> CredentialClient:
     """The default credentials chain, resolved now so that a missing setup fails clearly."""
     try:
-        client = CredentialClient()
+        client = default_credential_client()
         client.get_credential()
     except CredentialException as exc:
         raise credentials_error(action, str(exc), ()) from None
