@@ -45,7 +45,6 @@ class SkillInstallError(Exception):
 class Installed:
     path: Path
     status: Literal["written", "replaced", "unchanged"]
-    files: int
 
 
 def skill_md() -> Path:
@@ -77,15 +76,19 @@ def skills_root(target: str, home: Path | None = None) -> Path:
 
 
 def _current(folder: Path) -> dict[str, bytes] | None:
-    """What a skill folder holds now; None when it is not a plain directory (a file, a link)."""
+    """What a skill folder holds now; None when it is not a plain, readable directory (a file,
+    a link, something unreadable in it)."""
     if folder.is_symlink() or not folder.is_dir():
         return None
     found: dict[str, bytes] = {}
-    for path in folder.rglob("*"):
-        if path.is_symlink() or not (path.is_file() or path.is_dir()):
-            return None
-        if path.is_file():
-            found[path.relative_to(folder).as_posix()] = path.read_bytes()
+    try:
+        for path in folder.rglob("*"):
+            if path.is_symlink() or not (path.is_file() or path.is_dir()):
+                return None
+            if path.is_file():
+                found[path.relative_to(folder).as_posix()] = path.read_bytes()
+    except OSError:
+        return None
     return found
 
 
@@ -103,7 +106,7 @@ def install(root: Path, *, force: bool = False) -> Installed:
     exists = dest.exists() or dest.is_symlink()
     if exists:
         if _current(dest) == wanted:
-            return Installed(dest, "unchanged", len(wanted))
+            return Installed(dest, "unchanged")
         if not force:
             raise SkillInstallError(
                 f"{dest} already exists and differs from this version's skill folder; "
@@ -137,7 +140,7 @@ def install(root: Path, *, force: bool = False) -> Installed:
             shutil.rmtree(staging, ignore_errors=True)
     if old is not None:
         _remove(old)
-    return Installed(dest, "replaced" if exists else "written", len(wanted))
+    return Installed(dest, "replaced" if exists else "written")
 
 
 def cmd_skill_install(args: argparse.Namespace) -> int:
