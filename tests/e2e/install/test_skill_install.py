@@ -82,6 +82,9 @@ def test_front_matter_is_read_alike_by_a_full_yaml_parser_and_a_line_reader(home
     assert parsed["name"] == folder.name
     assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", parsed["name"]) and len(parsed["name"]) <= 64
     assert 100 < len(parsed["description"]) <= 1024
+    # the Agent Skills rules Claude applies: no XML tags, no reserved word in the name
+    assert not re.search(r"[<>]", parsed["name"] + parsed["description"])
+    assert "claude" not in parsed["name"] and "anthropic" not in parsed["name"]
     assert "kernel panic" in parsed["description"] and "蓝屏" in parsed["description"]
     assert match.group(2).strip().startswith("# ")
 
