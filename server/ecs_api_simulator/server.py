@@ -2,6 +2,8 @@
 
 with SimulatorServer([scenario_dir]) as sim:
     sim.endpoint            # "127.0.0.1:PORT" for Config(endpoint=..., protocol="http")
+    sim.protocol            # "http", or "https" with SimulatorServer(..., tls=True)
+    sim.ca_file             # with tls=True: the throwaway CA to trust (Config(ca=...))
     sim.access_key_id       # the built-in fake AccessKey pair
     sim.access_key_secret
     sim.inject_fault("DescribeInstances", kind="drop")   # scripted faults (see references/)
@@ -24,6 +26,7 @@ import uvicorn
 
 from ecs_api_simulator.access_keys import BUILTIN_ACCESS_KEY_ID, BUILTIN_ACCESS_KEY_SECRET
 from ecs_api_simulator.app import create_app
+from ecs_api_simulator.certificates import TlsFiles, make_tls_files, remove_tls_files
 from ecs_api_simulator.clock import Clock, SystemClock
 from ecs_api_simulator.faults import FaultSpec
 from ecs_api_simulator.invocations import InvocationRecord
@@ -55,7 +58,11 @@ def resolve_scenario_dirs(paths: Iterable[str | Path]) -> list[Path]:
 
 
 class SimulatorServer:
-    """The simulator on ``host:port`` (port 0 picks a free one), serving in a daemon thread."""
+    """The simulator on ``host:port`` (port 0 picks a free one), serving in a daemon thread.
+
+    With ``tls=True`` it serves HTTPS only, with a certificate made at start by a throwaway CA
+    (``ca_file``) that exists as long as the server runs; clients trust that CA, they never turn
+    verification off."""
 
     def __init__(
         self,
@@ -64,6 +71,7 @@ class SimulatorServer:
         host: str = "127.0.0.1",
         port: int = 0,
         clock: Clock | None = None,
+        tls: bool = False,
     ) -> None:
         dirs = [builtin_scenarios_dir()] if scenario_dirs is None else list(scenario_dirs)
         self.clock: Clock = clock or SystemClock()
@@ -77,6 +85,8 @@ class SimulatorServer:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
+        self.tls = tls
+        self._tls_files: TlsFiles | None = None
 
     # --- what clients need ---------------------------------------------------------------
 
@@ -93,8 +103,19 @@ class SimulatorServer:
         return f"{host}:{self.port}"
 
     @property
+    def protocol(self) -> str:
+        """``https`` in TLS mode, else ``http`` (the SDK's ``Config.protocol``)."""
+        return "https" if self.tls else "http"
+
+    @property
     def url(self) -> str:
-        return f"http://{self.endpoint}/"
+        return f"{self.protocol}://{self.endpoint}/"
+
+    @property
+    def ca_file(self) -> Path | None:
+        """In TLS mode, while running: the PEM file of the CA that signed the server's
+        certificate (for ``Config(ca=...)``, ``--ca-bundle``, ``ECS_DIAG_CA_BUNDLE``)."""
+        return self._tls_files.ca_file if self._tls_files is not None else None
 
     @property
     def access_key_id(self) -> str:
@@ -156,8 +177,16 @@ class SimulatorServer:
         sock.bind((self.host, self._requested_port))
         sock.listen(128)
         self._socket = sock
+        tls_options: dict[str, Any] = {}
+        if self.tls:
+            self._tls_files = make_tls_files(self.host)
+            tls_options = {
+                "ssl_certfile": str(self._tls_files.cert_file),
+                "ssl_keyfile": str(self._tls_files.key_file),
+            }
         config = uvicorn.Config(
             create_app(self.world),
+            **tls_options,
             log_config=None,
             log_level="warning",
             access_log=False,
@@ -190,6 +219,9 @@ class SimulatorServer:
         self.world.close()
         if self._socket is not None:
             self._socket.close()
+        if self._tls_files is not None:
+            remove_tls_files(self._tls_files)
+            self._tls_files = None
         self._server = None
         self._thread = None
 

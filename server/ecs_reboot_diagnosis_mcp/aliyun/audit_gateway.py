@@ -1,5 +1,5 @@
 """AuditGateway over the official ActionTrail SDK (``alibabacloud-actiontrail20200706``, API
-2020-07-06, async ``lookup_events_async``).
+2020-07-06, ``lookup_events``).
 
 Wire facts (API reference, SDK models, checked against the simulator):
 - the SDK sends no ``RegionId``: the region is the endpoint's
@@ -16,17 +16,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from alibabacloud_actiontrail20200706 import (
-    models as actiontrail_models,
-)
-from alibabacloud_actiontrail20200706.client import (
-    Client as ActionTrailClient,
-)
 
 from ecs_reboot_diagnosis.errors import CloudApiError
 from ecs_reboot_diagnosis.ports import ApiCall
 from ecs_reboot_diagnosis_mcp.aliyun.response_mapping import api_call, as_utc, format_time
-from ecs_reboot_diagnosis_mcp.aliyun.sdk_gateway import SdkGateway
+from ecs_reboot_diagnosis_mcp.aliyun.sdk_gateway import SdkGateway, SdkModel
 
 PAGE_SIZE = 50
 """Events per page: the API's maximum ``MaxResults``."""
@@ -43,7 +37,8 @@ class ActionTrailAuditGateway(SdkGateway):
     """
 
     product = "ActionTrail"
-    client_class = ActionTrailClient
+    client_class = "alibabacloud_actiontrail20200706.client:Client"
+    models_module = "alibabacloud_actiontrail20200706.models"
 
     async def instance_api_calls(
         self, region_id: str, instance_id: str, *, start: datetime, end: datetime
@@ -61,18 +56,19 @@ class ActionTrailAuditGateway(SdkGateway):
         calls: dict[str, ApiCall] = {}
         next_token: str | None = None
         for _ in range(MAX_PAGES):
-            request = actiontrail_models.LookupEventsRequest(
+            request = SdkModel(
+                "LookupEventsRequest",
                 start_time=format_time(low),
                 end_time=format_time(high),
                 max_results=str(PAGE_SIZE),
                 next_token=next_token,
                 lookup_attribute=[
-                    actiontrail_models.LookupEventsRequestLookupAttribute(
-                        key="ResourceName", value=instance_id
+                    SdkModel(
+                        "LookupEventsRequestLookupAttribute", key="ResourceName", value=instance_id
                     )
                 ],
             )
-            body = await self._call(action, region_id, "lookup_events_async", request)
+            body = await self._call(action, region_id, "lookup_events", request)
             for event in body.events or []:
                 call = api_call(event)
                 if call is None or not (low <= call.event_time <= high):

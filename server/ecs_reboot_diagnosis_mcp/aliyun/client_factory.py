@@ -9,24 +9,27 @@ Facts this relies on (research ecs-api.md §1, §5):
   retry dropped connections, so it is set to one attempt and the gateway retries instead
   (``retry.py``).
 - ``endpoint`` is ``host[:port]`` without a scheme; loopback endpoints need ``protocol="http"``.
+- ``Config.ca`` is the CA bundle to trust over HTTPS (verification is never turned off);
+  ``Config.max_idle_conns`` sizes the SDK's per-endpoint connection pool (``sdk_transport``).
+
+The SDK modules are imported when a client is first built, not with this module: commands and
+servers that never call the cloud, or not yet, do not pay for loading them.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-from alibabacloud_credentials.client import Client as CredentialClient
-from alibabacloud_credentials.exceptions import CredentialException
-from alibabacloud_ecs20140526.client import Client as EcsClient
-from alibabacloud_tea_openapi import models as open_api_models
-from darabonba.policy.retry import RetryOptions
-
-from ecs_reboot_diagnosis_mcp.aliyun.credential_chain import default_credential_client
-from ecs_reboot_diagnosis_mcp.aliyun.error_translation import credentials_error
 from ecs_reboot_diagnosis_mcp.aliyun.retry import RetryPolicy
+from ecs_reboot_diagnosis_mcp.aliyun.sdk_transport import POOL_SIZE
+
+if TYPE_CHECKING:
+    from alibabacloud_credentials.client import Client as CredentialClient
+    from darabonba.policy.retry import RetryOptions
 
 USER_AGENT = "AlibabaCloud-Agent-Skills/alibabacloud-ecs-reboot-or-crash-diagnosis"
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
@@ -57,6 +60,9 @@ class EcsClientSettings:
     """Base of the exponential backoff with full jitter between attempts."""
     max_backoff_ms: int = 10_000
     user_agent: str = USER_AGENT
+    ca_bundle: str | None = None
+    """A PEM file of CA certificates to trust over HTTPS, besides the public roots (a TLS
+    inspecting proxy, the simulator's throwaway CA); checked by ``ca_bundle.check_ca_bundle``."""
 
     def secrets(self) -> tuple[str | None, ...]:
         return (self.access_key_id, self.access_key_secret, self.security_token)
@@ -93,13 +99,20 @@ def retry_policy(settings: EcsClientSettings) -> RetryPolicy:
 
 
 def retry_options(settings: EcsClientSettings) -> RetryOptions:
-    """The SDK makes one attempt per call: its retry loop sleeps with ``time.sleep`` even in the
-    async methods, so retries are the gateway's (``retry_policy``)."""
+    """The SDK makes one attempt per call: its retry loop sleeps with ``time.sleep`` between
+    attempts, so retries are the gateway's (``retry_policy``)."""
+    from darabonba.policy.retry import RetryOptions
+
     return RetryOptions(retryable=False, retry_condition=[], no_retry_condition=[])
 
 
 def resolve_default_credentials(action: str = "ResolveCredentials") -> CredentialClient:
     """The default credentials chain, resolved now so that a missing setup fails clearly."""
+    from alibabacloud_credentials.exceptions import CredentialException
+
+    from ecs_reboot_diagnosis_mcp.aliyun.credential_chain import default_credential_client
+    from ecs_reboot_diagnosis_mcp.aliyun.error_translation import credentials_error
+
     try:
         client = default_credential_client()
         client.get_credential()
@@ -111,6 +124,8 @@ def resolve_default_credentials(action: str = "ResolveCredentials") -> Credentia
 def build_config(
     settings: EcsClientSettings, region_id: str, credential: CredentialClient | None
 ) -> Any:
+    from alibabacloud_tea_openapi import models as open_api_models
+
     endpoint, protocol = settings.endpoint_and_protocol()
     options: dict[str, Any] = {
         "region_id": region_id,
@@ -119,7 +134,10 @@ def build_config(
         "read_timeout": settings.read_timeout_ms,
         "user_agent": settings.user_agent,
         "retry_options": retry_options(settings),
+        "max_idle_conns": POOL_SIZE,
     }
+    if settings.ca_bundle:
+        options["ca"] = settings.ca_bundle
     if endpoint:
         options["endpoint"] = endpoint
     if settings.access_key_id and settings.access_key_secret:
@@ -132,20 +150,32 @@ def build_config(
     return open_api_models.Config(**options)
 
 
+def sdk_attribute(path: str) -> Any:
+    """``"package.module:Name"`` -> the object, importing the module now (SDKs load lazily)."""
+    module, _, name = path.partition(":")
+    loaded = importlib.import_module(module)
+    return getattr(loaded, name) if name else loaded
+
+
 def build_sdk_client(
-    client_class: Callable[[Any], Any],
+    client_class: Callable[[Any], Any] | str,
     settings: EcsClientSettings,
     region_id: str,
     credential: CredentialClient | None = None,
 ) -> Any:
     """A client of any official Alibaba Cloud SDK (ECS, CloudMonitor, ActionTrail) for one
-    region: the same credentials, endpoint override, user agent, timeouts and retries. Without
-    an endpoint override the SDK picks the product's public endpoint of ``region_id``."""
-    return client_class(build_config(settings, region_id, credential))
+    region: the same credentials, endpoint override, CA bundle, connection pool, user agent,
+    timeouts and retries. Without an endpoint override the SDK picks the product's public
+    endpoint of ``region_id``. ``client_class`` may be given as ``"module:Client"``."""
+    factory = sdk_attribute(client_class) if isinstance(client_class, str) else client_class
+    return factory(build_config(settings, region_id, credential))
+
+
+ECS_CLIENT = "alibabacloud_ecs20140526.client:Client"
 
 
 def build_client(
     settings: EcsClientSettings, region_id: str, credential: CredentialClient | None = None
 ) -> Any:
     """An ECS client for one region (DescribeInstanceAttribute takes its region from it)."""
-    return build_sdk_client(EcsClient, settings, region_id, credential)
+    return build_sdk_client(ECS_CLIENT, settings, region_id, credential)

@@ -8,18 +8,15 @@ which a SignatureDoesNotMatch answer echoes, carries the token encoded twice), b
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, quote_plus
-
-from alibabacloud_credentials.exceptions import CredentialException
-from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
-from darabonba.exceptions import RetryError as DaraRetryError
-from Tea.exceptions import RetryError as TeaRetryError
-from Tea.exceptions import TeaException, UnretryableException
 
 from ecs_reboot_diagnosis.errors import CloudApiError
 from ecs_reboot_diagnosis_mcp.aliyun.error_codes import CREDENTIALS_HINT, hint_for, rule_for
-from ecs_reboot_diagnosis_mcp.aliyun.retry import is_dropped_connection
+from ecs_reboot_diagnosis_mcp.aliyun.retry import is_dropped_connection, is_untrusted_certificate
+
+if TYPE_CHECKING:
+    from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
 
 REDACTED = "***"
 
@@ -126,6 +123,14 @@ def translate(
     """Any exception out of an SDK call, as a CloudApiError (``product`` names the service,
     ``attempts`` says how many times the call was tried)."""
     secret_list = list(secrets)
+    # The SDK's exception classes, imported here: by the time a failure is translated the SDK
+    # is loaded, and modules that only import this one do not load it.
+    from alibabacloud_credentials.exceptions import CredentialException
+    from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
+    from darabonba.exceptions import RetryError as DaraRetryError
+    from Tea.exceptions import RetryError as TeaRetryError
+    from Tea.exceptions import TeaException, UnretryableException
+
     if isinstance(exc, AlibabaCloudException):
         return api_error(exc, action, secret_list, attempts)
     inner: BaseException | None = exc
@@ -135,14 +140,25 @@ def translate(
             return api_error(inner, action, secret_list, attempts)
     if isinstance(inner, CredentialException):
         return credentials_error(action, str(inner), secret_list)
+    if inner is not None and is_untrusted_certificate(inner):
+        return CloudApiError(
+            action,
+            "network",
+            "UntrustedCertificate",
+            redact(f"the TLS certificate of {endpoint} could not be verified", secret_list),
+            hint="If the endpoint is right (a TLS-inspecting proxy, a private endpoint, the "
+            "simulator's HTTPS mode), give the CA that signed its certificate with --ca-bundle "
+            "FILE or ECS_DIAG_CA_BUNDLE=FILE (a PEM file; `ecs-reboot-diagnosis simulate --tls` "
+            "prints its own). Verification is never turned off.",
+        )
     if inner is not None and is_dropped_connection(inner):
-        detail = str(getattr(inner, "message", "") or inner) or type(inner).__name__
+        # No library detail: what aiohttp, urllib3 or http.client call it says nothing more.
         return CloudApiError(
             action,
             "network",
             "NetworkError",
             redact(
-                f"{endpoint} closed the connection without answering: {detail}" + _after(attempts),
+                f"{endpoint} closed the connection without answering" + _after(attempts),
                 secret_list,
             ),
             hint=f"Something between here and the {product} endpoint (a proxy, firewall or load "

@@ -1,4 +1,7 @@
-"""EcsGateway over the official Alibaba Cloud ECS SDK (async ``*_async`` calls)."""
+"""EcsGateway over the official Alibaba Cloud ECS SDK.
+
+Calls run on the SDK's pooled transport (``sdk_transport``); the SDK and its models are imported
+by the first call, on a worker thread, where the requests (``SdkModel``) are made too."""
 
 from __future__ import annotations
 
@@ -8,9 +11,6 @@ import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-
-from alibabacloud_ecs20140526 import models as ecs_models
-from alibabacloud_ecs20140526.client import Client as EcsClient
 
 from ecs_reboot_diagnosis.errors import CloudApiError
 from ecs_reboot_diagnosis.models import InstanceFacts, PlatformEvent
@@ -31,7 +31,7 @@ from ecs_reboot_diagnosis_mcp.aliyun.response_mapping import (
     parse_time,
     platform_event,
 )
-from ecs_reboot_diagnosis_mcp.aliyun.sdk_gateway import SdkGateway
+from ecs_reboot_diagnosis_mcp.aliyun.sdk_gateway import SdkGateway, SdkModel
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +48,19 @@ class AliyunEcsGateway(SdkGateway):
     """
 
     product = "ECS"
-    client_class = EcsClient
+    client_class = "alibabacloud_ecs20140526.client:Client"
+    models_module = "alibabacloud_ecs20140526.models"
 
     # --- EcsGateway ----------------------------------------------------------------------
 
     async def describe_instance(self, region_id: str, instance_id: str) -> InstanceFacts | None:
-        request = ecs_models.DescribeInstancesRequest(
-            region_id=region_id, instance_ids=json.dumps([instance_id]), max_results=10
+        request = SdkModel(
+            "DescribeInstancesRequest",
+            region_id=region_id,
+            instance_ids=json.dumps([instance_id]),
+            max_results=10,
         )
-        body = await self._call("DescribeInstances", region_id, "describe_instances_async", request)
+        body = await self._call("DescribeInstances", region_id, "describe_instances", request)
         found = [
             item
             for item in (body.instances.instance if body.instances is not None else None) or []
@@ -70,11 +74,14 @@ class AliyunEcsGateway(SdkGateway):
         return None
 
     async def _check_describe_permission(self, region_id: str, instance_id: str) -> None:
-        request = ecs_models.DescribeInstancesRequest(
-            region_id=region_id, instance_ids=json.dumps([instance_id]), dry_run=True
+        request = SdkModel(
+            "DescribeInstancesRequest",
+            region_id=region_id,
+            instance_ids=json.dumps([instance_id]),
+            dry_run=True,
         )
         try:
-            await self._call("DescribeInstances", region_id, "describe_instances_async", request)
+            await self._call("DescribeInstances", region_id, "describe_instances", request)
         except CloudApiError as exc:
             if exc.code != "DryRunOperation":
                 raise
@@ -91,12 +98,15 @@ class AliyunEcsGateway(SdkGateway):
         events: list[PlatformEvent] = []
         next_token: str | None = None
         for _ in range(MAX_HISTORY_PAGES):
-            request = ecs_models.DescribeInstanceHistoryEventsRequest(
+            request = SdkModel(
+                "DescribeInstanceHistoryEventsRequest",
                 region_id=region_id,
                 instance_id=instance_id,
                 instance_event_cycle_status=list(cycle_statuses) or None,
-                not_before=ecs_models.DescribeInstanceHistoryEventsRequestNotBefore(
-                    start=format_time(start), end=format_time(end)
+                not_before=SdkModel(
+                    "DescribeInstanceHistoryEventsRequestNotBefore",
+                    start=format_time(start),
+                    end=format_time(end),
                 ),
                 max_results=HISTORY_PAGE_SIZE,
                 next_token=next_token,
@@ -104,7 +114,7 @@ class AliyunEcsGateway(SdkGateway):
             body = await self._call(
                 "DescribeInstanceHistoryEvents",
                 region_id,
-                "describe_instance_history_events_async",
+                "describe_instance_history_events",
                 request,
             )
             page = body.instance_system_event_set
@@ -120,13 +130,13 @@ class AliyunEcsGateway(SdkGateway):
         )
 
     async def describe_cloud_assistant(self, region_id: str, instance_id: str) -> AgentHeartbeat:
-        request = ecs_models.DescribeCloudAssistantStatusRequest(
-            region_id=region_id, instance_id=[instance_id]
+        request = SdkModel(
+            "DescribeCloudAssistantStatusRequest", region_id=region_id, instance_id=[instance_id]
         )
         body = await self._call(
             "DescribeCloudAssistantStatus",
             region_id,
-            "describe_cloud_assistant_status_async",
+            "describe_cloud_assistant_status",
             request,
         )
         container = body.instance_cloud_assistant_status_set
@@ -155,7 +165,8 @@ class AliyunEcsGateway(SdkGateway):
         timeout_seconds: int,
         name: str,
     ) -> str:
-        request = ecs_models.RunCommandRequest(
+        request = SdkModel(
+            "RunCommandRequest",
             region_id=region_id,
             instance_id=[instance_id],
             type=command_type,
@@ -169,7 +180,7 @@ class AliyunEcsGateway(SdkGateway):
             # Cloud Assistant returns the invocation it already created instead of a second run.
             client_token=uuid.uuid4().hex,
         )
-        body = await self._call("RunCommand", region_id, "run_command_async", request)
+        body = await self._call("RunCommand", region_id, "run_command", request)
         if not body.invoke_id:
             raise CloudApiError(
                 "RunCommand",
@@ -183,7 +194,8 @@ class AliyunEcsGateway(SdkGateway):
     async def invocation_result(
         self, region_id: str, instance_id: str, invoke_id: str
     ) -> InvocationResult:
-        request = ecs_models.DescribeInvocationResultsRequest(
+        request = SdkModel(
+            "DescribeInvocationResultsRequest",
             region_id=region_id,
             invoke_id=invoke_id,
             instance_id=instance_id,
@@ -192,7 +204,7 @@ class AliyunEcsGateway(SdkGateway):
         body = await self._call(
             "DescribeInvocationResults",
             region_id,
-            "describe_invocation_results_async",
+            "describe_invocation_results",
             request,
         )
         invocation = body.invocation
@@ -204,13 +216,13 @@ class AliyunEcsGateway(SdkGateway):
         return InvocationResult(invoke_id=invoke_id, status="Pending")
 
     async def console_output(self, region_id: str, instance_id: str) -> ConsoleOutput:
-        request = ecs_models.GetInstanceConsoleOutputRequest(
-            region_id=region_id, instance_id=instance_id
+        request = SdkModel(
+            "GetInstanceConsoleOutputRequest", region_id=region_id, instance_id=instance_id
         )
         body = await self._call(
             "GetInstanceConsoleOutput",
             region_id,
-            "get_instance_console_output_async",
+            "get_instance_console_output",
             request,
         )
         return ConsoleOutput(
@@ -219,13 +231,13 @@ class AliyunEcsGateway(SdkGateway):
         )
 
     async def screenshot(self, region_id: str, instance_id: str) -> Screenshot:
-        request = ecs_models.GetInstanceScreenshotRequest(
-            region_id=region_id, instance_id=instance_id
+        request = SdkModel(
+            "GetInstanceScreenshotRequest", region_id=region_id, instance_id=instance_id
         )
         body = await self._call(
             "GetInstanceScreenshot",
             region_id,
-            "get_instance_screenshot_async",
+            "get_instance_screenshot",
             request,
         )
         return Screenshot(png=decode_base64_bytes(body.screenshot))

@@ -1,5 +1,5 @@
 """MetricsGateway over the official CloudMonitor SDK (``alibabacloud-cms20190101``, API
-2019-01-01, async ``describe_metric_list_async``).
+2019-01-01, ``describe_metric_list``).
 
 Wire facts (API reference, SDK models, checked against the simulator):
 - the SDK sends no ``RegionId``: the region is the endpoint's (``metrics.<region>.aliyuncs.com``),
@@ -20,9 +20,6 @@ import json
 from datetime import datetime
 from typing import Any
 
-from alibabacloud_cms20190101 import models as cms_models
-from alibabacloud_cms20190101.client import Client as CmsClient
-
 from ecs_reboot_diagnosis.errors import CloudApiError
 from ecs_reboot_diagnosis.ports import MetricPoint, MetricSeries
 from ecs_reboot_diagnosis_mcp.aliyun.error_translation import reported_failure
@@ -32,7 +29,7 @@ from ecs_reboot_diagnosis_mcp.aliyun.response_mapping import (
     epoch_ms,
     metric_point,
 )
-from ecs_reboot_diagnosis_mcp.aliyun.sdk_gateway import SdkGateway
+from ecs_reboot_diagnosis_mcp.aliyun.sdk_gateway import SdkGateway, SdkModel
 
 ECS_NAMESPACE = "acs_ecs_dashboard"
 PAGE_LENGTH = 1440
@@ -93,7 +90,8 @@ class CmsMetricsGateway(SdkGateway):
     """
 
     product = "CloudMonitor"
-    client_class = CmsClient
+    client_class = "alibabacloud_cms20190101.client:Client"
+    models_module = "alibabacloud_cms20190101.models"
 
     async def metric_series(
         self,
@@ -118,7 +116,8 @@ class CmsMetricsGateway(SdkGateway):
         answered_period = period_seconds
         next_token: str | None = None
         for _ in range(MAX_PAGES):
-            request = cms_models.DescribeMetricListRequest(
+            request = SdkModel(
+                "DescribeMetricListRequest",
                 namespace=ECS_NAMESPACE,
                 metric_name=metric,
                 dimensions=_dimensions(instance_id),
@@ -128,7 +127,7 @@ class CmsMetricsGateway(SdkGateway):
                 length=str(PAGE_LENGTH),
                 next_token=next_token,
             )
-            body = await self._call(action, region_id, "describe_metric_list_async", request)
+            body = await self._call(action, region_id, "describe_metric_list", request)
             self._check_success(action, body)
             for item in self._datapoints(action, body):
                 point = metric_point(item, instance_id)

@@ -16,6 +16,8 @@ transient server errors (any 5xx), network failures (refused, reset, timed out) 
 connections. Backoff is exponential with full jitter, awaited with ``asyncio.sleep``; a
 ``x-acs-retry-after`` header (the SDK's ``ThrottlingException.retry_after``) is honoured up to
 the cap.
+
+The SDK's exception classes are imported when a failure is examined: by then the SDK is loaded.
 """
 
 from __future__ import annotations
@@ -23,11 +25,6 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from typing import Literal
-
-from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
-from darabonba.exceptions import RetryError as DaraRetryError
-from Tea.exceptions import RetryError as TeaRetryError
-from Tea.exceptions import UnretryableException
 
 from ecs_reboot_diagnosis_mcp.aliyun.error_codes import RETRYABLE_CODES
 
@@ -56,6 +53,8 @@ class RetryPolicy:
 
 
 def _inner(exc: BaseException) -> BaseException:
+    from Tea.exceptions import UnretryableException
+
     if isinstance(exc, UnretryableException) and exc.inner_exception is not None:
         inner = exc.inner_exception
         return inner if isinstance(inner, BaseException) else exc
@@ -73,8 +72,23 @@ def is_dropped_connection(exc: BaseException) -> bool:
     return "closed connection without response" in text or "Server disconnected" in text
 
 
+def is_untrusted_certificate(exc: BaseException) -> bool:
+    """The endpoint's TLS certificate did not verify: trying again cannot help."""
+    for cause in (exc, _inner(exc), exc.__cause__, exc.__context__):
+        if cause is None:
+            continue
+        text = str(getattr(cause, "message", "") or cause)
+        if "CERTIFICATE_VERIFY_FAILED" in text or "SSLCertVerificationError" in text:
+            return True
+    return False
+
+
 def retry_reason(exc: BaseException) -> RetryReason | None:
     """Why a failed attempt is worth repeating, or None when it is not."""
+    from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
+    from darabonba.exceptions import RetryError as DaraRetryError
+    from Tea.exceptions import RetryError as TeaRetryError
+
     if isinstance(exc, AlibabaCloudException):
         code = str(exc.code or "")
         status = getattr(exc, "status_code", None)
@@ -86,6 +100,8 @@ def retry_reason(exc: BaseException) -> RetryReason | None:
     inner = _inner(exc)
     if isinstance(inner, AlibabaCloudException):
         return retry_reason(inner)
+    if is_untrusted_certificate(inner):
+        return None
     if is_dropped_connection(inner):
         return "dropped"
     if isinstance(inner, DaraRetryError | TeaRetryError | OSError | TimeoutError):

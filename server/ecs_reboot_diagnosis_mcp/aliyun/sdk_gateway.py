@@ -3,16 +3,19 @@ credentials resolved once, and one way to call the SDK and turn its failures int
 
 The ECS, CloudMonitor and ActionTrail gateways differ only in the SDK client class, the product
 name used in messages and the calls they make.
+
+Calls go through the SDK's synchronous methods on a worker thread (``sdk_transport``: why that
+is the way to keep connections and one TLS context per endpoint). The SDK itself is imported
+there too, on the first call: building a gateway costs nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from typing import Any, ClassVar
-
-from alibabacloud_credentials.client import Client as CredentialClient
-from Tea.exceptions import TeaException
+import threading
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ecs_reboot_diagnosis.errors import CloudApiError
 from ecs_reboot_diagnosis_mcp.aliyun.client_factory import (
@@ -20,21 +23,45 @@ from ecs_reboot_diagnosis_mcp.aliyun.client_factory import (
     build_sdk_client,
     resolve_default_credentials,
     retry_policy,
+    sdk_attribute,
 )
 from ecs_reboot_diagnosis_mcp.aliyun.error_translation import translate
 from ecs_reboot_diagnosis_mcp.aliyun.retry import retry_after_ms, retry_reason
+from ecs_reboot_diagnosis_mcp.aliyun.sdk_transport import run_blocking
+
+if TYPE_CHECKING:
+    from alibabacloud_credentials.client import Client as CredentialClient
 
 log = logging.getLogger(__name__)
 
 
-async def _attempt(call: Any, request: Any) -> tuple[Any, BaseException | None]:
-    """One SDK call: its response, or the failure to translate (CloudApiError passes)."""
-    try:
-        return await call(request), None
-    except CloudApiError:
-        raise
-    except (TeaException, OSError, TimeoutError) as exc:
-        return None, exc
+class SdkModel:
+    """An SDK model to make later, from the SDK's models module, on the worker thread:
+    ``SdkModel("DescribeInstancesRequest", region_id=..., ...)``. A field may itself be an
+    SdkModel, or a list of them."""
+
+    def __init__(self, model: str, /, **fields: Any) -> None:
+        self.model = model
+        self.fields = fields
+
+    def __call__(self, models: Any) -> Any:
+        def value(field: Any) -> Any:
+            if isinstance(field, SdkModel):
+                return field(models)
+            if isinstance(field, list):
+                return [value(item) for item in field]
+            return field
+
+        return getattr(models, self.model)(**{k: value(v) for k, v in self.fields.items()})
+
+    def __repr__(self) -> str:
+        return f"SdkModel({self.model!r})"
+
+
+def _sync_method(name: str) -> str:
+    """The SDK's synchronous method of a call (``describe_instances``); the ``*_async``
+    spelling names the same call."""
+    return name.removesuffix("_async")
 
 
 class SdkGateway:
@@ -47,7 +74,10 @@ class SdkGateway:
     product: ClassVar[str] = "ECS"
     """The service's name in messages and hints."""
     client_class: ClassVar[Any] = None
-    """The official SDK's ``Client`` class, built from a tea-openapi ``Config``."""
+    """The official SDK's ``Client`` class (or ``"module:Client"``, imported on first use),
+    built from a tea-openapi ``Config``."""
+    models_module: ClassVar[str] = ""
+    """The SDK's models module, handed to request builders (imported on first use)."""
 
     def __init__(
         self,
@@ -59,36 +89,63 @@ class SdkGateway:
         self._retry = retry_policy(self._settings)
         self._credential = credential
         self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
 
     def _client(self, region_id: str) -> Any:
+        """The region's SDK client, built on first use (on a worker thread: it may import the
+        SDK and resolve the credentials chain)."""
         client = self._clients.get(region_id)
-        if client is None:
-            settings = self._settings
-            if not (settings.access_key_id and settings.access_key_secret):
-                if self._credential is None:
-                    self._credential = resolve_default_credentials()
-            if self.client_class is None:
-                raise TypeError(f"{type(self).__name__} sets no client_class")
-            client = build_sdk_client(self.client_class, settings, region_id, self._credential)
-            self._clients[region_id] = client
+        if client is not None:
+            return client
+        with self._clients_lock:
+            client = self._clients.get(region_id)
+            if client is None:
+                settings = self._settings
+                if not (settings.access_key_id and settings.access_key_secret):
+                    if self._credential is None:
+                        self._credential = resolve_default_credentials()
+                if self.client_class is None:
+                    raise TypeError(f"{type(self).__name__} sets no client_class")
+                client = build_sdk_client(self.client_class, settings, region_id, self._credential)
+                self._clients[region_id] = client
         return client
+
+    def _attempt(
+        self, region_id: str, method: str, request: Any
+    ) -> tuple[Any, Any, BaseException | None]:
+        """One SDK call, on a worker thread: the request model (made here by ``request`` when it
+        is a builder, so that every retry sends the same one), and the response or the failure
+        to translate (CloudApiError passes)."""
+        from Tea.exceptions import TeaException
+
+        try:
+            call = getattr(self._client(region_id), _sync_method(method))
+            if callable(request):
+                request = request(sdk_attribute(self.models_module))
+            return request, call(request), None
+        except CloudApiError:
+            raise
+        except (TeaException, OSError, TimeoutError) as exc:
+            return request, None, exc
 
     def _endpoint_label(self, region_id: str) -> str:
         endpoint, _ = self._settings.endpoint_and_protocol()
         return endpoint or f"the {self.product} endpoint of {region_id}"
 
     async def _call(self, action: str, region_id: str, method: str, request: Any) -> Any:
-        """Run one API call (``method`` is the SDK's ``*_async`` method); returns the body.
+        """Run one API call; returns the body. ``method`` is the SDK client's method
+        (``describe_instances``), ``request`` its request model or a function of the SDK's
+        models module that makes it (``lambda m: m.DescribeInstancesRequest(...)``).
 
         Throttling, 5xx, network failures and dropped connections are retried here, up to
         ``max_attempts`` in all, awaiting the backoff so that the event loop keeps running.
         """
-        client = self._client(region_id)
-        call = getattr(client, method)
         attempt = 0
         while True:
             attempt += 1
-            response, failure = await _attempt(call, request)
+            request, response, failure = await run_blocking(
+                functools.partial(self._attempt, region_id, method, request)
+            )
             if failure is None:
                 break
             reason = retry_reason(failure)
