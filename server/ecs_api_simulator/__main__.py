@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -26,6 +27,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free)")
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve HTTPS with a certificate from a throwaway CA made at start (the CA file's "
+        "path is printed; it is removed at exit)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
 
@@ -34,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
     try:
-        sim = SimulatorServer(args.scenario, host=args.host, port=args.port)
+        sim = SimulatorServer(args.scenario, host=args.host, port=args.port, tls=args.tls)
     except (ScenarioError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -44,12 +51,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             "configured AccessKey; bind to 127.0.0.1 unless you know why not.",
             file=sys.stderr,
         )
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # serve_forever stops the server and removes its TLS files
+
+    signal.signal(signal.SIGTERM, stop)
     sim.start()
     instances = sum(len(s.instances) for s in sim.world.scenarios)
+    sdk_config = f"protocol='{sim.protocol}'" + (", ca=CA" if sim.tls else "")
+    ca_line = f"  CA certificate:    {sim.ca_file}\n" if sim.ca_file is not None else ""
     print(
         f"ECS API simulator on {sim.url} ({len(sim.world.scenarios)} scenarios, "
         f"{instances} instances)\n"
-        f"  endpoint:          {sim.endpoint}  (SDK: Config(endpoint=..., protocol='http'))\n"
+        f"  endpoint:          {sim.endpoint}  (SDK: Config(endpoint=..., {sdk_config}))\n"
+        f"{ca_line}"
         "  products:          ECS 2014-05-26, CloudMonitor 2019-01-01, ActionTrail 2020-07-06\n"
         f"  AccessKey ID:      {sim.access_key_id}\n"
         f"  AccessKey secret:  {sim.access_key_secret}  (built-in fake key)\n"

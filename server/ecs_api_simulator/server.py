@@ -8,15 +8,18 @@ with SimulatorServer([scenario_dir]) as sim:
     sim.access_key_secret
     sim.inject_fault("DescribeInstances", kind="drop")   # scripted faults (see references/)
     sim.request_count("DescribeInstances")               # requests the simulator served
+    sim.connection_count()                               # distinct client connections seen
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from importlib.resources import files
 from pathlib import Path
 from types import TracebackType
@@ -34,6 +37,65 @@ from ecs_api_simulator.scenario import discover_scenarios, load_scenario
 from ecs_api_simulator.world import World
 
 log = logging.getLogger("ecs_api_simulator")
+
+
+_Asgi = Callable[
+    [
+        MutableMapping[str, Any],
+        Callable[[], Awaitable[MutableMapping[str, Any]]],
+        Callable[[MutableMapping[str, Any]], Awaitable[None]],
+    ],
+    Awaitable[None],
+]
+
+
+class _ConnectionLog:
+    """ASGI wrapper counting requests per client address and port, i.e. per TCP connection:
+    what shows whether a client reuses its connections (keep-alive) or opens one per call."""
+
+    def __init__(self, app: _Asgi) -> None:
+        self.app = app
+        self._lock = threading.Lock()
+        self.requests: Counter[tuple[str, int]] = Counter()
+
+    async def __call__(
+        self,
+        scope: MutableMapping[str, Any],
+        receive: Callable[[], Awaitable[MutableMapping[str, Any]]],
+        send: Callable[[MutableMapping[str, Any]], Awaitable[None]],
+    ) -> None:
+        client = scope.get("client")
+        if scope["type"] == "http" and client:
+            with self._lock:
+                self.requests[(str(client[0]), int(client[1]))] += 1
+        await self.app(scope, receive, send)
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self.requests)
+
+
+class _TlsServer(uvicorn.Server):
+    """uvicorn, stopping without waiting on idle TLS connections.
+
+    Clients keep connections alive between calls (the product pools them). Closing an idle TLS
+    connection politely waits for the client's ``close_notify``, which an idle client pool
+    never sends, so each would hold the stop for the whole graceful timeout and then leak its
+    socket. Once the requests in flight are answered, the connections left are cut instead."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (self.config.timeout_graceful_shutdown or 0)
+        while self.server_state.tasks and loop.time() < deadline:
+            await asyncio.sleep(0.02)
+        for connection in list(self.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            if transport is not None:
+                transport.abort()
+        await asyncio.sleep(0)  # let the aborted connections report themselves lost
+        await super().shutdown(sockets)
 
 
 def builtin_scenarios_dir() -> Path:
@@ -87,6 +149,7 @@ class SimulatorServer:
         self._socket: socket.socket | None = None
         self.tls = tls
         self._tls_files: TlsFiles | None = None
+        self._connections = _ConnectionLog(create_app(self.world))
 
     # --- what clients need ---------------------------------------------------------------
 
@@ -155,6 +218,11 @@ class SimulatorServer:
         outcome, ``""``: success, ``"ConnectionDropped"``: dropped) since start-up."""
         return self.world.requests.count(action, code=code)
 
+    def connection_count(self) -> int:
+        """How many client connections (distinct address and port) have sent requests since
+        start-up: a client that keeps its connections alive opens few."""
+        return self._connections.count()
+
     def invocation_records(self) -> list[InvocationRecord]:
         """Every Cloud Assistant run so far, with its creation, start and end times."""
         return self.world.invocations.records()
@@ -185,7 +253,7 @@ class SimulatorServer:
                 "ssl_keyfile": str(self._tls_files.key_file),
             }
         config = uvicorn.Config(
-            create_app(self.world),
+            self._connections,
             **tls_options,
             log_config=None,
             log_level="warning",
@@ -194,7 +262,7 @@ class SimulatorServer:
             lifespan="off",
             timeout_graceful_shutdown=2,
         )
-        self._server = uvicorn.Server(config)
+        self._server = _TlsServer(config) if self.tls else uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run,
             kwargs={"sockets": [sock]},

@@ -21,16 +21,20 @@ def build_gateway(
 ) -> AliyunEcsGateway:
     """The SDK gateway. Without an AccessKey it uses the default credentials chain."""
     endpoint, _, _ = settings.product_endpoints()
-    return AliyunEcsGateway(_client_settings(endpoint, access_key_id, access_key_secret))
+    return AliyunEcsGateway(_client_settings(settings, endpoint, access_key_id, access_key_secret))
 
 
 def _client_settings(
-    endpoint: str | None, access_key_id: str | None, access_key_secret: str | None
+    settings: Settings,
+    endpoint: str | None,
+    access_key_id: str | None,
+    access_key_secret: str | None,
 ) -> EcsClientSettings:
     return EcsClientSettings(
         endpoint=endpoint,
         access_key_id=access_key_id,
         access_key_secret=access_key_secret,
+        ca_bundle=settings.ca_bundle or None,
     )
 
 
@@ -51,9 +55,11 @@ def build_outside_gateways(
         return None, None
     _, metrics_endpoint, actiontrail_endpoint = settings.product_endpoints()
     return (
-        CmsMetricsGateway(_client_settings(metrics_endpoint, access_key_id, access_key_secret)),
+        CmsMetricsGateway(
+            _client_settings(settings, metrics_endpoint, access_key_id, access_key_secret)
+        ),
         ActionTrailAuditGateway(
-            _client_settings(actiontrail_endpoint, access_key_id, access_key_secret)
+            _client_settings(settings, actiontrail_endpoint, access_key_id, access_key_secret)
         ),
     )
 

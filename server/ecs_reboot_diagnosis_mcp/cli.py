@@ -189,6 +189,7 @@ def _settings(args: argparse.Namespace) -> Settings:
             "metrics_endpoint": getattr(args, "metrics_endpoint", None),
             "actiontrail_endpoint": getattr(args, "actiontrail_endpoint", None),
             "guest_commands": False if getattr(args, "no_guest_commands", False) else None,
+            "ca_bundle": _ca_bundle(getattr(args, "ca_bundle", None)),
         }.items()
         if value is not None
     }
@@ -196,6 +197,17 @@ def _settings(args: argparse.Namespace) -> Settings:
         return Settings().model_copy(update=overrides)
     except ValidationError as exc:
         raise CliError(f"invalid ECS_DIAG_* setting: {exc.errors()[0]['msg']}", EXIT_USAGE) from exc
+
+
+def _ca_bundle(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from ecs_reboot_diagnosis_mcp.aliyun.ca_bundle import CaBundleError, check_ca_bundle
+
+    try:
+        return check_ca_bundle(value, "--ca-bundle")
+    except CaBundleError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
 
 
 def _check_reboot_time(value: str | None) -> None:
@@ -213,8 +225,6 @@ def _check_reboot_time(value: str | None) -> None:
 
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
-    from ecs_reboot_diagnosis.report.render import render_json, render_markdown
-
     _check_reboot_time(args.reboot_time)
     settings = _settings(args)
     instance_id = _ask(args, "instance_id", "--instance-id", "ECS instance id",
@@ -230,6 +240,8 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
             )
     finally:
         progress.close()
+    from ecs_reboot_diagnosis.report.render import render_json, render_markdown  # after the run
+
     lang = args.lang or settings.lang
     text = render_json(report) if args.format == "json" else render_markdown(report, lang)
     _write_output(text, args.output)
@@ -294,9 +306,10 @@ def _url_host(host: str) -> str:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from ecs_api_simulator import ScenarioError, SimulatorServer
 
+    _exit_on_sigterm()
     dirs = [args.scenario] if args.scenario else None
     try:
-        sim = SimulatorServer(dirs, host=args.host, port=args.port)
+        sim = SimulatorServer(dirs, host=args.host, port=args.port, tls=args.tls)
     except (ScenarioError, OSError) as exc:
         raise CliError(f"cannot load the simulator scenarios: {exc}", EXIT_USAGE) from exc
     with sim:
@@ -305,10 +318,24 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             f"AccessKey secret {sim.access_key_secret} (built-in, fake, for the simulator only)",
             flush=True,
         )
+        if sim.ca_file is not None:
+            print(f"CA certificate (trust it with --ca-bundle or ECS_DIAG_CA_BUNDLE): "
+                  f"{sim.ca_file}", flush=True)  # fmt: skip
         with contextlib.suppress(KeyboardInterrupt):
             while True:
                 time.sleep(3600)
     return EXIT_OK
+
+
+def _exit_on_sigterm() -> None:
+    """SIGTERM (a service manager, ``timeout``, ``kill``) unwinds like Ctrl+C: the simulator
+    stops and removes its throwaway TLS files."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def cmd_analyze_log(args: argparse.Namespace) -> int:
@@ -387,6 +414,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument("--host", default="127.0.0.1")
     simulate.add_argument("--port", type=int, default=8765)
+    simulate.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve HTTPS with a certificate from a throwaway CA made at start (its path is "
+        "printed; removed at exit)",
+    )
     simulate.set_defaults(handler=cmd_simulate)
 
     analyze = sub.add_parser(
@@ -419,6 +452,12 @@ def _add_cloud_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--actiontrail-endpoint", help="ActionTrail endpoint (default: --endpoint if given)"
+    )
+    parser.add_argument(
+        "--ca-bundle",
+        metavar="FILE",
+        help="PEM file of CA certificates to trust over HTTPS besides the public roots (env "
+        "ECS_DIAG_CA_BUNDLE); verification is never turned off",
     )
     parser.add_argument(
         "--simulator",

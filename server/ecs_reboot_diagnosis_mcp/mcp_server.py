@@ -25,7 +25,6 @@ from pydantic import BaseModel, Field, WithJsonSchema
 from ecs_reboot_diagnosis import __version__
 from ecs_reboot_diagnosis.diagnosis import DIAGNOSIS_ID_PATTERN
 from ecs_reboot_diagnosis.errors import InvalidInputError
-from ecs_reboot_diagnosis.report.render import render_markdown
 from ecs_reboot_diagnosis.service import (
     DiagnosisService,
     validate_instance_id,
@@ -37,6 +36,15 @@ from ecs_reboot_diagnosis_mcp.references import reference_documents
 from ecs_reboot_diagnosis_mcp.tool_errors import message_for, translated
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _markdown(report: Any, lang: Any) -> str:
+    """The report as Markdown; the renderer (jinja2) loads on the first report, not at start."""
+    from ecs_reboot_diagnosis.report.render import render_markdown
+
+    return render_markdown(report, lang)
+
+
 GUEST_TOOLS = frozenset({"ecs_run_guest_diagnostics", "ecs_get_guest_results"})
 
 INSTRUCTIONS = """\
@@ -329,7 +337,7 @@ def build_server(
         with translated(diagnosis_id):
             report = await service.report(diagnosis_id, caller())
             d = service.status(diagnosis_id, caller())
-        return results.report_result(d, report, lang, render_markdown(report, lang))
+        return results.report_result(d, report, lang, _markdown(report, lang))
 
     @tool("Read the guest from outside", STEP)
     async def ecs_collect_agentless_evidence(
@@ -398,7 +406,7 @@ def build_server(
                 reboot_time=reboot_time or None,
             )
             d = service.status(report.diagnosis_id, caller())
-        return results.report_result(d, report, lang, render_markdown(report, lang))
+        return results.report_result(d, report, lang, _markdown(report, lang))
 
     if not service.config.guest_commands:
         for name in GUEST_TOOLS:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ecs_reboot_diagnosis.models import Lang
 from ecs_reboot_diagnosis.service import ServiceConfig
+from ecs_reboot_diagnosis_mcp.aliyun.ca_bundle import check_ca_bundle
 
 
 class Settings(BaseSettings):
@@ -27,6 +28,11 @@ class Settings(BaseSettings):
     )
     actiontrail_endpoint: str = Field(
         "", description="ActionTrail endpoint override (default: the ECS endpoint override)."
+    )
+    ca_bundle: str = Field(
+        "",
+        description="PEM file of CA certificates to trust over HTTPS besides the public roots "
+        "(a TLS-inspecting proxy, the simulator's `simulate --tls` CA); verification stays on.",
     )
     lang: Lang = "en"
     event_window_days: int = Field(7, ge=1, le=30)
@@ -64,6 +70,11 @@ class Settings(BaseSettings):
         description="The endpoint is the bundled simulator: all three products use it, whatever "
         "the per-product overrides say.",
     )
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _usable_ca_bundle(cls, value: str) -> str:
+        return check_ca_bundle(value, "ECS_DIAG_CA_BUNDLE")
 
     def product_endpoints(self) -> tuple[str | None, str | None, str | None]:
         """The ECS, CloudMonitor and ActionTrail endpoint overrides (None: the region's public

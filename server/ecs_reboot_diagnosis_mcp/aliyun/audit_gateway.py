@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-
 from ecs_reboot_diagnosis.errors import CloudApiError
 from ecs_reboot_diagnosis.ports import ApiCall
 from ecs_reboot_diagnosis_mcp.aliyun.response_mapping import api_call, as_utc, format_time
