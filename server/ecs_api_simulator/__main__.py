@@ -56,22 +56,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise KeyboardInterrupt  # serve_forever stops the server and removes its TLS files
 
     signal.signal(signal.SIGTERM, stop)
-    sim.start()
-    instances = sum(len(s.instances) for s in sim.world.scenarios)
-    sdk_config = f"protocol='{sim.protocol}'" + (", ca=CA" if sim.tls else "")
-    ca_line = f"  CA certificate:    {sim.ca_file}\n" if sim.ca_file is not None else ""
-    print(
-        f"ECS API simulator on {sim.url} ({len(sim.world.scenarios)} scenarios, "
-        f"{instances} instances)\n"
-        f"  endpoint:          {sim.endpoint}  (SDK: Config(endpoint=..., {sdk_config}))\n"
-        f"{ca_line}"
-        "  products:          ECS 2014-05-26, CloudMonitor 2019-01-01, ActionTrail 2020-07-06\n"
-        f"  AccessKey ID:      {sim.access_key_id}\n"
-        f"  AccessKey secret:  {sim.access_key_secret}  (built-in fake key)\n"
-        "Press Ctrl+C to stop.",
-        flush=True,
-    )
-    sim.serve_forever()
+    try:
+        sim.start()
+        instances = sum(len(s.instances) for s in sim.world.scenarios)
+        sdk_config = f"protocol='{sim.protocol}'" + (", ca=CA" if sim.tls else "")
+        ca_line = f"  CA certificate:    {sim.ca_file}\n" if sim.ca_file is not None else ""
+        print(
+            f"ECS API simulator on {sim.url} ({len(sim.world.scenarios)} scenarios, "
+            f"{instances} instances)\n"
+            f"  endpoint:          {sim.endpoint}  (SDK: Config(endpoint=..., {sdk_config}))\n"
+            f"{ca_line}"
+            "  products:          ECS 2014-05-26, CloudMonitor 2019-01-01, ActionTrail 2020-07-06\n"
+            f"  AccessKey ID:      {sim.access_key_id}\n"
+            f"  AccessKey secret:  {sim.access_key_secret}  (built-in fake key)\n"
+            "Press Ctrl+C to stop.",
+            flush=True,
+        )
+        sim.serve_forever()
+    except KeyboardInterrupt:  # before serve_forever took over
+        sim.stop()
     return 0
 
 

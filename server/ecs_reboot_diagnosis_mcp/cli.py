@@ -312,7 +312,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         sim = SimulatorServer(dirs, host=args.host, port=args.port, tls=args.tls)
     except (ScenarioError, OSError) as exc:
         raise CliError(f"cannot load the simulator scenarios: {exc}", EXIT_USAGE) from exc
-    with sim:
+    # Ctrl+C or SIGTERM at any point after the start stops the server and ends normally.
+    with contextlib.suppress(KeyboardInterrupt), sim:
         print(
             f"ECS API simulator on {sim.url} AccessKey ID {sim.access_key_id} "
             f"AccessKey secret {sim.access_key_secret} (built-in, fake, for the simulator only)",
@@ -321,9 +322,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         if sim.ca_file is not None:
             print(f"CA certificate (trust it with --ca-bundle or ECS_DIAG_CA_BUNDLE): "
                   f"{sim.ca_file}", flush=True)  # fmt: skip
-        with contextlib.suppress(KeyboardInterrupt):
-            while True:
-                time.sleep(3600)
+        while True:
+            time.sleep(3600)
     return EXIT_OK
 
 
