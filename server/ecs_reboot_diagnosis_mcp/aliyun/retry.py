@@ -4,11 +4,12 @@ Two facts about the official Python SDK (alibabacloud-tea-openapi 0.4, darabonba
 make the gateway own its retries:
 
 - the SDK's own retry loop sleeps with ``time.sleep`` between attempts, in the ``*_async``
-  methods too (``Client.do_request_async`` calls ``DaraCore.sleep``), which freezes the event
-  loop, and every other diagnosis waiting on it, for the whole backoff;
-- it never retries a connection that the server closed without answering: aiohttp's
-  ``ServerDisconnectedError`` is not an ``OSError``, so darabonba does not turn it into the
-  ``RetryError`` its retry conditions match.
+  methods too (``Client.do_request_async`` calls ``DaraCore.sleep``): it would freeze the event
+  loop there, and hold a worker thread on the synchronous path the gateway uses
+  (``sdk_transport``), for the whole backoff;
+- on the async path it never retries a connection that the server closed without answering:
+  aiohttp's ``ServerDisconnectedError`` is not an ``OSError``, so darabonba does not turn it
+  into the ``RetryError`` its retry conditions match.
 
 So the SDK is configured for a single attempt (``client_factory.retry_options``) and
 :func:`retry_reason` decides here which failures are worth another attempt: throttling,

@@ -1,5 +1,6 @@
 """ActionTrail LookupEvents: the official ActionTrail SDK against the simulator, and the
-ActionTrailAuditGateway end to end (official async SDK -> loopback simulator -> port records)."""
+ActionTrailAuditGateway end to end (official SDK, pooled, on worker threads -> loopback simulator
+-> port records)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """CloudMonitor DescribeMetricList: the official CMS SDK against the simulator, and the
-CmsMetricsGateway end to end (official async SDK -> loopback simulator -> port records)."""
+CmsMetricsGateway end to end (official SDK, pooled, on worker threads -> loopback simulator -> port
+records)."""
 
 from __future__ import annotations
 

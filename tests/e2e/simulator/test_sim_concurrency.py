@@ -1,7 +1,7 @@
 """Two diagnoses wait on Cloud Assistant at the same time: the whole stack (DiagnosisService ->
-AliyunEcsGateway -> official async SDK -> simulator) never blocks the event loop while a run is
-going. Proven from the simulator's own records of the runs (created, started, finished on its
-clock), not by timing the test."""
+AliyunEcsGateway -> official SDK on worker threads -> simulator) never blocks the event loop
+while a run is going. Proven from the simulator's own records of the runs (created, started,
+finished on its clock), not by timing the test."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The EcsGateway adapter end to end: official async SDK -> loopback simulator -> port records."""
+"""The EcsGateway adapter end to end: official SDK (pooled, on worker threads) -> loopback
+simulator -> port records."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The gateway under faults, end to end: official async SDK -> loopback simulator.
+"""The gateway under faults, end to end: official SDK (pooled, on worker threads) -> loopback
+simulator.
 
 Retries are proven from the simulator's side (``request_count``: what it received), never by
 timing on the test's side. Throttling retried then served, and reported after the attempts, are

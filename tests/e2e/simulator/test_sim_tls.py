@@ -136,9 +136,7 @@ async def test_a_whole_diagnosis_over_tls(tls_sim: SimulatorServer) -> None:
     settings = Settings(endpoint=tls_sim.url, simulated=True, ca_bundle=str(tls_sim.ca_file))
     keys = {"access_key_id": tls_sim.access_key_id, "access_key_secret": tls_sim.access_key_secret}
     metrics, audit = build_outside_gateways(settings, **keys)
-    service = build_service(
-        settings, build_gateway(settings, **keys), metrics=metrics, audit=audit
-    )
+    service = build_service(settings, build_gateway(settings, **keys), metrics=metrics, audit=audit)
     before = {
         action: tls_sim.request_count(action, code="")
         for action in ("RunCommand", "DescribeMetricList", "LookupEvents")

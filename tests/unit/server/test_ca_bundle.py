@@ -66,7 +66,7 @@ def test_the_environment_variable_is_checked_and_named(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tls_files: TlsFiles
 ) -> None:
     monkeypatch.setenv("ECS_DIAG_CA_BUNDLE", str(tmp_path / "nope.pem"))
-    with pytest.raises(ValidationError, match="ECS_DIAG_CA_BUNDLE: .*nope.pem does not exist"):
+    with pytest.raises(ValidationError, match=r"ECS_DIAG_CA_BUNDLE: .*nope\.pem does not exist"):
         Settings()
     monkeypatch.setenv("ECS_DIAG_CA_BUNDLE", str(tls_files.ca_file))
     assert Settings().ca_bundle == str(tls_files.ca_file.resolve())
