@@ -19,6 +19,7 @@ servers that never call the cloud, or not yet, do not pay for loading them.
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -168,6 +169,10 @@ def build_sdk_client(
     timeouts and retries. Without an endpoint override the SDK picks the product's public
     endpoint of ``region_id``. ``client_class`` may be given as ``"module:Client"``."""
     factory = sdk_attribute(client_class) if isinstance(client_class, str) else client_class
+    # The SDK's synchronous transport dumps every request's headers (the Authorization header
+    # with the AccessKey ID, the security token) to its own stderr handler when DEBUG=sdk is
+    # set: credentials never reach any output, so that logger stays off.
+    logging.getLogger("darabonba-core").disabled = True
     return factory(build_config(settings, region_id, credential))
 
 

@@ -195,3 +195,29 @@ def test_simulate_tls_prints_its_ca_and_removes_it_on_sigterm() -> None:
             process.communicate(timeout=20)
     assert process.returncode == 0
     assert not ca_file.exists()
+
+
+def test_the_sdk_debug_switch_prints_no_credentials(tls_sim: SimulatorServer) -> None:
+    """DEBUG=sdk makes the SDK's transport print every request's headers (Authorization with
+    the AccessKey ID, the security token) on stderr: the product keeps that log off."""
+    token = "sts-token-that-must-never-be-printed"
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    env.update(
+        DEBUG="sdk",
+        ALIBABA_CLOUD_ECS_METADATA_DISABLED="true",
+        ALIBABA_CLOUD_ACCESS_KEY_ID=tls_sim.access_key_id,
+        ALIBABA_CLOUD_ACCESS_KEY_SECRET=tls_sim.access_key_secret,
+        ALIBABA_CLOUD_SECURITY_TOKEN=token,
+        ECS_DIAG_CA_BUNDLE=str(tls_sim.ca_file),
+        ECS_DIAG_LOG_LEVEL="DEBUG",
+    )
+    command = [sys.executable, "-m", "ecs_reboot_diagnosis_mcp", "diagnose", "--instance-id",
+               PANIC, "--region", REGION, "--endpoint", tls_sim.url, "--no-guest-commands",
+               "--format", "json"]  # fmt: skip
+    before = tls_sim.request_count("DescribeInstances")
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert tls_sim.request_count("DescribeInstances") > before  # the calls were made
+    assert done.returncode == 0, done.stderr[-2000:]
+    for secret in (tls_sim.access_key_id, token):
+        assert secret not in done.stderr
+        assert secret not in done.stdout
