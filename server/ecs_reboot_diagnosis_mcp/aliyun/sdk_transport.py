@@ -12,7 +12,10 @@ The seam, and why it is this one (alibabacloud-tea-openapi 0.4, darabonba-core 1
   ``DaraCore.do_action``, which keeps one ``requests.Session`` per ``scheme://host:port`` and pool
   size (``DaraCore._get_session``) for the life of the process: HTTP keep-alive, a urllib3 pool
   of up to ``Config.max_idle_conns`` connections, and one ``SSLContext`` per session, made once
-  (darabonba's ``_TLSAdapter``). The CA to trust comes from ``Config.ca`` as on the async path.
+  (darabonba's ``_TLSAdapter``). The CA to trust comes from ``Config.ca`` as on the async path;
+  urllib3 loads that file into the session's context for each *new* connection, which
+  keep-alive makes rare. A CA so loaded stays trusted by that session (one per endpoint and
+  process): the product sets one CA bundle per process, so that is its configuration anyway.
 
 So the gateways call the SDK's public synchronous methods, configured only through ``Config``
 (``ca``, ``max_idle_conns``), and run them on one process-wide thread pool so that the event

@@ -149,6 +149,7 @@ async def test_a_whole_diagnosis_over_tls(tls_sim: SimulatorServer) -> None:
         assert tls_sim.request_count(action, code="") > count, action
 
 
+@pytest.mark.slow
 def test_the_cli_diagnoses_over_tls_with_ca_bundle(
     tls_sim: SimulatorServer, tmp_path: Path
 ) -> None:
@@ -173,6 +174,7 @@ def test_the_cli_diagnoses_over_tls_with_ca_bundle(
     assert "UntrustedCertificate" in refused.stderr and "--ca-bundle" in refused.stderr
 
 
+@pytest.mark.slow
 def test_simulate_tls_prints_its_ca_and_removes_it_on_sigterm() -> None:
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     with subprocess.Popen(
@@ -197,6 +199,7 @@ def test_simulate_tls_prints_its_ca_and_removes_it_on_sigterm() -> None:
     assert not ca_file.exists()
 
 
+@pytest.mark.slow
 def test_the_sdk_debug_switch_prints_no_credentials(tls_sim: SimulatorServer) -> None:
     """DEBUG=sdk makes the SDK's transport print every request's headers (Authorization with
     the AccessKey ID, the security token) on stderr: the product keeps that log off."""
