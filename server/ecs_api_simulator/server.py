@@ -27,6 +27,7 @@ from ecs_api_simulator.app import create_app
 from ecs_api_simulator.clock import Clock, SystemClock
 from ecs_api_simulator.faults import FaultSpec
 from ecs_api_simulator.invocations import InvocationRecord
+from ecs_api_simulator.request_log import RequestRecord
 from ecs_api_simulator.scenario import discover_scenarios, load_scenario
 from ecs_api_simulator.world import World
 
@@ -133,6 +134,11 @@ class SimulatorServer:
         """How many requests of ``action`` (None: any) were answered with ``code`` (None: any
         outcome, ``""``: success, ``"ConnectionDropped"``: dropped) since start-up."""
         return self.world.requests.count(action, code=code)
+
+    def request_records(self, action: str | None = None) -> list[RequestRecord]:
+        """The requests of ``action`` (None: any) answered so far, in the order they were
+        answered, with their arrival and answer times (the last 10 000 are kept)."""
+        return self.world.requests.records(action)
 
     def invocation_records(self) -> list[InvocationRecord]:
         """Every Cloud Assistant run so far, with its creation, start and end times."""
