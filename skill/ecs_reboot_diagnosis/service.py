@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar
 
 from ecs_reboot_diagnosis import __version__
 from ecs_reboot_diagnosis.analysis import advice, conclusions, dump_setup, platform_events
@@ -446,7 +446,7 @@ class DiagnosisService:
         metrics = self.metrics
         m_start = end - self.config.metrics_window
 
-        async def one(name: str) -> MetricSummary | CloudApiError:
+        async def one(name: str) -> tuple[MetricSummary | None, CloudApiError | None]:
             try:
                 series = await metrics.metric_series(
                     d.instance.region_id,
@@ -457,18 +457,19 @@ class DiagnosisService:
                     period_seconds=self.config.metrics_period_seconds,
                 )
             except CloudApiError as exc:
-                return exc
-            return summarize(series, m_start, end)
+                return None, exc
+            return summarize(series, m_start, end), None
 
         summaries: list[MetricSummary] = []
         notes: list[SourceNote] = []
-        for name, got in zip(METRICS, await _gather(*(one(n) for n in METRICS)), strict=True):
-            if isinstance(got, CloudApiError):
-                notes.append(_unavailable(f"{METRICS_SOURCE} {name}", got))
-                if got.kind == "forbidden":
+        read = await _gather(*(one(n) for n in METRICS))
+        for name, (summary, error) in zip(METRICS, read, strict=True):
+            if error is not None:
+                notes.append(_unavailable(f"{METRICS_SOURCE} {name}", error))
+                if error.kind == "forbidden":
                     break
-                continue
-            summaries.append(got)
+            elif summary is not None:
+                summaries.append(summary)
         return (tuple(summaries) if summaries else None), notes
 
     async def _agentless(self, d: Diagnosis) -> dict[str, object]:
@@ -967,13 +968,15 @@ def _outside_changes(d: Diagnosis, found: _Outside) -> dict[str, object]:
 
 
 async def _gather(*calls: Awaitable[T]) -> list[T]:
-    """Run ``calls`` at the same time; the first failure in argument order is raised as it is
-    (not wrapped in a group), once every call has ended."""
-    results = await asyncio.gather(*calls, return_exceptions=True)
-    for got in results:
-        if isinstance(got, BaseException):
-            raise got
-    return cast(list[T], results)
+    """Run ``calls`` at the same time and return their results in order; once every call has
+    ended, the first failure in argument order is raised as it is (not wrapped in a group)."""
+    tasks = [asyncio.ensure_future(call) for call in calls]
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for task in tasks:
+        failure = task.exception()  # raises CancelledError for a cancelled call
+        if failure is not None:
+            raise failure
+    return [task.result() for task in tasks]
 
 
 def _drop(task: asyncio.Future[Any]) -> None:

@@ -196,6 +196,32 @@ async def test_a_failed_status_read_fails_the_agent_check_as_before(
     assert sim.request_count("RunCommand") == 0
 
 
+async def test_a_failed_event_check_drops_the_reads_beside_it(panic_sim: SimulatorServer) -> None:
+    """The events read is denied while ActionTrail and the metrics are in flight: the check
+    fails as before and changes nothing, nothing read beside it lands later, and the check
+    asked again brings the outside evidence in once."""
+    sim = panic_sim
+    slow(sim, LookupEvents=300, DescribeMetricList=300)
+    sim.inject_fault("DescribeInstanceHistoryEvents", "Forbidden.RAM", status=403)
+    sim.inject_fault("DescribeMetricList", "Forbidden.RAM", status=403, times=None)
+    clock = SystemClock()
+    service = service_over(sim, clock)
+    d = await service.start(PANIC_ID, REGION, owner="")
+    with pytest.raises(CloudApiError) as err:
+        await service.check_events(d.id, owner="")
+    assert err.value.code == "Forbidden.RAM" and err.value.action == "DescribeInstanceHistoryEvents"
+    await asyncio.sleep(0.5)  # what was in flight would have been answered by now
+    assert service.status(d.id, owner="") == d
+
+    d = await service.check_events(d.id, owner="")
+    d = await service.check_agent(d.id, owner="")
+    d = await service.collect_agentless(d.id, owner="")
+    assert d.api_calls is not None and d.metrics is None
+    metric_notes = [n.source for n in d.unavailable if n.source.startswith("cms:")]
+    assert len(metric_notes) == 1  # a denial noted once, as when read one by one
+    assert sorted(n.source for n in d.unavailable) == sorted({n.source for n in d.unavailable})
+
+
 # --- the poll -------------------------------------------------------------------------------
 
 

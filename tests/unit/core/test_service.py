@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from ecs_reboot_diagnosis.analysis.metrics import METRICS
 from ecs_reboot_diagnosis.errors import (
     CloudApiError,
     InstanceNotFoundError,
@@ -417,6 +418,31 @@ async def test_audit_and_metrics_are_optional_sources() -> None:
     assert "permission denied" in next(
         n.detail.en for n in d.unavailable if n.source == "actiontrail:LookupEvents"
     )
+
+
+@pytest.mark.parametrize(
+    ("failing", "kind", "notes", "summaries"),
+    [(1, "throttled", [METRICS[1]], [METRICS[0], METRICS[2]]),
+     (0, "forbidden", [METRICS[0]], []),
+     (1, "forbidden", [METRICS[1]], [METRICS[0]])],
+)  # fmt: skip
+async def test_metric_series_read_at_once_are_noted_as_if_read_one_by_one(
+    failing: int, kind: str, notes: list[str], summaries: list[str]
+) -> None:
+    """Every series is asked for at once; what is noted is what reading them in order noted:
+    each failed series, and nothing after a permission denial."""
+    clock = ManualClock()
+    error = CloudApiError("DescribeMetricList", kind, "Code", "failed", request_id="R")  # type: ignore[arg-type]
+    metrics = MemoryMetrics(errors={METRICS[failing]: error})
+    service = DiagnosisService(
+        gateway_with(), InMemoryDiagnosisStore(clock), clock, ServiceConfig(), metrics=metrics
+    )
+    d = await service.check_events((await service.start(IID, REGION, owner="")).id, owner="")
+    d = await service.collect_agentless(d.id, owner="")
+    assert sorted(metrics.read) == sorted(METRICS)
+    noted = [n.source for n in d.unavailable if n.source.startswith("cms:")]
+    assert noted == [f"cms:QueryMetricList {name}" for name in notes]
+    assert [m.metric for m in d.metrics or ()] == summaries
 
 
 async def test_every_step_refuses_another_owners_diagnosis_itself() -> None:
