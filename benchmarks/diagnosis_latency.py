@@ -30,6 +30,7 @@ This is a benchmark, not a test:
 
     .venv/bin/python benchmarks/diagnosis_latency.py [--runs 1.5,4,10] [--repeats 5]
         [--latency DescribeInstances=120,...] [--pending 0] [--spread 0]
+        [--poll-interval 0.25] [--poll-growth 0.1]
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ for _name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PRO
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import base64  # noqa: E402
+import dataclasses  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import statistics  # noqa: E402
@@ -122,8 +124,9 @@ def last_run_seconds(sim: SimulatorServer) -> float:
 # --- the two flows -----------------------------------------------------------------------------
 
 
-def run_tool(sim: SimulatorServer) -> Sample:
-    """``diagnose`` as the CLI runs it with ``--simulator`` (same composition, in-process)."""
+def run_tool(sim: SimulatorServer, poll: dict[str, float]) -> Sample:
+    """``diagnose`` as the CLI runs it with ``--simulator`` (same composition, in-process);
+    ``poll`` overrides the service's poll settings (none by default)."""
     settings = Settings().model_copy(
         update={
             "endpoint": sim.url,
@@ -135,6 +138,7 @@ def run_tool(sim: SimulatorServer) -> Sample:
     keys = {"access_key_id": sim.access_key_id, "access_key_secret": sim.access_key_secret}
     metrics, audit = build_outside_gateways(settings, **keys)
     service = build_service(settings, build_gateway(settings, **keys), metrics=metrics, audit=audit)
+    service.config = dataclasses.replace(service.config, **poll)  # type: ignore[arg-type]
     before = request_counts(sim)
 
     async def diagnose() -> float:
@@ -248,6 +252,8 @@ def main() -> int:
         "LENGTH + i*SPREAD/REPEATS s): with about 1.08, the naive flow's 1 s poll lands at "
         "every phase of the run's end, as it would over real runs of varying length",
     )
+    parser.add_argument("--poll-interval", type=float, help="the service's poll_interval_seconds")
+    parser.add_argument("--poll-growth", type=float, help="the service's poll_growth")
     parser.add_argument(
         "--pending",
         type=float,
@@ -260,12 +266,23 @@ def main() -> int:
         action, _, ms = item.partition("=")
         latency[action.strip()] = int(ms)
     runs = [float(r) for r in args.runs.split(",")]
+    poll = {
+        name: value
+        for name, value in (
+            ("poll_interval_seconds", args.poll_interval),
+            ("poll_growth", args.poll_growth),
+        )
+        if value is not None
+    }
     logging.disable(logging.WARNING)
 
     print(f"Simulator on loopback, scenario {SCENARIO}; latencies (ms): "
           + ", ".join(f"{a} {ms}" for a, ms in latency.items()))  # fmt: skip
     print(f"{args.repeats} repeats per run length, tool and naive back to back; walls in-process; "
-          f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.\n")  # fmt: skip
+          f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.")  # fmt: skip
+    if poll:
+        print("Poll settings: " + ", ".join(f"{k} {v:g}" for k, v in poll.items()))
+    print()
     header = (
         f"{'run s':>6} {'floor s':>8} {'tool s':>8} {'naive s':>8} {'tool/floor':>10} "
         f"{'tool/naive':>10} {'floor/naive':>11}  {'calls tool':>16}  {'calls naive':>16}"
@@ -289,7 +306,7 @@ def main() -> int:
                     running_seconds=max(0.0, length - args.pending),
                     times=2,
                 )
-                tool.append(run_tool(sim))
+                tool.append(run_tool(sim, poll))
                 naive.append(run_naive(sim, client))
             floors = [floor_seconds(latency, statistics.mean([t.run, n.run]))
                       for t, n in zip(tool, naive, strict=True)]  # fmt: skip
