@@ -158,9 +158,13 @@ async def test_reads_overlap_and_no_guest_command_before_both_checks(
     assert not [n for n in report.unavailable if "LookupEvents" in n.source]
 
 
-async def test_a_platform_cause_ends_the_diagnosis_with_the_status_read_in_flight() -> None:
+@pytest.mark.parametrize(("events_ms", "agent_ms"), [(100, 1500), (400, 1)],
+                         ids=["status-in-flight", "status-already-read"])  # fmt: skip
+async def test_a_platform_cause_ends_the_diagnosis_whatever_the_status_read(
+    events_ms: int, agent_ms: int
+) -> None:
     with simulator(MAINTENANCE) as sim:
-        slow(sim, DescribeInstanceHistoryEvents=100, DescribeCloudAssistantStatus=1500)
+        slow(sim, DescribeInstanceHistoryEvents=events_ms, DescribeCloudAssistantStatus=agent_ms)
         clock = SystemClock()
         service = service_over(sim, clock)
         report = await service.diagnose(MAINTENANCE_ID, REGION, owner="")
@@ -172,6 +176,7 @@ async def test_a_platform_cause_ends_the_diagnosis_with_the_status_read_in_fligh
         assert sim.request_count("RunCommand") == 0
         assert sim.request_count("DescribeInvocationResults") == 0
         assert len(sim.request_records("DescribeCloudAssistantStatus")) <= 1
+        assert all(s.step != "check_agent" or s.code == "platform_cause_found" for s in d.skipped)
 
 
 async def test_a_failed_status_read_fails_the_agent_check_as_before(
