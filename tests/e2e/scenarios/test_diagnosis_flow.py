@@ -24,6 +24,7 @@ import pytest
 
 from ecs_api_simulator import ManualClock, SimulatorServer
 from ecs_api_simulator.request_log import RequestRecord
+from ecs_api_simulator.server import builtin_scenarios_dir
 from ecs_reboot_diagnosis.clock import SystemClock
 from ecs_reboot_diagnosis.diagnosis import Diagnosis
 from ecs_reboot_diagnosis.errors import CloudApiError, WorkflowOrderError
@@ -33,7 +34,6 @@ from ecs_reboot_diagnosis.store import InMemoryDiagnosisStore
 from ecs_reboot_diagnosis.workflow import Phase
 from ecs_reboot_diagnosis_mcp.app import build_gateway, build_outside_gateways
 from ecs_reboot_diagnosis_mcp.settings import Settings
-from tests.e2e.scenarios.conftest import SCENARIOS_DIR
 
 pytestmark = pytest.mark.anyio
 
@@ -75,7 +75,7 @@ class SimulatorClock:
 
 
 def simulator(scenario: str, clock: ManualClock | None = None) -> SimulatorServer:
-    return SimulatorServer([SCENARIOS_DIR / scenario], clock=clock)
+    return SimulatorServer([builtin_scenarios_dir() / scenario], clock=clock)
 
 
 @pytest.fixture
