@@ -174,7 +174,7 @@ def create_app(world: World) -> Starlette:
                 now = world.clock.now()
             if fault.drop and not fault.drop_after_processing:
                 log.info("%s -> connection dropped (%s)", action, request_id)
-                world.requests.record(RequestRecord(action, 0, DROPPED, arrived))
+                world.requests.record(RequestRecord(action, 0, DROPPED, arrived, world.clock.now()))
                 return await _drop_connection(request)
             if fault.error is not None:
                 raise fault.error
@@ -187,20 +187,24 @@ def create_app(world: World) -> Starlette:
                 except Exception:
                     log.exception("%s failed (%s)", action, request_id)
                 log.info("%s -> handled, connection dropped (%s)", action, request_id)
-                world.requests.record(RequestRecord(action, 0, DROPPED, arrived))
+                world.requests.record(RequestRecord(action, 0, DROPPED, arrived, world.clock.now()))
                 return await _drop_connection(request)
             result = handler(context)
         except ApiError as error:
             log.info("%s -> %s %s (%s)", action or "-", error.status, error.code, request_id)
-            world.requests.record(RequestRecord(action, error.status, error.code, arrived))
+            world.requests.record(
+                RequestRecord(action, error.status, error.code, arrived, world.clock.now())
+            )
             return _error_response(error, request_id, params.get("RegionId"), product)
         except Exception:
             log.exception("%s failed (%s)", action, request_id)
             failure = internal_error()
-            world.requests.record(RequestRecord(action, failure.status, failure.code, arrived))
+            world.requests.record(
+                RequestRecord(action, failure.status, failure.code, arrived, world.clock.now())
+            )
             return _error_response(failure, request_id, params.get("RegionId"), product)
         log.info("%s -> 200 (%s)", action, request_id)
-        world.requests.record(RequestRecord(action, 200, "", arrived))
+        world.requests.record(RequestRecord(action, 200, "", arrived, world.clock.now()))
         return _json_response(200, {"RequestId": request_id, **result}, request_id)
 
     async def unknown_path(request: Request) -> Response:

@@ -1,8 +1,8 @@
 """The requests the simulator served: what tests count to prove retries from the server's side.
 
 Counts are exact for the whole run; the last ``keep`` records are kept in detail (action, HTTP
-status, error code, arrival time on the world's clock). Nothing about the caller's credentials
-is recorded.
+status, error code, arrival and answer times on the world's clock). Nothing about the caller's
+credentials is recorded.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ class RequestRecord:
     """The error code; ``""`` for a success, ``ConnectionDropped`` for a dropped connection."""
     at: datetime
     """When the request arrived, on the simulator's clock."""
+    answered: datetime | None = None
+    """When its answer (or dropped connection) was ready, after any scripted latency."""
 
     @property
     def ok(self) -> bool:

@@ -33,6 +33,7 @@ from ecs_api_simulator.certificates import TlsFiles, make_tls_files, remove_tls_
 from ecs_api_simulator.clock import Clock, SystemClock
 from ecs_api_simulator.faults import FaultSpec
 from ecs_api_simulator.invocations import InvocationRecord
+from ecs_api_simulator.request_log import RequestRecord
 from ecs_api_simulator.scenario import discover_scenarios, load_scenario
 from ecs_api_simulator.world import World
 
@@ -222,6 +223,11 @@ class SimulatorServer:
         """How many client connections (distinct address and port) have sent requests since
         start-up: a client that keeps its connections alive opens few."""
         return self._connections.count()
+
+    def request_records(self, action: str | None = None) -> list[RequestRecord]:
+        """The requests of ``action`` (None: any) answered so far, in the order they were
+        answered, with their arrival and answer times (the last 10 000 are kept)."""
+        return self.world.requests.records(action)
 
     def invocation_records(self) -> list[InvocationRecord]:
         """Every Cloud Assistant run so far, with its creation, start and end times."""

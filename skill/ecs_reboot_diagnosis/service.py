@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import re
 import weakref
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from ecs_reboot_diagnosis import __version__
 from ecs_reboot_diagnosis.analysis import advice, conclusions, dump_setup, platform_events
@@ -78,6 +79,9 @@ GuestStatus = Literal["pending", "collected", "failed"]
 ALL_CYCLE_STATUSES = ("Scheduled", "Avoided", "Executing", "Executed", "Canceled", "Failed",
                       "Inquiring")  # fmt: skip
 MAX_EVENT_WINDOW_DAYS = 30
+MAX_KEPT_RESULTS = 64
+"""Finished collector results kept in memory for get_guest_results (one forgotten is re-read)."""
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -90,8 +94,21 @@ class ServiceConfig:
     command_timeout_seconds: int = 300
     log_window_days: int = 7
     wait_deadline_seconds: float = 120.0
+    """How long one wait for the collector lasts at most (the run goes on after it)."""
     poll_first_seconds: float = 1.0
-    poll_max_seconds: float = 8.0
+    """No poll before this long after RunCommand returned: Cloud Assistant's delivery plus the
+    collector's shortest run on a small guest (a poll before it can only read Pending)."""
+    poll_interval_seconds: float = 0.25
+    """The gap between polls while the run is young: the result is seen this soon after it
+    ends."""
+    poll_growth: float = 0.1
+    """The gap widens slowly for long runs: at most this fraction of the time the run has taken
+    (10 %: a 10 s run is polled every 1 s at its end), so the wait costs about as much over the
+    run as the run's own spread, for a number of reads that grows with the log of its length."""
+    poll_max_seconds: float = 5.0
+    agent_status_reuse_seconds: float = 30.0
+    """The Cloud Assistant status read beside the platform events serves the agent check when
+    it is at most this old; an older one is read again."""
     metrics_window: timedelta = timedelta(hours=24)
     metrics_period_seconds: int = 300
     command_content_limit: int = DEFAULT_CONTENT_LIMIT
@@ -104,6 +121,15 @@ class ServiceConfig:
             raise ValueError("log_window_days must be 1..90")
         if not 10 <= self.command_timeout_seconds <= 86400:
             raise ValueError("command_timeout_seconds must be 10..86400")
+        if not 0 < self.poll_interval_seconds <= self.poll_max_seconds:
+            raise ValueError("poll_interval_seconds must be > 0 and <= poll_max_seconds")
+        if not 0 <= self.poll_growth <= 1 or self.poll_first_seconds < 0:
+            raise ValueError("poll_growth must be 0..1 and poll_first_seconds >= 0")
+
+    def poll_gap(self, elapsed: float) -> float:
+        """Seconds from one poll to the next, for a poll made ``elapsed`` s into the run."""
+        return min(max(self.poll_interval_seconds, self.poll_growth * elapsed),
+                   self.poll_max_seconds)  # fmt: skip
 
 
 def validate_instance_id(value: str) -> str:
@@ -160,6 +186,11 @@ class DiagnosisService:
         self.metrics = metrics
         self.audit = audit
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        # Reads started ahead of the step that uses them, by diagnosis id; this process only
+        # (a diagnosis resumed elsewhere reads again). None of them moves the workflow.
+        self._agent_reads: dict[str, _AgentRead] = {}
+        self._outside_reads: dict[str, asyncio.Task[None]] = {}
+        self._results: OrderedDict[str, InvocationResult] = OrderedDict()
 
     # --- plumbing --------------------------------------------------------------------------
 
@@ -237,17 +268,31 @@ class DiagnosisService:
     # --- step 2 ----------------------------------------------------------------------------
 
     async def check_events(self, diagnosis_id: str, owner: str) -> Diagnosis:
+        """Read and judge the platform events.
+
+        Two reads start beside it and need not be waited for: the Cloud Assistant status (kept
+        for :meth:`check_agent`, which still judges it and records the check; nothing runs in
+        the guest before that) and the optional outside evidence, ActionTrail and CloudMonitor,
+        merged into the diagnosis when it arrives (at the latest when the report is built). A
+        platform cause ends the diagnosis: the status read is dropped.
+        """
         async with self._step(diagnosis_id, owner, Step.CHECK_EVENTS) as d:
             end = self.clock.now()
             days, widened = self._event_window_days(d, end)
             start = end - timedelta(days=days)
-            events = await self.gateway.describe_history_events(
-                d.instance.region_id,
-                d.instance.instance_id,
-                cycle_statuses=ALL_CYCLE_STATUSES,
-                start=start,
-                end=end,
-            )
+            region, iid = d.instance.region_id, d.instance.instance_id
+            self._forget_agent_read(d.id)
+            agent = _AgentRead(end, asyncio.ensure_future(
+                self.gateway.describe_cloud_assistant(region, iid)))  # fmt: skip
+            outside = asyncio.ensure_future(self._cloud_side_evidence(d, start, end))
+            try:
+                events = await self.gateway.describe_history_events(
+                    region, iid, cycle_statuses=ALL_CYCLE_STATUSES, start=start, end=end
+                )
+                found = outside.result() if outside.done() else None
+            except BaseException:
+                await _cancel(agent.task, outside)
+                raise
             verdict = platform_events.judge(
                 events, start, end, stopped=d.instance.status == "Stopped"
             )
@@ -260,15 +305,14 @@ class DiagnosisService:
                         )
                     }
                 )
-            api_calls, metrics, unavailable = await self._cloud_side_evidence(d, start, end)
-            d = d.model_copy(
-                update={
-                    "api_calls": api_calls,
-                    "metrics": metrics,
-                    "unavailable": (*d.unavailable, *unavailable),
-                }
-            )
+            if found is not None:  # already here: in the same save
+                d = d.model_copy(update=_outside_changes(d, found))
+            else:
+                self._outside_reads[d.id] = asyncio.ensure_future(
+                    self._merge_outside(d.id, outside)
+                )
             if verdict.outcome == "platform_cause":
+                await _cancel(agent.task)
                 skipped = tuple(
                     Skip(step=s.value, code="platform_cause_found", detail=verdict.summary)
                     for s in (Step.CHECK_AGENT, Step.RUN_GUEST, Step.TRIAGE_DUMPS,
@@ -277,7 +321,63 @@ class DiagnosisService:
                 return self._save(
                     d, Step.CHECK_EVENTS, "platform_cause", events=verdict, skipped=skipped
                 )
+            self._keep_agent_read(d.id, agent)
             return self._save(d, Step.CHECK_EVENTS, "continue", events=verdict)
+
+    def _keep_agent_read(self, diagnosis_id: str, read: _AgentRead) -> None:
+        """Keep the status read for the agent check; reads too old to be used are dropped."""
+        now = self.clock.now()
+        for key, old in list(self._agent_reads.items()):
+            if not self._fresh(old, now):
+                del self._agent_reads[key]
+                _drop(old.task)
+        self._agent_reads[diagnosis_id] = read
+
+    def _forget_agent_read(self, diagnosis_id: str) -> None:
+        old = self._agent_reads.pop(diagnosis_id, None)
+        if old is not None:
+            _drop(old.task)
+
+    def _fresh(self, read: _AgentRead, now: datetime) -> bool:
+        age = (now - read.started).total_seconds()
+        return age <= self.config.agent_status_reuse_seconds
+
+    async def _merge_outside(self, diagnosis_id: str, outside: asyncio.Future[_Outside]) -> None:
+        """Wait for the outside evidence, then store it into the diagnosis (under its lock, so
+        after the check that started it has saved; a failed check cancels this first)."""
+        try:
+            found = await outside
+            async with self._lock(diagnosis_id):
+                try:
+                    d = self.store.get(diagnosis_id)
+                except UnknownDiagnosisError:
+                    d = None  # expired meanwhile: nothing to merge into
+                if (
+                    d is not None
+                    and d.events is not None  # the check that started this was saved
+                    and d.workflow.phase != Phase.REPORTED
+                    and not _has_outside(d)
+                ):
+                    changes = _outside_changes(d, found)
+                    self.store.put(d.model_copy(update={**changes, "updated_at": self.clock.now()}))
+        except BaseException:
+            if not outside.done():
+                outside.cancel()
+            raise  # kept for _join_outside to raise
+        if self._outside_reads.get(diagnosis_id) is asyncio.current_task():
+            del self._outside_reads[diagnosis_id]
+
+    async def _join_outside(self, diagnosis_id: str) -> None:
+        """Wait until the outside evidence started by :meth:`check_events` is merged; an error
+        other than a CloudApiError (which is noted, never fatal) is raised here."""
+        task = self._outside_reads.get(diagnosis_id)
+        if task is None:
+            return
+        try:
+            await asyncio.shield(task)
+        finally:
+            if task.done() and self._outside_reads.get(diagnosis_id) is task:
+                del self._outside_reads[diagnosis_id]
 
     def _event_window_days(self, d: Diagnosis, end: datetime) -> tuple[int, Text | None]:
         """Days of platform events to read: the configured window, widened to cover the asked
@@ -312,46 +412,65 @@ class DiagnosisService:
             days = max(days, days_back(d.reboot_time, self.clock.now()))
         return min(days, MAX_SINCE_DAYS)
 
-    async def _cloud_side_evidence(
+    async def _cloud_side_evidence(self, d: Diagnosis, start: datetime, end: datetime) -> _Outside:
+        """API calls on the instance (ActionTrail) and its metrics (CloudMonitor), read at the
+        same time, both optional: a source that cannot be read is noted, never fatal."""
+        calls = asyncio.ensure_future(self._api_calls(d, start, end))
+        series = asyncio.ensure_future(self._metric_summaries(d, end))
+        await _gather(calls, series)
+        api_calls, (metrics, notes) = calls.result(), series.result()
+        if isinstance(api_calls, SourceNote):
+            return None, metrics, [api_calls, *notes]
+        return api_calls, metrics, notes
+
+    async def _api_calls(
         self, d: Diagnosis, start: datetime, end: datetime
-    ) -> tuple[tuple[ApiCall, ...] | None, tuple[MetricSummary, ...] | None, list[SourceNote]]:
-        """API calls on the instance (ActionTrail) and its metrics (CloudMonitor), both optional:
-        a source that cannot be read is noted, never fatal."""
-        region, iid = d.instance.region_id, d.instance.instance_id
-        unavailable: list[SourceNote] = []
-        api_calls: tuple[ApiCall, ...] | None = None
+    ) -> tuple[ApiCall, ...] | SourceNote:
         if self.audit is None:
-            unavailable.append(_not_configured("actiontrail:LookupEvents"))
-        else:
-            try:
-                calls = await self.audit.instance_api_calls(region, iid, start=start, end=end)
-                api_calls = tuple(sorted(calls, key=lambda c: c.event_time))
-            except CloudApiError as exc:
-                unavailable.append(_unavailable("actiontrail:LookupEvents", exc))
-        metrics: tuple[MetricSummary, ...] | None = None
+            return _not_configured(ACTIONTRAIL_SOURCE)
+        try:
+            calls = await self.audit.instance_api_calls(
+                d.instance.region_id, d.instance.instance_id, start=start, end=end
+            )
+        except CloudApiError as exc:
+            return _unavailable(ACTIONTRAIL_SOURCE, exc)
+        return tuple(sorted(calls, key=lambda c: c.event_time))
+
+    async def _metric_summaries(
+        self, d: Diagnosis, end: datetime
+    ) -> tuple[tuple[MetricSummary, ...] | None, list[SourceNote]]:
+        """Every metric series at once. The notes are those of a read one by one: one per
+        failed series in order, and after a permission denial none for the later ones."""
         if self.metrics is None:
-            unavailable.append(_not_configured("cms:QueryMetricList"))
-        else:
-            m_start = end - self.config.metrics_window
-            summaries: list[MetricSummary] = []
-            for name in METRICS:
-                try:
-                    series = await self.metrics.metric_series(
-                        region,
-                        iid,
-                        name,
-                        start=m_start,
-                        end=end,
-                        period_seconds=self.config.metrics_period_seconds,
-                    )
-                except CloudApiError as exc:
-                    unavailable.append(_unavailable(f"cms:QueryMetricList {name}", exc))
-                    if exc.kind == "forbidden":
-                        break
-                    continue
-                summaries.append(summarize(series, m_start, end))
-            metrics = tuple(summaries) if summaries else None
-        return api_calls, metrics, unavailable
+            return None, [_not_configured(METRICS_SOURCE)]
+        metrics = self.metrics
+        m_start = end - self.config.metrics_window
+
+        async def one(name: str) -> tuple[MetricSummary | None, CloudApiError | None]:
+            try:
+                series = await metrics.metric_series(
+                    d.instance.region_id,
+                    d.instance.instance_id,
+                    name,
+                    start=m_start,
+                    end=end,
+                    period_seconds=self.config.metrics_period_seconds,
+                )
+            except CloudApiError as exc:
+                return None, exc
+            return summarize(series, m_start, end), None
+
+        summaries: list[MetricSummary] = []
+        notes: list[SourceNote] = []
+        read = await _gather(*(one(n) for n in METRICS))
+        for name, (summary, error) in zip(METRICS, read, strict=True):
+            if error is not None:
+                notes.append(_unavailable(f"{METRICS_SOURCE} {name}", error))
+                if error.kind == "forbidden":
+                    break
+            elif summary is not None:
+                summaries.append(summary)
+        return (tuple(summaries) if summaries else None), notes
 
     async def _agentless(self, d: Diagnosis) -> dict[str, object]:
         """Serial console and screenshot: what can be seen of a guest that cannot be asked."""
@@ -392,6 +511,7 @@ class DiagnosisService:
         """Read the serial console and a screenshot again (any time after step 1, before the
         report is final). The workflow runs this itself when Cloud Assistant is not usable."""
         self.status(diagnosis_id, owner)
+        await self._join_outside(diagnosis_id)  # its result lists the API calls and metrics
         async with self._lock(diagnosis_id):
             d = self.status(diagnosis_id, owner)
             if d.workflow.phase == Phase.REPORTED:
@@ -465,10 +585,18 @@ class DiagnosisService:
         )
 
     async def check_agent(self, diagnosis_id: str, owner: str) -> Diagnosis:
+        """Judge Cloud Assistant's status and record the check (required before a guest
+        command). The status read beside the platform events is used when it is fresh."""
         async with self._step(diagnosis_id, owner, Step.CHECK_AGENT) as d:
-            beat = await self.gateway.describe_cloud_assistant(
-                d.instance.region_id, d.instance.instance_id
-            )
+            read = self._agent_reads.pop(d.id, None)
+            if read is not None and self._fresh(read, self.clock.now()):
+                beat = await read.task  # its error, if any, is this step's error, as if read now
+            else:
+                if read is not None:
+                    _drop(read.task)
+                beat = await self.gateway.describe_cloud_assistant(
+                    d.instance.region_id, d.instance.instance_id
+                )
             status = self._agent_status(d, beat)
             if status.usable and self.config.guest_commands:
                 return self._save(d, Step.CHECK_AGENT, "agent_up", cloud_assistant=status)
@@ -554,43 +682,81 @@ class DiagnosisService:
         )
 
     async def wait_for_guest(
-        self, diagnosis_id: str, owner: str, progress: ProgressCallback | None = None
+        self,
+        diagnosis_id: str,
+        owner: str,
+        progress: ProgressCallback | None = None,
+        *,
+        deadline_seconds: float | None = None,
     ) -> InvocationResult | None:
-        """Poll the invocation with backoff until it ends or the deadline passes."""
+        """Poll the collector's invocation until it ends or the deadline passes; returns the
+        last result read (None when no collector runs for this diagnosis).
+
+        The polls follow the run (:meth:`ServiceConfig.poll_gap`): none before it can have
+        finished (``poll_first_seconds`` after RunCommand returned, however late the wait
+        starts), then every ``poll_interval_seconds``, widening only slowly for long runs,
+        on a schedule the reads' own latency does not stretch; the last poll is at the
+        deadline (``deadline_seconds``, default ``wait_deadline_seconds``, from now). A
+        finished result is kept for :meth:`get_guest_results`, which then reads nothing
+        again. ``progress`` gets (seconds waited, deadline, message) after every poll.
+        """
         d = self.status(diagnosis_id, owner)
         run = d.guest_run
         if run is None or d.workflow.phase != Phase.GUEST_COLLECTING:
             return None
-        deadline = self.config.wait_deadline_seconds
-        waited = 0.0
-        delay = self.config.poll_first_seconds
+        kept = self._results.get(d.id)
+        if kept is not None and kept.invoke_id == run.invoke_id:
+            return kept
+        config = self.config
+        deadline = config.wait_deadline_seconds if deadline_seconds is None else deadline_seconds
+        began = self.clock.now()
+        deadline_at = began + timedelta(seconds=max(0.0, deadline))
+        due = max(began, run.started_at + timedelta(seconds=config.poll_first_seconds))
         while True:
+            due = min(due, deadline_at)
+            wait = (due - self.clock.now()).total_seconds()
+            if wait > 0:
+                await self.clock.sleep(wait)
+            polled = self.clock.now()
             result = await self.gateway.invocation_result(
                 d.instance.region_id, d.instance.instance_id, run.invoke_id
             )
             if progress is not None:
+                waited = min((polled - began).total_seconds(), deadline)
                 await progress(
-                    min(waited, deadline),
-                    deadline,
-                    f"Cloud Assistant invocation {run.invoke_id}: {result.status}",
+                    waited, deadline, f"Cloud Assistant invocation {run.invoke_id}: {result.status}"
                 )
-            if result.status in TERMINAL_INVOCATION_STATUSES or waited >= deadline:
+            if result.status in TERMINAL_INVOCATION_STATUSES:
+                self._keep_result(d.id, result)
                 return result
-            step = min(delay, deadline - waited)
-            await self.clock.sleep(step)
-            waited += step
-            delay = min(delay * 2, self.config.poll_max_seconds)
+            if polled >= deadline_at:
+                return result
+            elapsed = (polled - run.started_at).total_seconds()
+            due = polled + timedelta(seconds=config.poll_gap(elapsed))
+
+    def _keep_result(self, diagnosis_id: str, result: InvocationResult) -> None:
+        """Keep a finished result for get_guest_results (a few at most: one forgotten is only
+        read again)."""
+        self._results[diagnosis_id] = result
+        self._results.move_to_end(diagnosis_id)
+        while len(self._results) > MAX_KEPT_RESULTS:
+            self._results.popitem(last=False)
 
     async def get_guest_results(
         self, diagnosis_id: str, owner: str
     ) -> tuple[Diagnosis, GuestStatus]:
-        """Fetch, decode and analyse the collector's output."""
+        """Decode and analyse the collector's output: the finished result the wait read, or
+        else one read of the invocation now."""
         async with self._step(diagnosis_id, owner, Step.GET_GUEST_RESULTS) as d:
             run = d.guest_run
             assert run is not None  # the workflow guarantees RUN_GUEST ran
-            result = await self.gateway.invocation_result(
-                d.instance.region_id, d.instance.instance_id, run.invoke_id
-            )
+            kept = self._results.pop(d.id, None)
+            if kept is not None and kept.invoke_id == run.invoke_id:
+                result = kept
+            else:
+                result = await self.gateway.invocation_result(
+                    d.instance.region_id, d.instance.instance_id, run.invoke_id
+                )
             run = run.model_copy(
                 update={
                     "status": result.status,
@@ -702,10 +868,21 @@ class DiagnosisService:
         )
 
     async def report(self, diagnosis_id: str, owner: str) -> Report:
-        """Finish the diagnosis (once) and return its report model; later calls reuse it."""
+        """Finish the diagnosis (once) and return its report model; later calls reuse it.
+
+        The outside evidence started with the platform events is waited for first; where no
+        read of it is under way (a diagnosis resumed by another process), it is read now.
+        """
+        self.status(diagnosis_id, owner)
+        await self._join_outside(diagnosis_id)
         async with self._step(diagnosis_id, owner, Step.RENDER_REPORT) as d:
             if d.report is not None:
                 return d.report
+            if d.events is not None and not _has_outside(d):
+                found = await self._cloud_side_evidence(
+                    d, d.events.window_start, d.events.window_end
+                )
+                d = d.model_copy(update=_outside_changes(d, found))
             report = self.build_report(d)
             self._save(d, Step.RENDER_REPORT, "done", report=report)
             return report
@@ -749,12 +926,75 @@ class DiagnosisService:
         async with self._step(diagnosis_id, owner, Step.GET_GUEST_RESULTS) as d:
             run = d.guest_run
             assert run is not None
+            self._results.pop(d.id, None)
             why = (
                 f"It was still {run.status} when the diagnosis stopped waiting; its output can "
                 f"be read later with DescribeInvocationResults (InvokeId {run.invoke_id})."
             )
             result = InvocationResult(invoke_id=run.invoke_id, status=run.status)
             return self._fail_guest(d, run, result, why)
+
+
+@dataclass(frozen=True)
+class _AgentRead:
+    """A Cloud Assistant status read started beside the platform events."""
+
+    started: datetime
+    task: asyncio.Future[AgentHeartbeat]
+
+
+_Outside = tuple[tuple[ApiCall, ...] | None, tuple[MetricSummary, ...] | None, list[SourceNote]]
+"""The outside evidence: ActionTrail calls, metric summaries, notes on what could not be read."""
+
+ACTIONTRAIL_SOURCE = "actiontrail:LookupEvents"
+METRICS_SOURCE = "cms:QueryMetricList"
+
+
+def _has_outside(d: Diagnosis) -> bool:
+    """Whether the outside evidence (or a note on why it is missing) is in the diagnosis."""
+    sources = {n.source.split(" ", 1)[0] for n in d.unavailable}
+    return (d.api_calls is not None or ACTIONTRAIL_SOURCE in sources) and (
+        d.metrics is not None or METRICS_SOURCE in sources
+    )
+
+
+def _outside_changes(d: Diagnosis, found: _Outside) -> dict[str, object]:
+    api_calls, metrics, unavailable = found
+    return {
+        "api_calls": api_calls,
+        "metrics": metrics,
+        "unavailable": (*d.unavailable, *unavailable),
+    }
+
+
+async def _gather(*calls: Awaitable[T]) -> list[T]:
+    """Run ``calls`` at the same time and return their results in order; once every call has
+    ended, the first failure in argument order is raised as it is (not wrapped in a group)."""
+    tasks = [asyncio.ensure_future(call) for call in calls]
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for task in tasks:
+        failure = task.exception()  # raises CancelledError for a cancelled call
+        if failure is not None:
+            raise failure
+    return [task.result() for task in tasks]
+
+
+def _drop(task: asyncio.Future[Any]) -> None:
+    """Give up a read: cancel it if it is still under way, and retrieve its outcome."""
+    task.cancel()
+    task.add_done_callback(_retrieve)
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
+async def _cancel(*tasks: asyncio.Future[Any]) -> None:
+    """Cancel reads that are no longer needed and wait until they have ended."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _unavailable(source: str, exc: CloudApiError) -> SourceNote:

@@ -163,6 +163,9 @@ class MemoryMetrics:
     """A MetricsGateway (CloudMonitor) kept in memory: metric name -> series."""
 
     series: dict[str, MetricSeries] = field(default_factory=dict)
+    errors: dict[str, CloudApiError] = field(default_factory=dict)
+    """Metric name -> the error reading it raises."""
+    read: list[str] = field(default_factory=list)
 
     async def metric_series(
         self,
@@ -174,6 +177,9 @@ class MemoryMetrics:
         end: datetime,
         period_seconds: int,
     ) -> MetricSeries:
+        self.read.append(metric)
+        if metric in self.errors:
+            raise self.errors[metric]
         found = self.series.get(metric)
         if found is None:
             return MetricSeries(metric=metric, period_seconds=period_seconds, points=[])

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from ecs_reboot_diagnosis.analysis.metrics import METRICS
 from ecs_reboot_diagnosis.errors import (
     CloudApiError,
     InstanceNotFoundError,
@@ -247,10 +248,11 @@ async def test_output_that_is_not_our_envelope_is_rejected() -> None:
     assert state == "failed"
 
 
-async def test_waiting_backs_off_and_stops_at_the_deadline() -> None:
+async def test_the_poll_follows_the_run_and_stops_at_the_deadline() -> None:
     clock = ManualClock()
     gw = gateway_with(polls_to_finish=1000)
     service = make(gw, clock, wait_deadline_seconds=30.0)
+    config = service.config
     d = await service.start(IID, REGION, owner="")
     d = await service.check_agent((await service.check_events(d.id, owner="")).id, owner="")
     seen: list[tuple[float, float | None, str]] = []
@@ -260,18 +262,74 @@ async def test_waiting_backs_off_and_stops_at_the_deadline() -> None:
 
     d, last = await service.run_guest(d.id, "", progress)
     assert last == "Running"
-    assert clock.slept == [1.0, 2.0, 4.0, 8.0, 8.0, 7.0]
-    assert sum(clock.slept) == 30.0
+    # no poll before the run can have finished, then short gaps that widen slowly
+    assert clock.slept[0] == config.poll_first_seconds == 1.0
+    assert clock.slept[1:4] == [0.25, 0.25, 0.25]
+    elapsed = clock.slept[0]
+    for gap in clock.slept[1:-1]:
+        assert gap == pytest.approx(config.poll_gap(elapsed), abs=1e-5)
+        elapsed += gap
+    assert clock.slept[1:-1] == sorted(clock.slept[1:-1])
+    assert max(clock.slept) <= config.poll_max_seconds
+    assert 2.5 < max(clock.slept) <= 3.0  # about 10 % of the run at its end
+    assert sum(clock.slept) == pytest.approx(30.0)  # the last poll is at the deadline
+    polls = gw.calls.count("DescribeInvocationResults")
+    assert polls == len(clock.slept) == len(seen) < 35
     assert seen and all(total == 30.0 for _, total, _ in seen)
-    assert "Running" in seen[-1][2]
+    assert [done for done, _, _ in seen] == sorted(done for done, _, _ in seen)
+    assert seen[-1][0] == 30.0 and "Running" in seen[-1][2]
     d, state = await service.get_guest_results(d.id, owner="")
     assert state == "pending"
+    assert gw.calls.count("DescribeInvocationResults") == polls + 1  # nothing finished is kept
     assert d.workflow.phase == Phase.GUEST_COLLECTING
     d = await service.abandon_guest(d.id, owner="")
     assert d.workflow.phase == Phase.READY_TO_REPORT
     assert "DescribeInvocationResults" in next(
         s.detail.en for s in d.skipped if s.step == "get_guest_results"
     )
+
+
+async def test_a_late_wait_polls_at_once_and_a_short_deadline_still_polls_once() -> None:
+    """The first poll waits for the run's shortest time after RunCommand, not after the wait
+    began; a wait whose deadline comes first polls once, at its deadline."""
+    clock = ManualClock()
+    gw = gateway_with(polls_to_finish=1000)
+    service = make(gw, clock, wait_deadline_seconds=0.05)
+    d = await service.start(IID, REGION, owner="")
+    d = await service.check_agent((await service.check_events(d.id, owner="")).id, owner="")
+    d, last = await service.run_guest(d.id, "")
+    assert last == "Running" and clock.slept == [0.05]
+    clock.advance(timedelta(seconds=5))
+    result = await service.wait_for_guest(d.id, "", deadline_seconds=0.0)
+    assert result is not None and result.status == "Running"
+    assert clock.slept == [0.05]  # the run is 5 s old: no waiting before the poll
+    assert gw.calls.count("DescribeInvocationResults") == 2
+
+
+async def test_the_finished_result_is_read_once() -> None:
+    clock = ManualClock()
+    gw = gateway_with(polls_to_finish=3)
+    service = make(gw, clock)
+    d = await service.start(IID, REGION, owner="")
+    d = await service.check_agent((await service.check_events(d.id, owner="")).id, owner="")
+    d, last = await service.run_guest(d.id, "")
+    assert last == "Success"
+    assert gw.calls.count("DescribeInvocationResults") == 4  # 3 x Running, then Success
+    again = await service.wait_for_guest(d.id, "")  # a second wait reads nothing either
+    assert again is not None and again.status == "Success"
+    d, state = await service.get_guest_results(d.id, owner="")
+    assert state == "failed"  # the memory gateway's empty output is no envelope
+    assert gw.calls.count("DescribeInvocationResults") == 4
+
+    # step by step, without a wait that saw the end: get_guest_results reads it itself
+    gw = gateway_with(polls_to_finish=0)
+    service = make(gw, clock, wait_deadline_seconds=0.0)
+    d = await service.start(IID, REGION, owner="")
+    d = await service.check_agent((await service.check_events(d.id, owner="")).id, owner="")
+    d, _ = await service.run_guest(d.id, "")
+    fresh = DiagnosisService(gw, service.store, clock)  # another process: nothing kept
+    d, state = await fresh.get_guest_results(d.id, owner="")
+    assert gw.calls.count("DescribeInvocationResults") == 2
 
 
 async def test_a_cloud_error_reaches_the_caller_and_leaves_the_state_unchanged() -> None:
@@ -341,10 +399,11 @@ async def test_audit_and_metrics_are_optional_sources() -> None:
     )
     d = await service.start(IID, REGION, owner="")
     d = await service.check_events(d.id, owner="")
-    assert d.api_calls == (reboot,)
-    assert d.metrics is not None and all(m.points == 0 for m in d.metrics)
     d = await service.check_agent(d.id, owner="")
-    report = await service.report(d.id, owner="")
+    report = await service.report(d.id, owner="")  # read beside the steps, in by the report
+    d = service.status(d.id, owner="")
+    assert d.api_calls == (reboot,) and report.api_calls == [reboot]
+    assert d.metrics is not None and all(m.points == 0 for m in d.metrics)
     assert report.conclusion.verdict == "api_initiated"
     assert "alice" in report.conclusion.root_cause.en
 
@@ -352,12 +411,38 @@ async def test_audit_and_metrics_are_optional_sources() -> None:
         gw, InMemoryDiagnosisStore(clock), clock, audit=MemoryAudit(denied=True)
     )
     d = await denied.check_events((await denied.start(IID, REGION, owner="")).id, owner="")
+    d = await denied.collect_agentless(d.id, owner="")  # lists what was read beside the events
     assert d.api_calls is None
     sources = {n.source for n in d.unavailable}
     assert {"actiontrail:LookupEvents", "cms:QueryMetricList"} <= sources
     assert "permission denied" in next(
         n.detail.en for n in d.unavailable if n.source == "actiontrail:LookupEvents"
     )
+
+
+@pytest.mark.parametrize(
+    ("failing", "kind", "notes", "summaries"),
+    [(1, "throttled", [METRICS[1]], [METRICS[0], METRICS[2]]),
+     (0, "forbidden", [METRICS[0]], []),
+     (1, "forbidden", [METRICS[1]], [METRICS[0]])],
+)  # fmt: skip
+async def test_metric_series_read_at_once_are_noted_as_if_read_one_by_one(
+    failing: int, kind: str, notes: list[str], summaries: list[str]
+) -> None:
+    """Every series is asked for at once; what is noted is what reading them in order noted:
+    each failed series, and nothing after a permission denial."""
+    clock = ManualClock()
+    error = CloudApiError("DescribeMetricList", kind, "Code", "failed", request_id="R")  # type: ignore[arg-type]
+    metrics = MemoryMetrics(errors={METRICS[failing]: error})
+    service = DiagnosisService(
+        gateway_with(), InMemoryDiagnosisStore(clock), clock, ServiceConfig(), metrics=metrics
+    )
+    d = await service.check_events((await service.start(IID, REGION, owner="")).id, owner="")
+    d = await service.collect_agentless(d.id, owner="")
+    assert sorted(metrics.read) == sorted(METRICS)
+    noted = [n.source for n in d.unavailable if n.source.startswith("cms:")]
+    assert noted == [f"cms:QueryMetricList {name}" for name in notes]
+    assert [m.metric for m in d.metrics or ()] == summaries
 
 
 async def test_every_step_refuses_another_owners_diagnosis_itself() -> None:
