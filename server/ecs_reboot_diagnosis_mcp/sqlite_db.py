@@ -116,6 +116,7 @@ class StoreDatabase:
     def open(cls, path: Path, *, busy_timeout: float = BUSY_TIMEOUT_S) -> StoreDatabase:
         """Open (creating it when missing) and migrate the store at ``path``."""
         _prepare_file(path)
+        _check_file(path, busy_timeout)
         db = cls(path, busy_timeout=busy_timeout)
         try:
             db.migrate()
@@ -205,28 +206,7 @@ class StoreDatabase:
     def migrate(self) -> int:
         """Bring the file to :data:`SCHEMA_VERSION`; returns the version it had."""
         with self.write() as conn:
-            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-            app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
-            if version == 0:
-                tables = conn.execute(
-                    "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-                ).fetchone()[0]
-                if tables or app_id not in (0, APPLICATION_ID):
-                    raise StoreError(
-                        f"{self.path} is an SQLite database of another program, not a "
-                        "diagnosis store; it was left untouched."
-                    )
-            elif app_id != APPLICATION_ID:
-                raise StoreError(
-                    f"{self.path} is an SQLite database of another program, not a diagnosis "
-                    "store; it was left untouched."
-                )
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"The diagnosis store {self.path} was written by a newer version of "
-                    f"ecs-reboot-diagnosis (schema {version}; this one knows up to "
-                    f"{SCHEMA_VERSION}); it was left untouched. Upgrade ecs-reboot-diagnosis."
-                )
+            version = _refuse_foreign(self.path, conn)
             for step in range(version, SCHEMA_VERSION):
                 for statement in _statements(MIGRATIONS[step]):
                     conn.execute(statement)
@@ -234,6 +214,40 @@ class StoreDatabase:
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             return version
+
+
+def _check_file(path: Path, busy_timeout: float) -> None:
+    """Refuse, before anything is written (the WAL switch rewrites the header), a file that is
+    not a database, another program's database, or a store of a newer schema."""
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                               timeout=busy_timeout)  # fmt: skip
+        try:
+            _refuse_foreign(path, conn)
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise StoreError(f"Cannot open the diagnosis store {path}: {exc}.") from None
+
+
+def _refuse_foreign(path: Path, conn: sqlite3.Connection) -> int:
+    """The file's schema version, after refusing another program's database or a newer store."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+    tables = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+    ours = app_id == APPLICATION_ID or (app_id == 0 and version == 0 and not tables)
+    if not ours:
+        raise StoreError(
+            f"{path} is an SQLite database of another program, not a diagnosis store; it was "
+            "left untouched."
+        )
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"The diagnosis store {path} was written by a newer version of "
+            f"ecs-reboot-diagnosis (schema {version}; this one knows up to {SCHEMA_VERSION}); "
+            "it was left untouched. Upgrade ecs-reboot-diagnosis."
+        )
+    return version
 
 
 def _statements(script: str) -> list[str]:

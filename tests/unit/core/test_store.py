@@ -220,3 +220,84 @@ def test_an_id_cannot_be_issued_twice(make_store: MakeStore) -> None:
 def test_bounds_must_be_positive(make_store: MakeStore, ttl: timedelta, count: int) -> None:
     with pytest.raises(ValueError):
         make_store(ManualClock(), ttl=ttl, max_diagnoses=count)
+
+
+def test_an_expired_id_stays_expired_not_unknown(make_store: MakeStore) -> None:
+    clock = ManualClock()
+    store = make_store(clock, ttl=timedelta(minutes=1))
+    d = make(clock)
+    store.add(d)
+    clock.advance(timedelta(minutes=2))
+    with pytest.raises(UnknownDiagnosisError) as err:
+        store.get(d.id)  # expired, before anything purged it
+    assert err.value.expired
+    store.add(make(clock))  # purges
+    with pytest.raises(UnknownDiagnosisError) as err:
+        store.get(d.id)
+    assert err.value.expired
+    with pytest.raises(ValueError, match="already issued"):
+        store.add(d)
+
+
+# --- the report history ------------------------------------------------------------------------
+
+
+def test_a_report_is_kept_once_for_the_history_of_its_owner_and_instance(
+    make_store: MakeStore,
+) -> None:
+    clock = ManualClock()
+    store = make_store(clock)
+    since = clock.now() - timedelta(days=30)
+    d = make(clock)
+    store.add(d)
+    assert store.history("", "cn-hangzhou", INSTANCE.instance_id, since=since) == []
+    d = store.put(finished(d))
+    d = store.put(d)  # written again with its report: still one entry
+    (past,) = store.history("", "cn-hangzhou", INSTANCE.instance_id, since=since)
+    assert past.rule_id == "linux.clean_reboot"
+    assert past.verdict == "guest_initiated"
+    assert past.diagnosed_at == d.updated_at
+    assert past.signature == "linux.clean_reboot"
+    # owner-scoped, instance-scoped, region-scoped, and the diagnosis itself can be left out
+    assert store.history("beta", "cn-hangzhou", INSTANCE.instance_id, since=since) == []
+    assert store.history("", "cn-hangzhou", "i-bp1otherinstance", since=since) == []
+    assert store.history("", "cn-beijing", INSTANCE.instance_id, since=since) == []
+    assert store.history("", "cn-hangzhou", INSTANCE.instance_id, since=since, exclude_id=d.id) == []
+    later = clock.now() + timedelta(seconds=1)
+    assert store.history("", "cn-hangzhou", INSTANCE.instance_id, since=later) == []
+
+
+def test_the_history_outlives_the_diagnosis_until_its_own_ttl(make_store: MakeStore) -> None:
+    clock = ManualClock()
+    store = make_store(clock, ttl=timedelta(hours=1), history_ttl=timedelta(days=30))
+    d = make(clock)
+    store.add(d)
+    store.put(finished(d))
+    clock.advance(timedelta(days=29))
+    with pytest.raises(UnknownDiagnosisError):
+        store.get(d.id)
+    since = clock.now() - timedelta(days=60)
+    assert len(store.history("", "cn-hangzhou", INSTANCE.instance_id, since=since)) == 1
+    clock.advance(timedelta(days=1))
+    store.add(make(clock))  # any write purges what expired
+    assert store.history("", "cn-hangzhou", INSTANCE.instance_id, since=since) == []
+
+
+def test_the_history_is_newest_first_and_bounded_per_owner(make_store: MakeStore) -> None:
+    clock = ManualClock()
+    store = make_store(clock, max_reports=3)
+    other = make(clock, owner="beta")
+    store.add(other)
+    store.put(finished(other))
+    rules = []
+    for n in range(5):
+        clock.advance(timedelta(hours=1))
+        d = make(clock)
+        store.add(d)
+        rule = f"linux.rule{n}"
+        rules.append(rule)
+        store.put(d.model_copy(update={"report": report_of(d, rule)}))
+    since = clock.now() - timedelta(days=1)
+    found = store.history("", "cn-hangzhou", INSTANCE.instance_id, since=since)
+    assert [p.rule_id for p in found] == rules[::-1][:3]
+    assert len(store.history("beta", "cn-hangzhou", INSTANCE.instance_id, since=since)) == 1
