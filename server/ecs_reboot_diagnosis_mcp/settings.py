@@ -13,7 +13,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from ecs_reboot_diagnosis.models import Lang
 from ecs_reboot_diagnosis.service import ServiceConfig
 
-
 STORE_ENV = "ECS_DIAG_STORE"
 STORE_FILE = "diagnoses.sqlite3"
 APP_DIR = "ecs-reboot-diagnosis"

@@ -140,9 +140,7 @@ class SqliteDiagnosisStore:
                 "SELECT owner, revision FROM diagnoses WHERE id = ?", (diagnosis.id,)
             ).fetchone()
             if row is None:
-                raise UnknownDiagnosisError(
-                    diagnosis.id, expired=_was_evicted(conn, diagnosis.id)
-                )
+                raise UnknownDiagnosisError(diagnosis.id, expired=_was_evicted(conn, diagnosis.id))
             if row[0] != diagnosis.owner:
                 raise ValueError("a diagnosis cannot change its owner")
             if row[1] != diagnosis.revision:
@@ -223,8 +221,7 @@ class SqliteDiagnosisStore:
 
     def _expire(self, conn: sqlite3.Connection, now: float) -> None:
         expired = [
-            row[0]
-            for row in conn.execute("SELECT id FROM diagnoses WHERE expires_at <= ?", (now,))
+            row[0] for row in conn.execute("SELECT id FROM diagnoses WHERE expires_at <= ?", (now,))
         ]
         if expired:
             conn.execute("DELETE FROM diagnoses WHERE expires_at <= ?", (now,))

@@ -51,6 +51,7 @@ def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MakeS
     for db in opened:
         db.close()
 
+
 INSTANCE = InstanceFacts(
     instance_id="i-bp1abcdefgh", region_id="cn-hangzhou", status="Running", os_type="linux"
 )
@@ -262,7 +263,9 @@ def test_a_report_is_kept_once_for_the_history_of_its_owner_and_instance(
     assert store.history("beta", "cn-hangzhou", INSTANCE.instance_id, since=since) == []
     assert store.history("", "cn-hangzhou", "i-bp1otherinstance", since=since) == []
     assert store.history("", "cn-beijing", INSTANCE.instance_id, since=since) == []
-    assert store.history("", "cn-hangzhou", INSTANCE.instance_id, since=since, exclude_id=d.id) == []
+    assert (
+        store.history("", "cn-hangzhou", INSTANCE.instance_id, since=since, exclude_id=d.id) == []
+    )
     later = clock.now() + timedelta(seconds=1)
     assert store.history("", "cn-hangzhou", INSTANCE.instance_id, since=later) == []
 
