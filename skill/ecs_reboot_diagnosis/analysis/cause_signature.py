@@ -69,18 +69,17 @@ def _guest_signature(report: Report) -> str | None:
         *(report.console.findings if report.console else []),
     ]
     cause = _cause_finding(findings)
-    triage = report.dump_triage
     if cause is None:
         return None
+    # from the finding only, never from the dump's triage: the same crash must give the same
+    # signature whether or not a dump was saved (the logs kdump saved are findings too)
     facts = cause.facts
     parts: list[str] = [cause.kind]
     if cause.kind == "bugcheck" and facts.bugcheck_code:
         parts.append(facts.bugcheck_code)
-    reason = facts.panic_reason or (triage.panic_reason if triage else None)
-    if reason:
-        parts.append(normalize_reason(reason))
-    function = facts.rip_function or (triage.rip_function if triage else None)
-    module = facts.rip_module or (triage.rip_module if triage else None)
+    if facts.panic_reason:
+        parts.append(normalize_reason(facts.panic_reason))
+    function, module = facts.rip_function, facts.rip_module
     if function:
         parts.append(f"{function} [{module}]" if module else function)
     elif module:
