@@ -23,8 +23,16 @@ def default_store_path(environ: Mapping[str, str] | None = None) -> Path:
     ``~/.local/state`` (an unset or relative XDG_STATE_HOME is ignored, as the XDG spec says)."""
     env = os.environ if environ is None else environ
     state = env.get("XDG_STATE_HOME", "")
-    base = Path(state) if state and Path(state).is_absolute() else Path.home() / ".local/state"
-    return base / APP_DIR / STORE_FILE
+    if state and Path(state).is_absolute():
+        return Path(state) / APP_DIR / STORE_FILE
+    try:
+        home = Path.home()
+    except RuntimeError:
+        raise ValueError(
+            "the home directory is not known, so the default store file cannot be placed: set "
+            f"{STORE_ENV}=sqlite:///ABSOLUTE/PATH, {STORE_ENV}=memory or XDG_STATE_HOME"
+        ) from None
+    return home / ".local/state" / APP_DIR / STORE_FILE
 
 
 def parse_store(value: str, environ: Mapping[str, str] | None = None) -> Path | None:

@@ -45,6 +45,19 @@ def test_without_xdg_state_home_the_default_is_under_local_state(
         )
 
 
+def test_without_a_home_directory_the_default_says_what_to_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", no_home)
+    with pytest.raises(ValueError) as err:
+        parse_store("sqlite", {})
+    assert "ECS_DIAG_STORE=memory" in str(err.value) and "XDG_STATE_HOME" in str(err.value)
+    assert parse_store("memory", {}) is None
+
+
 @pytest.mark.parametrize(
     "value",
     ["mem", "sqlite://relative.db", "sqlite:///", "postgres://db/x", "sqlite:///dir/", "/a/b.db"],
