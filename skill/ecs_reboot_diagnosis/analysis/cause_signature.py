@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from ecs_reboot_diagnosis.analysis.conclusions import restarting_calls
 from ecs_reboot_diagnosis.models import Finding, FindingKind, Report
 
-__all__ = ["cause_signature", "normalize_reason"]
+__all__ = ["cause_signature", "crash_signature", "normalize_reason"]
 
 NO_CAUSE = frozenset({"unknown", "no_reboot", "no_abnormal_records"})
 # a finding of these kinds says the guest ended, not why
@@ -63,11 +63,10 @@ def _cause_finding(findings: Sequence[Finding]) -> Finding | None:
     return next((f for f in trusted if f.severity != "info"), None)
 
 
-def _guest_signature(report: Report) -> str | None:
-    findings = [
-        *(report.guest.findings if report.guest else []),
-        *(report.console.findings if report.console else []),
-    ]
+def crash_signature(findings: Sequence[Finding]) -> str | None:
+    """The signature of a guest crash from its findings (the target boot's, and the serial
+    console's): cause kind | panic reason | function [module] (or bug check code, OOM victim);
+    None when no trusted finding names a cause."""
     cause = _cause_finding(findings)
     if cause is None:
         return None
@@ -101,6 +100,10 @@ def cause_signature(report: Report) -> str | None:
         calls = restarting_calls(report.api_calls)
         return f"{c.rule_id} {calls[0].event_name}" if calls else c.rule_id
     if c.verdict == "guest_crash":
-        guest = _guest_signature(report)
-        return guest if guest is not None else c.rule_id
+        findings = [
+            *(report.guest.findings if report.guest else []),
+            *(report.console.findings if report.console else []),
+        ]
+        crash = crash_signature(findings)
+        return crash if crash is not None else c.rule_id
     return c.rule_id
