@@ -8,6 +8,8 @@ would, the report rendered in both languages."""
 
 from __future__ import annotations
 
+import sqlite3
+import stat
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,10 +18,11 @@ import pytest
 from ecs_api_simulator import SimulatorServer
 from ecs_reboot_diagnosis.diagnosis import new_diagnosis_id
 from ecs_reboot_diagnosis.models import Report
-from ecs_reboot_diagnosis.report.render import render_markdown
+from ecs_reboot_diagnosis.report.render import load_report, render_markdown
 from ecs_reboot_diagnosis.report.view import format_time
 from ecs_reboot_diagnosis.service import DiagnosisService
 from ecs_reboot_diagnosis_mcp.app import build_gateway, build_service
+from ecs_reboot_diagnosis_mcp.cli import main
 from ecs_reboot_diagnosis_mcp.settings import Settings
 
 pytestmark = pytest.mark.anyio
@@ -84,3 +87,24 @@ async def test_earlier_reports_of_the_instance_feed_the_recurrence_line(
     # owner-scoped: another caller's diagnosis of the same instance sees none of it
     theirs = await service(bundled_sim, store).diagnose(*SOFTLOCKUP, owner="beta")
     assert theirs.history is not None and theirs.history.earlier == []
+
+
+def test_the_cli_keeps_its_diagnoses_in_the_state_directory_by_default(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("ECS_DIAG_STORE")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    argv = ["diagnose", "--simulator", "--instance-id", SOFTLOCKUP[0], "--region", SOFTLOCKUP[1],
+            "--format", "json"]  # fmt: skip
+    assert main(argv) == 0
+    first = load_report(capsys.readouterr().out)
+    path = tmp_path / "ecs-reboot-diagnosis" / "diagnoses.sqlite3"
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert main(argv) == 0  # a second run, a new simulator: the same reboot again
+    second = load_report(capsys.readouterr().out)
+    with sqlite3.connect(path) as conn:
+        kept = conn.execute("SELECT diagnosis_id FROM reports ORDER BY generated_at").fetchall()
+    assert [row[0] for row in kept] == [first.diagnosis_id, second.diagnosis_id]
+    assert second.history is not None and second.history.window_days == 30
+    assert second.history.earlier == []  # a re-diagnosis of one reboot is no recurrence
