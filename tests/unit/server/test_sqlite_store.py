@@ -166,6 +166,21 @@ def test_a_path_that_cannot_be_created_is_a_clear_error(tmp_path: Path) -> None:
     assert "ECS_DIAG_STORE" in str(err.value) and "memory" in str(err.value)
 
 
+def test_a_diagnosis_this_version_cannot_read_is_a_clear_error(tmp_path: Path) -> None:
+    clock = ManualClock()
+    path = tmp_path / "store.sqlite3"
+    with StoreDatabase.open(path) as db:
+        store = SqliteDiagnosisStore(db, clock)
+        d = make(clock)
+        store.add(d)
+        with sqlite3.connect(path) as conn:  # as a newer version with another field would
+            body = d.model_dump_json().replace('"owner"', '"from_the_future":1,"owner"')
+            conn.execute("UPDATE diagnoses SET body = ? WHERE id = ?", (body, d.id))
+        with pytest.raises(StoreError) as err:
+            store.get(d.id)
+        assert d.id in str(err.value) and "cannot be read by this version" in str(err.value)
+
+
 # --- sharing one file --------------------------------------------------------------------------
 
 
