@@ -34,6 +34,7 @@ __all__ = [
 
 APPLICATION_ID = 0x45524444  # "ERDD"
 BUSY_TIMEOUT_S = 10.0
+JOURNAL_SIZE_LIMIT = 16 * 1024 * 1024
 
 # Each entry takes the schema from version i to i + 1. Never edit a released step: add one.
 MIGRATIONS: tuple[str, ...] = (
@@ -155,6 +156,8 @@ class StoreDatabase:
                 conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
+                # the WAL is truncated to this after a checkpoint instead of keeping its peak
+                conn.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
             except sqlite3.Error as exc:
                 raise self._error("open", exc) from None
             self._all.append(conn)

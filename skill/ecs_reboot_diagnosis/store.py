@@ -24,8 +24,10 @@ from ecs_reboot_diagnosis.ports import MAX_HISTORY, Clock
 DEFAULT_TTL = timedelta(hours=24)
 DEFAULT_MAX_DIAGNOSES = 256
 DEFAULT_HISTORY_TTL = timedelta(days=30)
-DEFAULT_MAX_REPORTS = 4096
-"""Report summaries each owner keeps for the recurrence line (the oldest make room)."""
+DEFAULT_MAX_REPORTS = 1024
+"""Reports each owner keeps for the recurrence line (the oldest make room): a reported
+diagnosis is some 60 KiB of JSON, so the SQLite store holds at most about 60 MiB of them per
+owner."""
 
 
 def check_bounds(ttl: timedelta, max_diagnoses: int, history_ttl: timedelta) -> None:
