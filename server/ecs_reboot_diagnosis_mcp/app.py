@@ -8,7 +8,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from ecs_reboot_diagnosis.clock import SystemClock
-from ecs_reboot_diagnosis.ports import AuditGateway, Clock, EcsGateway, MetricsGateway
+from ecs_reboot_diagnosis.ports import (
+    AuditGateway,
+    Clock,
+    DiagnosisStore,
+    EcsGateway,
+    MetricsGateway,
+)
 from ecs_reboot_diagnosis.service import DiagnosisService
 from ecs_reboot_diagnosis.store import InMemoryDiagnosisStore
 from ecs_reboot_diagnosis_mcp.aliyun.client_factory import EcsClientSettings
@@ -73,14 +79,33 @@ def build_service(
     audit: AuditGateway | None = None,
 ) -> DiagnosisService:
     clock = clock or SystemClock()
-    store = InMemoryDiagnosisStore(
-        clock, ttl=timedelta(seconds=settings.store_ttl_s), max_diagnoses=settings.max_diagnoses
-    )
     return DiagnosisService(
         gateway or build_gateway(settings),
-        store,
+        build_store(settings, clock),
         clock,
         settings.service_config(),
         metrics=metrics,
         audit=audit,
+    )
+
+
+def build_store(settings: Settings, clock: Clock) -> DiagnosisStore:
+    """The store ECS_DIAG_STORE names: the SQLite file (by default under the user's state
+    directory, created 0700/0600), or memory. StoreError when the file cannot be used."""
+    ttl = timedelta(seconds=settings.store_ttl_s)
+    history_ttl = timedelta(days=settings.history_days)
+    path = settings.store_path()
+    if path is None:
+        return InMemoryDiagnosisStore(
+            clock, ttl=ttl, max_diagnoses=settings.max_diagnoses, history_ttl=history_ttl
+        )
+    from ecs_reboot_diagnosis_mcp.sqlite_db import StoreDatabase
+    from ecs_reboot_diagnosis_mcp.sqlite_store import SqliteDiagnosisStore
+
+    return SqliteDiagnosisStore(
+        StoreDatabase.open(path),
+        clock,
+        ttl=ttl,
+        max_diagnoses=settings.max_diagnoses,
+        history_ttl=history_ttl,
     )

@@ -1,7 +1,8 @@
 """The command line: ``ecs-reboot-diagnosis <command>``.
 
 Exit codes are part of the interface (scripts branch on them):
-0 success; 2 bad arguments or input; 3 credentials or permissions; 4 instance not found;
+0 success; 2 bad arguments, input or settings (an ECS_DIAG_STORE that cannot be used too);
+3 credentials or permissions; 4 instance not found;
 5 cloud or network failure; 1 anything unexpected.
 """
 
@@ -24,6 +25,7 @@ from ecs_reboot_diagnosis.errors import (
     DiagnosisError,
     InstanceNotFoundError,
     InvalidInputError,
+    StoreError,
 )
 from ecs_reboot_diagnosis.models import LANGS
 from ecs_reboot_diagnosis.text_safety import strip_controls
@@ -87,7 +89,7 @@ def cmd_render_report(args: argparse.Namespace) -> int:
 
 
 def exit_code_for(error: DiagnosisError) -> int:
-    if isinstance(error, InvalidInputError):
+    if isinstance(error, (InvalidInputError, StoreError)):
         return EXIT_USAGE
     if isinstance(error, InstanceNotFoundError):
         return EXIT_NOT_FOUND

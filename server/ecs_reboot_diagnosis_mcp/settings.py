@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -10,6 +13,52 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from ecs_reboot_diagnosis.models import Lang
 from ecs_reboot_diagnosis.service import ServiceConfig
 from ecs_reboot_diagnosis_mcp.aliyun.ca_bundle import check_ca_bundle
+
+STORE_ENV = "ECS_DIAG_STORE"
+STORE_FILE = "diagnoses.sqlite3"
+APP_DIR = "ecs-reboot-diagnosis"
+
+
+def default_store_path(environ: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_STATE_HOME/ecs-reboot-diagnosis/diagnoses.sqlite3``, by default under
+    ``~/.local/state`` (an unset or relative XDG_STATE_HOME is ignored, as the XDG spec says)."""
+    env = os.environ if environ is None else environ
+    state = env.get("XDG_STATE_HOME", "")
+    if state and Path(state).is_absolute():
+        return Path(state) / APP_DIR / STORE_FILE
+    try:
+        home = Path.home()
+    except RuntimeError:
+        raise ValueError(
+            "the home directory is not known, so the default store file cannot be placed: set "
+            f"{STORE_ENV}=sqlite:///ABSOLUTE/PATH, {STORE_ENV}=memory or XDG_STATE_HOME"
+        ) from None
+    return home / ".local/state" / APP_DIR / STORE_FILE
+
+
+def parse_store(value: str, environ: Mapping[str, str] | None = None) -> Path | None:
+    """The store file ECS_DIAG_STORE names, or None for ``memory``.
+
+    Accepted: ``memory``; ``sqlite`` or nothing (the default file, :func:`default_store_path`);
+    ``sqlite:///ABSOLUTE/PATH``. Anything else is a ValueError naming ECS_DIAG_STORE and the
+    accepted forms.
+    """
+    text = value.strip()
+    if text == "memory":
+        return None
+    if text in ("", "sqlite"):
+        return default_store_path(environ)
+    if text.startswith("sqlite:///"):
+        path = "/" + text.removeprefix("sqlite://").lstrip("/")
+        if path != "/" and not path.endswith("/"):
+            return Path(path)
+    raise ValueError(
+        f"{STORE_ENV}={value[:200]!r} is not a store location. Use 'memory' (nothing kept "
+        "after the process ends), 'sqlite' (the default file, "
+        f"$XDG_STATE_HOME/{APP_DIR}/{STORE_FILE}, by default under ~/.local/state) or "
+        f"'sqlite:///ABSOLUTE/PATH/TO/FILE' (for example sqlite:///var/lib/{APP_DIR}/"
+        f"{STORE_FILE})."
+    )
 
 
 class Settings(BaseSettings):
@@ -50,6 +99,18 @@ class Settings(BaseSettings):
     max_diagnoses: int = Field(
         256, ge=1, description="Diagnoses each owner (bearer token; stdio: the one user) may hold."
     )
+    store: str = Field(
+        "",
+        description="Where diagnoses, report summaries and fleet scans are kept: 'sqlite' (the "
+        "default: a file under the user's state directory), 'sqlite:///ABSOLUTE/PATH' or "
+        "'memory'.",
+    )
+    history_days: int = Field(
+        30,
+        ge=1,
+        le=365,
+        description="Days earlier reports of an instance are kept and feed the recurrence line.",
+    )
     transport: Literal["stdio", "streamable-http"] = "stdio"
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
@@ -76,6 +137,16 @@ class Settings(BaseSettings):
     def _usable_ca_bundle(cls, value: str) -> str:
         return check_ca_bundle(value, "ECS_DIAG_CA_BUNDLE")
 
+    @field_validator("store")
+    @classmethod
+    def _store_location(cls, value: str) -> str:
+        parse_store(value)
+        return value.strip()
+
+    def store_path(self) -> Path | None:
+        """The store file, or None for the in-memory store."""
+        return parse_store(self.store)
+
     def product_endpoints(self) -> tuple[str | None, str | None, str | None]:
         """The ECS, CloudMonitor and ActionTrail endpoint overrides (None: the region's public
         endpoint). An ECS override is never followed by a silent switch to a public endpoint for
@@ -97,4 +168,5 @@ class Settings(BaseSettings):
             command_content_limit=self.command_content_limit,
             log_window_days=self.log_window_days,
             wait_deadline_seconds=self.wait_deadline_s,
+            history_days=self.history_days,
         )

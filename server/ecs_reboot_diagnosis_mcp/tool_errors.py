@@ -14,6 +14,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from ecs_reboot_diagnosis.errors import (
     CloudApiError,
+    ConcurrentUpdateError,
     DiagnosisError,
     InstanceNotFoundError,
     InvalidInputError,
@@ -61,6 +62,11 @@ def message_for(error: DiagnosisError, diagnosis_id: str = "") -> str:
         return (
             f"{error.message} Call ecs_start_diagnosis(instance_id=..., region_id=...) to begin "
             "a new diagnosis, with the instance and region the user gave."
+        )
+    if isinstance(error, ConcurrentUpdateError):
+        return (
+            f"{error.message} Call ecs_get_diagnosis_status(diagnosis_id='{error.key}') to see "
+            "where it stands now, then make the call its next_step names."
         )
     if isinstance(error, InvalidInputError):
         return f"{error.message} {error.hint} Then call ecs_start_diagnosis again."

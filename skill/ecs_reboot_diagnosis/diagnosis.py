@@ -36,7 +36,10 @@ def new_diagnosis_id() -> str:
 class Diagnosis(BaseModel):
     """Immutable: each step stores a new copy made with ``model_copy(update=...)``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # bytes (the screenshot) as Base64 in JSON, so a stored diagnosis round-trips exactly
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", ser_json_bytes="base64", val_json_bytes="base64"
+    )
 
     id: str = Field(pattern=DIAGNOSIS_ID_PATTERN)
     owner: str = Field(default="", repr=False)
@@ -64,3 +67,6 @@ class Diagnosis(BaseModel):
     skipped: tuple[Skip, ...] = ()
     manual_steps: tuple[str, ...] = ()
     report: Report | None = None
+    revision: int = Field(default=0, ge=0, repr=False)
+    """How many times the store has written this diagnosis since it was added. A write of a copy
+    whose revision is not the stored one is refused (another process wrote first)."""

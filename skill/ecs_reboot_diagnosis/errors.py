@@ -60,6 +60,31 @@ class QuotaExceededError(DiagnosisError):
         self.limit = limit
 
 
+class ConcurrentUpdateError(DiagnosisError):
+    """Another process sharing the store changed the record since it was read; this write was
+    not made (optimistic concurrency: nothing is overwritten, nothing half-written)."""
+
+    def __init__(self, what: str, key: str) -> None:
+        super().__init__(
+            f"{what.capitalize()} {key!r} was changed by another process sharing the store "
+            "while this step ran; this step's result was not saved.",
+            hint="Read its status again and continue from the step it names.",
+        )
+        self.what = what
+        self.key = key
+
+
+class StoreError(DiagnosisError):
+    """The store cannot be opened, read or written (file, permissions, schema, disk)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(
+            message,
+            hint="Set ECS_DIAG_STORE to another file (sqlite:///ABSOLUTE/PATH) or to 'memory' "
+            "(diagnoses then last only as long as the process).",
+        )
+
+
 class WorkflowOrderError(DiagnosisError):
     """A step was requested in a phase that does not allow it.
 

@@ -487,18 +487,21 @@ class DumpAdvice(Record):
 # --- conclusion and report --------------------------------------------------------------------
 
 
+Verdict = Literal[
+    "platform",
+    "billing",
+    "api_initiated",
+    "guest_crash",
+    "guest_initiated",
+    "no_abnormal_records",
+    "no_reboot",
+    "unknown",
+]
+
+
 class Conclusion(Record):
     rule_id: str
-    verdict: Literal[
-        "platform",
-        "billing",
-        "api_initiated",
-        "guest_crash",
-        "guest_initiated",
-        "no_abnormal_records",
-        "no_reboot",
-        "unknown",
-    ]
+    verdict: Verdict
     root_cause: Text
     impact_scope: Text
     evidence: list[Evidence] = Field(default_factory=list)
@@ -531,6 +534,31 @@ class Skip(Record):
     detail: Text
 
 
+class PastDiagnosis(Record):
+    """What an earlier report of the same instance concluded, as the store keeps it for the
+    recurrence line (``analysis/recurrence.py``)."""
+
+    diagnosed_at: datetime
+    incident_at: datetime | None = None
+    """When the reboot it explained happened (the target reboot, or the decisive platform
+    event); None when not known."""
+    verdict: Verdict
+    rule_id: str
+    signature: str | None = None
+    """The cause signature (``analysis/cause_signature.py``); None when the verdict names no
+    cause (unknown, no reboot, no abnormal records)."""
+
+
+class History(Record):
+    """Earlier diagnoses of this instance by the same caller, within ``window_days``."""
+
+    window_days: int
+    signature: str | None = None
+    """This report's own cause signature."""
+    earlier: list[PastDiagnosis] = Field(default_factory=list)
+    """One per earlier incident, newest first (re-diagnoses of this same reboot left out)."""
+
+
 class Report(Record):
     schema_version: int = SCHEMA_VERSION
     tool_version: str
@@ -553,6 +581,8 @@ class Report(Record):
     timeline: list[TimelineEntry] = Field(default_factory=list)
     conclusion: Conclusion
     recommendations: list[Recommendation] = Field(default_factory=list)
+    history: History | None = None
+    """Earlier diagnoses of this instance (from the store), for the recurrence line."""
 
     def skip_for(self, step: str) -> Skip | None:
         return next((s for s in self.skipped if s.step == step), None)

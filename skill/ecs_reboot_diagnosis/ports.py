@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from ecs_reboot_diagnosis.models import ApiCall, InstanceFacts, PlatformEvent
+from ecs_reboot_diagnosis.models import ApiCall, InstanceFacts, PastDiagnosis, PlatformEvent
 
 if TYPE_CHECKING:
     from ecs_reboot_diagnosis.diagnosis import Diagnosis
@@ -34,6 +34,9 @@ __all__ = [
     "MetricsGateway",
     "Screenshot",
 ]
+
+MAX_HISTORY = 100
+"""The most earlier reports a store returns for one instance."""
 
 CommandType = Literal["RunShellScript", "RunPowerShellScript"]
 InvocationStatus = Literal[
@@ -197,13 +200,32 @@ class AuditGateway(Protocol):
 
 
 class DiagnosisStore(Protocol):
-    """Diagnoses by id. ``get`` raises UnknownDiagnosisError for an unknown or expired id."""
+    """Diagnoses by id, and what earlier reports of an instance concluded.
+
+    ``get`` raises UnknownDiagnosisError for an unknown or expired id. ``put`` replaces a stored
+    diagnosis and returns it as stored (its ``revision`` one higher); it raises
+    ConcurrentUpdateError when the copy's revision is not the stored one (another process
+    sharing the store wrote first), and keeps the summary of a diagnosis's report once it has one.
+    """
 
     def add(self, diagnosis: Diagnosis) -> None: ...
 
     def get(self, diagnosis_id: str) -> Diagnosis: ...
 
-    def put(self, diagnosis: Diagnosis) -> None: ...
+    def put(self, diagnosis: Diagnosis) -> Diagnosis: ...
+
+    def history(
+        self,
+        owner: str,
+        region_id: str,
+        instance_id: str,
+        *,
+        since: datetime,
+        exclude_id: str = "",
+    ) -> list[PastDiagnosis]:
+        """What ``owner``'s reports of the instance generated at or after ``since`` concluded,
+        newest first (at most :data:`MAX_HISTORY`), leaving out diagnosis ``exclude_id``."""
+        ...
 
 
 class Clock(Protocol):

@@ -18,7 +18,13 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 from ecs_reboot_diagnosis import __version__
-from ecs_reboot_diagnosis.analysis import advice, conclusions, dump_setup, platform_events
+from ecs_reboot_diagnosis.analysis import (
+    advice,
+    conclusions,
+    dump_setup,
+    platform_events,
+    recurrence,
+)
 from ecs_reboot_diagnosis.analysis.console import read_console
 from ecs_reboot_diagnosis.analysis.crash_dump import triage_dumps
 from ecs_reboot_diagnosis.analysis.guest import parse_guest_output
@@ -113,6 +119,8 @@ class ServiceConfig:
     metrics_period_seconds: int = 300
     command_content_limit: int = DEFAULT_CONTENT_LIMIT
     """RunCommand ``CommandContent`` limit assumed (Base64 content plus parameters, bytes)."""
+    history_days: int = 30
+    """How far back earlier reports of the instance feed the report's recurrence line."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.event_window_days <= MAX_EVENT_WINDOW_DAYS:
@@ -218,8 +226,7 @@ class DiagnosisService:
         updated = diagnosis.model_copy(
             update={**changes, "workflow": workflow, "updated_at": self.clock.now()}
         )
-        self.store.put(updated)
-        return updated
+        return self.store.put(updated)
 
     def status(self, diagnosis_id: str, owner: str) -> Diagnosis:
         """The diagnosis as stored, if it belongs to ``owner``.
@@ -520,8 +527,7 @@ class DiagnosisService:
                 )
             changes = await self._agentless(d)
             updated = d.model_copy(update={**changes, "updated_at": self.clock.now()})
-            self.store.put(updated)
-            return updated
+            return self.store.put(updated)
 
     # --- step 3 ----------------------------------------------------------------------------
 
@@ -884,6 +890,13 @@ class DiagnosisService:
                 )
                 d = d.model_copy(update=_outside_changes(d, found))
             report = self.build_report(d)
+            since = report.generated_at - timedelta(days=self.config.history_days)
+            earlier = self.store.history(
+                d.owner, d.instance.region_id, d.instance.instance_id, since=since, exclude_id=d.id
+            )
+            report = report.model_copy(
+                update={"history": recurrence.history(report, earlier, self.config.history_days)}
+            )
             self._save(d, Step.RENDER_REPORT, "done", report=report)
             return report
 

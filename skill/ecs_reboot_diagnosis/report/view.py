@@ -31,6 +31,7 @@ from ecs_reboot_diagnosis.models import (
     Severity,
     Skip,
     SkipReasonCode,
+    Verdict,
     WindowsEvent,
     WindowsGuest,
 )
@@ -62,6 +63,7 @@ MAX_REBOOT_RECORDS = 5
 MAX_CONCLUSION_EVIDENCE = 20
 MAX_CALL_TRACE = 40
 MAX_TRIAGE_EVIDENCE = 3
+MAX_HISTORY = 10
 
 KIND_KEYS: dict[FindingKind, str] = {kind: f"kind.{kind}" for kind in FINDING_KINDS}
 SEVERITY_KEYS: dict[Severity, str] = {
@@ -98,6 +100,13 @@ SKIP_SHORT_KEYS: dict[SkipReasonCode, str] = {
     "no_crash_dump": "short.no_crash_dump",
     "not_applicable_os": "short.not_applicable_os",
 }
+# what kind of reboot each verdict is, for the earlier diagnoses (a crash per OS)
+HISTORY_KIND_KEYS: dict[str, str] = {
+    kind: f"history.kind.{kind}"
+    for kind in ("platform", "billing", "api_initiated", "guest_crash_linux",
+                 "guest_crash_windows", "guest_initiated", "no_abnormal_records", "no_reboot",
+                 "unknown")
+}  # fmt: skip
 SHUTDOWN_EVENT_IDS = frozenset({41, 1074, 1076, 6006, 6008})
 KDUMP_SERVICE_TYPES = {"kdump": "kdump (RHEL/CentOS)", "kdump-tools": "kdump-tools (Ubuntu/Debian)"}
 OS_FAMILY_LABELS = {
@@ -160,6 +169,13 @@ def format_time(value: datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def ordinal_suffix(n: int) -> str:
+    """English ordinal suffix: 1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st."""
+    if n % 100 in (11, 12, 13):
+        return "th"
+    return {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
 
 
 _SIZE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
@@ -617,7 +633,9 @@ class _Builder:
         """Which reboot the conclusion explains, and the other reboots of the window."""
         guest = self.report.guest
         if guest is None:
-            return bullet_list([Item(self.not_collected(self.guest_gap_short()))])
+            return bullet_list(
+                [Item(self.not_collected(self.guest_gap_short())), *self.history_items()]
+            )
         items: list[Item] = []
         if guest.reboot_in_window is False:
             since = self.time(guest.last_boot)
@@ -665,7 +683,48 @@ class _Builder:
         else:
             label = self.t("reboot.earlier")
         items.append(Item(label, entries))
+        items.extend(self.history_items())
         return bullet_list(items)
+
+    def history_items(self) -> list[Item]:
+        """Earlier diagnoses of this instance from the store: the recurrence line when some had
+        this report's cause signature, then the list of them."""
+        history = self.report.history
+        if history is None:
+            return []
+        days = history.window_days
+        if not history.earlier:
+            return [Item(self.t("history.none", days=days))]
+        items: list[Item] = []
+        sig = history.signature
+        same = [p for p in history.earlier if sig is not None and p.signature == sig]
+        if same:
+            n = len(same) + 1
+            nth = Md(f"{n}{ordinal_suffix(n)}" if self.lang == "en" else f"第 {n} 次")
+            what = self.t(self.cause_noun(self.report.conclusion.verdict))
+            items.append(
+                Item(self.t("history.recurrence", nth=nth, what=what, days=days,
+                            signature=code(sig or "")))
+            )  # fmt: skip
+        entries = tuple(
+            self.t(
+                "history.entry",
+                time=self.time(p.incident_at or p.diagnosed_at),
+                what=self.t(self.cause_noun(p.verdict)),
+                signature=code(p.signature or p.rule_id),
+            )
+            for p in history.earlier[:MAX_HISTORY]
+        )
+        if len(history.earlier) > MAX_HISTORY:
+            entries = (*entries, self.t("value.more", n=len(history.earlier) - MAX_HISTORY))
+        items.append(Item(self.t("history.earlier", days=days), entries))
+        return items
+
+    def cause_noun(self, verdict: Verdict) -> str:
+        """The catalog key naming what kind of reboot a verdict is (a crash, a platform event)."""
+        if verdict == "guest_crash":
+            return HISTORY_KIND_KEYS[f"guest_crash_{self.report.instance.os_type}"]
+        return HISTORY_KIND_KEYS[verdict]
 
     def guest_gap_short(self) -> Md:
         gap = self.guest_gap

@@ -27,6 +27,7 @@ MAPPINGS: list[Mapping[Any, str]] = [
     view.PANIC_ON_OOM_KEYS,
     view.WINDOWS_EVENT_KEYS,
     view.SKIP_SHORT_KEYS,
+    view.HISTORY_KIND_KEYS,
 ]
 
 
