@@ -51,9 +51,10 @@ class RecordingStore(InMemoryDiagnosisStore):
         super().__init__(clock)
         self.recorded: dict[Phase, datetime] = {}
 
-    def put(self, diagnosis: Diagnosis) -> None:
-        super().put(diagnosis)
+    def put(self, diagnosis: Diagnosis) -> Diagnosis:
+        stored = super().put(diagnosis)
         self.recorded.setdefault(diagnosis.workflow.phase, datetime.now(UTC))
+        return stored
 
 
 class SimulatorClock:
