@@ -1,0 +1,858 @@
+"""The fleet scan: which instances of a region rebooted, stopped or crashed in a window, and why,
+grouped by cause.
+
+The scan makes the calls of a single diagnosis for many instances at once, through the batched
+:class:`~ecs_reboot_diagnosis.fleet_ports.FleetGateway` (up to 100 instances a call):
+
+1. the instances, by pages of 100 (DescribeInstances, by ids or tags);
+2. for each page, as it arrives (a batch): the history events of its instances and their Cloud
+   Assistant status, both in one call each; ActionTrail once for the whole region;
+3. the instances the events do not explain, whose agent is usable and where guest commands are
+   allowed: the collector through one RunCommand per OS for the batch, its results read by
+   pages of 50 once the invocation has ended;
+4. each instance's conclusion from the same analysis as a single diagnosis (platform event
+   table, result tables, analyzers, dump triage), then its cause signature
+   (:mod:`~ecs_reboot_diagnosis.fleet_signatures`), and groups by signature.
+
+Guardrails, per instance, as in a single diagnosis: no guest command on an instance before its
+events and its agent status were read in this scan; none when the events explain it, its agent
+is unusable or guest commands are disabled. The collector is the product's fixed, read-only
+script.
+
+Flow control is the gateway's (per-API rate limits, backoff on throttling); the scan bounds the
+batches in flight. After each batch, a checkpoint goes to the
+:class:`~ecs_reboot_diagnosis.fleet_ports.ScanStore`: an interrupted scan resumes with
+:meth:`FleetScanner.resume`, skipping the instances already concluded and reading the results of
+invocations already started instead of running the collector again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Final, Literal
+
+from pydantic import Field
+
+from ecs_reboot_diagnosis.agent_status import judge_agent
+from ecs_reboot_diagnosis.analysis import conclusions, platform_events
+from ecs_reboot_diagnosis.analysis.crash_dump import triage_dumps
+from ecs_reboot_diagnosis.analysis.guest import parse_guest_output
+from ecs_reboot_diagnosis.collectors import (
+    MAX_SINCE_DAYS,
+    collector_parameters,
+    load_collector,
+    new_nonce,
+)
+from ecs_reboot_diagnosis.collectors.delivery import (
+    DEFAULT_CONTENT_LIMIT,
+    EXCEED_LIMIT_CODE,
+    choose_delivery,
+    packed_command,
+)
+from ecs_reboot_diagnosis.errors import CloudApiError, CollectorIntegrityError, InvalidInputError
+from ecs_reboot_diagnosis.fleet_ports import (
+    BATCH_LIMIT,
+    FleetEvent,
+    FleetGateway,
+    ScanStore,
+)
+from ecs_reboot_diagnosis.fleet_signatures import CauseSignature, signature_of
+from ecs_reboot_diagnosis.models import (
+    ApiCall,
+    CloudAssistantStatus,
+    Confidence,
+    EventVerdict,
+    GuestEvidence,
+    InstanceFacts,
+    OsType,
+    PlatformEvent,
+    Record,
+    Skip,
+    Text,
+)
+from ecs_reboot_diagnosis.ports import TERMINAL_INVOCATION_STATUSES, AgentHeartbeat, Clock
+from ecs_reboot_diagnosis.scan_store import check_scan_id
+from ecs_reboot_diagnosis.service import (
+    ALL_CYCLE_STATUSES,
+    MAX_EVENT_WINDOW_DAYS,
+    validate_instance_id,
+    validate_region_id,
+)
+
+__all__ = [
+    "CauseGroup",
+    "FleetInstance",
+    "FleetScan",
+    "FleetScanner",
+    "ScanConfig",
+    "ScanRequest",
+    "ScanTag",
+    "diagnose_command",
+    "parse_since",
+]
+
+ProgressCallback = Callable[[float, float | None, str], Awaitable[None]]
+Happened = Literal["rebooted", "stopped", "no_reboot", "unknown"]
+GuestState = Literal["collected", "failed", "not_needed", "agent_unavailable", "disabled"]
+CHECKPOINT_VERSION: Final = 1
+MIN_SINCE: Final = timedelta(hours=1)
+MAX_SINCE: Final = timedelta(days=MAX_EVENT_WINDOW_DAYS)
+MAX_SCAN_INSTANCE_IDS: Final = 10_000
+_SINCE_UNITS: Final = {"m": 60, "h": 3600, "d": 86400}
+# the order groups are listed in: what happened, then how many
+_HAPPENED_ORDER: Final[dict[str, int]] = {"rebooted": 0, "stopped": 1, "unknown": 2, "no_reboot": 3}
+
+
+def parse_since(text: str) -> timedelta:
+    """``24h``, ``90m``, ``7d``, ``1d12h`` -> a timedelta between 1 hour and 30 days."""
+    value = text.strip().lower()
+    total = 0
+    rest = value
+    while rest:
+        number = ""
+        while rest and rest[0].isdigit():
+            number, rest = number + rest[0], rest[1:]
+        if not number or not rest or rest[0] not in _SINCE_UNITS:
+            raise InvalidInputError(
+                "since",
+                f"{text[:32]!r} is not a duration.",
+                hint="Give it as 24h, 90m, 7d or 1d12h.",
+            )
+        total += int(number) * _SINCE_UNITS[rest[0]]
+        rest = rest[1:]
+    since = timedelta(seconds=total)
+    if not MIN_SINCE <= since <= MAX_SINCE:
+        raise InvalidInputError(
+            "since",
+            f"{text[:32]!r} is outside 1h..{MAX_EVENT_WINDOW_DAYS}d.",
+            hint=f"Platform events are kept for {MAX_EVENT_WINDOW_DAYS} days; scan a window "
+            "from 1h to 30d.",
+        )
+    return since
+
+
+def diagnose_command(instance_id: str, region_id: str) -> str:
+    """The CLI line of a full diagnosis of one instance."""
+    return f"ecs-reboot-diagnosis diagnose --instance-id {instance_id} --region {region_id}"
+
+
+class ScanTag(Record):
+    key: str = Field(min_length=1, max_length=128)
+    value: str = Field(max_length=128)
+
+
+class ScanRequest(Record):
+    region_ids: list[str]
+    instance_ids: list[str] = Field(default_factory=list)
+    """Empty: every instance of the regions (filtered by ``tags``)."""
+    tags: list[ScanTag] = Field(default_factory=list)
+    since_seconds: int
+    guest_commands: bool = True
+
+
+class FleetInstance(Record):
+    """One instance of a scan: what happened to it in the window and why."""
+
+    instance_id: str
+    region_id: str
+    instance_name: str = ""
+    status: str
+    os_type: OsType
+    happened: Happened
+    verdict: str
+    rule_id: str
+    confidence: Confidence
+    root_cause: Text
+    signature: str
+    guest: GuestState
+    events_checked: bool
+    agent_checked: bool
+    invoke_id: str = ""
+
+
+class CauseGroup(Record):
+    """Instances whose reboots have the same cause signature."""
+
+    signature: str
+    label: Text
+    happened: Happened
+    verdict: str
+    rule_id: str
+    count: int
+    frames: list[str] = Field(default_factory=list)
+    """The top of the crash's call trace (untrusted guest data), when the cause is a crash."""
+    instance_ids: list[str]
+
+
+class FleetScan(Record):
+    scan_id: str
+    request: ScanRequest
+    window_start: datetime
+    window_end: datetime
+    started_at: datetime
+    finished_at: datetime | None = None
+    complete: bool
+    groups: list[CauseGroup]
+    instances: list[FleetInstance]
+    notes: list[Text] = Field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        out = {"instances": len(self.instances)}
+        for name in ("rebooted", "stopped", "unknown", "no_reboot"):
+            out[name] = sum(1 for i in self.instances if i.happened == name)
+        return out
+
+
+@dataclass(frozen=True)
+class ScanConfig:
+    """Tunables of a fleet scan."""
+
+    batch_concurrency: int = 4
+    """Batches (pages of up to 100 instances) in flight at once."""
+    heartbeat_max_age: timedelta = timedelta(minutes=10)
+    command_timeout_seconds: int = 300
+    wait_deadline_seconds: float = 600.0
+    """How long a batch waits for its collector runs before reporting them unfinished."""
+    poll_first_seconds: float = 1.0
+    poll_max_seconds: float = 8.0
+    command_content_limit: int = DEFAULT_CONTENT_LIMIT
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.batch_concurrency <= 64:
+            raise ValueError("batch_concurrency must be 1..64")
+
+
+# --- the scan's state -------------------------------------------------------------------------
+
+
+@dataclass
+class _Pending:
+    """An invocation started and not yet read (kept in the checkpoint for resume)."""
+
+    region_id: str
+    invoke_id: str
+    nonce: str
+    os_type: OsType
+    instance_ids: list[str]
+
+    def dump(self) -> dict[str, Any]:
+        return {
+            "region_id": self.region_id,
+            "invoke_id": self.invoke_id,
+            "nonce": self.nonce,
+            "os_type": self.os_type,
+            "instance_ids": list(self.instance_ids),
+        }
+
+
+@dataclass
+class _State:
+    scan_id: str
+    request: ScanRequest
+    window_start: datetime
+    window_end: datetime
+    started_at: datetime
+    instances: dict[str, FleetInstance] = field(default_factory=dict)
+    signatures: dict[str, CauseSignature] = field(default_factory=dict)
+    pending: dict[str, _Pending] = field(default_factory=dict)
+    notes: dict[str, Text] = field(default_factory=dict)
+    seen: set[str] = field(default_factory=set)
+    complete: bool = False
+    finished_at: datetime | None = None
+
+    def checkpoint(self) -> dict[str, Any]:
+        return {
+            "version": CHECKPOINT_VERSION,
+            "scan_id": self.scan_id,
+            "request": self.request.model_dump(mode="json"),
+            "window_start": self.window_start.isoformat(),
+            "window_end": self.window_end.isoformat(),
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "complete": self.complete,
+            "instances": [i.model_dump(mode="json") for i in self.instances.values()],
+            "signatures": {
+                key: {"label": s.label.model_dump(mode="json"), "frames": list(s.frames)}
+                for key, s in self.signatures.items()
+            },
+            "pending": [
+                p.dump()
+                for p in self.pending.values()
+                if any(i not in self.instances for i in p.instance_ids)
+            ],
+            "notes": {k: v.model_dump(mode="json") for k, v in self.notes.items()},
+        }
+
+    @classmethod
+    def restore(cls, data: dict[str, Any]) -> _State:
+        if data.get("version") != CHECKPOINT_VERSION:
+            raise InvalidInputError(
+                "scan_id",
+                "The checkpoint was written by another version of this tool.",
+                hint="Start a new scan.",
+            )
+        state = cls(
+            scan_id=data["scan_id"],
+            request=ScanRequest.model_validate(data["request"]),
+            window_start=datetime.fromisoformat(data["window_start"]),
+            window_end=datetime.fromisoformat(data["window_end"]),
+            started_at=datetime.fromisoformat(data["started_at"]),
+            complete=bool(data.get("complete")),
+            finished_at=(
+                datetime.fromisoformat(data["finished_at"]) if data.get("finished_at") else None
+            ),
+        )
+        for item in data.get("instances", []):
+            instance = FleetInstance.model_validate(item)
+            state.instances[instance.instance_id] = instance
+            state.seen.add(instance.instance_id)
+        for key, item in data.get("signatures", {}).items():
+            state.signatures[key] = CauseSignature(
+                key=key,
+                label=Text.model_validate(item["label"]),
+                frames=tuple(item.get("frames", ())),
+            )
+        for item in data.get("pending", []):
+            pending = _Pending(**item)
+            state.pending[pending.invoke_id] = pending
+        for key, item in data.get("notes", {}).items():
+            state.notes[key] = Text.model_validate(item)
+        return state
+
+    def result(self) -> FleetScan:
+        return FleetScan(
+            scan_id=self.scan_id,
+            request=self.request,
+            window_start=self.window_start,
+            window_end=self.window_end,
+            started_at=self.started_at,
+            finished_at=self.finished_at,
+            complete=self.complete,
+            groups=group_instances(self.instances.values(), self.signatures),
+            instances=sorted(
+                self.instances.values(),
+                key=lambda i: (_HAPPENED_ORDER[i.happened], i.region_id, i.instance_id),
+            ),
+            notes=list(self.notes.values()),
+        )
+
+
+def group_instances(
+    instances: Sequence[FleetInstance] | Any, signatures: dict[str, CauseSignature]
+) -> list[CauseGroup]:
+    """Groups by signature: rebooted and stopped first, then unknown, then no reboot; the
+    largest group first within each."""
+    members: dict[str, list[FleetInstance]] = {}
+    for instance in instances:
+        members.setdefault(instance.signature, []).append(instance)
+    groups = []
+    for key, items in members.items():
+        first = items[0]
+        signature = signatures.get(key) or CauseSignature(key, first.root_cause)
+        groups.append(
+            CauseGroup(
+                signature=key,
+                label=signature.label,
+                happened=first.happened,
+                verdict=first.verdict,
+                rule_id=first.rule_id,
+                count=len(items),
+                frames=list(signature.frames),
+                instance_ids=sorted(i.instance_id for i in items),
+            )
+        )
+    groups.sort(key=lambda g: (_HAPPENED_ORDER[g.happened], -g.count, g.signature))
+    return groups
+
+
+def _happened(instance: InstanceFacts, verdict: str, guest: GuestEvidence | None) -> Happened:
+    if instance.status == "Stopped":
+        return "stopped"
+    if verdict in ("platform", "billing", "api_initiated"):
+        return "rebooted"
+    if verdict == "no_reboot" or (guest is not None and guest.reboot_in_window is False):
+        return "no_reboot"
+    if verdict == "unknown":
+        return "unknown"
+    return "rebooted"
+
+
+@dataclass
+class _Context:
+    """What the scan knows of one instance of a batch before its guest is read."""
+
+    facts: InstanceFacts
+    events: EventVerdict
+    agent: CloudAssistantStatus
+    skipped: list[Skip] = field(default_factory=list)
+    guest_state: GuestState = "not_needed"
+    guest: GuestEvidence | None = None
+    invoke_id: str = ""
+
+
+def _skip(step: str, code: Any, en: str, zh: str) -> Skip:
+    return Skip(step=step, code=code, detail=Text(en=en, zh_CN=zh))
+
+
+_AFTER_GUEST_STEPS: Final = ("run_guest", "triage_dumps", "recommend_dump_setup")
+
+
+class FleetScanner:
+    """Runs, checkpoints and resumes fleet scans over a :class:`FleetGateway`."""
+
+    def __init__(
+        self,
+        gateway: FleetGateway,
+        store: ScanStore,
+        clock: Clock,
+        config: ScanConfig | None = None,
+    ) -> None:
+        self.gateway = gateway
+        self.store = store
+        self.clock = clock
+        self.config = config or ScanConfig()
+
+    # --- public ---------------------------------------------------------------------------
+
+    def new_request(
+        self,
+        region_ids: Sequence[str],
+        *,
+        instance_ids: Sequence[str] = (),
+        tags: Sequence[tuple[str, str]] = (),
+        since: timedelta = timedelta(hours=24),
+        guest_commands: bool = True,
+    ) -> ScanRequest:
+        """A validated scan request (every input checked before any API call)."""
+        regions = list(dict.fromkeys(validate_region_id(r) for r in region_ids if r.strip()))
+        if not regions:
+            validate_region_id("")
+        ids = list(dict.fromkeys(validate_instance_id(i) for i in instance_ids if i.strip()))
+        if len(ids) > MAX_SCAN_INSTANCE_IDS:
+            raise InvalidInputError(
+                "instance_ids",
+                f"{len(ids)} instance ids is more than a scan takes ({MAX_SCAN_INSTANCE_IDS}).",
+                hint="Scan by tag or by region instead, or split the list.",
+            )
+        if not MIN_SINCE <= since <= MAX_SINCE:
+            raise InvalidInputError(
+                "since", "The window must be 1h..30d.", hint="Give it as 24h, 90m, 7d."
+            )
+        try:
+            tag_list = [ScanTag(key=k, value=v) for k, v in tags]
+        except ValueError as exc:
+            raise InvalidInputError(
+                "tag", "A tag key is empty or longer than 128 characters.", hint="Use KEY=VALUE."
+            ) from exc
+        return ScanRequest(
+            region_ids=regions,
+            instance_ids=ids,
+            tags=tag_list,
+            since_seconds=int(since.total_seconds()),
+            guest_commands=guest_commands,
+        )
+
+    def start(self, request: ScanRequest) -> str:
+        """Record a new scan (nothing is called yet); returns its id for :meth:`run`."""
+        now = self.clock.now()
+        state = _State(
+            scan_id=f"s-{secrets.token_hex(16)}",
+            request=request,
+            window_start=now - timedelta(seconds=request.since_seconds),
+            window_end=now,
+            started_at=now,
+        )
+        self.store.save(state.scan_id, state.checkpoint())
+        return state.scan_id
+
+    async def scan(
+        self, request: ScanRequest, progress: ProgressCallback | None = None
+    ) -> FleetScan:
+        """A whole new scan."""
+        return await self.run(self.start(request), progress)
+
+    async def run(self, scan_id: str, progress: ProgressCallback | None = None) -> FleetScan:
+        """Run (or resume) the scan ``scan_id`` to its end."""
+        state = self._load(scan_id)
+        if state.complete:
+            return state.result()
+        runner = _Run(self, state, progress)
+        await runner.run()
+        state.complete = True
+        state.finished_at = self.clock.now()
+        self.store.save(state.scan_id, state.checkpoint())
+        return state.result()
+
+    resume = run
+
+    def result(self, scan_id: str) -> FleetScan:
+        """The scan as its checkpoint holds it (complete or not)."""
+        return self._load(scan_id).result()
+
+    def _load(self, scan_id: str) -> _State:
+        data = self.store.load(check_scan_id(scan_id))
+        if data is None:
+            raise InvalidInputError(
+                "scan_id",
+                f"No scan {scan_id} is known here.",
+                hint="Start a new scan; a scan id is valid only where that scan was started.",
+            )
+        return _State.restore(data)
+
+
+class _Run:
+    """One run of a scan: the regions in parallel, the batches of each bounded."""
+
+    def __init__(
+        self, scanner: FleetScanner, state: _State, progress: ProgressCallback | None
+    ) -> None:
+        self.s = scanner
+        self.gw = scanner.gateway
+        self.config = scanner.config
+        self.state = state
+        self.progress = progress
+        self.batches = asyncio.Semaphore(self.config.batch_concurrency)
+        self.listed_all = False
+        self._save_lock = asyncio.Lock()
+        self.log_days = min(MAX_SINCE_DAYS, max(1, math.ceil(state.request.since_seconds / 86400)))
+
+    async def run(self) -> None:
+        await asyncio.gather(*(self._region(r) for r in self.state.request.region_ids))
+
+    async def _say(self, message: str) -> None:
+        if self.progress is not None:
+            done = len(self.state.instances)
+            total = len(self.state.seen) if self.listed_all else None
+            await self.progress(done, total, message)
+
+    async def _save(self) -> None:
+        async with self._save_lock:
+            self.s.store.save(self.state.scan_id, self.state.checkpoint())
+
+    # --- a region ---------------------------------------------------------------------------
+
+    async def _region(self, region_id: str) -> None:
+        trail = asyncio.create_task(self._api_calls(region_id))
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            async for page in self._pages(region_id):
+                self.state.seen.update(i.instance_id for i in page)
+                todo = [i for i in page if i.instance_id not in self.state.instances]
+                if todo:
+                    tasks.append(asyncio.create_task(self._batch(region_id, todo, trail)))
+            self.listed_all = True
+            await self._say(f"{region_id}: {len(self.state.seen)} instance(s) listed.")
+            await asyncio.gather(*tasks)
+        except BaseException:
+            for task in (*tasks, trail):
+                task.cancel()
+            await asyncio.gather(*tasks, trail, return_exceptions=True)
+            raise
+        if not trail.done():
+            trail.cancel()
+
+    async def _pages(self, region_id: str) -> Any:
+        request = self.state.request
+        tags = [(t.key, t.value) for t in request.tags]
+        if request.instance_ids:
+            ids = request.instance_ids
+            for start in range(0, len(ids), BATCH_LIMIT):
+                chunk = ids[start : start + BATCH_LIMIT]
+                page = await self.gw.describe_instances_page(
+                    region_id, instance_ids=chunk, tags=tags
+                )
+                yield page.instances
+            return
+        token: str | None = None
+        while True:
+            page = await self.gw.describe_instances_page(region_id, tags=tags, next_token=token)
+            yield page.instances
+            token = page.next_token
+            if not token:
+                return
+
+    async def _api_calls(self, region_id: str) -> list[ApiCall] | None:
+        try:
+            return await self.gw.region_api_calls(
+                region_id, start=self.state.window_start, end=self.state.window_end
+            )
+        except CloudApiError as exc:
+            why = "permission denied" if exc.kind == "forbidden" else exc.code
+            rid = f", RequestId {exc.request_id}" if exc.request_id else ""
+            self.state.notes[f"actiontrail:{region_id}"] = Text(
+                en=f"ActionTrail (LookupEvents) could not be read in {region_id} ({why}{rid}): "
+                "API calls that restarted or stopped instances are not known.",
+                zh_CN=f"无法读取 {region_id} 的操作审计（LookupEvents）（{why}{rid}）："
+                "无法得知重启或停止实例的 API 调用。",
+            )
+            return None
+
+    # --- a batch ------------------------------------------------------------------------------
+
+    async def _batch(
+        self,
+        region_id: str,
+        instances: list[InstanceFacts],
+        trail: asyncio.Task[list[ApiCall] | None],
+    ) -> None:
+        async with self.batches:
+            state = self.state
+            ids = [i.instance_id for i in instances]
+            events, beats = await asyncio.gather(
+                self.gw.history_events(
+                    region_id,
+                    ids,
+                    cycle_statuses=ALL_CYCLE_STATUSES,
+                    start=state.window_start,
+                    end=state.window_end,
+                ),
+                self.gw.agent_statuses(region_id, ids),
+            )
+            contexts = self._contexts(instances, events, beats)
+            await self._guest(region_id, contexts)
+            api_calls = await trail
+            concluded = await asyncio.to_thread(self._conclude_all, contexts, api_calls)
+            for instance, signature in concluded:
+                state.instances[instance.instance_id] = instance
+                state.signatures.setdefault(signature.key, signature)
+            await self._save()
+            await self._say(f"{region_id}: {len(concluded)} more instance(s) concluded.")
+
+    def _contexts(
+        self,
+        instances: list[InstanceFacts],
+        events: list[FleetEvent],
+        beats: dict[str, AgentHeartbeat],
+    ) -> list[_Context]:
+        state = self.state
+        by_instance: dict[str, list[PlatformEvent]] = {i.instance_id: [] for i in instances}
+        for item in events:
+            if item.instance_id in by_instance:
+                by_instance[item.instance_id].append(item.event)
+        now = self.s.clock.now()
+        contexts = []
+        for facts in instances:
+            verdict = platform_events.judge(
+                by_instance[facts.instance_id],
+                state.window_start,
+                state.window_end,
+                stopped=facts.status == "Stopped",
+            )
+            beat = beats.get(facts.instance_id) or AgentHeartbeat(running=False)
+            agent = judge_agent(facts, beat, now, self.config.heartbeat_max_age)
+            contexts.append(_Context(facts=facts, events=verdict, agent=agent))
+        return contexts
+
+    async def _guest(self, region_id: str, contexts: list[_Context]) -> None:
+        """Run the collector on the instances that need it and may have it; read the results."""
+        eligible: dict[OsType, list[_Context]] = {"linux": [], "windows": []}
+        for ctx in contexts:
+            if ctx.events.decisive is not None:
+                ctx.skipped = [
+                    Skip(step=s, code="platform_cause_found", detail=ctx.events.summary)
+                    for s in ("check_agent", *_AFTER_GUEST_STEPS)
+                ]
+                continue
+            if not self.state.request.guest_commands:
+                ctx.guest_state = "disabled"
+                ctx.skipped = [
+                    _skip(
+                        s,
+                        "guest_commands_disabled",
+                        "Guest commands are disabled for this scan (--no-guest-commands).",
+                        "本次扫描已禁用实例内命令（--no-guest-commands）。",
+                    )
+                    for s in _AFTER_GUEST_STEPS
+                ]
+                continue
+            if not ctx.agent.usable:
+                ctx.guest_state = "agent_unavailable"
+                ctx.skipped = [
+                    Skip(step=s, code="cloud_assistant_unavailable", detail=ctx.agent.reason)
+                    for s in _AFTER_GUEST_STEPS
+                ]
+                continue
+            eligible[ctx.facts.os_type].append(ctx)
+        runs = []
+        for os_type, group in eligible.items():
+            if group:
+                runs.append(self._run_and_read(region_id, os_type, group))
+        await asyncio.gather(*runs)
+
+    async def _run_and_read(self, region_id: str, os_type: OsType, group: list[_Context]) -> None:
+        state = self.state
+        # Invocations a resumed scan had already started: read them, do not run again.
+        started = {iid: p for p in state.pending.values() for iid in p.instance_ids}
+        reuse: dict[str, list[_Context]] = {}
+        fresh: list[_Context] = []
+        for ctx in group:
+            earlier = started.get(ctx.facts.instance_id)
+            if earlier is not None and earlier.os_type == os_type:
+                reuse.setdefault(earlier.invoke_id, []).append(ctx)
+            else:
+                fresh.append(ctx)
+        jobs = [self._read(state.pending[invoke_id], items) for invoke_id, items in reuse.items()]
+        if fresh:
+            for ctx in fresh:  # the guardrail, checked where the command is sent
+                if ctx.events.decisive is not None or not ctx.agent.usable:
+                    raise AssertionError("guest command on an instance not cleared for it")
+            pending = await self._start(region_id, os_type, [c.facts.instance_id for c in fresh])
+            jobs.append(self._read(pending, fresh))
+        await asyncio.gather(*jobs)
+
+    async def _start(self, region_id: str, os_type: OsType, ids: list[str]) -> _Pending:
+        collector = load_collector(os_type)
+        nonce = new_nonce()
+        parameters = collector_parameters(nonce, self.log_days)
+        form = choose_delivery(collector, parameters, self.config.command_content_limit)
+
+        async def run(content: str) -> str:
+            return await self.gw.run_command_batch(
+                region_id,
+                ids,
+                command_type=collector.command_type,
+                content=content,
+                parameters=parameters,
+                timeout_seconds=self.config.command_timeout_seconds,
+                name=f"ecs-reboot-diagnosis-{collector.version}",
+            )
+
+        try:
+            invoke_id = await run(form.content)
+        except CloudApiError as exc:
+            if exc.code != EXCEED_LIMIT_CODE or form.delivery == "packed":
+                raise
+            invoke_id = await run(packed_command(collector).content)
+        pending = _Pending(region_id, invoke_id, nonce, os_type, list(ids))
+        self.state.pending[invoke_id] = pending
+        await self._save()
+        await self._say(f"{region_id}: collector started on {len(ids)} instance(s) ({invoke_id}).")
+        return pending
+
+    async def _read(self, pending: _Pending, contexts: list[_Context]) -> None:
+        """Wait (bounded) for the invocation to end, then read its results by pages."""
+        clock, config = self.s.clock, self.config
+        deadline = config.wait_deadline_seconds
+        waited = delay = min(config.poll_first_seconds, deadline)
+        await clock.sleep(delay)
+        while True:
+            status = await self.gw.invocation_state(pending.region_id, pending.invoke_id)
+            wanted = [status.instance_statuses.get(c.facts.instance_id) for c in contexts]
+            ended = status.status in TERMINAL_INVOCATION_STATUSES or all(
+                s in TERMINAL_INVOCATION_STATUSES for s in wanted if s is not None
+            )
+            if ended or waited >= deadline:
+                break
+            delay = min(delay * 2, config.poll_max_seconds, deadline - waited)
+            await clock.sleep(delay)
+            waited += delay
+        results = {}
+        token: str | None = None
+        while True:
+            page = await self.gw.invocation_results_page(
+                pending.region_id, pending.invoke_id, next_token=token
+            )
+            results.update(page.results)
+            token = page.next_token
+            if not token:
+                break
+        for ctx in contexts:
+            ctx.invoke_id = pending.invoke_id
+            result = results.get(ctx.facts.instance_id)
+            status_text = result.status if result is not None else "Missing"
+            if result is None or result.status not in TERMINAL_INVOCATION_STATUSES:
+                self._failed(ctx, status_text, "it had not ended when the scan stopped waiting")
+                continue
+            try:
+                ctx.guest = parse_guest_output(
+                    ctx.facts.os_type,
+                    result.output,
+                    pending.nonce,
+                    dropped_bytes=result.dropped_bytes,
+                )
+                ctx.guest_state = "collected"
+            except CollectorIntegrityError as exc:
+                code = result.error_code or result.status
+                self._failed(ctx, status_text, f"{code}: {exc}")
+
+    def _failed(self, ctx: _Context, status: str, why: str) -> None:
+        ctx.guest_state = "failed"
+        ctx.skipped = [
+            _skip(
+                s,
+                "guest_collection_failed",
+                f"The collector did not finish: invocation {ctx.invoke_id} ended {status}; "
+                f"{why[:300]}",
+                f"采集脚本未完成：调用 {ctx.invoke_id} 状态为 {status}；{why[:300]}",
+            )
+            for s in ("get_guest_results", "triage_dumps", "recommend_dump_setup")
+        ]
+
+    # --- conclusions ------------------------------------------------------------------------------
+
+    def _conclude_all(
+        self, contexts: list[_Context], api_calls: list[ApiCall] | None
+    ) -> list[tuple[FleetInstance, CauseSignature]]:
+        by_instance: dict[str, list[ApiCall]] = {}
+        for call in api_calls or []:
+            for name in call.resources:
+                by_instance.setdefault(name, []).append(call)
+        return [
+            self._conclude(
+                ctx, None if api_calls is None else by_instance.get(ctx.facts.instance_id, [])
+            )
+            for ctx in contexts
+        ]
+
+    def _conclude(
+        self, ctx: _Context, api_calls: list[ApiCall] | None
+    ) -> tuple[FleetInstance, CauseSignature]:
+        """The instance's conclusion, exactly as a single diagnosis draws it from the same
+        evidence (without the serial console, which the scan does not read)."""
+        facts = ctx.facts
+        calls = sorted(api_calls, key=lambda c: c.event_time) if api_calls is not None else None
+        triage = None
+        if ctx.events.decisive is not None:
+            conclusion, _ = conclusions.conclude_platform(ctx.events.decisive)
+        else:
+            triage = triage_dumps(ctx.guest) if ctx.guest is not None else None
+            conclusion, _ = conclusions.conclude_guest(
+                facts.os_type,
+                ctx.guest,
+                triage,
+                ctx.events,
+                ctx.skipped,
+                api_calls=calls,
+                status=facts.status,
+            )
+        signature = signature_of(
+            conclusion,
+            events=ctx.events,
+            guest=ctx.guest,
+            triage=triage,
+            api_calls=calls,
+            skipped=ctx.skipped,
+        )
+        instance = FleetInstance(
+            instance_id=facts.instance_id,
+            region_id=facts.region_id,
+            instance_name=facts.instance_name,
+            status=facts.status,
+            os_type=facts.os_type,
+            happened=_happened(facts, conclusion.verdict, ctx.guest),
+            verdict=conclusion.verdict,
+            rule_id=conclusion.rule_id,
+            confidence=conclusion.confidence,
+            root_cause=conclusion.root_cause,
+            signature=signature.key,
+            guest=ctx.guest_state,
+            events_checked=True,
+            agent_checked=True,
+            invoke_id=ctx.invoke_id,
+        )
+        return instance, signature
