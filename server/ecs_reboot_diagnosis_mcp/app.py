@@ -5,7 +5,9 @@ The only module that knows both the domain core and the concrete adapters.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from ecs_reboot_diagnosis.clock import SystemClock
 from ecs_reboot_diagnosis.ports import AuditGateway, Clock, EcsGateway, MetricsGateway
@@ -14,6 +16,11 @@ from ecs_reboot_diagnosis.store import InMemoryDiagnosisStore
 from ecs_reboot_diagnosis_mcp.aliyun.client_factory import EcsClientSettings
 from ecs_reboot_diagnosis_mcp.aliyun.gateway import AliyunEcsGateway
 from ecs_reboot_diagnosis_mcp.settings import Settings
+
+if TYPE_CHECKING:
+    from ecs_reboot_diagnosis.fleet_ports import ScanStore
+    from ecs_reboot_diagnosis.fleet_scan import FleetScanner
+    from ecs_reboot_diagnosis_mcp.aliyun.flow_control import RateLimit
 
 
 def build_gateway(
@@ -25,12 +32,17 @@ def build_gateway(
 
 
 def _client_settings(
-    endpoint: str | None, access_key_id: str | None, access_key_secret: str | None
+    endpoint: str | None,
+    access_key_id: str | None,
+    access_key_secret: str | None,
+    *,
+    max_attempts: int = 4,
 ) -> EcsClientSettings:
     return EcsClientSettings(
         endpoint=endpoint,
         access_key_id=access_key_id,
         access_key_secret=access_key_secret,
+        max_attempts=max_attempts,
     )
 
 
@@ -78,3 +90,45 @@ def build_service(
         metrics=metrics,
         audit=audit,
     )
+
+
+def build_fleet_scanner(
+    settings: Settings,
+    *,
+    access_key_id: str | None = None,
+    access_key_secret: str | None = None,
+    store: ScanStore | None = None,
+    clock: Clock | None = None,
+    limits: Mapping[str, RateLimit] | None = None,
+) -> FleetScanner:
+    """The fleet scanner over the SDKs, paced by the default rate limits, then those of
+    ``ECS_DIAG_SCAN_RATE_LIMITS``, then ``limits``. Raises ValueError for a bad limits text."""
+    from ecs_reboot_diagnosis.fleet_scan import FleetScanner, ScanConfig
+    from ecs_reboot_diagnosis.scan_store import InMemoryScanStore
+    from ecs_reboot_diagnosis_mcp.aliyun.fleet_gateway import AliyunFleetGateway
+    from ecs_reboot_diagnosis_mcp.aliyun.flow_control import (
+        DEFAULT_RATE_LIMITS,
+        RateLimiter,
+        parse_rate_limits,
+    )
+
+    merged = {
+        **DEFAULT_RATE_LIMITS,
+        **parse_rate_limits(settings.scan_rate_limits),
+        **(limits or {}),
+    }
+    ecs_endpoint, _, trail_endpoint = settings.product_endpoints()
+    gateway = AliyunFleetGateway(
+        _client_settings(ecs_endpoint, access_key_id, access_key_secret, max_attempts=8),
+        actiontrail_settings=_client_settings(
+            trail_endpoint, access_key_id, access_key_secret, max_attempts=8
+        ),
+        limiter=RateLimiter(merged),
+    )
+    config = ScanConfig(
+        batch_concurrency=settings.scan_concurrency,
+        command_timeout_seconds=settings.command_timeout_s,
+        command_content_limit=settings.command_content_limit,
+        wait_deadline_seconds=max(settings.wait_deadline_s, 60.0),
+    )
+    return FleetScanner(gateway, store or InMemoryScanStore(), clock or SystemClock(), config)

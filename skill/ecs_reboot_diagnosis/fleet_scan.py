@@ -34,7 +34,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 from pydantic import Field
 
@@ -402,6 +402,73 @@ def _skip(step: str, code: Any, en: str, zh: str) -> Skip:
 _AFTER_GUEST_STEPS: Final = ("run_guest", "triage_dumps", "recommend_dump_setup")
 
 
+T = TypeVar("T")
+
+
+async def _split_on_denial(
+    call: Callable[[list[str]], Awaitable[T]],
+    ids: list[str],
+    merge: Callable[[T, T], T],
+    empty: T,
+) -> tuple[T, dict[str, CloudApiError]]:
+    """``call`` for all of ``ids`` at once; when it is refused (a RAM policy may deny some of the
+    instances), for each half again, down to the instances refused on their own."""
+    try:
+        return await call(ids), {}
+    except CloudApiError as exc:
+        if exc.kind not in ("forbidden", "not_found"):
+            raise
+        if len(ids) == 1:
+            return empty, {ids[0]: exc}
+    half = len(ids) // 2
+    (a, denied_a), (b, denied_b) = await asyncio.gather(
+        _split_on_denial(call, ids[:half], merge, empty),
+        _split_on_denial(call, ids[half:], merge, empty),
+    )
+    return merge(a, b), {**denied_a, **denied_b}
+
+
+def _join_events(a: list[FleetEvent], b: list[FleetEvent]) -> list[FleetEvent]:
+    return a + b
+
+
+def _join_beats(
+    a: dict[str, AgentHeartbeat], b: dict[str, AgentHeartbeat]
+) -> dict[str, AgentHeartbeat]:
+    return {**a, **b}
+
+
+def _unreadable(
+    facts: InstanceFacts, exc: CloudApiError, *, events_ok: bool, agent_ok: bool
+) -> tuple[FleetInstance, CauseSignature]:
+    """An instance whose events or agent status could not be read: no guest command ran."""
+    what_en = "Cloud Assistant status" if events_ok else "platform events"
+    what_zh = "云助手状态" if events_ok else "平台事件"
+    rid = f", RequestId {exc.request_id}" if exc.request_id else ""
+    label = Text(
+        en=f"Unknown: the {what_en} could not be read ({exc.code}); no guest command was run",
+        zh_CN=f"未知：无法读取{what_zh}（{exc.code}）；未在实例内执行任何命令",
+    )
+    signature = CauseSignature(key=f"unreadable|{exc.action}|{exc.code}", label=label)
+    instance = FleetInstance(
+        instance_id=facts.instance_id,
+        region_id=facts.region_id,
+        instance_name=facts.instance_name,
+        status=facts.status,
+        os_type=facts.os_type,
+        happened="unknown",
+        verdict="unknown",
+        rule_id="scan.unreadable",
+        confidence="low",
+        root_cause=Text(en=f"{label.en}{rid}.", zh_CN=f"{label.zh_CN}{rid}。"),
+        signature=signature.key,
+        guest="not_needed",
+        events_checked=events_ok,
+        agent_checked=agent_ok,
+    )
+    return instance, signature
+
+
 class FleetScanner:
     """Runs, checkpoints and resumes fleet scans over a :class:`FleetGateway`."""
 
@@ -603,20 +670,42 @@ class _Run:
         async with self.batches:
             state = self.state
             ids = [i.instance_id for i in instances]
-            events, beats = await asyncio.gather(
-                self.gw.history_events(
-                    region_id,
+            (events, events_denied), (beats, agent_denied) = await asyncio.gather(
+                _split_on_denial(
+                    lambda chunk: self.gw.history_events(
+                        region_id,
+                        chunk,
+                        cycle_statuses=ALL_CYCLE_STATUSES,
+                        start=state.window_start,
+                        end=state.window_end,
+                    ),
                     ids,
-                    cycle_statuses=ALL_CYCLE_STATUSES,
-                    start=state.window_start,
-                    end=state.window_end,
+                    _join_events,
+                    [],
                 ),
-                self.gw.agent_statuses(region_id, ids),
+                _split_on_denial(
+                    lambda chunk: self.gw.agent_statuses(region_id, chunk),
+                    ids,
+                    _join_beats,
+                    {},
+                ),
             )
-            contexts = self._contexts(instances, events, beats)
+            unreadable = {**agent_denied, **events_denied}
+            readable = [i for i in instances if i.instance_id not in unreadable]
+            contexts = self._contexts(readable, events, beats)
             await self._guest(region_id, contexts)
             api_calls = await trail
             concluded = await asyncio.to_thread(self._conclude_all, contexts, api_calls)
+            concluded += [
+                _unreadable(
+                    i,
+                    unreadable[i.instance_id],
+                    events_ok=i.instance_id not in events_denied,
+                    agent_ok=i.instance_id not in agent_denied,
+                )
+                for i in instances
+                if i.instance_id in unreadable
+            ]
             for instance, signature in concluded:
                 state.instances[instance.instance_id] = instance
                 state.signatures.setdefault(signature.key, signature)

@@ -224,6 +224,45 @@ _RULE_LABELS: Final[dict[str, Text]] = {
     "windows.clean_reboot": Text(
         en="A clean restart from inside the guest", zh_CN="实例内部发起的正常重启"
     ),
+    "linux.instance_hang": Text(
+        en="The instance hung and the platform restarted it (InstanceFailure.Reboot)",
+        zh_CN="实例挂起，平台重启了实例（InstanceFailure.Reboot）",
+    ),
+    "windows.hang_platform_reset": Text(
+        en="The instance hung and the platform reset it (Kernel-Power 41, no bug check)",
+        zh_CN="实例挂起，平台重置了实例（Kernel-Power 41，无错误检查）",
+    ),
+    "windows.instance_hang": Text(
+        en="The instance hung and the platform restarted it (InstanceFailure.Reboot)",
+        zh_CN="实例挂起，平台重启了实例（InstanceFailure.Reboot）",
+    ),
+    "windows.bsod_no_pagefile": Text(
+        en="An unexpected shutdown or blue screen with no page file, so no dump",
+        zh_CN="意外关机或蓝屏，且没有页面文件，因此没有转储",
+    ),
+    "windows.crash_no_dump": Text(
+        en="A system crash that left no dump", zh_CN="系统崩溃，未留下转储"
+    ),
+    "windows.app_crash_only": Text(
+        en="Application crashes only, no system crash", zh_CN="仅有应用程序崩溃，没有系统崩溃"
+    ),
+    "linux.no_abnormal_records": Text(
+        en="A reboot with no abnormal record in the guest's logs",
+        zh_CN="发生了重启，但实例日志中没有异常记录",
+    ),
+    "windows.no_abnormal_events": Text(
+        en="A restart with no abnormal event in the guest's logs",
+        zh_CN="发生了重启，但实例日志中没有异常事件",
+    ),
+    "linux.sysrq_crash": Text(
+        en="A crash triggered on purpose through SysRq", zh_CN="通过 SysRq 有意触发的崩溃"
+    ),
+    "linux.hardware_error": Text(
+        en="A hardware error (machine check) crashed the kernel",
+        zh_CN="硬件错误（机器检查）导致内核崩溃",
+    ),
+    "stopped.guest_poweroff": Text(en="Powered off from inside the guest", zh_CN="从实例内部关机"),
+    "stopped.unknown": Text(en="Stopped, and why is not recorded", zh_CN="已停止，原因没有记录"),
     "linux.no_reboot_in_window": Text(en="No reboot in the window", zh_CN="时间窗口内没有重启"),
     "windows.no_reboot_in_window": Text(en="No reboot in the window", zh_CN="时间窗口内没有重启"),
 }

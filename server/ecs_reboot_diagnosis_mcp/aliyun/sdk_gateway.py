@@ -22,6 +22,7 @@ from ecs_reboot_diagnosis_mcp.aliyun.client_factory import (
     retry_policy,
 )
 from ecs_reboot_diagnosis_mcp.aliyun.error_translation import translate
+from ecs_reboot_diagnosis_mcp.aliyun.flow_control import RateLimiter
 from ecs_reboot_diagnosis_mcp.aliyun.retry import retry_after_ms, retry_reason
 
 log = logging.getLogger(__name__)
@@ -54,8 +55,11 @@ class SdkGateway:
         settings: EcsClientSettings | None = None,
         *,
         credential: CredentialClient | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self._settings = settings or EcsClientSettings()
+        self._limiter = limiter
+        """Paces every attempt per action (fleet scans); None: unpaced."""
         self._retry = retry_policy(self._settings)
         self._credential = credential
         self._clients: dict[str, Any] = {}
@@ -88,12 +92,18 @@ class SdkGateway:
         attempt = 0
         while True:
             attempt += 1
-            response, failure = await _attempt(call, request)
+            if self._limiter is None:
+                response, failure = await _attempt(call, request)
+            else:
+                async with self._limiter.slot(action):
+                    response, failure = await _attempt(call, request)
             if failure is None:
                 break
             reason = retry_reason(failure)
             if reason is not None and attempt < self._retry.max_attempts:
                 delay = self._retry.delay_seconds(attempt, retry_after_ms(failure))
+                if self._limiter is not None and reason == "throttled":
+                    self._limiter.pause(action, delay)
                 log.debug(
                     "%s attempt %d of %d failed (%s, %s); retrying in %.2f s",
                     action,
