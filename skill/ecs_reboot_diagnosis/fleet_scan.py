@@ -670,6 +670,8 @@ class _Run:
         async with self.batches:
             state = self.state
             ids = [i.instance_id for i in instances]
+            no_events: list[FleetEvent] = []
+            no_beats: dict[str, AgentHeartbeat] = {}
             (events, events_denied), (beats, agent_denied) = await asyncio.gather(
                 _split_on_denial(
                     lambda chunk: self.gw.history_events(
@@ -681,13 +683,13 @@ class _Run:
                     ),
                     ids,
                     _join_events,
-                    [],
+                    no_events,
                 ),
                 _split_on_denial(
                     lambda chunk: self.gw.agent_statuses(region_id, chunk),
                     ids,
                     _join_beats,
-                    {},
+                    no_beats,
                 ),
             )
             unreadable = {**agent_denied, **events_denied}
