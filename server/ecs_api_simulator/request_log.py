@@ -26,6 +26,9 @@ class RequestRecord:
     """The error code; ``""`` for a success, ``ConnectionDropped`` for a dropped connection."""
     at: datetime
     """When the request arrived, on the simulator's clock."""
+    instance_ids: tuple[str, ...] = ()
+    """The instances the request named (``InstanceId``, ``InstanceId.N``, ``ResourceId.N``,
+    ``InstanceIds``), for tests of what was asked about which instance."""
 
     @property
     def ok(self) -> bool:
