@@ -132,3 +132,37 @@ def build_fleet_scanner(
         wait_deadline_seconds=max(settings.wait_deadline_s, 60.0),
     )
     return FleetScanner(gateway, store or InMemoryScanStore(), clock or SystemClock(), config)
+
+
+def fleet_scanner_for(service: DiagnosisService, settings: Settings) -> FleetScanner | None:
+    """The fleet scanner that reaches the cloud the way ``service`` does (same endpoints,
+    credentials and AccessKey), or None when the service is not over the SDK gateway."""
+    from dataclasses import replace
+
+    from ecs_reboot_diagnosis.fleet_scan import FleetScanner, ScanConfig
+    from ecs_reboot_diagnosis.scan_store import InMemoryScanStore
+    from ecs_reboot_diagnosis_mcp.aliyun.fleet_gateway import AliyunFleetGateway
+    from ecs_reboot_diagnosis_mcp.aliyun.flow_control import (
+        DEFAULT_RATE_LIMITS,
+        RateLimiter,
+        parse_rate_limits,
+    )
+    from ecs_reboot_diagnosis_mcp.aliyun.sdk_gateway import SdkGateway
+
+    gateway = service.gateway
+    if not isinstance(gateway, SdkGateway):
+        return None
+    ecs = replace(gateway._settings, max_attempts=8)
+    audit = service.audit
+    trail = replace(audit._settings, max_attempts=8) if isinstance(audit, SdkGateway) else ecs
+    limiter = RateLimiter({**DEFAULT_RATE_LIMITS, **parse_rate_limits(settings.scan_rate_limits)})
+    fleet = AliyunFleetGateway(
+        ecs, actiontrail_settings=trail, limiter=limiter, credential=gateway._credential
+    )
+    config = ScanConfig(
+        batch_concurrency=settings.scan_concurrency,
+        command_timeout_seconds=settings.command_timeout_s,
+        command_content_limit=settings.command_content_limit,
+        wait_deadline_seconds=max(settings.wait_deadline_s, 60.0),
+    )
+    return FleetScanner(fleet, InMemoryScanStore(), service.clock, config)

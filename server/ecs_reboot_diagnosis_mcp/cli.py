@@ -253,13 +253,14 @@ def _write_bytes(data: bytes, output: Path) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from ecs_reboot_diagnosis_mcp.app import fleet_scanner_for
     from ecs_reboot_diagnosis_mcp.mcp_server import build_server
 
     settings = _settings(args)
     logging.basicConfig(stream=sys.stderr, level=settings.log_level)
     if args.transport == "stdio":
         with _service(args, settings) as service:
-            build_server(service).run("stdio")
+            build_server(service, scanner=fleet_scanner_for(service, settings)).run("stdio")
         return EXIT_OK
     import uvicorn
 
@@ -277,7 +278,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     auth = http_app.auth_settings(hosts) if tokens else None
     verifier = http_app.StaticTokenVerifier(tokens) if tokens else None
     with _service(args, settings) as service:
-        server = build_server(service, auth=auth, token_verifier=verifier)
+        server = build_server(
+            service,
+            auth=auth,
+            token_verifier=verifier,
+            scanner=fleet_scanner_for(service, settings),
+        )
         app = server.streamable_http_app(
             host=host, transport_security=http_app.transport_security(hosts)
         )
