@@ -18,9 +18,9 @@ from ecs_reboot_diagnosis.models import Lang
 from ecs_reboot_diagnosis.report.fleet_render import group_line
 from ecs_reboot_diagnosis_mcp.tool_results import NextStep, untrusted
 
-PAGE_SIZE: Final = 50
+PAGE_SIZE: Final = 30
 MAX_GROUPS: Final = 60
-MAX_IDS_PER_GROUP: Final = 20
+MAX_IDS_PER_GROUP: Final = 10
 
 
 class FleetGroupOut(BaseModel):
@@ -98,7 +98,7 @@ def scan_result(scan: FleetScan, page: int, lang: Lang) -> FleetScanResult:
                         "instance_id": instance.instance_id,
                         "region_id": instance.region_id,
                     },
-                    why="A full diagnosis of this instance (report, evidence lines, advice).",
+                    why="Full diagnosis of this instance.",
                 ),
             )
         )
