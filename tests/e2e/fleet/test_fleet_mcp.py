@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
+from mcp.types import CallToolResult, TextContent
 
 from ecs_api_simulator import SimulatorServer
 from ecs_reboot_diagnosis_mcp.app import (
@@ -34,9 +35,16 @@ def make_server(sim: SimulatorServer, **overrides: object) -> MCPServer:
     return build_server(service, scanner=fleet_scanner_for(service, settings))
 
 
-def result_of(result: Any) -> dict[str, Any]:
-    assert not result.is_error, result.content[0].text
-    assert len(result.content[0].text) < MAX_RESULT_CHARS
+def text(result: CallToolResult) -> str:
+    first = result.content[0]
+    assert isinstance(first, TextContent)
+    return first.text
+
+
+def result_of(result: CallToolResult) -> dict[str, Any]:
+    assert not result.is_error, text(result)
+    assert len(text(result)) < MAX_RESULT_CHARS
+    assert result.structured_content is not None
     return dict(result.structured_content)
 
 
@@ -84,7 +92,8 @@ async def test_a_scan_with_progress_then_its_pages(fleet_sim: SimulatorServer, m
 async def test_a_scan_without_guest_commands_is_read_only(fleet_sim: SimulatorServer) -> None:
     async with Client(make_server(fleet_sim, guest_commands=False), mode="legacy") as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
-        assert tools["ecs_scan_fleet"].annotations.read_only_hint is True
+        annotations = tools["ecs_scan_fleet"].annotations
+        assert annotations is not None and annotations.read_only_hint is True
         before = fleet_sim.request_count("RunCommand")
         ids = ",".join(list(fleet_sim.fleet_truth)[:30])
         out = result_of(
@@ -112,4 +121,4 @@ async def test_errors_name_the_call_to_make(
     async with Client(make_server(fleet_sim), mode="legacy") as client:
         result = await client.call_tool("ecs_scan_fleet", arguments)
         assert result.is_error
-        assert needle in result.content[0].text
+        assert needle in text(result)
