@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -86,6 +86,10 @@ class RateLimiter:
         self._locks: dict[str, asyncio.Lock] = {}
         self._paused_until: dict[str, float] = {}
         self._slots: asyncio.Semaphore | None = None
+        self.calls: Counter[str] = Counter()
+        """Attempts started, per action (retries included)."""
+        self.throttled: Counter[str] = Counter()
+        """Attempts the service refused with throttling, per action."""
 
     def limit_of(self, action: str) -> RateLimit:
         return self.limits.get(action, self.default)
@@ -114,10 +118,12 @@ class RateLimiter:
             self._slots = asyncio.Semaphore(self.concurrency)
         await self._pace(action)
         async with self._slots:
+            self.calls[action] += 1
             yield
 
     def pause(self, action: str, seconds: float) -> None:
         """The service throttled ``action`` and asked for ``seconds`` of quiet: no call of it
         starts before then."""
+        self.throttled[action] += 1
         until = time.monotonic() + max(0.0, seconds)
         self._paused_until[action] = max(self._paused_until.get(action, 0.0), until)
