@@ -148,23 +148,33 @@ def _api(conclusion: Conclusion, api_calls: Sequence[ApiCall] | None) -> CauseSi
 
 
 def _oom(conclusion: Conclusion, guest: GuestEvidence | None) -> CauseSignature:
-    victims = sorted(
-        {
-            f.facts.oom_victim_process
-            for f in (guest.findings if guest else [])
-            if f.kind in OOM_KINDS and f.facts.oom_victim_process
-        }
+    findings = guest.findings if guest else []
+    names = sorted(
+        {f.facts.oom_victim_process or "" for f in findings if f.kind in OOM_KINDS} - {""}
     )
-    who = ", ".join(victims) or "a process not recorded"
-    who_zh = ", ".join(victims) or "未记录的进程"
-    panicked = conclusion.rule_id == "linux.oom_panic"
+    if conclusion.rule_id == "linux.oom_panic":
+        # vm.panic_on_oom: the kernel panics instead of choosing a victim; the process whose
+        # allocation failed is what the incidents have in common
+        trigger = next(
+            (f.facts.process for f in findings if f.kind == "oom_panic" and f.facts.process), None
+        )
+        who = ", ".join(names) or trigger or ""
+        by_en = f" (allocating process {who})" if who else ""
+        by_zh = f"（申请内存的进程 {who}）" if who else ""
+        return CauseSignature(
+            key=f"oom|{conclusion.rule_id}|{_part(who)}",
+            label=Text(
+                en=f"Out of memory: the kernel panicked (vm.panic_on_oom){by_en}",
+                zh_CN=f"内存不足：内核 panic（vm.panic_on_oom）{by_zh}",
+            ),
+        )
+    who = ", ".join(names) or "a process not recorded"
+    who_zh = ", ".join(names) or "未记录的进程"
     return CauseSignature(
-        key=f"oom|{conclusion.rule_id}|{_part(','.join(victims))}",
+        key=f"oom|{conclusion.rule_id}|{_part(','.join(names))}",
         label=Text(
-            en=f"Out of memory: the OOM killer ended {who}"
-            + (" and the kernel panicked (vm.panic_on_oom)" if panicked else ""),
-            zh_CN=f"内存不足：OOM killer 终止了 {who_zh}"
-            + ("，内核随之 panic（vm.panic_on_oom）" if panicked else ""),
+            en=f"Out of memory: the OOM killer ended {who}",
+            zh_CN=f"内存不足：OOM killer 终止了 {who_zh}",
         ),
     )
 

@@ -75,6 +75,7 @@ def test_the_signatures_name_the_cause(
     assert "StopInstance by ops-bob" in labels["stopped.api_stop"].label.en
     assert "0x000000D1" in labels["windows.bsod_memory_dump"].label.en
     assert "mysqld" in labels["linux.oom_killer"].label.en
+    assert "allocating process java" in labels["linux.oom_panic"].label.en
     assert "SystemMaintenance.Reboot" in labels["event.SystemMaintenance.Reboot"].label.en
     assert "Cloud Assistant" in labels["linux.unknown"].label.en
     # two different kernel crashes with one rule are two groups, by their stacks
