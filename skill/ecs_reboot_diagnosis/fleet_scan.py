@@ -590,6 +590,16 @@ class _Run:
 
     async def run(self) -> None:
         await asyncio.gather(*(self._region(r) for r in self.state.request.region_ids))
+        missing = [i for i in self.state.request.instance_ids if i not in self.state.seen]
+        if missing:
+            shown = ", ".join(missing[:20]) + (" ..." if len(missing) > 20 else "")
+            regions = ", ".join(self.state.request.region_ids)
+            self.state.notes["missing"] = Text(
+                en=f"{len(missing)} instance id(s) asked for were not found in {regions}: "
+                f"{shown}. Check the ids and their region.",
+                zh_CN=f"所指定的 {len(missing)} 个实例 ID 在 {regions} 中不存在：{shown}。"
+                "请检查实例 ID 及其地域。",
+            )
 
     async def _say(self, message: str) -> None:
         if self.progress is not None:

@@ -216,7 +216,10 @@ def test_a_finished_scan_is_read_back_without_api_calls(fleet_sim: SimulatorServ
     store = InMemoryScanStore()
     scanner = scanner_for(fleet_sim, store=store)
     ids = sorted(fleet_sim.fleet_truth)[:10]
-    first = asyncio.run(scanner.scan(fleet_request(scanner, instance_ids=ids)))
+    asked = [*ids, "i-uf6nosuchinstance"]
+    first = asyncio.run(scanner.scan(fleet_request(scanner, instance_ids=asked)))
+    assert len(first.instances) == 10
+    assert "i-uf6nosuchinstance" in first.notes[0].en
     before = fleet_sim.request_count()
     second = asyncio.run(scanner.run(first.scan_id))
     assert fleet_sim.request_count() == before
