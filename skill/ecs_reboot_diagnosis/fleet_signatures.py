@@ -6,9 +6,10 @@ evidence it rests on and names its cause as a stable key plus a sentence:
 
 - a platform event: its type (and the platform's reason code, when it gives one);
 - an API call: the action and the caller (ActionTrail);
-- a kernel crash: the cause kind, the panic reason, the faulting function and module and the
-  top frames of the crashing CPU's call trace (numbers and addresses left out, so that the same
-  bug on another CPU or at another address is the same signature);
+- a kernel crash: the cause kind, the panic reason, the faulting function and module and, when
+  kdump kept the crash's kernel log, the top frames of the crashing CPU's call trace (numbers and
+  addresses left out of the reason, so that the same bug on another CPU or at another address is
+  the same signature);
 - an out-of-memory kill: the victim process;
 - a Windows bug check: its code;
 - anything else: the result-table rule (clean reboot, no reboot, unknown and why).
@@ -25,19 +26,12 @@ from dataclasses import dataclass
 from typing import Final
 
 from ecs_reboot_diagnosis.analysis.conclusions import OOM_KINDS, cause_clause, cause_finding
-from ecs_reboot_diagnosis.analysis.incident_context import (
-    is_entry_frame,
-    parse_call_trace_frame,
-    strip_trace_markers,
-)
-from ecs_reboot_diagnosis.analysis.log_lines import kernel_message
 from ecs_reboot_diagnosis.analysis.report_facts import RESTART_ACTIONS, successful_calls
 from ecs_reboot_diagnosis.models import (
     ApiCall,
     Conclusion,
     DumpTriage,
     EventVerdict,
-    Finding,
     GuestEvidence,
     Skip,
     Text,
@@ -77,43 +71,12 @@ def normalise_reason(reason: str | None) -> str:
     return _NUMBER.sub("N", _HEX.sub("ADDR", reason)).strip()
 
 
-def _frames_from(findings: Sequence[Finding]) -> list[str]:
-    """Frames of the call trace in the evidence lines of ``findings``, entry frames skipped."""
-    frames: list[str] = []
-    for finding in findings:
-        in_trace = False
-        for ev in finding.evidence:
-            _, msg = kernel_message(ev.text)
-            if "Call Trace" in msg:
-                in_trace = True
-                continue
-            if not in_trace:
-                continue
-            frame = parse_call_trace_frame(strip_trace_markers(msg))
-            if frame is None:
-                continue
-            func, mod, reliable = frame
-            if reliable and not is_entry_frame(func):
-                frames.append(f"{func} [{mod}]" if mod else func)
-            if len(frames) >= TOP_FRAMES:
-                return frames
-        if frames:
-            return frames
-    return frames
-
-
-def top_frames(guest: GuestEvidence | None, triage: DumpTriage | None) -> tuple[str, ...]:
-    """The top of the crashing CPU's call trace: from the dump's kernel log when a dump was
-    triaged, else from the crash finding's evidence."""
-    if triage is not None and triage.call_trace:
-        return tuple(triage.call_trace[:TOP_FRAMES])
-    if guest is None:
+def top_frames(triage: DumpTriage | None) -> tuple[str, ...]:
+    """The top of the crashing CPU's call trace, from the kernel log kdump saved with the dump
+    (the only place a call trace is kept: the logs' findings keep the lines that name a cause)."""
+    if triage is None or not triage.call_trace:
         return ()
-    cause = cause_finding(guest.findings)
-    ordered = ([cause] if cause is not None else []) + [
-        f for f in guest.findings if f is not cause and f.kind in ("kdump_saved", "kernel_panic")
-    ]
-    return tuple(_frames_from(ordered))
+    return tuple(triage.call_trace[:TOP_FRAMES])
 
 
 def _platform(events: EventVerdict) -> CauseSignature | None:
@@ -211,7 +174,7 @@ def _kernel_crash(
         reason = next((f.facts.panic_reason for f in guest.findings if f.facts.panic_reason), None)
     function = facts.rip_function or (triage.rip_function if triage else None)
     module = facts.rip_module or (triage.rip_module if triage else None)
-    frames = top_frames(guest, triage)
+    frames = top_frames(triage)
     key = "|".join(
         [
             "crash",
