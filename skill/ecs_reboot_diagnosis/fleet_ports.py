@@ -113,8 +113,10 @@ class FleetGateway(Protocol):
         parameters: Mapping[str, str],
         timeout_seconds: int,
         name: str,
+        client_token: str,
     ) -> str:
-        """One invocation of ``content`` on up to 100 instances; returns the InvokeId at once."""
+        """One invocation of ``content`` on up to 100 instances; returns the InvokeId at once.
+        The same ``client_token`` again returns the invocation it created (idempotence)."""
         ...
 
     async def invocation_state(self, region_id: str, invoke_id: str) -> InvocationState:

@@ -232,21 +232,26 @@ class ScanConfig:
 
 @dataclass
 class _Pending:
-    """An invocation started and not yet read (kept in the checkpoint for resume)."""
+    """An invocation asked for and not yet read, kept in the checkpoint before RunCommand is
+    sent: its ClientToken makes sending it again (after an interruption that lost the answer)
+    return the invocation already created instead of running the collector twice."""
 
     region_id: str
-    invoke_id: str
+    client_token: str
     nonce: str
     os_type: OsType
     instance_ids: list[str]
+    invoke_id: str = ""
+    """Empty until RunCommand has answered."""
 
     def dump(self) -> dict[str, Any]:
         return {
             "region_id": self.region_id,
-            "invoke_id": self.invoke_id,
+            "client_token": self.client_token,
             "nonce": self.nonce,
             "os_type": self.os_type,
             "instance_ids": list(self.instance_ids),
+            "invoke_id": self.invoke_id,
         }
 
 
@@ -319,7 +324,7 @@ class _State:
             )
         for item in data.get("pending", []):
             pending = _Pending(**item)
-            state.pending[pending.invoke_id] = pending
+            state.pending[pending.client_token] = pending
         for key, item in data.get("notes", {}).items():
             state.notes[key] = Text.model_validate(item)
         return state
@@ -586,6 +591,7 @@ class _Run:
         self.batches = asyncio.Semaphore(self.config.batch_concurrency)
         self.listed_all = False
         self._save_lock = asyncio.Lock()
+        self._send_lock = asyncio.Lock()
         self.log_days = min(MAX_SINCE_DAYS, max(1, math.ceil(state.request.since_seconds / 86400)))
 
     async def run(self) -> None:
@@ -794,10 +800,10 @@ class _Run:
         for ctx in group:
             earlier = started.get(ctx.facts.instance_id)
             if earlier is not None and earlier.os_type == os_type:
-                reuse.setdefault(earlier.invoke_id, []).append(ctx)
+                reuse.setdefault(earlier.client_token, []).append(ctx)
             else:
                 fresh.append(ctx)
-        jobs = [self._read(state.pending[invoke_id], items) for invoke_id, items in reuse.items()]
+        jobs = [self._resume_read(state.pending[token], items) for token, items in reuse.items()]
         if fresh:
             for ctx in fresh:  # the guardrail, checked where the command is sent
                 if ctx.events.decisive is not None or not ctx.agent.usable:
@@ -807,20 +813,32 @@ class _Run:
         await asyncio.gather(*jobs)
 
     async def _start(self, region_id: str, os_type: OsType, ids: list[str]) -> _Pending:
-        collector = load_collector(os_type)
-        nonce = new_nonce()
-        parameters = collector_parameters(nonce, self.log_days)
+        pending = _Pending(region_id, secrets.token_hex(16), new_nonce(), os_type, list(ids))
+        self.state.pending[pending.client_token] = pending
+        await self._save()  # before sending: an interruption cannot lose the ClientToken
+        await self._send(pending)
+        await self._say(
+            f"{region_id}: collector started on {len(ids)} instance(s) ({pending.invoke_id})."
+        )
+        return pending
+
+    async def _send(self, pending: _Pending) -> None:
+        """RunCommand for the pending invocation (again, after an interruption: the ClientToken
+        returns the invocation already created)."""
+        collector = load_collector(pending.os_type)
+        parameters = collector_parameters(pending.nonce, self.log_days)
         form = choose_delivery(collector, parameters, self.config.command_content_limit)
 
         async def run(content: str) -> str:
             return await self.gw.run_command_batch(
-                region_id,
-                ids,
+                pending.region_id,
+                pending.instance_ids,
                 command_type=collector.command_type,
                 content=content,
                 parameters=parameters,
                 timeout_seconds=self.config.command_timeout_seconds,
                 name=f"ecs-reboot-diagnosis-{collector.version}",
+                client_token=pending.client_token,
             )
 
         try:
@@ -829,11 +847,14 @@ class _Run:
             if exc.code != EXCEED_LIMIT_CODE or form.delivery == "packed":
                 raise
             invoke_id = await run(packed_command(collector).content)
-        pending = _Pending(region_id, invoke_id, nonce, os_type, list(ids))
-        self.state.pending[invoke_id] = pending
+        pending.invoke_id = invoke_id
         await self._save()
-        await self._say(f"{region_id}: collector started on {len(ids)} instance(s) ({invoke_id}).")
-        return pending
+
+    async def _resume_read(self, pending: _Pending, contexts: list[_Context]) -> None:
+        async with self._send_lock:
+            if not pending.invoke_id:
+                await self._send(pending)
+        await self._read(pending, contexts)
 
     async def _read(self, pending: _Pending, contexts: list[_Context]) -> None:
         """Wait (bounded) for the invocation to end, then read its results by pages."""

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import json
-import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
@@ -204,6 +203,7 @@ class AliyunFleetGateway:
         parameters: Mapping[str, str],
         timeout_seconds: int,
         name: str,
+        client_token: str,
     ) -> str:
         action = "RunCommand"
         request = ecs_models.RunCommandRequest(
@@ -216,8 +216,9 @@ class AliyunFleetGateway:
             name=name,
             enable_parameter=bool(parameters),
             parameters=dict(parameters) if parameters else None,
-            # one token for every attempt: a retried call returns the invocation it created
-            client_token=uuid.uuid4().hex,
+            # the caller's token, on every attempt and after a resume: a call sent again
+            # returns the invocation it created
+            client_token=client_token,
         )
         body = await self._ecs._call(action, region_id, "run_command_async", request)
         if not body.invoke_id:
