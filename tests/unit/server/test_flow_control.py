@@ -29,7 +29,7 @@ def test_calls_are_paced_to_the_limit_of_their_action() -> None:
     assert a[-1] - began >= 0.4
     for i in range(2, len(a)):
         assert a[i] - a[i - 2] >= 0.2
-    assert max(starts["B"]) - began < 0.15  # B is not held up by A
+    assert max(starts["B"]) - began < 0.35  # B is not held up by A
     assert limiter.calls["A"] == 6 and limiter.calls["B"] == 6
 
 
