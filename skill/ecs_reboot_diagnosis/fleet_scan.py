@@ -100,6 +100,7 @@ ProgressCallback = Callable[[float, float | None, str], Awaitable[None]]
 Happened = Literal["rebooted", "stopped", "no_reboot", "unknown"]
 GuestState = Literal["collected", "failed", "not_needed", "agent_unavailable", "disabled"]
 CHECKPOINT_VERSION: Final = 1
+RUN_LIMIT_CODE: Final = "InstanceIds.ExceedLimit"
 MIN_SINCE: Final = timedelta(hours=1)
 MAX_SINCE: Final = timedelta(days=MAX_EVENT_WINDOW_DAYS)
 MAX_SCAN_INSTANCE_IDS: Final = 10_000
@@ -808,19 +809,34 @@ class _Run:
             for ctx in fresh:  # the guardrail, checked where the command is sent
                 if ctx.events.decisive is not None or not ctx.agent.usable:
                     raise AssertionError("guest command on an instance not cleared for it")
-            pending = await self._start(region_id, os_type, [c.facts.instance_id for c in fresh])
-            jobs.append(self._read(pending, fresh))
+            ids = [c.facts.instance_id for c in fresh]
+            for pending in await self._start(region_id, os_type, ids):
+                mine = set(pending.instance_ids)
+                jobs.append(self._read(pending, [c for c in fresh if c.facts.instance_id in mine]))
         await asyncio.gather(*jobs)
 
-    async def _start(self, region_id: str, os_type: OsType, ids: list[str]) -> _Pending:
+    async def _start(self, region_id: str, os_type: OsType, ids: list[str]) -> list[_Pending]:
+        """One invocation for ``ids``; two (and so on) where the region takes fewer instances
+        per RunCommand (older regions: 50, ``InstanceIds.ExceedLimit``)."""
         pending = _Pending(region_id, secrets.token_hex(16), new_nonce(), os_type, list(ids))
         self.state.pending[pending.client_token] = pending
         await self._save()  # before sending: an interruption cannot lose the ClientToken
-        await self._send(pending)
+        try:
+            await self._send(pending)
+        except CloudApiError as exc:
+            if exc.code != RUN_LIMIT_CODE or len(ids) < 2:
+                raise
+            del self.state.pending[pending.client_token]  # nothing was created
+            half = len(ids) // 2
+            first, second = await asyncio.gather(
+                self._start(region_id, os_type, ids[:half]),
+                self._start(region_id, os_type, ids[half:]),
+            )
+            return [*first, *second]
         await self._say(
             f"{region_id}: collector started on {len(ids)} instance(s) ({pending.invoke_id})."
         )
-        return pending
+        return [pending]
 
     async def _send(self, pending: _Pending) -> None:
         """RunCommand for the pending invocation (again, after an interruption: the ClientToken

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -34,13 +35,21 @@ def check_scan_id(scan_id: str) -> str:
 
 
 class InMemoryScanStore:
-    def __init__(self) -> None:
+    """The ``max_scans`` most recently saved scans (a long-running server forgets the oldest)."""
+
+    def __init__(self, max_scans: int = 32) -> None:
+        if max_scans < 1:
+            raise ValueError("max_scans must be at least 1")
         self._lock = threading.Lock()
-        self._scans: dict[str, dict[str, Any]] = {}
+        self._scans: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._max = max_scans
 
     def save(self, scan_id: str, checkpoint: Mapping[str, Any]) -> None:
         with self._lock:
             self._scans[check_scan_id(scan_id)] = copy.deepcopy(dict(checkpoint))
+            self._scans.move_to_end(scan_id)
+            while len(self._scans) > self._max:
+                self._scans.popitem(last=False)
 
     def load(self, scan_id: str) -> dict[str, Any] | None:
         with self._lock:

@@ -257,3 +257,21 @@ def test_fleets_are_generated_from_the_seed() -> None:
     _, c = generate_fleet(FleetSpec(size=300, seed=4), now, builtin_scenarios_dir())
     assert a == b and a != c
     assert {t.region_id for t in a.values()} == set(spec.regions)
+
+
+def test_a_region_that_takes_fewer_instances_per_run_command_gets_smaller_ones(
+    fleet_sim: SimulatorServer,
+) -> None:
+    linux = [t.instance_id for t in fleet_sim.fleet_truth.values() if t.guest][:60]
+    fleet_sim.world.requests.clear()
+    fleet_sim.inject_fault("RunCommand", "InstanceIds.ExceedLimit", status=403, times=1)
+    try:
+        scanner = scanner_for(fleet_sim)
+        scan = asyncio.run(scanner.scan(fleet_request(scanner, instance_ids=linux)))
+    finally:
+        fleet_sim.clear_faults()
+    assert_matches_truth(fleet_sim, scan)
+    runs = fleet_sim.world.requests.records("RunCommand")
+    assert runs[0].code == "InstanceIds.ExceedLimit"
+    created = [r for r in runs if r.ok]
+    assert sorted(i for r in created for i in r.instance_ids) == sorted(linux)

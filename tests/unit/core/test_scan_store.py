@@ -35,3 +35,14 @@ def test_files_leave_no_temporary_behind_and_refuse_bad_ids(tmp_path: Path) -> N
     (tmp_path / f"{SCAN}.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(InvalidInputError, match="Start a new scan"):
         store.load(SCAN)
+
+
+def test_memory_keeps_the_most_recent_scans() -> None:
+    store = InMemoryScanStore(max_scans=2)
+    ids = [f"s-{n:032x}" for n in range(3)]
+    for scan_id in ids:
+        store.save(scan_id, {"id": scan_id})
+    store.save(ids[1], {"id": ids[1], "again": True})
+    assert store.load(ids[0]) is None
+    assert store.load(ids[1]) == {"id": ids[1], "again": True}
+    assert store.load(ids[2]) == {"id": ids[2]}
