@@ -264,6 +264,8 @@ class _State:
     window_end: datetime
     started_at: datetime
     instances: dict[str, FleetInstance] = field(default_factory=dict)
+    dumps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Each instance as JSON data, made once when it is concluded (every checkpoint has them)."""
     signatures: dict[str, CauseSignature] = field(default_factory=dict)
     pending: dict[str, _Pending] = field(default_factory=dict)
     notes: dict[str, Text] = field(default_factory=dict)
@@ -281,7 +283,7 @@ class _State:
             "started_at": self.started_at.isoformat(),
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "complete": self.complete,
-            "instances": [i.model_dump(mode="json") for i in self.instances.values()],
+            "instances": list(self.dumps.values()),
             "signatures": {
                 key: {"label": s.label.model_dump(mode="json"), "frames": list(s.frames)}
                 for key, s in self.signatures.items()
@@ -316,6 +318,7 @@ class _State:
         for item in data.get("instances", []):
             instance = FleetInstance.model_validate(item)
             state.instances[instance.instance_id] = instance
+            state.dumps[instance.instance_id] = item
             state.seen.add(instance.instance_id)
         for key, item in data.get("signatures", {}).items():
             state.signatures[key] = CauseSignature(
@@ -727,6 +730,7 @@ class _Run:
             ]
             for instance, signature in concluded:
                 state.instances[instance.instance_id] = instance
+                state.dumps[instance.instance_id] = instance.model_dump(mode="json")
                 state.signatures.setdefault(signature.key, signature)
             await self._save()
             await self._say(f"{region_id}: {len(concluded)} more instance(s) concluded.")

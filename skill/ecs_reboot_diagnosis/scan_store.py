@@ -7,7 +7,6 @@ atomically (written beside, then renamed), so an interruption never leaves half 
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import re
@@ -41,12 +40,13 @@ class InMemoryScanStore:
         if max_scans < 1:
             raise ValueError("max_scans must be at least 1")
         self._lock = threading.Lock()
-        self._scans: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._scans: OrderedDict[str, str] = OrderedDict()
+        """As JSON text: what is saved must be JSON, as in any other store."""
         self._max = max_scans
 
     def save(self, scan_id: str, checkpoint: Mapping[str, Any]) -> None:
         with self._lock:
-            self._scans[check_scan_id(scan_id)] = copy.deepcopy(dict(checkpoint))
+            self._scans[check_scan_id(scan_id)] = json.dumps(checkpoint, ensure_ascii=False)
             self._scans.move_to_end(scan_id)
             while len(self._scans) > self._max:
                 self._scans.popitem(last=False)
@@ -54,7 +54,8 @@ class InMemoryScanStore:
     def load(self, scan_id: str) -> dict[str, Any] | None:
         with self._lock:
             found = self._scans.get(check_scan_id(scan_id))
-            return copy.deepcopy(found) if found is not None else None
+        loaded = json.loads(found) if found is not None else None
+        return loaded if isinstance(loaded, dict) else None
 
 
 class JsonFileScanStore:
