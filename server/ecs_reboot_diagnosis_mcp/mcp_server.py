@@ -200,7 +200,8 @@ def translated_scan(scan_id: str) -> Iterator[None]:
         raise ToolError(f"{exc.message} {exc.hint} Then call ecs_scan_fleet again.") from exc
     except DiagnosisError as exc:
         again = (
-            f" What was concluded is kept: call ecs_scan_fleet(scan_id='{scan_id}') to resume."
+            f" What was concluded is kept: once it is fixed, call "
+            f"ecs_scan_fleet(scan_id='{scan_id}') to resume."
             if scan_id
             else " Call ecs_scan_fleet again with the same arguments once it is fixed."
         )
@@ -534,8 +535,8 @@ def build_server(
         async def progress(done: float, total: float | None, message: str) -> None:
             await ctx.report_progress(done, total, strip_controls(message))
 
-        with translated_scan(scan_id):
-            if scan_id:
+        if scan_id:
+            with translated_scan(scan_id):
                 if scan_owners.get(scan_id) != owner:
                     raise InvalidInputError(
                         "scan_id",
@@ -543,7 +544,8 @@ def build_server(
                         hint="Start a new scan: leave scan_id empty and give region_id.",
                     )
                 result = await scanner.run(scan_id, progress)
-            else:
+        else:
+            with translated_scan(""):
                 request = scanner.new_request(
                     region_id.split(","),
                     instance_ids=instance_ids.split(","),
@@ -553,6 +555,7 @@ def build_server(
                 )
                 new_id = scanner.start(request)
                 scan_owners[new_id] = owner
+            with translated_scan(new_id):
                 result = await scanner.run(new_id, progress)
         return fleet_results.scan_result(result, page, lang)
 

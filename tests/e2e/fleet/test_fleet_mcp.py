@@ -122,3 +122,24 @@ async def test_errors_name_the_call_to_make(
         result = await client.call_tool("ecs_scan_fleet", arguments)
         assert result.is_error
         assert needle in text(result)
+
+
+async def test_a_scan_that_fails_midway_names_the_call_that_resumes_it(
+    fleet_sim: SimulatorServer,
+) -> None:
+    fleet_sim.inject_fault("DescribeInstanceHistoryEvents", "InvalidParameter", times=None)
+    try:
+        async with Client(make_server(fleet_sim), mode="legacy") as client:
+            failed = await client.call_tool(
+                "ecs_scan_fleet", {"region_id": "cn-shanghai", "since": "2d"}
+            )
+            assert failed.is_error
+            message = text(failed)
+            assert "ecs_scan_fleet(scan_id='s-" in message, message
+            scan_id = message.split("scan_id='")[1].split("'")[0]
+            fleet_sim.clear_faults()
+            resumed = result_of(await client.call_tool("ecs_scan_fleet", {"scan_id": scan_id}))
+            assert resumed["complete"] and resumed["scan_id"] == scan_id
+            assert resumed["counts"]["instances"] == FLEET_SIZE // 2
+    finally:
+        fleet_sim.clear_faults()
