@@ -334,6 +334,8 @@ class _State:
         return state
 
     def result(self) -> FleetScan:
+        groups = group_instances(self.instances.values(), self.signatures)
+        rank = {g.signature: n for n, g in enumerate(groups)}
         return FleetScan(
             scan_id=self.scan_id,
             request=self.request,
@@ -342,10 +344,10 @@ class _State:
             started_at=self.started_at,
             finished_at=self.finished_at,
             complete=self.complete,
-            groups=group_instances(self.instances.values(), self.signatures),
+            groups=groups,
             instances=sorted(
                 self.instances.values(),
-                key=lambda i: (_HAPPENED_ORDER[i.happened], i.region_id, i.instance_id),
+                key=lambda i: (rank[i.signature], i.region_id, i.instance_id),
             ),
             notes=list(self.notes.values()),
         )
