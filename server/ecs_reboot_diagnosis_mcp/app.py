@@ -152,12 +152,12 @@ def fleet_scanner_for(service: DiagnosisService, settings: Settings) -> FleetSca
     gateway = service.gateway
     if not isinstance(gateway, SdkGateway):
         return None
-    ecs = replace(gateway._settings, max_attempts=8)
+    ecs = replace(gateway.settings, max_attempts=8)
     audit = service.audit
-    trail = replace(audit._settings, max_attempts=8) if isinstance(audit, SdkGateway) else ecs
+    trail = replace(audit.settings, max_attempts=8) if isinstance(audit, SdkGateway) else ecs
     limiter = RateLimiter({**DEFAULT_RATE_LIMITS, **parse_rate_limits(settings.scan_rate_limits)})
     fleet = AliyunFleetGateway(
-        ecs, actiontrail_settings=trail, limiter=limiter, credential=gateway._credential
+        ecs, actiontrail_settings=trail, limiter=limiter, credential=gateway.credential
     )
     config = ScanConfig(
         batch_concurrency=settings.scan_concurrency,

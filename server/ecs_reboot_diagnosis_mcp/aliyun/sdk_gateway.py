@@ -64,6 +64,16 @@ class SdkGateway:
         self._credential = credential
         self._clients: dict[str, Any] = {}
 
+    @property
+    def settings(self) -> EcsClientSettings:
+        """How this gateway reaches its product (endpoint, AccessKey, timeouts, retries)."""
+        return self._settings
+
+    @property
+    def credential(self) -> CredentialClient | None:
+        """The default credentials chain, once resolved (None with an AccessKey, or before)."""
+        return self._credential
+
     def _client(self, region_id: str) -> Any:
         client = self._clients.get(region_id)
         if client is None:
