@@ -44,7 +44,7 @@ from datetime import timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
-from ecs_reboot_diagnosis.fleet_scan import FleetScan  # noqa: E402
+from ecs_reboot_diagnosis.fleet_models import FleetScan  # noqa: E402
 from ecs_reboot_diagnosis_mcp.aliyun.fleet_gateway import AliyunFleetGateway  # noqa: E402
 from ecs_reboot_diagnosis_mcp.aliyun.flow_control import RateLimit  # noqa: E402
 from ecs_reboot_diagnosis_mcp.app import build_fleet_scanner  # noqa: E402

@@ -384,7 +384,7 @@ def _tags(values: Sequence[str] | None) -> list[tuple[str, str]]:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from ecs_reboot_diagnosis.fleet_scan import parse_since
+    from ecs_reboot_diagnosis.fleet_models import parse_since
     from ecs_reboot_diagnosis.report.fleet_render import (
         render_fleet_json,
         render_fleet_markdown,

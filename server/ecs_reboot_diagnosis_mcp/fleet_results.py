@@ -13,7 +13,7 @@ from typing import Final
 
 from pydantic import BaseModel, Field
 
-from ecs_reboot_diagnosis.fleet_scan import FleetScan
+from ecs_reboot_diagnosis.fleet_models import FleetScan
 from ecs_reboot_diagnosis.models import Lang
 from ecs_reboot_diagnosis.report.fleet_render import group_line
 from ecs_reboot_diagnosis_mcp.tool_results import NextStep, untrusted

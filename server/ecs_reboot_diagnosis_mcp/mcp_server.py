@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field, WithJsonSchema
 from ecs_reboot_diagnosis import __version__
 from ecs_reboot_diagnosis.diagnosis import DIAGNOSIS_ID_PATTERN
 from ecs_reboot_diagnosis.errors import DiagnosisError, InvalidInputError
-from ecs_reboot_diagnosis.fleet_scan import parse_since
+from ecs_reboot_diagnosis.fleet_models import parse_since
 from ecs_reboot_diagnosis.report.render import render_markdown
 from ecs_reboot_diagnosis.service import (
     DiagnosisService,

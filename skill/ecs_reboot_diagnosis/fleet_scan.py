@@ -34,9 +34,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final, Literal, TypeVar
-
-from pydantic import Field
+from typing import Any, Final, TypeVar
 
 from ecs_reboot_diagnosis.agent_status import judge_agent
 from ecs_reboot_diagnosis.analysis import conclusions, platform_events
@@ -55,6 +53,18 @@ from ecs_reboot_diagnosis.collectors.delivery import (
     packed_command,
 )
 from ecs_reboot_diagnosis.errors import CloudApiError, CollectorIntegrityError, InvalidInputError
+from ecs_reboot_diagnosis.fleet_models import (
+    HAPPENED_ORDER,
+    MAX_SINCE,
+    MIN_SINCE,
+    CauseGroup,
+    FleetInstance,
+    FleetScan,
+    GuestState,
+    Happened,
+    ScanRequest,
+    ScanTag,
+)
 from ecs_reboot_diagnosis.fleet_ports import (
     BATCH_LIMIT,
     FleetEvent,
@@ -65,13 +75,11 @@ from ecs_reboot_diagnosis.fleet_signatures import CauseSignature, signature_of
 from ecs_reboot_diagnosis.models import (
     ApiCall,
     CloudAssistantStatus,
-    Confidence,
     EventVerdict,
     GuestEvidence,
     InstanceFacts,
     OsType,
     PlatformEvent,
-    Record,
     Skip,
     Text,
 )
@@ -79,134 +87,16 @@ from ecs_reboot_diagnosis.ports import TERMINAL_INVOCATION_STATUSES, AgentHeartb
 from ecs_reboot_diagnosis.scan_store import check_scan_id
 from ecs_reboot_diagnosis.service import (
     ALL_CYCLE_STATUSES,
-    MAX_EVENT_WINDOW_DAYS,
     validate_instance_id,
     validate_region_id,
 )
 
-__all__ = [
-    "CauseGroup",
-    "FleetInstance",
-    "FleetScan",
-    "FleetScanner",
-    "ScanConfig",
-    "ScanRequest",
-    "ScanTag",
-    "diagnose_command",
-    "parse_since",
-]
+__all__ = ["FleetScanner", "ScanConfig", "group_instances"]
 
 ProgressCallback = Callable[[float, float | None, str], Awaitable[None]]
-Happened = Literal["rebooted", "stopped", "no_reboot", "unknown"]
-GuestState = Literal["collected", "failed", "not_needed", "agent_unavailable", "disabled"]
 CHECKPOINT_VERSION: Final = 1
 RUN_LIMIT_CODE: Final = "InstanceIds.ExceedLimit"
-MIN_SINCE: Final = timedelta(hours=1)
-MAX_SINCE: Final = timedelta(days=MAX_EVENT_WINDOW_DAYS)
 MAX_SCAN_INSTANCE_IDS: Final = 10_000
-_SINCE_UNITS: Final = {"m": 60, "h": 3600, "d": 86400}
-# the order groups are listed in: what happened, then how many
-_HAPPENED_ORDER: Final[dict[str, int]] = {"rebooted": 0, "stopped": 1, "unknown": 2, "no_reboot": 3}
-
-
-def parse_since(text: str) -> timedelta:
-    """``24h``, ``90m``, ``7d``, ``1d12h`` -> a timedelta between 1 hour and 30 days."""
-    value = text.strip().lower()
-    total = 0
-    rest = value
-    while rest:
-        number = ""
-        while rest and rest[0].isdigit():
-            number, rest = number + rest[0], rest[1:]
-        if not number or not rest or rest[0] not in _SINCE_UNITS:
-            raise InvalidInputError(
-                "since",
-                f"{text[:32]!r} is not a duration.",
-                hint="Give it as 24h, 90m, 7d or 1d12h.",
-            )
-        total += int(number) * _SINCE_UNITS[rest[0]]
-        rest = rest[1:]
-    since = timedelta(seconds=total)
-    if not MIN_SINCE <= since <= MAX_SINCE:
-        raise InvalidInputError(
-            "since",
-            f"{text[:32]!r} is outside 1h..{MAX_EVENT_WINDOW_DAYS}d.",
-            hint=f"Platform events are kept for {MAX_EVENT_WINDOW_DAYS} days; scan a window "
-            "from 1h to 30d.",
-        )
-    return since
-
-
-def diagnose_command(instance_id: str, region_id: str) -> str:
-    """The CLI line of a full diagnosis of one instance."""
-    return f"ecs-reboot-diagnosis diagnose --instance-id {instance_id} --region {region_id}"
-
-
-class ScanTag(Record):
-    key: str = Field(min_length=1, max_length=128)
-    value: str = Field(max_length=128)
-
-
-class ScanRequest(Record):
-    region_ids: list[str]
-    instance_ids: list[str] = Field(default_factory=list)
-    """Empty: every instance of the regions (filtered by ``tags``)."""
-    tags: list[ScanTag] = Field(default_factory=list)
-    since_seconds: int
-    guest_commands: bool = True
-
-
-class FleetInstance(Record):
-    """One instance of a scan: what happened to it in the window and why."""
-
-    instance_id: str
-    region_id: str
-    instance_name: str = ""
-    status: str
-    os_type: OsType
-    happened: Happened
-    verdict: str
-    rule_id: str
-    confidence: Confidence
-    root_cause: Text
-    signature: str
-    guest: GuestState
-    events_checked: bool
-    agent_checked: bool
-    invoke_id: str = ""
-
-
-class CauseGroup(Record):
-    """Instances whose reboots have the same cause signature."""
-
-    signature: str
-    label: Text
-    happened: Happened
-    verdict: str
-    rule_id: str
-    count: int
-    frames: list[str] = Field(default_factory=list)
-    """The top of the crash's call trace (untrusted guest data), when the cause is a crash."""
-    instance_ids: list[str]
-
-
-class FleetScan(Record):
-    scan_id: str
-    request: ScanRequest
-    window_start: datetime
-    window_end: datetime
-    started_at: datetime
-    finished_at: datetime | None = None
-    complete: bool
-    groups: list[CauseGroup]
-    instances: list[FleetInstance]
-    notes: list[Text] = Field(default_factory=list)
-
-    def counts(self) -> dict[str, int]:
-        out = {"instances": len(self.instances)}
-        for name in ("rebooted", "stopped", "unknown", "no_reboot"):
-            out[name] = sum(1 for i in self.instances if i.happened == name)
-        return out
 
 
 @dataclass(frozen=True)
@@ -377,7 +267,7 @@ def group_instances(
                 instance_ids=sorted(i.instance_id for i in items),
             )
         )
-    groups.sort(key=lambda g: (_HAPPENED_ORDER[g.happened], -g.count, g.signature))
+    groups.sort(key=lambda g: (HAPPENED_ORDER[g.happened], -g.count, g.signature))
     return groups
 
 

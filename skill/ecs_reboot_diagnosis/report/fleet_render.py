@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Final
 
-from ecs_reboot_diagnosis.fleet_scan import CauseGroup, FleetScan, diagnose_command
+from ecs_reboot_diagnosis.fleet_models import CauseGroup, FleetScan, diagnose_command
 from ecs_reboot_diagnosis.models import Lang, Text
 from ecs_reboot_diagnosis.report.markdown import code, inline, one_line, rich
 from ecs_reboot_diagnosis.text_safety import strip_controls_deep

@@ -15,8 +15,9 @@ import pytest  # noqa: E402
 
 from ecs_api_simulator import SimulatorServer  # noqa: E402
 from ecs_api_simulator.fleet import FleetSpec  # noqa: E402
+from ecs_reboot_diagnosis.fleet_models import ScanRequest  # noqa: E402
 from ecs_reboot_diagnosis.fleet_ports import ScanStore  # noqa: E402
-from ecs_reboot_diagnosis.fleet_scan import FleetScanner, ScanRequest  # noqa: E402
+from ecs_reboot_diagnosis.fleet_scan import FleetScanner  # noqa: E402
 from ecs_reboot_diagnosis_mcp.aliyun.flow_control import RateLimit  # noqa: E402
 from ecs_reboot_diagnosis_mcp.app import build_fleet_scanner  # noqa: E402
 from ecs_reboot_diagnosis_mcp.settings import Settings  # noqa: E402

@@ -14,7 +14,7 @@ from ecs_api_simulator import SimulatorServer
 from ecs_api_simulator.fleet import FleetSpec
 from ecs_api_simulator.request_log import RequestRecord
 from ecs_reboot_diagnosis.errors import InvalidInputError
-from ecs_reboot_diagnosis.fleet_scan import FleetScan, parse_since
+from ecs_reboot_diagnosis.fleet_models import FleetScan, parse_since
 from ecs_reboot_diagnosis.scan_store import InMemoryScanStore, JsonFileScanStore
 from ecs_reboot_diagnosis_mcp.aliyun.flow_control import RateLimit
 from tests.e2e.fleet.conftest import FLEET_SIZE, REGIONS, fleet_request, scanner_for
