@@ -197,6 +197,11 @@ def translated_scan(scan_id: str) -> Iterator[None]:
     try:
         yield
     except InvalidInputError as exc:
+        if exc.parameter == "scan_id":
+            raise ToolError(
+                f"{exc.message} Start a new scan: call ecs_scan_fleet(region_id=...) with "
+                "scan_id left empty."
+            ) from exc
         raise ToolError(f"{exc.message} {exc.hint} Then call ecs_scan_fleet again.") from exc
     except DiagnosisError as exc:
         again = (
@@ -502,8 +507,6 @@ def build_server(
             d = service.status(report.diagnosis_id, caller())
         return results.report_result(d, report, lang, render_markdown(report, lang))
 
-    scan_owners: dict[str, str] = {}
-
     @tool("Scan a fleet for reboots", diagnose_annotations)
     async def ecs_scan_fleet(
         ctx: Context,
@@ -537,13 +540,7 @@ def build_server(
 
         if scan_id:
             with translated_scan(scan_id):
-                if scan_owners.get(scan_id) != owner:
-                    raise InvalidInputError(
-                        "scan_id",
-                        f"No scan {scan_id} is known here.",
-                        hint="Start a new scan: leave scan_id empty and give region_id.",
-                    )
-                result = await scanner.run(scan_id, progress)
+                result = await scanner.run(scan_id, progress, owner)
         else:
             with translated_scan(""):
                 request = scanner.new_request(
@@ -553,10 +550,9 @@ def build_server(
                     since=parse_since(since or "24h"),
                     guest_commands=service.config.guest_commands,
                 )
-                new_id = scanner.start(request)
-                scan_owners[new_id] = owner
+                new_id = scanner.start(request, owner)
             with translated_scan(new_id):
-                result = await scanner.run(new_id, progress)
+                result = await scanner.run(new_id, progress, owner)
         return fleet_results.scan_result(result, page, lang)
 
     if not service.config.guest_commands:

@@ -153,6 +153,7 @@ class _State:
     window_start: datetime
     window_end: datetime
     started_at: datetime
+    owner: str = ""
     instances: dict[str, FleetInstance] = field(default_factory=dict)
     dumps: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Each instance as JSON data, made once when it is concluded (every checkpoint has them)."""
@@ -171,6 +172,7 @@ class _State:
             "window_start": self.window_start.isoformat(),
             "window_end": self.window_end.isoformat(),
             "started_at": self.started_at.isoformat(),
+            "owner": self.owner,
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "complete": self.complete,
             "instances": list(self.dumps.values()),
@@ -200,6 +202,7 @@ class _State:
             window_start=datetime.fromisoformat(data["window_start"]),
             window_end=datetime.fromisoformat(data["window_end"]),
             started_at=datetime.fromisoformat(data["started_at"]),
+            owner=str(data.get("owner", "")),
             complete=bool(data.get("complete")),
             finished_at=(
                 datetime.fromisoformat(data["finished_at"]) if data.get("finished_at") else None
@@ -425,8 +428,11 @@ class FleetScanner:
             guest_commands=guest_commands,
         )
 
-    def start(self, request: ScanRequest) -> str:
-        """Record a new scan (nothing is called yet); returns its id for :meth:`run`."""
+    def start(self, request: ScanRequest, owner: str = "") -> str:
+        """Record a new scan (nothing is called yet); returns its id for :meth:`run`.
+
+        ``owner`` is the caller's opaque identity (as for diagnoses: a digest of the bearer
+        token over HTTP, "" on stdio and the CLI); only that owner can read or resume it."""
         now = self.clock.now()
         state = _State(
             scan_id=f"s-{secrets.token_hex(16)}",
@@ -434,19 +440,22 @@ class FleetScanner:
             window_start=now - timedelta(seconds=request.since_seconds),
             window_end=now,
             started_at=now,
+            owner=owner,
         )
         self.store.save(state.scan_id, state.checkpoint())
         return state.scan_id
 
     async def scan(
-        self, request: ScanRequest, progress: ProgressCallback | None = None
+        self, request: ScanRequest, progress: ProgressCallback | None = None, owner: str = ""
     ) -> FleetScan:
         """A whole new scan."""
-        return await self.run(self.start(request), progress)
+        return await self.run(self.start(request, owner), progress, owner)
 
-    async def run(self, scan_id: str, progress: ProgressCallback | None = None) -> FleetScan:
-        """Run (or resume) the scan ``scan_id`` to its end."""
-        state = self._load(scan_id)
+    async def run(
+        self, scan_id: str, progress: ProgressCallback | None = None, owner: str = ""
+    ) -> FleetScan:
+        """Run (or resume) the scan ``scan_id`` of ``owner`` to its end."""
+        state = self._load(scan_id, owner)
         if state.complete:
             return state.result()
         runner = _Run(self, state, progress)
@@ -458,13 +467,13 @@ class FleetScanner:
 
     resume = run
 
-    def result(self, scan_id: str) -> FleetScan:
+    def result(self, scan_id: str, owner: str = "") -> FleetScan:
         """The scan as its checkpoint holds it (complete or not)."""
-        return self._load(scan_id).result()
+        return self._load(scan_id, owner).result()
 
-    def _load(self, scan_id: str) -> _State:
+    def _load(self, scan_id: str, owner: str) -> _State:
         data = self.store.load(check_scan_id(scan_id))
-        if data is None:
+        if data is None or data.get("owner", "") != owner:  # another owner's: unknown too
             raise InvalidInputError(
                 "scan_id",
                 f"No scan {scan_id} is known here.",

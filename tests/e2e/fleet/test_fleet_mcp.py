@@ -112,7 +112,7 @@ async def test_a_scan_without_guest_commands_is_read_only(fleet_sim: SimulatorSe
         ({}, "ecs_scan_fleet again"),
         ({"region_id": "cn-shanghai", "since": "90d"}, "ecs_scan_fleet again"),
         ({"region_id": "cn-shanghai", "tags": "team"}, "team=web"),
-        ({"scan_id": "s-" + "0" * 32}, "leave scan_id empty"),
+        ({"scan_id": "s-" + "0" * 32}, "scan_id left empty"),
     ],
 )
 async def test_errors_name_the_call_to_make(

@@ -227,6 +227,9 @@ def test_a_finished_scan_is_read_back_without_api_calls(fleet_sim: SimulatorServ
     second = asyncio.run(scanner.run(first.scan_id))
     assert fleet_sim.request_count() == before
     assert second == first
+    # another owner (another bearer token) cannot read it: it is unknown to them
+    with pytest.raises(InvalidInputError, match="No scan"):
+        scanner.result(first.scan_id, owner="someone-else")
 
 
 def test_bad_input_is_refused_before_any_call(fleet_sim: SimulatorServer) -> None:
