@@ -108,17 +108,40 @@ def _instance_id(region_id: str, index: int) -> str:
     return f"i-{prefix}fleet{index:07d}"
 
 
+def source_host_name(source: Instance) -> str | None:
+    """The host name a Linux class's guest tree carries (its log lines say it)."""
+    path = source.guest_root / "etc" / "hostname"
+    try:
+        name = path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return name or None
+
+
+def host_name_like(source_name: str | None, instance_id: str) -> str | None:
+    """A host name for the copy, as long as the class's own: the shared output then gets it by
+    an in-place replacement, which moves no byte (Cloud Assistant's cut stays where it was)."""
+    if not source_name:
+        return None
+    width = len(source_name)
+    own = f"iZ{instance_id[2:]}Z"
+    if len(own) >= width:
+        return own[: width - 1] + "Z"
+    return f"iZ{instance_id[2:]}".ljust(width - 1, "0") + "Z"
+
+
 def _copy(
     source: Instance, fleet_class: FleetClass, instance_id: str, region_id: str, index: int,
     team: str, now: datetime,
 ) -> Instance:  # fmt: skip
+    linux = source.spec.os_type == "linux"
     spec = source.spec.model_copy(
         update={
             "instance_id": instance_id,
             "instance_name": f"fleet-{fleet_class.name}-{index:05d}",
             "region_id": region_id,
             "zone_id": None,
-            "host_name": None,
+            "host_name": host_name_like(source_host_name(source), instance_id) if linux else None,
             "tags": {"fleet": "sim", "team": team},
             "private_ips": [f"10.{index // 65536 % 256}.{index // 256 % 256}.{index % 256}"],
             "public_ips": [],

@@ -265,15 +265,27 @@ class InvocationEngine:
                 future = self._executor.submit(self._run_once, run.instance, script)
                 self._canned_runs[key] = future
 
+        own_host = run.instance.spec.host_name or ""
+        class_host = self._class_host_name(run.instance)
+
         def done(finished: Future[RunOutcome]) -> None:
             outcome = finished.result()
+            output = outcome.output
             if nonce:
-                outcome = replace(
-                    outcome, output=outcome.output.replace(CANNED_NONCE.encode(), nonce.encode())
-                )
-            self._finish(run, outcome)
+                output = output.replace(CANNED_NONCE.encode(), nonce.encode())
+            if class_host and len(own_host) == len(class_host):  # in place: no byte moves
+                output = output.replace(class_host.encode(), own_host.encode())
+            self._finish(run, replace(outcome, output=output))
 
         future.add_done_callback(done)
+
+    def _class_host_name(self, instance: Instance) -> str:
+        """The host name in the guest tree a fleet class shares (its output carries it)."""
+        path = instance.guest_root / "etc" / "hostname"
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError:
+            return ""
 
     def _run_once(self, instance: Instance, script: str) -> RunOutcome:
         rendered: RenderedGuest | None = None

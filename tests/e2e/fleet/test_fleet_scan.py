@@ -278,3 +278,24 @@ def test_a_region_that_takes_fewer_instances_per_run_command_gets_smaller_ones(
     assert runs[0].code == "InstanceIds.ExceedLimit"
     created = [r for r in runs if r.ok]
     assert sorted(i for r in created for i in r.instance_ids) == sorted(linux)
+
+
+def test_each_guest_answers_with_its_own_host_name(
+    fleet_sim: SimulatorServer, scanned: tuple[FleetScan, list[RequestRecord]]
+) -> None:
+    from ecs_api_simulator.fleet import source_host_name
+    from ecs_reboot_diagnosis_mcp.aliyun.fleet_gateway import AliyunFleetGateway
+
+    scan, _ = scanned
+    collected = [i for i in scan.instances if i.guest == "collected" and i.os_type == "linux"]
+    invoke = collected[0]
+    gateway = scanner_for(fleet_sim).gateway
+    assert isinstance(gateway, AliyunFleetGateway)
+    page = asyncio.run(gateway.invocation_results_page(invoke.region_id, invoke.invoke_id))
+    assert len(page.results) > 1
+    for instance_id, result in page.results.items():
+        instance = fleet_sim.world.find(instance_id)
+        assert instance is not None and instance.spec.host_name
+        assert instance.spec.host_name in result.output
+        class_host = source_host_name(instance)
+        assert class_host and class_host not in result.output
