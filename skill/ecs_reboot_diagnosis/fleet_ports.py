@@ -62,6 +62,8 @@ class InvocationState(_Dto):
     invoke_id: str
     status: str
     instance_statuses: dict[str, str] = Field(default_factory=dict)
+    found: bool = True
+    """False when the API has no record of it (not visible yet, or expired)."""
 
 
 class ResultsPage(_Dto):

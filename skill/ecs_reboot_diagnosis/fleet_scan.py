@@ -772,10 +772,21 @@ class _Run:
         await self._save()
 
     async def _resume_read(self, pending: _Pending, contexts: list[_Context]) -> None:
+        """An invocation an interrupted run had started: read it, or start a new one for these
+        instances when the API no longer knows it (expired)."""
         async with self._send_lock:
             if not pending.invoke_id:
                 await self._send(pending)
-        await self._read(pending, contexts)
+        status = await self.gw.invocation_state(pending.region_id, pending.invoke_id)
+        if status.found:
+            await self._read(pending, contexts)
+            return
+        ids = [c.facts.instance_id for c in contexts]
+        jobs = []
+        for fresh in await self._start(pending.region_id, pending.os_type, ids):
+            mine = set(fresh.instance_ids)
+            jobs.append(self._read(fresh, [c for c in contexts if c.facts.instance_id in mine]))
+        await asyncio.gather(*jobs)
 
     async def _read(self, pending: _Pending, contexts: list[_Context]) -> None:
         """Wait (bounded) for the invocation to end, then read its results by pages."""
@@ -786,8 +797,9 @@ class _Run:
         while True:
             status = await self.gw.invocation_state(pending.region_id, pending.invoke_id)
             wanted = [status.instance_statuses.get(c.facts.instance_id) for c in contexts]
-            ended = status.status in TERMINAL_INVOCATION_STATUSES or all(
-                s in TERMINAL_INVOCATION_STATUSES for s in wanted if s is not None
+            ended = status.found and (
+                status.status in TERMINAL_INVOCATION_STATUSES
+                or all(s in TERMINAL_INVOCATION_STATUSES for s in wanted)
             )
             if ended or waited >= deadline:
                 break

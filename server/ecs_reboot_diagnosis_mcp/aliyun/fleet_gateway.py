@@ -252,8 +252,8 @@ class AliyunFleetGateway:
                 status=item.invocation_status or "Pending",
                 instance_statuses=per_instance,
             )
-        # right after RunCommand the record may not be visible yet
-        return InvocationState(invoke_id=invoke_id, status="Pending")
+        # right after RunCommand the record may not be visible yet; long after, it may be gone
+        return InvocationState(invoke_id=invoke_id, status="Pending", found=False)
 
     async def invocation_results_page(
         self, region_id: str, invoke_id: str, *, next_token: str | None = None

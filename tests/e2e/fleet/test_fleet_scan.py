@@ -15,6 +15,7 @@ from ecs_api_simulator.fleet import FleetSpec
 from ecs_api_simulator.request_log import RequestRecord
 from ecs_reboot_diagnosis.errors import InvalidInputError
 from ecs_reboot_diagnosis.fleet_models import FleetScan, parse_since
+from ecs_reboot_diagnosis.fleet_scan import FleetScanner
 from ecs_reboot_diagnosis.scan_store import InMemoryScanStore, JsonFileScanStore
 from ecs_reboot_diagnosis_mcp.aliyun.flow_control import RateLimit
 from tests.e2e.fleet.conftest import FLEET_SIZE, REGIONS, fleet_request, scanner_for
@@ -169,14 +170,9 @@ def test_throttling_is_retried_after_the_time_the_service_asks(
         assert (retry.at - r.at).total_seconds() >= 0.35
 
 
-def test_an_interrupted_scan_resumes_without_repeating_work(
-    fleet_sim: SimulatorServer, tmp_path: Path
-) -> None:
-    store = JsonFileScanStore(tmp_path)
-    runs_before = len(fleet_sim.invocation_records())
-    scanner = scanner_for(fleet_sim, store=store, scan_concurrency=1)
-    scan_id = scanner.start(fleet_request(scanner))
-    fleet_sim.world.requests.clear()
+def interrupt_after_a_collector_started(scanner: FleetScanner, scan_id: str) -> None:
+    """Run the scan and cancel it as soon as a collector run was started after at least one
+    batch was concluded (like Ctrl+C, or a server going down)."""
 
     async def interrupted() -> None:
         started = asyncio.Event()
@@ -192,6 +188,17 @@ def test_an_interrupted_scan_resumes_without_repeating_work(
             await task
 
     asyncio.run(interrupted())
+
+
+def test_an_interrupted_scan_resumes_without_repeating_work(
+    fleet_sim: SimulatorServer, tmp_path: Path
+) -> None:
+    store = JsonFileScanStore(tmp_path)
+    runs_before = len(fleet_sim.invocation_records())
+    scanner = scanner_for(fleet_sim, store=store, scan_concurrency=1)
+    scan_id = scanner.start(fleet_request(scanner))
+    fleet_sim.world.requests.clear()
+    interrupt_after_a_collector_started(scanner, scan_id)
     partial = scanner.result(scan_id)
     assert not partial.complete and 0 < len(partial.instances) < FLEET_SIZE
     concluded = {i.instance_id for i in partial.instances}
@@ -213,6 +220,23 @@ def test_an_interrupted_scan_resumes_without_repeating_work(
         i for r in again if r.action == "DescribeInstanceHistoryEvents" for i in r.instance_ids
     }
     assert not rechecked & concluded, "an instance concluded before was checked again"
+
+
+def test_a_resume_where_the_invocations_are_gone_runs_the_collector_again(
+    fleet_sim: SimulatorServer, tmp_path: Path
+) -> None:
+    scanner = scanner_for(fleet_sim, store=JsonFileScanStore(tmp_path), scan_concurrency=1)
+    scan_id = scanner.start(fleet_request(scanner))
+    interrupt_after_a_collector_started(scanner, scan_id)
+    # another simulator with the same fleet: it never saw the invocations started before
+    spec = FleetSpec(size=FLEET_SIZE, regions=REGIONS, seed=7)
+    with SimulatorServer([], fleet=spec) as other:
+        resumed = scanner_for(other, store=JsonFileScanStore(tmp_path))
+        scan = asyncio.run(resumed.resume(scan_id))
+        assert scan.complete and len(scan.instances) == FLEET_SIZE
+        assert_matches_truth(other, scan)
+        assert {i.guest for i in scan.instances} >= {"collected"}
+        assert "failed" not in {i.guest for i in scan.instances}
 
 
 def test_a_finished_scan_is_read_back_without_api_calls(fleet_sim: SimulatorServer) -> None:
