@@ -309,6 +309,19 @@ _AFTER_GUEST_STEPS: Final = ("run_guest", "triage_dumps", "recommend_dump_setup"
 T = TypeVar("T")
 
 
+async def _together(*aws: Awaitable[Any]) -> list[Any]:
+    """Await all of ``aws`` concurrently; when one fails, cancel the others (``asyncio.gather``
+    would leave them running) and raise its error."""
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
 async def _split_on_denial(
     call: Callable[[list[str]], Awaitable[T]],
     ids: list[str],
@@ -325,7 +338,7 @@ async def _split_on_denial(
         if len(ids) == 1:
             return empty, {ids[0]: exc}
     half = len(ids) // 2
-    (a, denied_a), (b, denied_b) = await asyncio.gather(
+    (a, denied_a), (b, denied_b) = await _together(
         _split_on_denial(call, ids[:half], merge, empty),
         _split_on_denial(call, ids[half:], merge, empty),
     )
@@ -494,13 +507,13 @@ class _Run:
         self.state = state
         self.progress = progress
         self.batches = asyncio.Semaphore(self.config.batch_concurrency)
-        self.listed_all = False
+        self.regions_listed = 0
         self._save_lock = asyncio.Lock()
         self._send_lock = asyncio.Lock()
         self.log_days = min(MAX_SINCE_DAYS, max(1, math.ceil(state.request.since_seconds / 86400)))
 
     async def run(self) -> None:
-        await asyncio.gather(*(self._region(r) for r in self.state.request.region_ids))
+        await _together(*(self._region(r) for r in self.state.request.region_ids))
         missing = [i for i in self.state.request.instance_ids if i not in self.state.seen]
         if missing:
             shown = ", ".join(missing[:20]) + (" ..." if len(missing) > 20 else "")
@@ -515,7 +528,8 @@ class _Run:
     async def _say(self, message: str) -> None:
         if self.progress is not None:
             done = len(self.state.instances)
-            total = len(self.state.seen) if self.listed_all else None
+            listed = self.regions_listed == len(self.state.request.region_ids)
+            total = len(self.state.seen) if listed else None
             await self.progress(done, total, message)
 
     async def _save(self) -> None:
@@ -533,7 +547,7 @@ class _Run:
                 todo = [i for i in page if i.instance_id not in self.state.instances]
                 if todo:
                     tasks.append(asyncio.create_task(self._batch(region_id, todo, trail)))
-            self.listed_all = True
+            self.regions_listed += 1
             await self._say(f"{region_id}: {len(self.state.seen)} instance(s) listed.")
             await asyncio.gather(*tasks)
         except BaseException:
@@ -593,7 +607,7 @@ class _Run:
             ids = [i.instance_id for i in instances]
             no_events: list[FleetEvent] = []
             no_beats: dict[str, AgentHeartbeat] = {}
-            (events, events_denied), (beats, agent_denied) = await asyncio.gather(
+            (events, events_denied), (beats, agent_denied) = await _together(
                 _split_on_denial(
                     lambda chunk: self.gw.history_events(
                         region_id,
@@ -695,7 +709,7 @@ class _Run:
         for os_type, group in eligible.items():
             if group:
                 runs.append(self._run_and_read(region_id, os_type, group))
-        await asyncio.gather(*runs)
+        await _together(*runs)
 
     async def _run_and_read(self, region_id: str, os_type: OsType, group: list[_Context]) -> None:
         state = self.state
@@ -718,7 +732,7 @@ class _Run:
             for pending in await self._start(region_id, os_type, ids):
                 mine = set(pending.instance_ids)
                 jobs.append(self._read(pending, [c for c in fresh if c.facts.instance_id in mine]))
-        await asyncio.gather(*jobs)
+        await _together(*jobs)
 
     async def _start(self, region_id: str, os_type: OsType, ids: list[str]) -> list[_Pending]:
         """One invocation for ``ids``; two (and so on) where the region takes fewer instances
@@ -733,7 +747,7 @@ class _Run:
                 raise
             del self.state.pending[pending.client_token]  # nothing was created
             half = len(ids) // 2
-            first, second = await asyncio.gather(
+            first, second = await _together(
                 self._start(region_id, os_type, ids[:half]),
                 self._start(region_id, os_type, ids[half:]),
             )
@@ -786,7 +800,7 @@ class _Run:
         for fresh in await self._start(pending.region_id, pending.os_type, ids):
             mine = set(fresh.instance_ids)
             jobs.append(self._read(fresh, [c for c in contexts if c.facts.instance_id in mine]))
-        await asyncio.gather(*jobs)
+        await _together(*jobs)
 
     async def _read(self, pending: _Pending, contexts: list[_Context]) -> None:
         """Wait (bounded) for the invocation to end, then read its results by pages."""
