@@ -300,11 +300,13 @@ def _url_host(host: str) -> str:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     from ecs_api_simulator import ScenarioError, SimulatorServer
+    from ecs_api_simulator.fleet import FleetSpec
 
     dirs = [args.scenario] if args.scenario else None
     try:
-        sim = SimulatorServer(dirs, host=args.host, port=args.port)
-    except (ScenarioError, OSError) as exc:
+        fleet = FleetSpec(size=args.fleet) if args.fleet else None
+        sim = SimulatorServer(dirs, host=args.host, port=args.port, fleet=fleet)
+    except (ScenarioError, OSError, ValueError) as exc:
         raise CliError(f"cannot load the simulator scenarios: {exc}", EXIT_USAGE) from exc
     with sim:
         print(
@@ -514,6 +516,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument("--host", default="127.0.0.1")
     simulate.add_argument("--port", type=int, default=8765)
+    simulate.add_argument(
+        "--fleet",
+        type=int,
+        metavar="N",
+        help="also serve a generated fleet of N instances in cn-shanghai and cn-beijing (for scan)",
+    )
     simulate.set_defaults(handler=cmd_simulate)
 
     scan = sub.add_parser(
