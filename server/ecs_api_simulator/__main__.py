@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import logging
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from ecs_api_simulator.fleet import FleetSpec
 from ecs_api_simulator.scenario import ScenarioError
 from ecs_api_simulator.server import SimulatorServer, builtin_scenarios_dir
 
@@ -34,6 +38,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         "path is printed; it is removed at exit)",
     )
     parser.add_argument("--verbose", action="store_true", help="log every request")
+    parser.add_argument(
+        "--fleet",
+        type=int,
+        metavar="N",
+        help="add a generated fleet of N instances (cn-shanghai, cn-beijing); with --fleet, the "
+        "built-in scenarios are loaded only if --scenario names them",
+    )
+    parser.add_argument("--fleet-seed", type=int, default=1, help="the fleet's seed (default 1)")
+    parser.add_argument(
+        "--truth", metavar="FILE", help="write the fleet's cause per instance to FILE (JSON)"
+    )
+    parser.add_argument(
+        "--rate-limit",
+        action="append",
+        metavar="ACTION=CALLS[/SECONDS]",
+        help="answer Throttling.User above CALLS calls of ACTION per window (default 1 s); "
+        "repeatable",
+    )
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -41,10 +63,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
     try:
-        sim = SimulatorServer(args.scenario, host=args.host, port=args.port, tls=args.tls)
-    except (ScenarioError, FileNotFoundError) as exc:
+        fleet = FleetSpec(size=args.fleet, seed=args.fleet_seed) if args.fleet else None
+        scenarios = args.scenario if args.scenario or fleet is None else []
+        sim = SimulatorServer(scenarios, host=args.host, port=args.port, fleet=fleet, tls=args.tls)
+        for entry in args.rate_limit or ():
+            action, _, value = entry.partition("=")
+            calls, _, window = value.partition("/")
+            sim.inject_fault(
+                action.strip(),
+                kind="rate_limit",
+                limit=int(calls),
+                window_seconds=float(window.removesuffix("s")) if window else 1.0,
+            )
+    except (ScenarioError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.truth:
+        truth = {k: dataclasses.asdict(v) for k, v in sim.fleet_truth.items()}
+        Path(args.truth).write_text(json.dumps(truth), encoding="utf-8")
     if args.host not in ("127.0.0.1", "::1", "localhost"):
         print(
             "warning: RunCommand executes bash scripts on this machine for any caller holding a "

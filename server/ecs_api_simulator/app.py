@@ -123,6 +123,20 @@ def _form_pairs(request: Request, body: bytes) -> list[tuple[str, str]]:
     return urllib.parse.parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
 
 
+def _named_instances(params: Params) -> tuple[str, ...]:
+    """The instance ids a request names, in any of the API's forms; malformed ones are left out
+    (the action itself rejects them)."""
+    ids = [*params.repeat_list("InstanceId"), *params.repeat_list("ResourceId")]
+    single = params.get("InstanceId")
+    if single:
+        ids.append(single)
+    try:
+        ids.extend(params.json_list("InstanceIds") or [])
+    except ApiError:
+        pass
+    return tuple(dict.fromkeys(i for i in ids if isinstance(i, str)))
+
+
 def create_app(world: World) -> Starlette:
     nonces = NonceStore()
 
@@ -193,7 +207,14 @@ def create_app(world: World) -> Starlette:
         except ApiError as error:
             log.info("%s -> %s %s (%s)", action or "-", error.status, error.code, request_id)
             world.requests.record(
-                RequestRecord(action, error.status, error.code, arrived, world.clock.now())
+                RequestRecord(
+                    action,
+                    error.status,
+                    error.code,
+                    arrived,
+                    world.clock.now(),
+                    _named_instances(params),
+                )
             )
             return _error_response(error, request_id, params.get("RegionId"), product)
         except Exception:
@@ -204,7 +225,9 @@ def create_app(world: World) -> Starlette:
             )
             return _error_response(failure, request_id, params.get("RegionId"), product)
         log.info("%s -> 200 (%s)", action, request_id)
-        world.requests.record(RequestRecord(action, 200, "", arrived, world.clock.now()))
+        world.requests.record(
+            RequestRecord(action, 200, "", arrived, world.clock.now(), _named_instances(params))
+        )
         return _json_response(200, {"RequestId": request_id, **result}, request_id)
 
     async def unknown_path(request: Request) -> Response:

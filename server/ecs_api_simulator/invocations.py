@@ -10,12 +10,14 @@ return the scenario's recorded output.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import string
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from ecs_api_simulator.clock import Clock
 from ecs_api_simulator.guest_templates import RenderedGuest, guest_now, render_guest
@@ -25,6 +27,8 @@ from ecs_api_simulator.scenario import Instance
 from ecs_api_simulator.script_runner import RunningScripts, RunOutcome, run_shell_script
 
 _ALPHABET = string.ascii_lowercase + string.digits
+CANNED_NONCE = "f1ee7" * 6 + "00"
+"""The nonce a fleet class's shared collector run is given; each run's own replaces it."""
 
 
 def new_id(prefix: str, region_id: str) -> str:
@@ -198,6 +202,7 @@ class InvocationEngine:
         self._by_token: dict[tuple[str, str], Invocation] = {}
         self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="ecs-sim")
         self._running = RunningScripts()
+        self._canned_runs: dict[tuple[str, str], Future[RunOutcome]] = {}
 
     def by_client_token(self, key: tuple[str, str]) -> Invocation | None:
         """The invocation an earlier RunCommand created with this (AccessKey ID, ClientToken)."""
@@ -212,7 +217,9 @@ class InvocationEngine:
         for run in invocation.runs.values():
             if run.forced_error is not None and run.forced_error != "ExitCodeNonzero":
                 continue
-            if invocation.command_type == "RunShellScript":
+            if invocation.command_type == "RunShellScript" and run.instance.canned_key:
+                self._canned(invocation, run)
+            elif invocation.command_type == "RunShellScript":
                 run.future = self._executor.submit(self._execute, invocation, run)
             else:
                 recorded = run.script.encode("utf-8")
@@ -245,6 +252,63 @@ class InvocationEngine:
             if rendered is not None:
                 rendered.remove()
         self._finish(run, outcome)
+
+    def _canned(self, invocation: Invocation, run: InstanceRun) -> None:
+        """A fleet guest: the class's real output for this script, run once, with this run's
+        nonce (see :mod:`ecs_api_simulator.fleet`)."""
+        nonce = invocation.parameters.get("nonce", "")
+        script = run.script.replace(nonce, CANNED_NONCE) if nonce else run.script
+        key = (run.instance.canned_key or "", hashlib.sha256(script.encode()).hexdigest())
+        with self._lock:
+            future = self._canned_runs.get(key)
+            if future is None:
+                future = self._executor.submit(self._run_once, run.instance, script)
+                self._canned_runs[key] = future
+
+        own_host = run.instance.spec.host_name or ""
+        class_host = self._class_host_name(run.instance)
+
+        def done(finished: Future[RunOutcome]) -> None:
+            outcome = finished.result()
+            output = outcome.output
+            if nonce:
+                output = output.replace(CANNED_NONCE.encode(), nonce.encode())
+            if class_host and len(own_host) == len(class_host):  # in place: no byte moves
+                output = output.replace(class_host.encode(), own_host.encode())
+            self._finish(run, replace(outcome, output=output))
+
+        future.add_done_callback(done)
+
+    def _class_host_name(self, instance: Instance) -> str:
+        """The host name in the guest tree a fleet class shares (its output carries it)."""
+        path = instance.guest_root / "etc" / "hostname"
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError:
+            return ""
+
+    def _run_once(self, instance: Instance, script: str) -> RunOutcome:
+        rendered: RenderedGuest | None = None
+        try:
+            root, fixture = instance.guest_root, instance.guest_fixture
+            if instance.guest_template is not None:
+                now = guest_now(instance.spec.guest.env, self._clock.now())
+                rendered = render_guest(instance.guest_template, now)
+                root, fixture = rendered.root, rendered.fixture
+            return run_shell_script(
+                script,
+                guest_root=root,
+                guest_bin=instance.guest_bin,
+                fixture=fixture,
+                extra_env=instance.spec.guest.env,
+                timeout_seconds=instance.spec.invocation.max_run_seconds,
+                running=self._running,
+            )
+        except Exception as exc:  # the run must end in a state, whatever happened
+            return RunOutcome(b"", 0, None, start_error=type(exc).__name__)
+        finally:
+            if rendered is not None:
+                rendered.remove()
 
     def _finish(self, run: InstanceRun, outcome: RunOutcome) -> None:
         if run.output_quota is not None:
@@ -305,7 +369,9 @@ class InvocationEngine:
                 for run in invocation.runs.values()
                 if run.future is not None
             ]
-        for future in futures:
+            canned = list(self._canned_runs.values())
+        waiting: list[Future[Any]] = [*futures, *canned]
+        for future in waiting:
             try:
                 future.result(timeout=timeout)
             except TimeoutError:

@@ -28,6 +28,9 @@ class RequestRecord:
     """When the request arrived, on the simulator's clock."""
     answered: datetime | None = None
     """When its answer (or dropped connection) was ready, after any scripted latency."""
+    instance_ids: tuple[str, ...] = ()
+    """The instances the request named (``InstanceId``, ``InstanceId.N``, ``ResourceId.N``,
+    ``InstanceIds``), for tests of what was asked about which instance."""
 
     @property
     def ok(self) -> bool:

@@ -247,6 +247,9 @@ class Instance:
     guest_template: GuestTemplate | None = None
     """Set when the guest's files carry time tokens or ``guest.files`` overrides: each Linux
     run then gets a freshly rendered copy (see guest_templates)."""
+    canned_key: str | None = None
+    """Generated fleets: the cause class whose real collector output this Linux guest shares
+    (see :mod:`ecs_api_simulator.fleet`); None: every run really runs."""
     renderings: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     """API renderings that depend on nothing but this (immutable) instance, memoized by the
     actions that build them. Shared between answers: never mutate one."""

@@ -32,6 +32,7 @@ from ecs_api_simulator.app import create_app
 from ecs_api_simulator.certificates import TlsFiles, make_tls_files, remove_tls_files
 from ecs_api_simulator.clock import Clock, SystemClock
 from ecs_api_simulator.faults import FaultSpec
+from ecs_api_simulator.fleet import FleetSpec, FleetTruth, generate_fleet
 from ecs_api_simulator.invocations import InvocationRecord
 from ecs_api_simulator.request_log import RequestRecord
 from ecs_api_simulator.scenario import discover_scenarios, load_scenario
@@ -135,6 +136,7 @@ class SimulatorServer:
         port: int = 0,
         clock: Clock | None = None,
         tls: bool = False,
+        fleet: FleetSpec | None = None,
     ) -> None:
         dirs = [builtin_scenarios_dir()] if scenario_dirs is None else list(scenario_dirs)
         self.clock: Clock = clock or SystemClock()
@@ -142,6 +144,11 @@ class SimulatorServer:
         self.loaded_at = now
         """When the scenarios were loaded: their relative times (``-2h``) count from here."""
         scenarios = [load_scenario(d, now) for d in resolve_scenario_dirs(dirs)]
+        self.fleet_truth: dict[str, FleetTruth] = {}
+        """A generated fleet's instances and the cause each one has (``fleet=``)."""
+        if fleet is not None:
+            fleet_scenario, self.fleet_truth = generate_fleet(fleet, now, builtin_scenarios_dir())
+            scenarios.append(fleet_scenario)
         self.world = World(scenarios, self.clock)
         self.host = host
         self._requested_port = port

@@ -5,7 +5,9 @@ The only module that knows both the domain core and the concrete adapters.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from ecs_reboot_diagnosis.clock import SystemClock
 from ecs_reboot_diagnosis.ports import (
@@ -21,6 +23,11 @@ from ecs_reboot_diagnosis_mcp.aliyun.client_factory import EcsClientSettings
 from ecs_reboot_diagnosis_mcp.aliyun.gateway import AliyunEcsGateway
 from ecs_reboot_diagnosis_mcp.settings import Settings
 
+if TYPE_CHECKING:
+    from ecs_reboot_diagnosis.fleet_ports import ScanStore
+    from ecs_reboot_diagnosis.fleet_scan import FleetScanner
+    from ecs_reboot_diagnosis_mcp.aliyun.flow_control import RateLimit
+
 
 def build_gateway(
     settings: Settings, *, access_key_id: str | None = None, access_key_secret: str | None = None
@@ -35,12 +42,15 @@ def _client_settings(
     endpoint: str | None,
     access_key_id: str | None,
     access_key_secret: str | None,
+    *,
+    max_attempts: int = 4,
 ) -> EcsClientSettings:
     return EcsClientSettings(
         endpoint=endpoint,
         access_key_id=access_key_id,
         access_key_secret=access_key_secret,
         ca_bundle=settings.ca_bundle or None,
+        max_attempts=max_attempts,
     )
 
 
@@ -109,3 +119,79 @@ def build_store(settings: Settings, clock: Clock) -> DiagnosisStore:
         max_diagnoses=settings.max_diagnoses,
         history_ttl=history_ttl,
     )
+
+
+def build_fleet_scanner(
+    settings: Settings,
+    *,
+    access_key_id: str | None = None,
+    access_key_secret: str | None = None,
+    store: ScanStore | None = None,
+    clock: Clock | None = None,
+    limits: Mapping[str, RateLimit] | None = None,
+) -> FleetScanner:
+    """The fleet scanner over the SDKs, paced by the default rate limits, then those of
+    ``ECS_DIAG_SCAN_RATE_LIMITS``, then ``limits``. Raises ValueError for a bad limits text."""
+    from ecs_reboot_diagnosis.fleet_scan import FleetScanner, ScanConfig
+    from ecs_reboot_diagnosis.scan_store import InMemoryScanStore
+    from ecs_reboot_diagnosis_mcp.aliyun.fleet_gateway import AliyunFleetGateway
+    from ecs_reboot_diagnosis_mcp.aliyun.flow_control import (
+        DEFAULT_RATE_LIMITS,
+        RateLimiter,
+        parse_rate_limits,
+    )
+
+    merged = {
+        **DEFAULT_RATE_LIMITS,
+        **parse_rate_limits(settings.scan_rate_limits),
+        **(limits or {}),
+    }
+    ecs_endpoint, _, trail_endpoint = settings.product_endpoints()
+    gateway = AliyunFleetGateway(
+        _client_settings(settings, ecs_endpoint, access_key_id, access_key_secret, max_attempts=8),
+        actiontrail_settings=_client_settings(
+            settings, trail_endpoint, access_key_id, access_key_secret, max_attempts=8
+        ),
+        limiter=RateLimiter(merged),
+    )
+    config = ScanConfig(
+        batch_concurrency=settings.scan_concurrency,
+        command_timeout_seconds=settings.command_timeout_s,
+        command_content_limit=settings.command_content_limit,
+        wait_deadline_seconds=max(settings.wait_deadline_s, 60.0),
+    )
+    return FleetScanner(gateway, store or InMemoryScanStore(), clock or SystemClock(), config)
+
+
+def fleet_scanner_for(service: DiagnosisService, settings: Settings) -> FleetScanner | None:
+    """The fleet scanner that reaches the cloud the way ``service`` does (same endpoints,
+    credentials and AccessKey), or None when the service is not over the SDK gateway."""
+    from dataclasses import replace
+
+    from ecs_reboot_diagnosis.fleet_scan import FleetScanner, ScanConfig
+    from ecs_reboot_diagnosis.scan_store import InMemoryScanStore
+    from ecs_reboot_diagnosis_mcp.aliyun.fleet_gateway import AliyunFleetGateway
+    from ecs_reboot_diagnosis_mcp.aliyun.flow_control import (
+        DEFAULT_RATE_LIMITS,
+        RateLimiter,
+        parse_rate_limits,
+    )
+    from ecs_reboot_diagnosis_mcp.aliyun.sdk_gateway import SdkGateway
+
+    gateway = service.gateway
+    if not isinstance(gateway, SdkGateway):
+        return None
+    ecs = replace(gateway.settings, max_attempts=8)
+    audit = service.audit
+    trail = replace(audit.settings, max_attempts=8) if isinstance(audit, SdkGateway) else ecs
+    limiter = RateLimiter({**DEFAULT_RATE_LIMITS, **parse_rate_limits(settings.scan_rate_limits)})
+    fleet = AliyunFleetGateway(
+        ecs, actiontrail_settings=trail, limiter=limiter, credential=gateway.credential
+    )
+    config = ScanConfig(
+        batch_concurrency=settings.scan_concurrency,
+        command_timeout_seconds=settings.command_timeout_s,
+        command_content_limit=settings.command_content_limit,
+        wait_deadline_seconds=max(settings.wait_deadline_s, 60.0),
+    )
+    return FleetScanner(fleet, InMemoryScanStore(), service.clock, config)

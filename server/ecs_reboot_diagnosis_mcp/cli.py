@@ -31,6 +31,7 @@ from ecs_reboot_diagnosis.models import LANGS
 from ecs_reboot_diagnosis.text_safety import strip_controls
 
 if TYPE_CHECKING:
+    from ecs_reboot_diagnosis.fleet_scan import FleetScanner
     from ecs_reboot_diagnosis.service import DiagnosisService
     from ecs_reboot_diagnosis_mcp.settings import Settings
 
@@ -266,13 +267,14 @@ def _write_bytes(data: bytes, output: Path) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from ecs_reboot_diagnosis_mcp.app import fleet_scanner_for
     from ecs_reboot_diagnosis_mcp.mcp_server import build_server
 
     settings = _settings(args)
     logging.basicConfig(stream=sys.stderr, level=settings.log_level)
     if args.transport == "stdio":
         with _service(args, settings) as service:
-            build_server(service).run("stdio")
+            build_server(service, scanner=fleet_scanner_for(service, settings)).run("stdio")
         return EXIT_OK
     import uvicorn
 
@@ -290,7 +292,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     auth = http_app.auth_settings(hosts) if tokens else None
     verifier = http_app.StaticTokenVerifier(tokens) if tokens else None
     with _service(args, settings) as service:
-        server = build_server(service, auth=auth, token_verifier=verifier)
+        server = build_server(
+            service,
+            auth=auth,
+            token_verifier=verifier,
+            scanner=fleet_scanner_for(service, settings),
+        )
         app = server.streamable_http_app(
             host=host, transport_security=http_app.transport_security(hosts)
         )
@@ -307,12 +314,14 @@ def _url_host(host: str) -> str:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     from ecs_api_simulator import ScenarioError, SimulatorServer
+    from ecs_api_simulator.fleet import FleetSpec
 
     _exit_on_sigterm()
     dirs = [args.scenario] if args.scenario else None
     try:
-        sim = SimulatorServer(dirs, host=args.host, port=args.port, tls=args.tls)
-    except (ScenarioError, OSError) as exc:
+        fleet = FleetSpec(size=args.fleet) if args.fleet else None
+        sim = SimulatorServer(dirs, host=args.host, port=args.port, tls=args.tls, fleet=fleet)
+    except (ScenarioError, OSError, ValueError) as exc:
         raise CliError(f"cannot load the simulator scenarios: {exc}", EXIT_USAGE) from exc
     # Ctrl+C or SIGTERM at any point after the start stops the server and ends normally.
     with contextlib.suppress(KeyboardInterrupt), sim:
@@ -338,6 +347,126 @@ def _exit_on_sigterm() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+
+
+def scan_dir() -> Path:
+    """Where the CLI keeps fleet-scan checkpoints (``scan --resume``)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "ecs-reboot-diagnosis" / "scans"
+
+
+@contextlib.contextmanager
+def _fleet_scanner(args: argparse.Namespace, settings: Settings) -> Iterator[FleetScanner]:
+    """The fleet scanner over the real cloud, or over the bundled simulator (``--simulator``,
+    plus a generated fleet with ``--simulator-fleet N``)."""
+    from ecs_reboot_diagnosis.scan_store import JsonFileScanStore
+    from ecs_reboot_diagnosis_mcp.aliyun.flow_control import parse_rate_limits
+    from ecs_reboot_diagnosis_mcp.app import build_fleet_scanner
+
+    try:
+        limits = parse_rate_limits(args.rate_limits or "")
+    except ValueError as exc:
+        raise CliError(f"--rate-limits: {exc}", EXIT_USAGE) from exc
+    store = JsonFileScanStore(scan_dir())
+    if getattr(args, "simulator", None) is None:
+        if args.simulator_fleet:
+            raise CliError("--simulator-fleet needs --simulator", EXIT_USAGE)
+        try:
+            yield build_fleet_scanner(settings, store=store, limits=limits)
+        except ValueError as exc:
+            raise CliError(f"ECS_DIAG_SCAN_RATE_LIMITS: {exc}", EXIT_USAGE) from exc
+        return
+    from ecs_api_simulator import ScenarioError, SimulatorServer
+    from ecs_api_simulator.fleet import FleetSpec
+
+    _clear_proxies()
+    dirs = [args.simulator] if args.simulator else None
+    try:
+        fleet = FleetSpec(size=args.simulator_fleet) if args.simulator_fleet else None
+        sim = SimulatorServer(dirs, fleet=fleet)
+    except (ScenarioError, OSError, ValueError) as exc:
+        raise CliError(f"cannot load the simulator scenarios: {exc}", EXIT_USAGE) from exc
+    with sim:
+        simulated = settings.model_copy(
+            update={"endpoint": sim.url, "actiontrail_endpoint": sim.url, "simulated": True}
+        )
+        yield build_fleet_scanner(
+            simulated,
+            access_key_id=sim.access_key_id,
+            access_key_secret=sim.access_key_secret,
+            store=store,
+            limits=limits,
+        )
+
+
+def _split(values: Sequence[str] | None) -> list[str]:
+    return [v.strip() for value in values or () for v in value.split(",") if v.strip()]
+
+
+def _tags(values: Sequence[str] | None) -> list[tuple[str, str]]:
+    tags = []
+    for value in values or ():
+        key, sep, tag_value = value.partition("=")
+        if not sep or not key.strip():
+            raise CliError(f"--tag {value!r}: give it as KEY=VALUE (e.g. --tag team=web)",
+                           EXIT_USAGE)  # fmt: skip
+        tags.append((key.strip(), tag_value.strip()))
+    return tags
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from ecs_reboot_diagnosis.fleet_models import parse_since
+    from ecs_reboot_diagnosis.report.fleet_render import (
+        render_fleet_json,
+        render_fleet_markdown,
+        render_fleet_table,
+    )
+    from ecs_reboot_diagnosis.scan_store import check_scan_id
+
+    settings = _settings(args)
+    regions, ids, tags = _split(args.region), _split(args.instance_ids), _tags(args.tag)
+    if args.resume:
+        if regions or ids or tags or args.since:
+            raise CliError("--resume continues a scan with its own regions, instances, tags and "
+                           "window: drop --region, --instance-ids, --tag and --since",
+                           EXIT_USAGE)  # fmt: skip
+        check_scan_id(args.resume)
+    elif not regions:
+        raise CliError("--region is required (for example --region cn-hangzhou); it is never "
+                       "guessed", EXIT_USAGE)  # fmt: skip
+    since = parse_since(args.since or "24h")
+    progress = Progress(sys.stderr)
+    scan_id = args.resume or ""
+    try:
+        with _fleet_scanner(args, settings) as scanner:
+            if not scan_id:
+                request = scanner.new_request(
+                    regions,
+                    instance_ids=ids,
+                    tags=tags,
+                    since=since,
+                    guest_commands=settings.guest_commands,
+                )
+                scan_id = scanner.start(request)
+            print(f"scan {scan_id} (if interrupted: ecs-reboot-diagnosis scan --resume "
+                  f"{scan_id})", file=sys.stderr)  # fmt: skip
+            result = asyncio.run(scanner.run(scan_id, progress))
+    except KeyboardInterrupt:
+        progress.close()
+        print(f"ecs-reboot-diagnosis: scan {scan_id} interrupted; continue it with: "
+              f"ecs-reboot-diagnosis scan --resume {scan_id}", file=sys.stderr)  # fmt: skip
+        return 130
+    finally:
+        progress.close()
+    lang = args.lang or settings.lang
+    if args.format == "json":
+        text = render_fleet_json(result)
+    elif args.format == "markdown":
+        text = render_fleet_markdown(result, lang)
+    else:
+        text = render_fleet_table(result, lang)
+    _write_output(text, args.output)
+    return EXIT_OK
 
 
 def cmd_analyze_log(args: argparse.Namespace) -> int:
@@ -422,7 +551,57 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve HTTPS with a certificate from a throwaway CA made at start (its path is "
         "printed; removed at exit)",
     )
+    simulate.add_argument(
+        "--fleet",
+        type=int,
+        metavar="N",
+        help="also serve a generated fleet of N instances in cn-shanghai and cn-beijing (for scan)",
+    )
     simulate.set_defaults(handler=cmd_simulate)
+
+    scan = sub.add_parser(
+        "scan",
+        help="which instances of a region rebooted, stopped or crashed, and why, grouped by cause",
+        description="Scan a fleet with batched API calls (100 instances a call) and one Cloud "
+        "Assistant run per batch: platform events, API calls (ActionTrail) and, where allowed, "
+        "the read-only collector in the guests. Prints the causes, then the instances, each "
+        "with the command of its full diagnosis. Checkpoints are kept under "
+        "$XDG_STATE_HOME/ecs-reboot-diagnosis/scans; --resume SCAN_ID continues an interrupted "
+        "scan.",
+    )
+    scan.add_argument(
+        "--region", action="append", metavar="REGION", help="region id (repeatable, or a,b)"
+    )
+    scan.add_argument(
+        "--instance-ids",
+        nargs="+",
+        metavar="ID",
+        help="only these instances (space- or comma-separated; default: every instance)",
+    )
+    scan.add_argument(
+        "--tag", action="append", metavar="KEY=VALUE", help="only instances with this tag"
+    )
+    scan.add_argument(
+        "--since", metavar="DURATION", help="the window to scan, 1h..30d (default 24h)"
+    )
+    scan.add_argument("--resume", metavar="SCAN_ID", help="continue an interrupted scan")
+    scan.add_argument("--format", choices=("table", "json", "markdown"), default="table")
+    scan.add_argument("--lang", choices=LANGS, help="output language (default: en)")
+    scan.add_argument("--output", type=Path, help="write to this file instead of stdout")
+    scan.add_argument(
+        "--rate-limits",
+        metavar="LIMITS",
+        help="per-API rate limits over the defaults, e.g. RunCommand=2,LookupEvents=1/2s "
+        "(env ECS_DIAG_SCAN_RATE_LIMITS)",
+    )
+    scan.add_argument(
+        "--simulator-fleet",
+        type=int,
+        metavar="N",
+        help="with --simulator: add a generated fleet of N instances in cn-shanghai and cn-beijing",
+    )
+    _add_cloud_arguments(scan)
+    scan.set_defaults(handler=cmd_scan)
 
     analyze = sub.add_parser(
         "analyze-log",

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import base64
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import TokenVerifier
@@ -24,16 +25,21 @@ from pydantic import BaseModel, Field, WithJsonSchema
 
 from ecs_reboot_diagnosis import __version__
 from ecs_reboot_diagnosis.diagnosis import DIAGNOSIS_ID_PATTERN
-from ecs_reboot_diagnosis.errors import InvalidInputError
+from ecs_reboot_diagnosis.errors import DiagnosisError, InvalidInputError
+from ecs_reboot_diagnosis.fleet_models import parse_since
 from ecs_reboot_diagnosis.service import (
     DiagnosisService,
     validate_instance_id,
     validate_region_id,
 )
 from ecs_reboot_diagnosis.text_safety import strip_controls, strip_controls_deep
+from ecs_reboot_diagnosis_mcp import fleet_results
 from ecs_reboot_diagnosis_mcp import tool_results as results
 from ecs_reboot_diagnosis_mcp.references import reference_documents
 from ecs_reboot_diagnosis_mcp.tool_errors import message_for, translated
+
+if TYPE_CHECKING:
+    from ecs_reboot_diagnosis.fleet_scan import FleetScanner
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -116,6 +122,103 @@ LangArg = Annotated[
     Literal["en", "zh-CN"],
     Field(description="Report language: en (English) or zh-CN (Simplified Chinese)."),
 ]
+
+
+ScanRegionsArg = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "maxLength": 200,
+            "description": "Region(s) to scan, e.g. cn-hangzhou (several: comma-separated). "
+            "Required for a new scan; ask the user, never guess. Empty when scan_id is given.",
+        }
+    ),
+]
+ScanInstancesArg = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "maxLength": 20000,
+            "description": "Optional: only these instance ids, comma-separated. Empty: every "
+            "instance of the region(s) (filtered by tags).",
+        }
+    ),
+]
+ScanTagsArg = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "maxLength": 1000,
+            "description": "Optional: only instances with these tags, as key=value pairs, "
+            "comma-separated (team=web,env=prod).",
+        }
+    ),
+]
+SinceArg = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "maxLength": 16,
+            "description": "The window to scan back from now: 24h (default), 90m, 7d, 1d12h; "
+            "1h to 30d.",
+        }
+    ),
+]
+ScanIdArg = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^(s-[0-9a-f]{32})?$",
+            "description": "A scan_id from an earlier ecs_scan_fleet result: returns its page "
+            "(no API call is repeated) or resumes it if it did not finish. Empty: a new scan.",
+        }
+    ),
+]
+PageArg = Annotated[
+    int,
+    Field(ge=1, le=10000, description="The page of instances to return (50 a page)."),
+]
+
+
+def _scan_tags(text: str) -> list[tuple[str, str]]:
+    tags = []
+    for item in (t.strip() for t in text.split(",")):
+        if not item:
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInputError(
+                "tags", f"{item[:64]!r} is not key=value.", hint="Give tags as team=web,env=prod."
+            )
+        tags.append((key.strip(), value.strip()))
+    return tags
+
+
+@contextmanager
+def translated_scan(scan_id: str) -> Iterator[None]:
+    """Domain errors of a fleet scan as ToolErrors naming the call to make."""
+    try:
+        yield
+    except InvalidInputError as exc:
+        if exc.parameter == "scan_id":
+            raise ToolError(
+                f"{exc.message} Start a new scan: call ecs_scan_fleet(region_id=...) with "
+                "scan_id left empty."
+            ) from exc
+        raise ToolError(f"{exc.message} {exc.hint} Then call ecs_scan_fleet again.") from exc
+    except DiagnosisError as exc:
+        again = (
+            f" What was concluded is kept: once it is fixed, call "
+            f"ecs_scan_fleet(scan_id='{scan_id}') to resume."
+            if scan_id
+            else " Call ecs_scan_fleet again with the same arguments once it is fixed."
+        )
+        raise ToolError(f"{message_for(exc)}{again}") from exc
 
 
 class Target(BaseModel):
@@ -203,8 +306,12 @@ def build_server(
     *,
     auth: AuthSettings | None = None,
     token_verifier: TokenVerifier | None = None,
+    scanner: FleetScanner | None = None,
 ) -> MCPServer:
     """The MCP server over ``service``. With guest commands disabled, the guest tools are hidden.
+
+    ``scanner`` serves ``ecs_scan_fleet``; without one the tool says fleet scans are not
+    available here. Guest commands in a scan follow ``service.config.guest_commands``.
 
     ``auth`` and ``token_verifier`` (both or neither) make the streamable-HTTP app require a
     bearer token through the SDK's own authorization support (see :mod:`http_app`).
@@ -407,6 +514,54 @@ def build_server(
             )
             d = service.status(report.diagnosis_id, caller())
         return results.report_result(d, report, lang, _markdown(report, lang))
+
+    @tool("Scan a fleet for reboots", diagnose_annotations)
+    async def ecs_scan_fleet(
+        ctx: Context,
+        region_id: ScanRegionsArg = "",
+        instance_ids: ScanInstancesArg = "",
+        tags: ScanTagsArg = "",
+        since: SinceArg = "24h",
+        scan_id: ScanIdArg = "",
+        page: PageArg = 1,
+        lang: LangArg = "en",
+    ) -> fleet_results.FleetScanResult:
+        """Find which instances of a region rebooted, stopped or crashed in a recent window and
+        why, grouped by cause (platform event, API caller, kernel crash signature, OOM victim,
+        bug check), with batched API calls and one Cloud Assistant run of the read-only collector
+        per 100 instances (where the events do not explain a reboot, the agent is usable and
+        guest commands are allowed). Waits with progress. For "which of my instances rebooted,
+        and why"; ask the user for the region, never guess it. Returns:
+        scan_id, the groups, one page of instances each with its full-diagnosis call
+        (ecs_start_diagnosis). Call again with scan_id and page for more instances, or to resume
+        a scan that did not finish."""
+        owner = caller()
+        if scanner is None:
+            raise ToolError(
+                "Fleet scans are not available on this server (it has no Alibaba Cloud SDK "
+                "gateway). Diagnose instances one at a time with ecs_diagnose_instance("
+                "instance_id=..., region_id=...)."
+            )
+
+        async def progress(done: float, total: float | None, message: str) -> None:
+            await ctx.report_progress(done, total, strip_controls(message))
+
+        if scan_id:
+            with translated_scan(scan_id):
+                result = await scanner.run(scan_id, progress, owner)
+        else:
+            with translated_scan(""):
+                request = scanner.new_request(
+                    region_id.split(","),
+                    instance_ids=instance_ids.split(","),
+                    tags=_scan_tags(tags),
+                    since=parse_since(since or "24h"),
+                    guest_commands=service.config.guest_commands,
+                )
+                new_id = scanner.start(request, owner)
+            with translated_scan(new_id):
+                result = await scanner.run(new_id, progress, owner)
+        return fleet_results.scan_result(result, page, lang)
 
     if not service.config.guest_commands:
         for name in GUEST_TOOLS:

@@ -126,6 +126,14 @@ class Settings(BaseSettings):
     outside_evidence: bool = Field(
         True, description="Read CloudMonitor metrics and ActionTrail API calls (optional sources)."
     )
+    scan_rate_limits: str = Field(
+        "",
+        description="Fleet scans: per-API rate limits over the defaults, e.g. "
+        "'RunCommand=2,DescribeInvocationResults=5/2s' (calls per second, or per N seconds).",
+    )
+    scan_concurrency: int = Field(
+        4, ge=1, le=64, description="Fleet scans: batches of up to 100 instances in flight."
+    )
     simulated: bool = Field(
         False,
         description="The endpoint is the bundled simulator: all three products use it, whatever "

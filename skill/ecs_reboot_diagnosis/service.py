@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 from ecs_reboot_diagnosis import __version__
+from ecs_reboot_diagnosis.agent_status import judge_agent
 from ecs_reboot_diagnosis.analysis import (
     advice,
     conclusions,
@@ -532,63 +533,7 @@ class DiagnosisService:
     # --- step 3 ----------------------------------------------------------------------------
 
     def _agent_status(self, d: Diagnosis, beat: AgentHeartbeat) -> CloudAssistantStatus:
-        age = None
-        if beat.last_heartbeat is not None:
-            age = max(0.0, (self.clock.now() - beat.last_heartbeat).total_seconds())
-        limit = self.config.heartbeat_max_age.total_seconds()
-        if d.instance.status == "Stopped":
-            usable, reason = (
-                False,
-                Text(
-                    en="The instance is Stopped: Cloud Assistant cannot run while the instance is "
-                    "stopped, so no command can run in it until it is started.",
-                    zh_CN="实例处于已停止状态：实例停止期间云助手无法运行，"
-                    "因此在实例启动之前无法在其中执行任何命令。",
-                ),
-            )
-        elif d.instance.status != "Running":
-            usable, reason = (
-                False,
-                Text(
-                    en=f"The instance is {d.instance.status}, so no command can run in it.",
-                    zh_CN=f"实例状态为 {d.instance.status}，无法在其中执行命令。",
-                ),
-            )
-        elif not beat.running:
-            usable, reason = (
-                False,
-                Text(
-                    en="Cloud Assistant is not running or not installed on the instance.",
-                    zh_CN="实例上的云助手未运行或未安装。",
-                ),
-            )
-        elif age is not None and age > limit:
-            usable, reason = (
-                False,
-                Text(
-                    en=f"Cloud Assistant's last heartbeat is {int(age)} s old "
-                    f"(limit {int(limit)} s): the agent is not responding.",
-                    zh_CN=f"云助手最后一次心跳在 {int(age)} 秒前"
-                    f"（上限 {int(limit)} 秒）：客户端无响应。",
-                ),
-            )
-        else:
-            usable, reason = (
-                True,
-                Text(
-                    en="Cloud Assistant is running and its heartbeat is recent.",
-                    zh_CN="云助手正在运行且心跳正常。",
-                ),
-            )
-        return CloudAssistantStatus(
-            running=beat.running,
-            last_heartbeat=beat.last_heartbeat,
-            heartbeat_age_seconds=age,
-            agent_version=beat.agent_version,
-            supports_session_manager=beat.supports_session_manager,
-            usable=usable,
-            reason=reason,
-        )
+        return judge_agent(d.instance, beat, self.clock.now(), self.config.heartbeat_max_age)
 
     async def check_agent(self, diagnosis_id: str, owner: str) -> Diagnosis:
         """Judge Cloud Assistant's status and record the check (required before a guest

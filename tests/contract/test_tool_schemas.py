@@ -34,6 +34,7 @@ EXPECTED_TOOLS = {
     "ecs_get_diagnosis_status",
     "ecs_diagnose_instance",
     "ecs_collect_agentless_evidence",
+    "ecs_scan_fleet",
 }
 
 

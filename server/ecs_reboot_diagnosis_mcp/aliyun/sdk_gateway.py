@@ -26,6 +26,7 @@ from ecs_reboot_diagnosis_mcp.aliyun.client_factory import (
     sdk_attribute,
 )
 from ecs_reboot_diagnosis_mcp.aliyun.error_translation import translate
+from ecs_reboot_diagnosis_mcp.aliyun.flow_control import RateLimiter
 from ecs_reboot_diagnosis_mcp.aliyun.retry import retry_after_ms, retry_reason
 from ecs_reboot_diagnosis_mcp.aliyun.sdk_transport import run_blocking
 
@@ -84,12 +85,25 @@ class SdkGateway:
         settings: EcsClientSettings | None = None,
         *,
         credential: CredentialClient | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self._settings = settings or EcsClientSettings()
+        self._limiter = limiter
+        """Paces every attempt per action (fleet scans); None: unpaced."""
         self._retry = retry_policy(self._settings)
         self._credential = credential
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
+
+    @property
+    def settings(self) -> EcsClientSettings:
+        """How this gateway reaches its product (endpoint, AccessKey, timeouts, retries)."""
+        return self._settings
+
+    @property
+    def credential(self) -> CredentialClient | None:
+        """The default credentials chain, once resolved (None with an AccessKey, or before)."""
+        return self._credential
 
     def _client(self, region_id: str) -> Any:
         """The region's SDK client, built on first use (on a worker thread: it may import the
@@ -143,14 +157,19 @@ class SdkGateway:
         attempt = 0
         while True:
             attempt += 1
-            request, response, failure = await run_blocking(
-                functools.partial(self._attempt, region_id, method, request)
-            )
+            attempt_call = functools.partial(self._attempt, region_id, method, request)
+            if self._limiter is None:
+                request, response, failure = await run_blocking(attempt_call)
+            else:
+                async with self._limiter.slot(action):
+                    request, response, failure = await run_blocking(attempt_call)
             if failure is None:
                 break
             reason = retry_reason(failure)
             if reason is not None and attempt < self._retry.max_attempts:
                 delay = self._retry.delay_seconds(attempt, retry_after_ms(failure))
+                if self._limiter is not None and reason == "throttled":
+                    self._limiter.pause(action, delay)
                 log.debug(
                     "%s attempt %d of %d failed (%s, %s); retrying in %.2f s",
                     action,

@@ -506,6 +506,12 @@ def _captured_oops(findings: Sequence[Finding]) -> Finding | None:
     return next((f for f in findings if f.kind in OOPS_KINDS and f.trusted), None)
 
 
+def cause_finding(findings: Sequence[Finding]) -> Finding | None:
+    """The finding a kernel crash is put down to: the headline cause that panicked, else the
+    oops kdump captured without a panic line (what :func:`cause_clause` names)."""
+    return _cause_finding(findings) or _captured_oops(findings)
+
+
 def cause_clause(guest: GuestEvidence | None, console: ConsoleEvidence | None) -> Text:
     """ "A soft lockup in `nvme_poll` [nvme] panicked the kernel", or "The kernel panicked"."""
     findings = [*(guest.findings if guest else []), *(console.findings if console else [])]
