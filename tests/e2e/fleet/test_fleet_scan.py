@@ -289,7 +289,18 @@ def test_fleets_are_generated_from_the_seed() -> None:
 def test_a_region_that_takes_fewer_instances_per_run_command_gets_smaller_ones(
     fleet_sim: SimulatorServer,
 ) -> None:
-    linux = [t.instance_id for t in fleet_sim.fleet_truth.values() if t.guest][:60]
+    # one region's Linux guests: a single batch, so the one refusal cannot land on a batch
+    # of one instance (which cannot be split)
+    region = "cn-shanghai"
+    linux_ids = {
+        i.instance_id for i in fleet_sim.world.instances_in(region) if i.spec.os_type == "linux"
+    }
+    linux = [
+        t.instance_id
+        for t in fleet_sim.fleet_truth.values()
+        if t.guest and t.region_id == region and t.instance_id in linux_ids
+    ][:60]
+    assert len(linux) >= 2
     fleet_sim.world.requests.clear()
     fleet_sim.inject_fault("RunCommand", "InstanceIds.ExceedLimit", status=403, times=1)
     try:
