@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 
 from ecs_reboot_diagnosis.analysis.dump_setup import manual_checks
+from ecs_reboot_diagnosis.analysis.sparkline import REBOOT_MARK, sparkline
 from ecs_reboot_diagnosis.models import (
     FINDING_KINDS,
     ClassifiedEvent,
@@ -27,6 +28,7 @@ from ecs_reboot_diagnosis.models import (
     KdumpStatus,
     Lang,
     LinuxGuest,
+    MetricSummary,
     Report,
     Severity,
     Skip,
@@ -548,7 +550,32 @@ class _Builder:
             return bullet_list([Item(self.source_gap("cms:"))])
         if not metrics:
             return bullet_list([Item(self.t("outside.no_metrics"))])
-        return bullet_list(Item(rich(m.note.get(self.lang))) for m in metrics)
+        return bullet_list(Item(rich(m.note.get(self.lang)), self.metric_shape(m)) for m in metrics)
+
+    def metric_shape(self, m: MetricSummary) -> tuple[Md, ...]:
+        """The series as a sparkline with its minimum and maximum, and the reboot marked when
+        it falls in the span the points cover (analysis/sparkline.py)."""
+        if m.samples_start is None or m.samples_end is None:
+            return ()
+        guest = self.report.guest
+        reboot = guest.target_reboot if guest is not None else None
+        line = sparkline(m.samples, m.samples_start, m.samples_end, percent=m.unit == "%",
+                         reboot=reboot)  # fmt: skip
+        if line is None:
+            return ()
+        unit = "%" if m.unit == "%" else ""
+        text = self.t(
+            "outside.sparkline",
+            bars=code(line.text),
+            low=Md(f"{line.low:.1f}{unit}"),
+            high=Md(f"{line.high:.1f}{unit}"),
+        )
+        if line.marked and reboot is not None:
+            text = self.t(
+                "outside.sparkline_reboot", line=text, mark=code(REBOOT_MARK),
+                time=self.time(reboot),
+            )  # fmt: skip
+        return (text,)
 
     def console(self) -> Md:
         c = self.report.console

@@ -304,6 +304,18 @@ def test_s21_markdown_says_memory_climbed_and_gives_the_peak(lang: str, run: Run
     assert f"memory\\_usedutilization {peak}" in timeline
 
 
+@pytest.mark.parametrize("lang", LANGS)
+def test_s21_the_sparkline_shows_the_climb_to_the_reboot(lang: str, run: Run) -> None:
+    metrics = block(result(S21, run).markdown[lang], lang, "metrics")
+    lines = metrics.splitlines()
+    memory = lines[lines.index(next(x for x in lines if x.startswith("- memory"))) + 1]
+    drawn = memory.split("`")[1]
+    before, mark, after = drawn.partition("│")
+    assert mark and before[-1] == "█" and list(before) == sorted(before), drawn
+    assert after and max(after) < "▄", drawn
+    assert ("min 22.0%, max 99.0%" if lang == "en" else "最小 22.0%，最大 99.0%") in memory
+
+
 def test_s21_a_missing_kdump_service_is_not_called_not_collected(run: Run) -> None:
     step3 = section(
         result(S21, run).markdown["en"], "### Step 3A: Linux System Diagnosis (if needed)"
