@@ -7,12 +7,13 @@ name used in messages and the calls they make.
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from alibabacloud_credentials.client import Client as CredentialClient
 from Tea.exceptions import TeaException
+from tenacity import RetryCallState
 
 from ecs_reboot_diagnosis.errors import CloudApiError
 from ecs_reboot_diagnosis_mcp.aliyun.client_factory import (
@@ -22,19 +23,26 @@ from ecs_reboot_diagnosis_mcp.aliyun.client_factory import (
     retry_policy,
 )
 from ecs_reboot_diagnosis_mcp.aliyun.error_translation import translate
-from ecs_reboot_diagnosis_mcp.aliyun.retry import retry_after_ms, retry_reason
+from ecs_reboot_diagnosis_mcp.aliyun.retry import retry_reason
+from ecs_reboot_diagnosis_mcp.aliyun.retry import retrying as _retrying
 
 log = logging.getLogger(__name__)
 
 
-async def _attempt(call: Any, request: Any) -> tuple[Any, BaseException | None]:
-    """One SDK call: its response, or the failure to translate (CloudApiError passes)."""
-    try:
-        return await call(request), None
-    except CloudApiError:
-        raise
-    except (TeaException, OSError, TimeoutError) as exc:
-        return None, exc
+def _log_retry(action: str, max_attempts: int) -> Callable[[RetryCallState], None]:
+    def log_it(state: RetryCallState) -> None:
+        failure = state.outcome.exception() if state.outcome is not None else None
+        log.debug(
+            "%s attempt %d of %d failed (%s, %s); retrying in %.2f s",
+            action,
+            state.attempt_number,
+            max_attempts,
+            retry_reason(failure) if failure is not None else "?",
+            type(failure).__name__,
+            state.upcoming_sleep,
+        )
+
+    return log_it
 
 
 class SdkGateway:
@@ -85,27 +93,18 @@ class SdkGateway:
         """
         client = self._client(region_id)
         call = getattr(client, method)
-        attempt = 0
-        while True:
-            attempt += 1
-            response, failure = await _attempt(call, request)
-            if failure is None:
-                break
-            reason = retry_reason(failure)
-            if reason is not None and attempt < self._retry.max_attempts:
-                delay = self._retry.delay_seconds(attempt, retry_after_ms(failure))
-                log.debug(
-                    "%s attempt %d of %d failed (%s, %s); retrying in %.2f s",
-                    action,
-                    attempt,
-                    self._retry.max_attempts,
-                    reason,
-                    type(failure).__name__,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-                continue
-            log.debug("%s failed after %d attempt(s): %s", action, attempt, type(failure).__name__)
+        retrying = _retrying(self._retry, before_sleep=_log_retry(action, self._retry.max_attempts))
+        failure: BaseException | None = None
+        try:
+            response: Any = await retrying(call, request)
+        except CloudApiError:
+            raise
+        except (TeaException, OSError, TimeoutError) as exc:
+            failure = exc
+        if failure is not None:
+            attempts = int(retrying.statistics.get("attempt_number", 1))
+            log.debug("%s failed after %d attempt(s): %s", action, attempts,
+                      type(failure).__name__)  # fmt: skip
             # Raised outside the except block: the SDK's exception (its request, headers and
             # all) is not chained to the error the caller sees.
             raise translate(
@@ -114,7 +113,7 @@ class SdkGateway:
                 endpoint=self._endpoint_label(region_id),
                 secrets=self._settings.secrets(),
                 product=self.product,
-                attempts=attempt,
+                attempts=attempts,
             )
         body = getattr(response, "body", None)
         if body is None:
