@@ -38,6 +38,9 @@ from ecs_reboot_diagnosis.models import (
 )
 from ecs_reboot_diagnosis.report.catalog import Catalog
 from ecs_reboot_diagnosis.report.markdown import Md, code, fenced, inline, rich
+from ecs_reboot_diagnosis.sizes import format_size
+
+__all__ = ["ReportView", "basename", "build_view", "format_size", "format_time", "step_text"]
 
 # Skip.step values (workflow.Step) whose detail explains a missing part of the report.
 EVENT_STEPS = ("check_events",)
@@ -162,21 +165,6 @@ def format_time(value: datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-_SIZE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
-
-
-def format_size(size: int) -> str:
-    """Binary units with one decimal at most: ``512 B``, ``128 KiB``, ``2.5 GiB``."""
-    if size < 1024:
-        return f"{size} B"
-    value = float(size)
-    unit = 0
-    while unit < len(_SIZE_UNITS) - 1 and round(value, 1) >= 1024:
-        value /= 1024
-        unit += 1
-    return f"{value:.1f}".removesuffix(".0") + f" {_SIZE_UNITS[unit]}"
 
 
 def basename(path: str) -> str:
