@@ -220,6 +220,20 @@ def _check_reboot_time(value: str | None) -> None:
         raise cli_error_for(exc) from exc
 
 
+def _default_region(value: str) -> str:
+    """ECS_DIAG_REGION_ID, the command line's region when --region is not given (the MCP
+    tools never assume a region: the agent asks the user)."""
+    from ecs_reboot_diagnosis.service import validate_region_id
+
+    try:
+        return validate_region_id(value)
+    except InvalidInputError:
+        raise CliError(
+            f"ECS_DIAG_REGION_ID={value[:64]}: not a region id (one looks like cn-hangzhou)",
+            EXIT_USAGE,
+        ) from None
+
+
 def cmd_diagnose(args: argparse.Namespace) -> int:
     from ecs_reboot_diagnosis.report.render import render_json, render_markdown
 
@@ -228,6 +242,8 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     settings = _settings(args)
     instance_id = _ask(args, "instance_id", "--instance-id", "ECS instance id",
                        "i-bp1a2b3c4d5e6f7g8h9j")  # fmt: skip
+    if not args.region and settings.region_id:
+        args.region = _default_region(settings.region_id)
     region_id = _ask(args, "region", "--region", "Region id", "cn-hangzhou")
     progress = Progress(sys.stderr)
     try:

@@ -40,7 +40,7 @@ EXIT_CODES: Final[dict[int, str]] = {
     EXIT_CREDENTIALS: "credentials missing or rejected, or a RAM permission missing",
     EXIT_NOT_FOUND: "the instance (or region) was not found",
     EXIT_CLOUD: "the cloud API or the network failed",
-    EXIT_CANNOT_LISTEN: "serve: the port is in use, or the address cannot be bound",
+    EXIT_CANNOT_LISTEN: "serve, simulate: the port is in use, or the address cannot be bound",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
 }
 """Every exit code, as README's table lists them (tests/contract/test_docs_match_code.py)."""

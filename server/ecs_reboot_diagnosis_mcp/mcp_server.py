@@ -435,7 +435,22 @@ def build_server(
             mcp.remove_tool(name)
 
     @mcp.prompt(title="Diagnose an ECS reboot or crash")
-    def diagnose_reboot(instance_id: str = "", region_id: str = "") -> str:
+    def diagnose_reboot(
+        instance_id: Annotated[
+            str,
+            Field(
+                description="ECS instance id as the user gave it, e.g. i-bp1a2b3c4d5e6f7g8h9j; "
+                "empty: the agent asks the user for it."
+            ),
+        ] = "",
+        region_id: Annotated[
+            str,
+            Field(
+                description="Region id of the instance, e.g. cn-hangzhou; empty: the agent asks "
+                "the user for it."
+            ),
+        ] = "",
+    ) -> str:
         """The diagnosis workflow, step by step, for one instance."""
         target = (
             f"instance {instance_id} in region {region_id}"

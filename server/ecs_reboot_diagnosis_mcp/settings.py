@@ -23,7 +23,11 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ECS_DIAG_", extra="ignore")
 
-    region_id: str = Field("", description="Default region when the user names none.")
+    region_id: str = Field(
+        "",
+        description="The command line's region when --region is not given (diagnose only; the "
+        "MCP tools never assume a region).",
+    )
     endpoint: str = Field(
         "",
         description="ECS API endpoint override (e.g. the simulator); CloudMonitor and ActionTrail "

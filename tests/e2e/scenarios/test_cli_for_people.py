@@ -197,6 +197,21 @@ def test_a_bad_value_is_refused_by_its_name(
     assert "errors.pydantic.dev" not in done.stderr
 
 
+def test_the_region_variable_is_the_cli_default_region(bundled_sim: SimulatorServer) -> None:
+    done = run_cli("diagnose", "--endpoint", bundled_sim.url, "--instance-id",
+                   "i-bp1sim0linux0000001", "--format", "json", sim=bundled_sim,
+                   env={"ECS_DIAG_REGION_ID": "cn-hangzhou"})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert '"region_id": "cn-hangzhou"' in done.stdout
+    served = bundled_sim.request_count()
+    bad = run_cli("diagnose", "--endpoint", bundled_sim.url, "--instance-id",
+                  "i-bp1sim0linux0000001", sim=bundled_sim,
+                  env={"ECS_DIAG_REGION_ID": "Hangzhou"})  # fmt: skip
+    assert bad.returncode == EXIT_USAGE
+    assert "ECS_DIAG_REGION_ID=Hangzhou: not a region id" in one_error_line(bad)
+    assert bundled_sim.request_count() == served
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
