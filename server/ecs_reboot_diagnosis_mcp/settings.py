@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -80,6 +81,14 @@ class Settings(BaseSettings):
         "the per-product overrides say.",
     )
 
+    @field_validator("endpoint", "metrics_endpoint", "actiontrail_endpoint")
+    @classmethod
+    def _endpoint_form(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            check_endpoint(value)
+        return value
+
     @property
     def http_transport(self) -> bool:
         """Streamable HTTP, whichever of its two spellings was given."""
@@ -107,6 +116,29 @@ class Settings(BaseSettings):
             log_window_days=self.log_window_days,
             wait_deadline_seconds=self.wait_deadline_s,
         )
+
+
+ENDPOINT_FORM = (
+    "must be host[:port] or an http:// or https:// URL (e.g. ecs.cn-hangzhou.aliyuncs.com)"
+)
+
+
+def check_endpoint(value: str) -> None:
+    """Refuse an endpoint the SDK would only fail on later (ValueError naming the form)."""
+    if "://" in value:
+        parts = urlsplit(value)
+        if parts.scheme.lower() not in ("http", "https"):
+            raise ValueError(ENDPOINT_FORM)
+        netloc = parts.netloc
+    else:
+        netloc = value.split("/", 1)[0]
+    try:
+        parsed = urlsplit(f"//{netloc}")
+        port = parsed.port
+    except ValueError:
+        raise ValueError(ENDPOINT_FORM + "; the port must be 1-65535") from None
+    if not parsed.hostname or any(c.isspace() for c in value) or port == 0:
+        raise ValueError(ENDPOINT_FORM)
 
 
 ENV_PREFIX = "ECS_DIAG_"
@@ -147,6 +179,8 @@ def _expected(field: str, error_type: str, ctx: Mapping[str, Any]) -> str:
     info = Settings.model_fields.get(field)
     if error_type == "literal_error":
         return "must be " + str(ctx.get("expected", "")).replace("'", "")
+    if error_type == "value_error" and ctx.get("error") is not None:
+        return str(ctx["error"])
     if error_type == "bool_parsing":
         return "must be true or false (or 1/0, yes/no, on/off)"
     low, high, exclusive = _bounds(info) if info is not None else (None, None, False)

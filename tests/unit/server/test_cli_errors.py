@@ -117,6 +117,21 @@ def test_a_bad_setting_is_named(
     assert "pydantic" not in message and "Input should" not in message
 
 
+@pytest.mark.parametrize("bad", ["not a url", "ftp://x", "http://", "127.0.0.1:99999", ":8080"])
+def test_a_bad_endpoint_is_refused_by_its_name(bad: str) -> None:
+    message = describe_invalid(invalid(metrics_endpoint=bad))
+    assert message.startswith(f"ECS_DIAG_METRICS_ENDPOINT={bad}: must be host[:port] or an http")
+    assert "Value error" not in message
+
+
+@pytest.mark.parametrize(
+    "good", ["http://127.0.0.1:8765/", "127.0.0.1:8765", "ecs.cn-hangzhou.aliyuncs.com",
+             "[::1]:8765", "https://ecs.example.internal", ""],
+)  # fmt: skip
+def test_the_documented_endpoint_forms_are_accepted(good: str) -> None:
+    assert Settings(endpoint=good).endpoint == good
+
+
 def test_two_bad_settings_are_both_named() -> None:
     message = describe_invalid(invalid(port=-1, lang="de"))
     assert "ECS_DIAG_PORT=-1" in message and "ECS_DIAG_LANG=de" in message
