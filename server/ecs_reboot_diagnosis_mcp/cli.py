@@ -263,7 +263,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     if screenshot and output is not None:
         path = output.with_name(output.stem + ".screenshot.png")
         write_atomically(path, screenshot)
-        print(f"screenshot written to {path}", file=sys.stderr)
+        print(f"screenshot saved to {path}", file=sys.stderr)
     return EXIT_OK
 
 
