@@ -387,7 +387,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     diagnose.add_argument("--lang", choices=LANGS, help="report language (default: en)")
     diagnose.add_argument("--format", choices=("markdown", "json"), default="markdown")
-    diagnose.add_argument("--output", type=Path, help="write the report to this file")
+    diagnose.add_argument(
+        "--output",
+        type=Path,
+        help="write the report to this file, as plain Markdown (checked before any API call; "
+        "the path written is said on stderr). Without it the report goes to stdout, rendered "
+        "for a terminal when stdout is one",
+    )
     _add_cloud_arguments(diagnose)
     diagnose.set_defaults(handler=cmd_diagnose)
 

@@ -3,7 +3,9 @@ the person at the keyboard, and bad settings are named by their variable or opti
 
 from __future__ import annotations
 
+import ast
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -24,10 +26,12 @@ from ecs_reboot_diagnosis_mcp.cli_errors import (
     EXIT_NOT_FOUND,
     EXIT_USAGE,
     exit_code_for,
+    for_person,
     message_for,
 )
 from ecs_reboot_diagnosis_mcp.settings import Settings, describe_invalid, documented_variables
 
+ROOT = Path(__file__).resolve().parents[3]
 AGENT_WORDS = ("the user", "user's", "guess", "ask ")
 
 
@@ -141,3 +145,33 @@ def test_the_internal_setting_is_not_a_documented_variable() -> None:
     names = documented_variables()
     assert "ECS_DIAG_SIMULATED" not in names
     assert {"ECS_DIAG_PORT", "ECS_DIAG_REGION_ID", "ECS_DIAG_TRANSPORT"} <= set(names)
+
+
+def sentences_for_an_agent() -> list[tuple[str, str]]:
+    """Every string the core and the cloud adapter write that speaks of "the user" (docstrings
+    aside): the hints a CLI error can carry, whoever adds them."""
+    roots = [ROOT / "skill" / "ecs_reboot_diagnosis", ROOT / "server" / "ecs_reboot_diagnosis_mcp"
+             / "aliyun"]  # fmt: skip
+    found: list[tuple[str, str]] = []
+    for path in sorted(p for root in roots for p in root.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        bare = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Expr)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.JoinedStr):
+                text = "".join(
+                    str(v.value) if isinstance(v, ast.Constant) else "X" for v in node.values
+                )
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                text = node.value
+            else:
+                continue
+            if id(node) not in bare and "the user" in str(text).lower():
+                found.append((f"{path.relative_to(ROOT)}:{node.lineno}", str(text)))
+    return found
+
+
+def test_every_sentence_for_an_agent_is_turned_for_the_person() -> None:
+    found = sentences_for_an_agent()
+    assert len(found) >= 8
+    for where, text in found:
+        assert "the user" not in for_person(text).lower(), where
