@@ -326,7 +326,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             "--port",
             EXIT_CANNOT_LISTEN,
         ) from None
-    with sim:
+    try:  # started above, so that a busy port is its own error: stopped here
         print(
             f"ECS API simulator on {sim.url} AccessKey ID {sim.access_key_id} "
             f"AccessKey secret {sim.access_key_secret} (built-in, fake, for the simulator only)",
@@ -335,6 +335,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         with contextlib.suppress(KeyboardInterrupt):
             while True:
                 time.sleep(3600)
+    finally:
+        sim.stop()
     return EXIT_OK
 
 

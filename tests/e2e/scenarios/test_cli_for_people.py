@@ -268,6 +268,31 @@ def test_a_busy_port_has_its_own_exit_code() -> None:
     assert "--port" in line
 
 
+@pytest.mark.slow
+def test_simulate_serves_and_a_busy_port_has_its_own_exit_code() -> None:
+    proc = subprocess.Popen(
+        [*CLI, "simulate", "--port", "0"],
+        env=clean_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        banner = proc.stdout.readline()
+        match = re.search(r"on http://127\.0\.0\.1:(\d+)/ ", banner)
+        assert match, banner
+        port = int(match.group(1))
+        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=5).status_code < 500
+        busy = run_cli("simulate", "--port", str(port))
+        assert busy.returncode == EXIT_CANNOT_LISTEN
+        assert f"cannot listen on 127.0.0.1:{port}" in one_error_line(busy)
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=15)
+
+
 # --- errors for the person at the keyboard --------------------------------------------------------
 
 
