@@ -552,11 +552,13 @@ class _Builder:
         if line is None:
             return ()
         unit = "%" if m.unit == "%" else ""
+        low = m.minimum if m.minimum is not None else line.low  # every point, not the bars
+        high = m.maximum if m.maximum is not None else line.high
         text = self.t(
             "outside.sparkline",
             bars=code(line.text),
-            low=Md(f"{line.low:.1f}{unit}"),
-            high=Md(f"{line.high:.1f}{unit}"),
+            low=Md(f"{low:.1f}{unit}"),
+            high=Md(f"{high:.1f}{unit}"),
         )
         if line.marked and reboot is not None:
             text = self.t(
