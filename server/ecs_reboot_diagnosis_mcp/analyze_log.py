@@ -49,6 +49,7 @@ from ecs_reboot_diagnosis.analysis.windows_guest import (
 )
 from ecs_reboot_diagnosis.errors import CollectorIntegrityError
 from ecs_reboot_diagnosis.models import Finding
+from ecs_reboot_diagnosis.sizes import format_size
 from ecs_reboot_diagnosis.text_safety import strip_controls, strip_controls_deep
 
 __all__ = ["MAX_BYTES", "run"]
@@ -472,8 +473,8 @@ def _run(path: Path, os_hint: OsHint, fmt: OutputFormat) -> tuple[int, str]:
         size = path.stat().st_size
         if size > MAX_BYTES:
             return EXIT_INPUT, (
-                f"{path} is {size // (1024 * 1024)} MiB; analyse at most "
-                f"{MAX_BYTES // (1024 * 1024)} MiB (cut the log around the incident)"
+                f"{path} is {format_size(size)}; analyse at most "
+                f"{format_size(MAX_BYTES)} (cut the log around the incident)"
             )
         what, findings = _analyze_file(path, os_hint)
     except OSError as exc:

@@ -1,9 +1,10 @@
-"""The command line: ``ecs-reboot-diagnosis <command>``.
+"""The command line: ``ecs-reboot-diagnosis <command>``, written for a person at a terminal.
 
-Exit codes are part of the interface (scripts branch on them):
-0 success; 2 bad arguments, input or settings (an ECS_DIAG_STORE that cannot be used too);
-3 credentials or permissions; 4 instance not found;
-5 cloud or network failure; 1 anything unexpected.
+Exit codes are part of the interface (scripts branch on them); :mod:`cli_errors` lists them and
+is the one place where errors become the line the person reads. A Markdown report on a terminal
+is rendered for it (:mod:`terminal`); piped or written with ``--output``, it is plain Markdown.
+Every option and ``ECS_DIAG_*`` value is checked before any API call, ``--output`` included;
+an ECS_DIAG_STORE that cannot be used is a bad setting (exit 2).
 """
 
 from __future__ import annotations
@@ -20,51 +21,65 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from ecs_reboot_diagnosis import __version__
-from ecs_reboot_diagnosis.errors import (
-    CloudApiError,
-    DiagnosisError,
-    InstanceNotFoundError,
-    InvalidInputError,
-    StoreError,
-)
+from ecs_reboot_diagnosis.errors import DiagnosisError, InvalidInputError
 from ecs_reboot_diagnosis.models import LANGS
 from ecs_reboot_diagnosis.text_safety import strip_controls
+from ecs_reboot_diagnosis_mcp.cli_errors import (
+    EXIT_CANNOT_LISTEN,
+    EXIT_CLOUD,
+    EXIT_CREDENTIALS,
+    EXIT_INTERRUPTED,
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_UNEXPECTED,
+    EXIT_USAGE,
+    CliError,
+    cli_error_for,
+    exit_code_for,
+)
+from ecs_reboot_diagnosis_mcp.output_file import check_output_path, write_atomically
+from ecs_reboot_diagnosis_mcp.terminal import is_terminal, show_markdown
 
 if TYPE_CHECKING:
     from ecs_reboot_diagnosis.fleet_scan import FleetScanner
     from ecs_reboot_diagnosis.service import DiagnosisService
     from ecs_reboot_diagnosis_mcp.settings import Settings
 
-EXIT_OK = 0
-EXIT_UNEXPECTED = 1
-EXIT_USAGE = 2
-EXIT_CREDENTIALS = 3
-EXIT_NOT_FOUND = 4
-EXIT_CLOUD = 5
+__all__ = [
+    "EXIT_CANNOT_LISTEN",
+    "EXIT_CLOUD",
+    "EXIT_CREDENTIALS",
+    "EXIT_INTERRUPTED",
+    "EXIT_NOT_FOUND",
+    "EXIT_OK",
+    "EXIT_UNEXPECTED",
+    "EXIT_USAGE",
+    "CliError",
+    "build_parser",
+    "exit_code_for",
+    "main",
+]
 
 
-class CliError(Exception):
-    """A failure the user can act on: one line on stderr and a documented exit code."""
-
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-def _write_output(text: str, output: Path | None) -> None:
-    """Write to stdout, or atomically to a file so a failure never leaves half a report; no
-    control character of guest or API text reaches either."""
+def _write_output(text: str, output: Path | None, *, markdown: bool = False) -> None:
+    """Write to stdout, or atomically to a file so a failure never leaves half a report (the
+    path written is said on stderr); no control character of guest or API text reaches either.
+    Markdown on a terminal is rendered for it; piped or to a file it stays plain Markdown."""
     text = strip_controls(text)
     if output is None:
+        if markdown and is_terminal(sys.stdout):
+            show_markdown(text, sys.stdout)
+            return
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
-    tmp = output.with_name(f".{output.name}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(output)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise CliError(f"cannot write {output}: {exc.strerror or exc}", EXIT_USAGE) from exc
+    write_atomically(output, text.encode("utf-8"))
+    print(f"written to {output}", file=sys.stderr)
+
+
+def _output(args: argparse.Namespace) -> Path | None:
+    """``--output``, checked before anything else runs (None: stdout)."""
+    output: Path | None = getattr(args, "output", None)
+    return None if output is None else check_output_path(output)
 
 
 def cmd_render_report(args: argparse.Namespace) -> int:
@@ -75,6 +90,7 @@ def cmd_render_report(args: argparse.Namespace) -> int:
         render_markdown,
     )
 
+    output = _output(args)
     path: Path = args.report
     try:
         text = path.read_text(encoding="utf-8")
@@ -84,25 +100,10 @@ def cmd_render_report(args: argparse.Namespace) -> int:
         report = load_report(text)
     except ReportLoadError as exc:
         raise CliError(f"{path} is not a saved report: {exc}", EXIT_USAGE) from exc
-    rendered = render_json(report) if args.format == "json" else render_markdown(report, args.lang)
-    _write_output(rendered, args.output)
+    markdown = args.format != "json"
+    rendered = render_markdown(report, args.lang) if markdown else render_json(report)
+    _write_output(rendered, output, markdown=markdown)
     return EXIT_OK
-
-
-def exit_code_for(error: DiagnosisError) -> int:
-    if isinstance(error, (InvalidInputError, StoreError)):
-        return EXIT_USAGE
-    if isinstance(error, InstanceNotFoundError):
-        return EXIT_NOT_FOUND
-    if isinstance(error, CloudApiError):
-        if error.kind in ("credentials", "forbidden"):
-            return EXIT_CREDENTIALS
-        if error.kind == "not_found":
-            return EXIT_NOT_FOUND
-        if error.kind == "invalid_parameter":
-            return EXIT_USAGE
-        return EXIT_CLOUD
-    return EXIT_UNEXPECTED
 
 
 class Progress:
@@ -180,26 +181,35 @@ def _service(args: argparse.Namespace, settings: Settings) -> Iterator[Diagnosis
         )
 
 
+SETTING_OPTIONS: dict[str, str] = {
+    "endpoint": "--endpoint",
+    "metrics_endpoint": "--metrics-endpoint",
+    "actiontrail_endpoint": "--actiontrail-endpoint",
+    "host": "--host",
+    "port": "--port",
+    "transport": "--transport",
+}
+"""Settings a command-line option overrides: field -> option (named in error messages)."""
+
+
 def _settings(args: argparse.Namespace) -> Settings:
-    from pydantic import ValidationError
+    """The ECS_DIAG_* settings with the options given on top, every value validated; a bad one
+    stops here, before any API call, with a message naming the variable or the option."""
+    from ecs_reboot_diagnosis_mcp.settings import SettingsInvalid, load_settings
 
-    from ecs_reboot_diagnosis_mcp.settings import Settings
-
-    overrides = {
-        key: value
-        for key, value in {
-            "endpoint": getattr(args, "endpoint", None),
-            "metrics_endpoint": getattr(args, "metrics_endpoint", None),
-            "actiontrail_endpoint": getattr(args, "actiontrail_endpoint", None),
-            "guest_commands": False if getattr(args, "no_guest_commands", False) else None,
-            "ca_bundle": _ca_bundle(getattr(args, "ca_bundle", None)),
-        }.items()
-        if value is not None
-    }
+    overrides = {field: getattr(args, field.replace("-", "_"), None) for field in SETTING_OPTIONS}
+    overrides = {field: value for field, value in overrides.items() if value is not None}
+    if getattr(args, "no_guest_commands", False):
+        overrides["guest_commands"] = False
+    flags = {field: SETTING_OPTIONS[field] for field in overrides if field in SETTING_OPTIONS}
+    ca_bundle = _ca_bundle(getattr(args, "ca_bundle", None))
+    if ca_bundle is not None:
+        overrides["ca_bundle"] = ca_bundle
+        flags["ca_bundle"] = "--ca-bundle"
     try:
-        return Settings().model_copy(update=overrides)
-    except ValidationError as exc:
-        raise CliError(f"invalid ECS_DIAG_* setting: {exc.errors()[0]['msg']}", EXIT_USAGE) from exc
+        return load_settings(overrides, flags)
+    except SettingsInvalid as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
 
 
 def _ca_bundle(value: str | None) -> str | None:
@@ -224,14 +234,31 @@ def _check_reboot_time(value: str | None) -> None:
     try:
         parse_reboot_time(value, SystemClock().now())
     except InvalidInputError as exc:
-        raise CliError(f"--reboot-time: {exc.message} {exc.hint}", EXIT_USAGE) from exc
+        raise cli_error_for(exc) from exc
+
+
+def _default_region(value: str) -> str:
+    """ECS_DIAG_REGION_ID, the command line's region when --region is not given (the MCP
+    tools never assume a region: the agent asks the user)."""
+    from ecs_reboot_diagnosis.service import validate_region_id
+
+    try:
+        return validate_region_id(value)
+    except InvalidInputError:
+        raise CliError(
+            f"ECS_DIAG_REGION_ID={value[:64]}: not a region id (one looks like cn-hangzhou)",
+            EXIT_USAGE,
+        ) from None
 
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
     _check_reboot_time(args.reboot_time)
+    output = _output(args)
     settings = _settings(args)
     instance_id = _ask(args, "instance_id", "--instance-id", "ECS instance id",
                        "i-bp1a2b3c4d5e6f7g8h9j")  # fmt: skip
+    if not args.region and settings.region_id:
+        args.region = _default_region(settings.region_id)
     region_id = _ask(args, "region", "--region", "Region id", "cn-hangzhou")
     progress = Progress(sys.stderr)
     try:
@@ -246,24 +273,15 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     from ecs_reboot_diagnosis.report.render import render_json, render_markdown  # after the run
 
     lang = args.lang or settings.lang
-    text = render_json(report) if args.format == "json" else render_markdown(report, lang)
-    _write_output(text, args.output)
+    markdown = args.format != "json"
+    text = render_markdown(report, lang) if markdown else render_json(report)
+    _write_output(text, output, markdown=markdown)
     screenshot = service.status(report.diagnosis_id, owner="").screenshot_png
-    if screenshot and args.output is not None:
-        path = args.output.with_name(args.output.stem + ".screenshot.png")
-        _write_bytes(screenshot, path)
+    if screenshot and output is not None:
+        path = output.with_name(output.stem + ".screenshot.png")
+        write_atomically(path, screenshot)
         print(f"screenshot saved to {path}", file=sys.stderr)
     return EXIT_OK
-
-
-def _write_bytes(data: bytes, output: Path) -> None:
-    tmp = output.with_name(f".{output.name}.tmp")
-    try:
-        tmp.write_bytes(data)
-        tmp.replace(output)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise CliError(f"cannot write {output}: {exc.strerror or exc}", EXIT_USAGE) from exc
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -272,16 +290,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     logging.basicConfig(stream=sys.stderr, level=settings.log_level)
-    if args.transport == "stdio":
+    if not settings.http_transport:
         with _service(args, settings) as service:
             build_server(service, scanner=fleet_scanner_for(service, settings)).run("stdio")
         return EXIT_OK
     import uvicorn
 
     from ecs_reboot_diagnosis_mcp import http_app
+    from ecs_reboot_diagnosis_mcp.listen import listening_socket
 
-    host = args.host or settings.host
-    port = settings.port if args.port is None else args.port
+    host, port = settings.host, settings.port
     tokens = http_app.parse_tokens(settings.http_token)
     configured = args.allowed_host or settings.allowed_hosts.split(",")
     try:
@@ -291,7 +309,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise CliError(str(exc), EXIT_USAGE) from exc
     auth = http_app.auth_settings(hosts) if tokens else None
     verifier = http_app.StaticTokenVerifier(tokens) if tokens else None
-    with _service(args, settings) as service:
+    # Bound first: a busy port is one clear line and exit 6, before the simulator or anything
+    # else starts (uvicorn would exit 3, the credentials code).
+    with listening_socket(host, port) as sock, _service(args, settings) as service:
         server = build_server(
             service,
             auth=auth,
@@ -304,7 +324,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"MCP endpoint: http://{_url_host(host)}:{port}/mcp"
               + (" (bearer token required)" if tokens else "")
               + f"; accepted Host values: {', '.join(hosts)}", file=sys.stderr)  # fmt: skip
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        config = uvicorn.Config(app, log_level="warning", access_log=False)
+        uvicorn.Server(config).run(sockets=[sock])
     return EXIT_OK
 
 
@@ -323,8 +344,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         sim = SimulatorServer(dirs, host=args.host, port=args.port, tls=args.tls, fleet=fleet)
     except (ScenarioError, OSError, ValueError) as exc:
         raise CliError(f"cannot load the simulator scenarios: {exc}", EXIT_USAGE) from exc
-    # Ctrl+C or SIGTERM at any point after the start stops the server and ends normally.
-    with contextlib.suppress(KeyboardInterrupt), sim:
+    try:
+        sim.start()
+    except OSError as exc:
+        raise CliError(
+            f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}; choose another "
+            "--port",
+            EXIT_CANNOT_LISTEN,
+        ) from None
+    try:  # started above, so that a busy port is its own error: stopped here
         print(
             f"ECS API simulator on {sim.url} AccessKey ID {sim.access_key_id} "
             f"AccessKey secret {sim.access_key_secret} (built-in, fake, for the simulator only)",
@@ -333,8 +361,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         if sim.ca_file is not None:
             print(f"CA certificate (trust it with --ca-bundle or ECS_DIAG_CA_BUNDLE): "
                   f"{sim.ca_file}", flush=True)  # fmt: skip
-        while True:
-            time.sleep(3600)
+        with contextlib.suppress(KeyboardInterrupt):
+            while True:
+                time.sleep(3600)
+    finally:
+        sim.stop()
     return EXIT_OK
 
 
@@ -423,6 +454,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     )
     from ecs_reboot_diagnosis.scan_store import check_scan_id
 
+    output = _output(args)
     settings = _settings(args)
     regions, ids, tags = _split(args.region), _split(args.instance_ids), _tags(args.tag)
     if args.resume:
@@ -465,17 +497,18 @@ def cmd_scan(args: argparse.Namespace) -> int:
         text = render_fleet_markdown(result, lang)
     else:
         text = render_fleet_table(result, lang)
-    _write_output(text, args.output)
+    _write_output(text, output)
     return EXIT_OK
 
 
 def cmd_analyze_log(args: argparse.Namespace) -> int:
     from ecs_reboot_diagnosis_mcp.analyze_log import run
 
+    output = _output(args)
     code, text = run(args.file, args.os, args.format)
     if code != EXIT_OK:
         raise CliError(text, code)
-    _write_output(text, args.output)
+    _write_output(text, output)
     return EXIT_OK
 
 
@@ -517,14 +550,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     diagnose.add_argument("--lang", choices=LANGS, help="report language (default: en)")
     diagnose.add_argument("--format", choices=("markdown", "json"), default="markdown")
-    diagnose.add_argument("--output", type=Path, help="write the report to this file")
+    diagnose.add_argument(
+        "--output",
+        type=Path,
+        help="write the report to this file, as plain Markdown (checked before any API call; "
+        "the path written is said on stderr). Without it the report goes to stdout, rendered "
+        "for a terminal when stdout is one",
+    )
     _add_cloud_arguments(diagnose)
     diagnose.set_defaults(handler=cmd_diagnose)
 
     serve = sub.add_parser("serve", help="serve the diagnosis tools over MCP")
-    serve.add_argument("--transport", choices=("stdio", "http"), default="stdio")
-    serve.add_argument("--host", help="HTTP bind address (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="HTTP port (default 8000)")
+    serve.add_argument(
+        "--transport",
+        choices=("stdio", "http", "streamable-http"),
+        help="MCP transport (default: ECS_DIAG_TRANSPORT, else stdio); http is streamable "
+        "HTTP, also spelled streamable-http",
+    )
+    serve.add_argument("--host", help="HTTP bind address (default: ECS_DIAG_HOST, else 127.0.0.1)")
+    serve.add_argument(
+        "--port", type=_port_number, help="HTTP port, 1-65535 (default: ECS_DIAG_PORT, else 8000)"
+    )
     serve.add_argument(
         "--allowed-host",
         action="append",
@@ -544,7 +590,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="a scenario directory, or a directory of them (default: the bundled set)",
     )
     simulate.add_argument("--host", default="127.0.0.1")
-    simulate.add_argument("--port", type=int, default=8765)
+    simulate.add_argument(
+        "--port", type=_port_number_or_zero, default=8765, help="0-65535; 0 picks a free port"
+    )
     simulate.add_argument(
         "--tls",
         action="store_true",
@@ -622,6 +670,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _port_number(text: str, low: int = 1) -> int:
+    """A TCP port, for argparse: its message names the option ("argument --port: ...")."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not low <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: must be {low}-65535")
+    return value
+
+
+def _port_number_or_zero(text: str) -> int:
+    return _port_number(text, low=0)
+
+
 def _add_cloud_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--endpoint",
@@ -666,14 +729,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ecs-reboot-diagnosis: error: {strip_controls(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except DiagnosisError as exc:
-        from ecs_reboot_diagnosis_mcp.credentials_help import missing_credentials_line
-
-        message = missing_credentials_line(exc) or strip_controls(str(exc))
-        print(f"ecs-reboot-diagnosis: error: {message}", file=sys.stderr)
-        return exit_code_for(exc)
+        error = cli_error_for(exc)
+        print(f"ecs-reboot-diagnosis: error: {strip_controls(str(error))}", file=sys.stderr)
+        return error.exit_code
     except KeyboardInterrupt:
         print("ecs-reboot-diagnosis: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     return code
 
 

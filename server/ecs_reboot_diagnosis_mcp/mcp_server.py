@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
-from mcp.server.mcpserver import Context, Elicit, MCPServer, Resolve
+from mcp.server.mcpserver import (
+    AcceptedElicitation,
+    Context,
+    Elicit,
+    ElicitationResult,
+    MCPServer,
+    Resolve,
+)
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resources import FileResource
 from mcp.types import CallToolResult, ImageContent, TextContent, ToolAnnotations
@@ -77,9 +84,16 @@ UNTRUSTED_NOTE = (
 
 DiagnosisId = Annotated[
     str,
-    Field(
-        pattern=DIAGNOSIS_ID_PATTERN,
-        description="The diagnosis_id returned by ecs_start_diagnosis (d- and 32 hex digits).",
+    # The schema carries the pattern; the value is checked in the tool (tool_errors.translated)
+    # so that a malformed id gets a short ToolError, not pydantic's text and a docs link.
+    WithJsonSchema(
+        {
+            "description": "The diagnosis_id returned by ecs_start_diagnosis (d- and 32 hex "
+            "digits).",
+            "pattern": DIAGNOSIS_ID_PATTERN,
+            "title": "Diagnosis Id",
+            "type": "string",
+        }
     ),
 ]
 InstanceIdArg = Annotated[
@@ -245,6 +259,19 @@ def resolve_target(instance_id: str, region_id: str, ctx: Context) -> Elicit[Tar
         )
 
 
+def accepted_target(outcome: ElicitationResult[Target], tool: str) -> Target:
+    """The instance the user confirmed, or a ToolError that says what the user answered and
+    which call to make once the ids are known."""
+    if isinstance(outcome, AcceptedElicitation):
+        return outcome.data
+    answered = "declined" if outcome.action == "decline" else "cancelled"
+    raise ToolError(
+        f"The user {answered} the question for the instance id and region, so {tool} did not "
+        "run. If the user still wants a diagnosis, call ecs_start_diagnosis(instance_id=..., "
+        "region_id=...) with the instance id and region the user gives; never guess them."
+    )
+
+
 def _clean_result(result: Any) -> Any:
     """``result`` with control characters removed from every string (the one place for tool
     results): a pydantic model is rebuilt from its cleaned fields."""
@@ -338,7 +365,7 @@ def build_server(
 
     @tool("Start a diagnosis (step 1)", STEP)
     async def ecs_start_diagnosis(
-        target: Annotated[Target, Resolve(resolve_target)],
+        asked: Annotated[ElicitationResult[Target], Resolve(resolve_target)],
         ctx: Context,
         instance_id: InstanceIdArg = "",
         region_id: RegionIdArg = "",
@@ -351,6 +378,7 @@ def build_server(
         it empty for the latest reboot. Returns: diagnosis_id (pass it to every later tool), the
         instance facts, the reboot time asked about, and next_step.
         Next: ecs_check_platform_events."""
+        target = accepted_target(asked, "ecs_start_diagnosis")
         with translated():
             d = await service.start(
                 target.instance_id, target.region_id, caller(), reboot_time or None
@@ -488,7 +516,7 @@ def build_server(
 
     @tool("Diagnose an instance (all steps)", diagnose_annotations)
     async def ecs_diagnose_instance(
-        target: Annotated[Target, Resolve(resolve_target)],
+        asked: Annotated[ElicitationResult[Target], Resolve(resolve_target)],
         ctx: Context,
         instance_id: InstanceIdArg = "",
         region_id: RegionIdArg = "",
@@ -500,6 +528,8 @@ def build_server(
         instance id and region; never guess. When the user names when it rebooted, pass
         reboot_time (ISO 8601 with the user's UTC offset, or "2h ago"); empty explains the
         latest reboot. Relay report_markdown unchanged."""
+
+        target = accepted_target(asked, "ecs_diagnose_instance")
 
         async def progress(done: float, total: float | None, message: str) -> None:
             await ctx.report_progress(done, total, strip_controls(message))
@@ -568,7 +598,22 @@ def build_server(
             mcp.remove_tool(name)
 
     @mcp.prompt(title="Diagnose an ECS reboot or crash")
-    def diagnose_reboot(instance_id: str = "", region_id: str = "") -> str:
+    def diagnose_reboot(
+        instance_id: Annotated[
+            str,
+            Field(
+                description="ECS instance id as the user gave it, e.g. i-bp1a2b3c4d5e6f7g8h9j; "
+                "empty: the agent asks the user for it."
+            ),
+        ] = "",
+        region_id: Annotated[
+            str,
+            Field(
+                description="Region id of the instance, e.g. cn-hangzhou; empty: the agent asks "
+                "the user for it."
+            ),
+        ] = "",
+    ) -> str:
         """The diagnosis workflow, step by step, for one instance."""
         target = (
             f"instance {instance_id} in region {region_id}"

@@ -1,13 +1,20 @@
-"""Settings of the adapters: environment variables with the prefix ECS_DIAG_, CLI flags on top."""
+"""Settings of the adapters: environment variables with the prefix ECS_DIAG_, CLI flags on top.
+
+A bad value is refused with a message that names where it came from, the variable
+(``ECS_DIAG_PORT=99999: must be 1-65535``) or the command-line option (``--port 99999: ...``):
+:func:`load_settings` and :func:`describe_invalid`.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ecs_reboot_diagnosis.models import Lang
@@ -66,7 +73,11 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ECS_DIAG_", extra="ignore")
 
-    region_id: str = Field("", description="Default region when the user names none.")
+    region_id: str = Field(
+        "",
+        description="The command line's region when --region is not given (diagnose only; the "
+        "MCP tools never assume a region).",
+    )
     endpoint: str = Field(
         "",
         description="ECS API endpoint override (e.g. the simulator); CloudMonitor and ActionTrail "
@@ -111,9 +122,13 @@ class Settings(BaseSettings):
         le=365,
         description="Days earlier reports of an instance are kept and feed the recurrence line.",
     )
-    transport: Literal["stdio", "streamable-http"] = "stdio"
+    transport: Literal["stdio", "http", "streamable-http"] = Field(
+        "stdio",
+        description="MCP transport: stdio, or http (streamable HTTP; also spelled "
+        "streamable-http).",
+    )
     host: str = "127.0.0.1"
-    port: int = Field(8000, ge=0, le=65535)
+    port: int = Field(8000, ge=1, le=65535)
     allowed_hosts: str = Field(
         "",
         description="Host header values accepted over HTTP, comma-separated (host or host:port); "
@@ -155,6 +170,19 @@ class Settings(BaseSettings):
         """The store file, or None for the in-memory store."""
         return parse_store(self.store)
 
+    @field_validator("endpoint", "metrics_endpoint", "actiontrail_endpoint")
+    @classmethod
+    def _endpoint_form(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            check_endpoint(value)
+        return value
+
+    @property
+    def http_transport(self) -> bool:
+        """Streamable HTTP, whichever of its two spellings was given."""
+        return self.transport in ("http", "streamable-http")
+
     def product_endpoints(self) -> tuple[str | None, str | None, str | None]:
         """The ECS, CloudMonitor and ActionTrail endpoint overrides (None: the region's public
         endpoint). An ECS override is never followed by a silent switch to a public endpoint for
@@ -178,3 +206,115 @@ class Settings(BaseSettings):
             wait_deadline_seconds=self.wait_deadline_s,
             history_days=self.history_days,
         )
+
+
+ENDPOINT_FORM = (
+    "must be host[:port] or an http:// or https:// URL (e.g. ecs.cn-hangzhou.aliyuncs.com)"
+)
+
+
+def check_endpoint(value: str) -> None:
+    """Refuse an endpoint the SDK would only fail on later (ValueError naming the form)."""
+    if "://" in value:
+        parts = urlsplit(value)
+        if parts.scheme.lower() not in ("http", "https"):
+            raise ValueError(ENDPOINT_FORM)
+        netloc = parts.netloc
+    else:
+        netloc = value.split("/", 1)[0]
+    try:
+        parsed = urlsplit(f"//{netloc}")
+        port = parsed.port
+    except ValueError:
+        raise ValueError(ENDPOINT_FORM + "; the port must be 1-65535") from None
+    if not parsed.hostname or any(c.isspace() for c in value) or port == 0:
+        raise ValueError(ENDPOINT_FORM)
+
+
+ENV_PREFIX = "ECS_DIAG_"
+INTERNAL_FIELDS = frozenset({"simulated"})
+"""Fields the program sets for itself, not meant to be set from the environment."""
+SECRET_FIELDS = frozenset({"http_token"})
+"""Fields whose value is never repeated in a message."""
+
+
+def env_name(field: str) -> str:
+    return ENV_PREFIX + field.upper()
+
+
+def documented_variables() -> list[str]:
+    """Every ECS_DIAG_* variable a user may set, in the model's order."""
+    return [env_name(name) for name in Settings.model_fields if name not in INTERNAL_FIELDS]
+
+
+def _bounds(info: FieldInfo) -> tuple[Any, Any, bool]:
+    """The field's lower and upper bounds, and whether the lower one is exclusive."""
+    low: Any = None
+    high: Any = None
+    exclusive = False
+    for item in info.metadata:
+        for name in ("ge", "gt"):
+            value = getattr(item, name, None)
+            if value is not None:
+                low, exclusive = value, name == "gt"
+        for name in ("le", "lt"):
+            value = getattr(item, name, None)
+            if value is not None:
+                high = value
+    return low, high, exclusive
+
+
+def _expected(field: str, error_type: str, ctx: Mapping[str, Any]) -> str:
+    """What the value must be, in words a person reads at a prompt."""
+    info = Settings.model_fields.get(field)
+    if error_type == "literal_error":
+        return "must be " + str(ctx.get("expected", "")).replace("'", "")
+    if error_type == "value_error" and ctx.get("error") is not None:
+        return str(ctx["error"])
+    if error_type == "bool_parsing":
+        return "must be true or false (or 1/0, yes/no, on/off)"
+    low, high, exclusive = _bounds(info) if info is not None else (None, None, False)
+    whole = info is not None and info.annotation is int
+    if whole and low is not None and high is not None:
+        return f"must be {low}-{high}"
+    number = "a whole number" if whole else "a number"
+    above = f"above {low}" if exclusive else f"of at least {low}"
+    if low is not None and high is not None:
+        return f"must be {number} {above} and at most {high}"
+    if low is not None:
+        return f"must be {number} {above}"
+    if high is not None:
+        return f"must be {number} of at most {high}"
+    return f"must be {number}"
+
+
+def describe_invalid(exc: ValidationError, flags: Mapping[str, str] | None = None) -> str:
+    """One line per bad value, naming the option (``flags``: field -> option given on the
+    command line) or else the ECS_DIAG_* variable; no pydantic wording, no documentation link."""
+    flags = flags or {}
+    lines: list[str] = []
+    for error in exc.errors(include_url=False):
+        field = str(error["loc"][0]) if error["loc"] else ""
+        raw = error.get("input")
+        shown = "***" if field in SECRET_FIELDS else str(raw)[:60]
+        if field in flags:
+            where = f"{flags[field]} {shown}"
+        else:
+            where = f"{env_name(field)}={shown}"
+        lines.append(f"{where}: {_expected(field, error['type'], error.get('ctx') or {})}")
+    return "; ".join(lines)
+
+
+class SettingsInvalid(ValueError):
+    """A setting has a bad value; the message names the variable or the option."""
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None, flags: Mapping[str, str] | None = None
+) -> Settings:
+    """The environment's settings with ``overrides`` (from command-line options, named in
+    ``flags``: field -> option) on top; every value validated, the overrides included."""
+    try:
+        return Settings(**dict(overrides or {}))
+    except ValidationError as exc:
+        raise SettingsInvalid(describe_invalid(exc, flags)) from None

@@ -7,11 +7,13 @@ the model and logs the traceback to stderr.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from mcp.server.mcpserver.exceptions import ToolError
 
+from ecs_reboot_diagnosis.diagnosis import DIAGNOSIS_ID_PATTERN
 from ecs_reboot_diagnosis.errors import (
     CloudApiError,
     ConcurrentUpdateError,
@@ -88,10 +90,25 @@ def message_for(error: DiagnosisError, diagnosis_id: str = "") -> str:
     return str(error)
 
 
+def check_diagnosis_id(diagnosis_id: str) -> None:
+    """A malformed id is refused in a few words: what an id looks like and where one comes from
+    (the schema says so too; this is the message a client that sent it anyway reads)."""
+    if not re.fullmatch(DIAGNOSIS_ID_PATTERN, diagnosis_id):
+        shown = repr(diagnosis_id[:40]) + ("..." if len(diagnosis_id) > 40 else "")
+        raise ToolError(
+            f"{shown} is not a diagnosis_id: one looks like d-0123456789abcdef0123456789abcdef "
+            "(d- and 32 hex digits). ecs_start_diagnosis(instance_id=..., region_id=...) returns "
+            "it; ecs_get_diagnosis_status(diagnosis_id=...) shows where a known one stands."
+        )
+
+
 @contextmanager
-def translated(diagnosis_id: str = "") -> Iterator[None]:
-    """Run a tool body, turning domain errors into ToolError with the next call to make."""
+def translated(diagnosis_id: str | None = None) -> Iterator[None]:
+    """Run a tool body, turning domain errors into ToolError with the next call to make; a
+    ``diagnosis_id`` given is checked first."""
+    if diagnosis_id is not None:
+        check_diagnosis_id(diagnosis_id)
     try:
         yield
     except DiagnosisError as exc:
-        raise ToolError(message_for(exc, diagnosis_id)) from exc
+        raise ToolError(message_for(exc, diagnosis_id or "")) from exc

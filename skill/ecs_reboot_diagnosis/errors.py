@@ -154,7 +154,9 @@ class CloudApiError(DiagnosisError):
         hint: str = "",
     ) -> None:
         rid = f" (RequestId {request_id})" if request_id else ""
-        super().__init__(f"{action} failed: {code}: {message}{rid}", hint=hint)
+        # A message that says its own status ("... returned HTTP 500 ...") needs no code before it.
+        said = f"{code}: " if code and not code.startswith("HTTP") else ""
+        super().__init__(f"{action} failed: {said}{message}{rid}", hint=hint)
         self.action = action
         self.kind = kind
         self.code = code

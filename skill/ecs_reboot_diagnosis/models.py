@@ -423,6 +423,12 @@ class MetricSummary(Record):
     last_point_time: datetime | None = None
     climbed_to_full: bool = False
     note: Text
+    samples: list[float | None] = Field(default_factory=list)
+    """The series in at most 32 buckets centred at equal steps from ``samples_start`` to
+    ``samples_end`` (the middles of its first and last points' periods), each the maximum of
+    its points (None: no point): what the report draws as a sparkline (analysis/sparkline.py)."""
+    samples_start: datetime | None = None
+    samples_end: datetime | None = None
 
 
 class ConsoleEvidence(Record):

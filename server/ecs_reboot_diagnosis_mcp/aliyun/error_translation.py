@@ -7,6 +7,7 @@ which a SignatureDoesNotMatch answer echoes, carries the token encoded twice), b
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, quote_plus
@@ -54,20 +55,35 @@ def _after(attempts: int) -> str:
     return f" (gave up after {attempts} attempts)" if attempts > 1 else ""
 
 
+_SDK_PLACEHOLDER_MESSAGE = re.compile(r"^code: \d+, .* request id: .*$", re.S)
+"""The message the SDK makes up when the body has none: ``code: 500, None request id: None``."""
+
+
+def _present(value: object) -> str:
+    """``value`` as text; "" for the SDK's stand-ins for a missing value (None, "None")."""
+    text = str(value or "").strip()
+    return "" if text == "None" else text
+
+
 def api_error(
-    exc: AlibabaCloudException, action: str, secrets: Iterable[str | None], attempts: int = 1
+    exc: AlibabaCloudException,
+    action: str,
+    secrets: Iterable[str | None],
+    attempts: int = 1,
+    product: str = "ECS",
 ) -> CloudApiError:
     """A server-reported error (ClientException, ServerException, ThrottlingException)."""
     data = exc.data if isinstance(exc.data, dict) else {}
-    code = str(exc.code or _field(data, "Code", "code") or "UnknownError")
+    code = _present(exc.code) or _field(data, "Code", "code")
     status = getattr(exc, "status_code", None) or data.get("statusCode")
-    message = _field(data, "Message", "message") or str(exc.message or "")
-    request_id = _field(data, "RequestId", "requestId")
-    if not request_id and exc.request_id and exc.request_id != "None":
-        request_id = str(exc.request_id)
+    message = _field(data, "Message", "message") or _present(exc.message)
+    request_id = _field(data, "RequestId", "requestId") or _present(exc.request_id)
     status_code = int(str(status)) if str(status).isdigit() else None
-    rule = rule_for(code, status_code)
     secret_list = list(secrets)
+    if not code:
+        return _without_code(action, status_code, message, request_id, secret_list, attempts,
+                             product)  # fmt: skip
+    rule = rule_for(code, status_code)
     return CloudApiError(
         action,
         rule.kind,
@@ -75,6 +91,38 @@ def api_error(
         redact(message, secret_list) + _after(attempts),
         request_id=request_id,
         hint=redact(hint_for(rule, action=action, ram_action=_ram_action(exc)), secret_list),
+    )
+
+
+def _without_code(
+    action: str,
+    status: int | None,
+    message: str,
+    request_id: str,
+    secrets: list[str | None],
+    attempts: int,
+    product: str,
+) -> CloudApiError:
+    """An answer with an HTTP error status but no API error code (a gateway, a proxy, or the
+    service failing before it could say more): the status and what little there is."""
+    shown = f"HTTP {status}" if status is not None else "an error"
+    said = "" if not message or _SDK_PLACEHOLDER_MESSAGE.match(message) else f": {message}"
+    text = f"the {product} API returned {shown} without an error code{said}"
+    if not request_id:
+        text += " (request id: unknown)"
+    rule = rule_for("", status)
+    if rule.kind == "server":
+        hint = "Try again later; if it keeps failing, check the service's status"
+        hint += " and quote the RequestId to support." if request_id else "."
+    else:
+        hint = hint_for(rule, action=action)
+    return CloudApiError(
+        action,
+        rule.kind,
+        shown.replace(" ", "") if status is not None else "UnknownError",
+        redact(text, secrets) + _after(attempts),
+        request_id=request_id,
+        hint=redact(hint, secrets),
     )
 
 
@@ -132,12 +180,12 @@ def translate(
     from Tea.exceptions import TeaException, UnretryableException
 
     if isinstance(exc, AlibabaCloudException):
-        return api_error(exc, action, secret_list, attempts)
+        return api_error(exc, action, secret_list, attempts, product)
     inner: BaseException | None = exc
     if isinstance(exc, UnretryableException):
         inner = exc.inner_exception
         if isinstance(inner, AlibabaCloudException):
-            return api_error(inner, action, secret_list, attempts)
+            return api_error(inner, action, secret_list, attempts, product)
     if isinstance(inner, CredentialException):
         return credentials_error(action, str(inner), secret_list)
     if inner is not None and is_untrusted_certificate(inner):

@@ -13,25 +13,17 @@ from typing import Any
 from ecs_reboot_diagnosis.models import InstanceFacts, OsType, PlatformEvent
 from ecs_reboot_diagnosis.ports import AgentHeartbeat, ApiCall, InvocationResult, MetricPoint
 
-_TIME_FORMATS = (
-    "%Y-%m-%dT%H:%M:%SZ",
-    "%Y-%m-%dT%H:%MZ",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%dT%H:%M:%S.%fZ",
-)
-
 
 def parse_time(text: str | None) -> datetime | None:
-    """An API time (UTC) or None when empty or not understood."""
+    """An API time (UTC unless it says otherwise) or None when empty or not understood.
+
+    ``datetime.fromisoformat`` reads every form the APIs answer with: ``2026-11-30T03:00:00Z``,
+    ``2026-11-30T03:00Z``, ``2026-11-30 03:00:00``, with fractions of a second or an offset.
+    """
     if not text:
         return None
-    for fmt in _TIME_FORMATS:
-        try:
-            return datetime.strptime(text, fmt).replace(tzinfo=UTC)
-        except ValueError:
-            continue
     try:
-        parsed = datetime.fromisoformat(text)
+        parsed = datetime.fromisoformat(text.strip())
     except ValueError:
         return None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

@@ -11,21 +11,33 @@ make the gateway own its retries:
   aiohttp's ``ServerDisconnectedError`` is not an ``OSError``, so darabonba does not turn it
   into the ``RetryError`` its retry conditions match.
 
-So the SDK is configured for a single attempt (``client_factory.retry_options``) and
-:func:`retry_reason` decides here which failures are worth another attempt: throttling,
-transient server errors (any 5xx), network failures (refused, reset, timed out) and dropped
-connections. Backoff is exponential with full jitter, awaited with ``asyncio.sleep``; a
+So the SDK is configured for a single attempt (``client_factory.retry_options``) and the loop
+is tenacity's (:func:`retrying`): :func:`retry_reason` decides which failures are worth another
+attempt (throttling, transient server errors (any 5xx), network failures (refused, reset,
+timed out) and dropped connections); the backoff is exponential with full jitter
+(``wait_random_exponential``), awaited with ``asyncio.sleep`` (or the sleep given); a
 ``x-acs-retry-after`` header (the SDK's ``ThrottlingException.retry_after``) is honoured up to
-the cap.
+the cap (:class:`WaitRetryAfterOrJitter`). What stays hand-written is what no library knows:
+which of the SDK's exceptions mean "try again", and where it hides the retry-after value.
 
 The SDK's exception classes are imported when a failure is examined: by then the SDK is loaded.
 """
 
 from __future__ import annotations
 
-import random
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
+
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+from tenacity.wait import wait_base
 
 from ecs_reboot_diagnosis_mcp.aliyun.error_codes import RETRYABLE_CODES
 
@@ -44,13 +56,6 @@ class RetryPolicy:
     """Total attempts, the first one included."""
     backoff_period_ms: int
     max_backoff_ms: int
-
-    def delay_seconds(self, failed_attempt: int, retry_after_ms: int | None = None) -> float:
-        """How long to wait after attempt number ``failed_attempt`` (1-based) failed."""
-        if retry_after_ms is not None:
-            return min(max(retry_after_ms, 0), self.max_backoff_ms) / 1000
-        ceiling = min(self.max_backoff_ms, self.backoff_period_ms * 2 ** (failed_attempt - 1))
-        return random.uniform(0, ceiling) / 1000
 
 
 def _inner(exc: BaseException) -> BaseException:
@@ -113,3 +118,41 @@ def retry_reason(exc: BaseException) -> RetryReason | None:
 def retry_after_ms(exc: BaseException) -> int | None:
     value = getattr(_inner(exc), "retry_after", None)
     return value if isinstance(value, int) else None
+
+
+class WaitRetryAfterOrJitter(wait_base):
+    """The server's ``x-acs-retry-after`` when the failure carries one (capped at the policy's
+    maximum), else exponential backoff with full jitter: uniform(0, min(max, base * 2**(n-1)))
+    after the n-th failed attempt."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.cap_s = policy.max_backoff_ms / 1000
+        self.jitter = wait_random_exponential(
+            multiplier=policy.backoff_period_ms / 1000, max=self.cap_s
+        )
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        outcome = retry_state.outcome
+        failure = outcome.exception() if outcome is not None else None
+        after = retry_after_ms(failure) if failure is not None else None
+        if after is not None:
+            return min(max(after, 0) / 1000, self.cap_s)
+        return float(self.jitter(retry_state))
+
+
+def retrying(
+    policy: RetryPolicy,
+    *,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    before_sleep: Callable[[RetryCallState], None] | None = None,
+) -> AsyncRetrying:
+    """The retry loop of one SDK call: at most ``policy.max_attempts`` attempts, only for the
+    failures :func:`retry_reason` names; the last failure is re-raised as it was."""
+    return AsyncRetrying(
+        stop=stop_after_attempt(max(1, policy.max_attempts)),
+        wait=WaitRetryAfterOrJitter(policy),
+        retry=retry_if_exception(lambda exc: retry_reason(exc) is not None),
+        sleep=sleep,
+        before_sleep=before_sleep,
+        reraise=True,
+    )

@@ -11,11 +11,13 @@ there too, on the first call: building a gateway costs nothing.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from tenacity import RetryCallState
 
 from ecs_reboot_diagnosis.errors import CloudApiError
 from ecs_reboot_diagnosis_mcp.aliyun.client_factory import (
@@ -27,7 +29,8 @@ from ecs_reboot_diagnosis_mcp.aliyun.client_factory import (
 )
 from ecs_reboot_diagnosis_mcp.aliyun.error_translation import translate
 from ecs_reboot_diagnosis_mcp.aliyun.flow_control import RateLimiter
-from ecs_reboot_diagnosis_mcp.aliyun.retry import retry_after_ms, retry_reason
+from ecs_reboot_diagnosis_mcp.aliyun.retry import retry_reason
+from ecs_reboot_diagnosis_mcp.aliyun.retry import retrying as _retrying
 from ecs_reboot_diagnosis_mcp.aliyun.sdk_transport import run_blocking
 
 if TYPE_CHECKING:
@@ -63,6 +66,22 @@ def _sync_method(name: str) -> str:
     """The SDK's synchronous method of a call (``describe_instances``); the ``*_async``
     spelling names the same call."""
     return name.removesuffix("_async")
+
+
+def _log_retry(action: str, max_attempts: int) -> Callable[[RetryCallState], None]:
+    def log_it(state: RetryCallState) -> None:
+        failure = state.outcome.exception() if state.outcome is not None else None
+        log.debug(
+            "%s attempt %d of %d failed (%s, %s); retrying in %.2f s",
+            action,
+            state.attempt_number,
+            max_attempts,
+            retry_reason(failure) if failure is not None else "?",
+            type(failure).__name__,
+            state.upcoming_sleep,
+        )
+
+    return log_it
 
 
 class SdkGateway:
@@ -154,34 +173,44 @@ class SdkGateway:
         Throttling, 5xx, network failures and dropped connections are retried here, up to
         ``max_attempts`` in all, awaiting the backoff so that the event loop keeps running.
         """
-        attempt = 0
-        while True:
-            attempt += 1
-            attempt_call = functools.partial(self._attempt, region_id, method, request)
-            if self._limiter is None:
-                request, response, failure = await run_blocking(attempt_call)
+        limiter = self._limiter
+        returned: list[BaseException] = []  # the failures _attempt handed back, to translate
+
+        async def attempt() -> Any:
+            nonlocal request
+            one = functools.partial(self._attempt, region_id, method, request)
+            if limiter is None:
+                request, response, failure = await run_blocking(one)
             else:
-                async with self._limiter.slot(action):
-                    request, response, failure = await run_blocking(attempt_call)
-            if failure is None:
-                break
-            reason = retry_reason(failure)
-            if reason is not None and attempt < self._retry.max_attempts:
-                delay = self._retry.delay_seconds(attempt, retry_after_ms(failure))
-                if self._limiter is not None and reason == "throttled":
-                    self._limiter.pause(action, delay)
-                log.debug(
-                    "%s attempt %d of %d failed (%s, %s); retrying in %.2f s",
-                    action,
-                    attempt,
-                    self._retry.max_attempts,
-                    reason,
-                    type(failure).__name__,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-                continue
-            log.debug("%s failed after %d attempt(s): %s", action, attempt, type(failure).__name__)
+                async with limiter.slot(action):
+                    request, response, failure = await run_blocking(one)
+            if failure is not None:
+                returned.append(failure)
+                raise failure
+            return response
+
+        log_retry = _log_retry(action, self._retry.max_attempts)
+
+        def before_sleep(state: RetryCallState) -> None:
+            log_retry(state)
+            failure = state.outcome.exception() if state.outcome is not None else None
+            if limiter is not None and failure is not None and retry_reason(failure) == "throttled":
+                limiter.pause(action, state.upcoming_sleep)
+
+        retrying = _retrying(self._retry, before_sleep=before_sleep)
+        failure: BaseException | None = None
+        try:
+            response: Any = await retrying(attempt)
+        except CloudApiError:
+            raise
+        except Exception as exc:
+            if not any(exc is r for r in returned):
+                raise  # not an SDK failure: a bug, as it was
+            failure = exc
+        attempts = int(retrying.statistics.get("attempt_number", 1))
+        if failure is not None:
+            log.debug("%s failed after %d attempt(s): %s", action, attempts,
+                      type(failure).__name__)  # fmt: skip
             # Raised outside the except block: the SDK's exception (its request, headers and
             # all) is not chained to the error the caller sees.
             raise translate(
@@ -190,7 +219,7 @@ class SdkGateway:
                 endpoint=self._endpoint_label(region_id),
                 secrets=self._settings.secrets(),
                 product=self.product,
-                attempts=attempt,
+                attempts=attempts,
             )
         body = getattr(response, "body", None)
         if body is None:

@@ -64,7 +64,7 @@ def _local(text: str | None, zone: tzinfo) -> datetime | None:
     if not text:
         return None
     try:
-        return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=zone)
+        return datetime.fromisoformat(text).replace(tzinfo=zone)
     except ValueError:
         return None
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from ecs_reboot_diagnosis.analysis.sparkline import buckets
 from ecs_reboot_diagnosis.models import MetricSummary, Text
 from ecs_reboot_diagnosis.ports import MetricSeries
 
@@ -64,6 +65,11 @@ def summarize(series: MetricSeries, start: datetime, end: datetime) -> MetricSum
     if climbed:
         en += f" It climbed from below {CLIMB_FROM_PERCENT:.0f}% to {_fmt(peak, unit)}."
         zh += f"数值从低于 {CLIMB_FROM_PERCENT:.0f}% 攀升至 {_fmt(peak, unit)}。"
+    # A CloudMonitor point is stamped with the start of its period: it is placed at the
+    # period's middle, so that a reboot inside a period falls on the right side of most of it.
+    middle = timedelta(seconds=series.period_seconds / 2)
+    shape = buckets([(t + middle, v) for t, v in values if v is not None])
+    samples, samples_start, samples_end = shape if shape is not None else ([], None, None)
     return MetricSummary(
         metric=series.metric,
         unit=unit,
@@ -79,4 +85,7 @@ def summarize(series: MetricSeries, start: datetime, end: datetime) -> MetricSum
         last_point_time=values[-1][0],
         climbed_to_full=climbed,
         note=Text(en=en, zh_CN=zh),
+        samples=samples,
+        samples_start=samples_start,
+        samples_end=samples_end,
     )

@@ -32,6 +32,7 @@ from ecs_reboot_diagnosis.analysis.hits import Hit, hit
 from ecs_reboot_diagnosis.analysis.incident_context import Context, Mark, record_context
 from ecs_reboot_diagnosis.analysis.log_lines import ParsedLine, excerpt, kernel_message
 from ecs_reboot_diagnosis.models import Confidence, FindingKind
+from ecs_reboot_diagnosis.sizes import KIB, format_size
 
 __all__ = [
     "KERNEL_SIGNATURES",
@@ -192,11 +193,8 @@ def _mce(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Context) -> l
 
 
 def _size(kb: int) -> str:
-    if kb >= 1024 * 1024:
-        return f"{kb / (1024 * 1024):.1f} GiB"
-    if kb >= 1024:
-        return f"{kb // 1024} MiB"
-    return f"{kb} kB"
+    """A kernel figure in kB (1024 bytes, as the OOM report means it)."""
+    return format_size(kb * KIB)
 
 
 def _oom_hit(kind: FindingKind, p: ParsedLine, match: re.Match[str]) -> Hit:

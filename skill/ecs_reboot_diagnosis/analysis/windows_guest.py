@@ -8,12 +8,15 @@ not the message, because messages are localised and the collector prints ASCII o
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Final
+from xml.etree.ElementTree import Element, ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as parse_xml
 
 from ecs_reboot_diagnosis.analysis.envelope import WINDOWS_SECTIONS, Envelope
 from ecs_reboot_diagnosis.models import (
@@ -31,6 +34,7 @@ from ecs_reboot_diagnosis.models import (
     WindowsGuest,
     finding_order,
 )
+from ecs_reboot_diagnosis.sizes import MIB, format_size
 
 __all__ = [
     "BUGCHECK_NAMES",
@@ -398,9 +402,9 @@ def _no_dump_note(failed: Sequence[RawEvent], context: DumpContext) -> str:
     newest = _newest(failed)[-1].event.event_id
     note = f"; no dump could be written (volmgr {newest}: {_DUMP_FAILED[newest]}"
     if context.system_drive_free_mb is not None:
-        note += f"; system drive free: {context.system_drive_free_mb} MB"
+        note += f"; system drive free: {format_size(context.system_drive_free_mb * MIB)}"
         if context.total_memory_mb is not None:
-            note += f" for {context.total_memory_mb} MB of memory"
+            note += f" for {format_size(context.total_memory_mb * MIB)} of memory"
     return note + ")"
 
 
@@ -613,7 +617,7 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _child(element: ET.Element, name: str) -> ET.Element | None:
+def _child(element: Element, name: str) -> Element | None:
     return next((c for c in element if _local(c.tag) == name), None)
 
 
@@ -622,7 +626,7 @@ def _summary_line(event_id: int, provider: str, time: datetime | None, data: lis
     return " ".join([f"EventID={event_id}", f"provider={provider}", f"time={stamp}", *data])[:1000]
 
 
-def _from_element(event: ET.Element, source: str, line_no: int | None) -> RawEvent | None:
+def _from_element(event: Element, source: str, line_no: int | None) -> RawEvent | None:
     system = _child(event, "System")
     if system is None:
         return None
@@ -682,9 +686,11 @@ def events_from_xml(text: str, source: str = "file") -> list[RawEvent]:
     """Events of an XML export (``wevtutil qe System /f:xml``, Event Viewer "Save as XML").
 
     A fragment (pasted without its ``<Event>``/``<System>`` opening tags, or cut short) is read
-    element by element. Raises ValueError for XML that declares a DTD (entities are never
-    expanded) or that yields no event at all.
+    element by element. XML that declares a DTD raises ValueError, as does XML that yields no
+    event at all; the parser is defusedxml's (no entity is expanded, nothing external fetched).
     """
+    # Checked on the text itself: a fragment is wrapped in <Events> below, where a DTD would
+    # reach the parser as a syntax error (and the fragment reader), not as a DTD.
     if re.search(r"<!DOCTYPE|<!ENTITY", text, re.IGNORECASE):
         raise ValueError("XML with a document type declaration is not accepted")
     starts = _line_starts(text, [m.start() for m in _EVENT_START.finditer(text)])
@@ -692,8 +698,13 @@ def events_from_xml(text: str, source: str = "file") -> list[RawEvent]:
     if not re.match(r"<Events[\s>]", body):
         body = f"<Events>{body}</Events>"
     try:
-        root = ET.fromstring(body)
-    except ET.ParseError as exc:
+        # defusedxml: no DTD, no entity expansion, no external reference, whatever the text.
+        root = parse_xml(body, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise ValueError(
+            f"XML with a document type declaration is not accepted ({type(exc).__name__})"
+        ) from None
+    except ParseError as exc:
         fragment = _events_from_fragment(text, source)
         if fragment:
             return fragment

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 
 from ecs_reboot_diagnosis.analysis.dump_setup import manual_checks
+from ecs_reboot_diagnosis.analysis.sparkline import REBOOT_MARK, sparkline
 from ecs_reboot_diagnosis.models import (
     FINDING_KINDS,
     ClassifiedEvent,
@@ -27,6 +28,7 @@ from ecs_reboot_diagnosis.models import (
     KdumpStatus,
     Lang,
     LinuxGuest,
+    MetricSummary,
     Report,
     Severity,
     Skip,
@@ -37,6 +39,9 @@ from ecs_reboot_diagnosis.models import (
 )
 from ecs_reboot_diagnosis.report.catalog import Catalog
 from ecs_reboot_diagnosis.report.markdown import Md, code, fenced, inline, rich
+from ecs_reboot_diagnosis.sizes import format_size
+
+__all__ = ["ReportView", "basename", "build_view", "format_size", "format_time", "step_text"]
 
 # Skip.step values (workflow.Step) whose detail explains a missing part of the report.
 EVENT_STEPS = ("check_events",)
@@ -176,21 +181,6 @@ def ordinal_suffix(n: int) -> str:
     if n % 100 in (11, 12, 13):
         return "th"
     return {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-
-
-_SIZE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
-
-
-def format_size(size: int) -> str:
-    """Binary units with one decimal at most: ``512 B``, ``128 KiB``, ``2.5 GiB``."""
-    if size < 1024:
-        return f"{size} B"
-    value = float(size)
-    unit = 0
-    while unit < len(_SIZE_UNITS) - 1 and round(value, 1) >= 1024:
-        value /= 1024
-        unit += 1
-    return f"{value:.1f}".removesuffix(".0") + f" {_SIZE_UNITS[unit]}"
 
 
 def basename(path: str) -> str:
@@ -564,7 +554,34 @@ class _Builder:
             return bullet_list([Item(self.source_gap("cms:"))])
         if not metrics:
             return bullet_list([Item(self.t("outside.no_metrics"))])
-        return bullet_list(Item(rich(m.note.get(self.lang))) for m in metrics)
+        return bullet_list(Item(rich(m.note.get(self.lang)), self.metric_shape(m)) for m in metrics)
+
+    def metric_shape(self, m: MetricSummary) -> tuple[Md, ...]:
+        """The series as a sparkline with its minimum and maximum, and the reboot marked when
+        it falls in the span the points cover (analysis/sparkline.py)."""
+        if m.samples_start is None or m.samples_end is None:
+            return ()
+        guest = self.report.guest
+        reboot = guest.target_reboot if guest is not None else None
+        line = sparkline(m.samples, m.samples_start, m.samples_end, percent=m.unit == "%",
+                         reboot=reboot)  # fmt: skip
+        if line is None:
+            return ()
+        unit = "%" if m.unit == "%" else ""
+        low = m.minimum if m.minimum is not None else line.low  # every point, not the bars
+        high = m.maximum if m.maximum is not None else line.high
+        text = self.t(
+            "outside.sparkline",
+            bars=code(line.text),
+            low=Md(f"{low:.1f}{unit}"),
+            high=Md(f"{high:.1f}{unit}"),
+        )
+        if line.marked and reboot is not None:
+            text = self.t(
+                "outside.sparkline_reboot", line=text, mark=code(REBOOT_MARK),
+                time=self.time(reboot),
+            )  # fmt: skip
+        return (text,)
 
     def console(self) -> Md:
         c = self.report.console

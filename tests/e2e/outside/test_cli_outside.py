@@ -304,6 +304,21 @@ def test_s21_markdown_says_memory_climbed_and_gives_the_peak(lang: str, run: Run
     assert f"memory\\_usedutilization {peak}" in timeline
 
 
+@pytest.mark.parametrize("lang", LANGS)
+def test_s21_the_sparkline_shows_the_climb_to_the_reboot(lang: str, run: Run) -> None:
+    metrics = block(result(S21, run).markdown[lang], lang, "metrics")
+    lines = metrics.splitlines()
+    memory = lines[lines.index(next(x for x in lines if x.startswith("- memory"))) + 1]
+    drawn = memory.split("`")[1]
+    before, mark, after = drawn.partition("│")
+    # A five-minute point can hold minutes on both sides of the reboot: the bar next to the
+    # mark may fall on either side of it.
+    assert mark and "█" in before[-2:] + after[:1], drawn
+    assert list(before[:-1]) == sorted(before[:-1]), drawn
+    assert after[1:] and max(after[1:]) < "▄", drawn
+    assert ("min 22.0%, max 99.0%" if lang == "en" else "最小 22.0%，最大 99.0%") in memory
+
+
 def test_s21_a_missing_kdump_service_is_not_called_not_collected(run: Run) -> None:
     step3 = section(
         result(S21, run).markdown["en"], "### Step 3A: Linux System Diagnosis (if needed)"

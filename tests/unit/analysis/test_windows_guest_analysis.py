@@ -217,7 +217,7 @@ def test_bugcheck_whose_dump_could_not_be_written() -> None:
     summary = bug.summary
     assert "parameters 0xa, 0x0, 0x0, 0xffffe2809452e7f0" in summary
     assert "no dump could be written (volmgr 161: dump file creation failed" in summary
-    assert "system drive free: 812 MB for 16383 MB of memory" in summary
+    assert "system drive free: 812 MiB for 16 GiB of memory" in summary
     assert "AutoReboot=1" in summary
     sources = [e.source for e in bug.evidence]
     assert "guest:WER report archive" in sources

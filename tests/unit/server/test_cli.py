@@ -57,7 +57,9 @@ def test_render_report_as_json_round_trips(
 ) -> None:
     target = tmp_path / "again.json"
     assert main(["render-report", str(PANIC), "--format", "json", "--output", str(target)]) == 0
-    assert capsys.readouterr().out == ""
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"written to {target}\n"
     assert load_report(target.read_text()) == load_report(PANIC.read_text())
     assert [p.name for p in tmp_path.iterdir()] == ["again.json"]  # no temporary file left
 
@@ -84,7 +86,8 @@ def test_a_missing_file_and_an_unwritable_output(
     assert "cannot read" in capsys.readouterr().err
     out = tmp_path / "no-such-dir" / "r.md"
     assert main(["render-report", str(PANIC), "--output", str(out)]) == EXIT_USAGE
-    assert "cannot write" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"--output {out}: the directory {out.parent} does not exist" in err
 
 
 def test_diagnose_without_a_terminal_says_what_to_pass(
