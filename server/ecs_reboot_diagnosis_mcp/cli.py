@@ -195,7 +195,12 @@ def _settings(args: argparse.Namespace) -> Settings:
     try:
         return Settings().model_copy(update=overrides)
     except ValidationError as exc:
-        raise CliError(f"invalid ECS_DIAG_* setting: {exc.errors()[0]['msg']}", EXIT_USAGE) from exc
+        error = exc.errors()[0]
+        name = "ECS_DIAG_" + "_".join(str(part) for part in error["loc"]).upper()
+        message = error["msg"].removeprefix("Value error, ")
+        if not message.startswith(name):
+            message = f"{name}: {message}"
+        raise CliError(f"invalid setting: {message}", EXIT_USAGE) from exc
 
 
 def _check_reboot_time(value: str | None) -> None:
@@ -225,7 +230,12 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         with _service(args, settings) as service:
             report = asyncio.run(
                 service.diagnose(
-                    instance_id, region_id, progress, reboot_time=args.reboot_time, owner=""
+                    instance_id,
+                    region_id,
+                    progress,
+                    reboot_time=args.reboot_time,
+                    owner="",
+                    lang=args.lang or settings.lang,
                 )
             )
     finally:
@@ -357,7 +367,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(2026-11-30T03:00+08:00; without a zone it is UTC) or relative (2h ago, 3d ago, "
         "1d2h ago, 45 minutes ago)",
     )
-    diagnose.add_argument("--lang", choices=LANGS, help="report language (default: en)")
+    diagnose.add_argument(
+        "--lang", choices=LANGS, help="report language (default: ECS_DIAG_LANG, else en)"
+    )
     diagnose.add_argument("--format", choices=("markdown", "json"), default="markdown")
     diagnose.add_argument("--output", type=Path, help="write the report to this file")
     _add_cloud_arguments(diagnose)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import base64
 import functools
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import TokenVerifier
@@ -24,7 +25,8 @@ from pydantic import BaseModel, Field, WithJsonSchema
 
 from ecs_reboot_diagnosis import __version__
 from ecs_reboot_diagnosis.diagnosis import DIAGNOSIS_ID_PATTERN
-from ecs_reboot_diagnosis.errors import InvalidInputError
+from ecs_reboot_diagnosis.errors import DiagnosisError, InvalidInputError
+from ecs_reboot_diagnosis.models import LANGS, Lang
 from ecs_reboot_diagnosis.report.render import render_markdown
 from ecs_reboot_diagnosis.service import (
     DiagnosisService,
@@ -105,8 +107,16 @@ RebootTimeArg = Annotated[
     ),
 ]
 LangArg = Annotated[
-    Literal["en", "zh-CN"],
-    Field(description="Report language: en (English) or zh-CN (Simplified Chinese)."),
+    Lang | None,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": list(LANGS),
+            "description": "Language of the report and of the messages: en (English) or zh-CN "
+            "(Simplified Chinese). Pass zh-CN when the user writes Chinese. Default: the "
+            "diagnosis's language, set at its start (else the server's ECS_DIAG_LANG).",
+        }
+    ),
 ]
 
 
@@ -117,8 +127,32 @@ class Target(BaseModel):
     region_id: str = Field(description="Region id, e.g. cn-hangzhou")
 
 
-def resolve_target(instance_id: str, region_id: str, ctx: Context) -> Elicit[Target] | Target:
-    """Use the ids the agent passed when valid; otherwise ask the user, or tell the agent to."""
+class TargetZh(Target):
+    """要诊断的实例（由用户确认）。"""
+
+    instance_id: str = Field(description="ECS 实例 ID，例如 i-bp1a2b3c4d5e6f7g8h9j")
+    region_id: str = Field(description="地域 ID，例如 cn-hangzhou")
+
+
+ELICIT_QUESTION: dict[Lang, str] = {
+    "en": "Which ECS instance should be diagnosed, and in which region?",
+    "zh-CN": "要诊断哪个 ECS 实例？它在哪个地域？",
+}
+
+
+class DiagnosisServer(MCPServer):
+    """The MCP server of the diagnosis tools; it knows its default language (ECS_DIAG_LANG)."""
+
+    default_lang: Lang = "en"
+
+
+def resolve_target(
+    instance_id: str, region_id: str, ctx: Context, lang: Lang | None = None
+) -> Elicit[Target] | Target:
+    """Use the ids the agent passed when valid; otherwise ask the user, or tell the agent to,
+    in the call's language (``lang``, else the server's default)."""
+    server = ctx.mcp_server
+    language = lang or (server.default_lang if isinstance(server, DiagnosisServer) else "en")
     try:
         return Target(
             instance_id=validate_instance_id(instance_id),
@@ -127,11 +161,9 @@ def resolve_target(instance_id: str, region_id: str, ctx: Context) -> Elicit[Tar
     except InvalidInputError as exc:
         caps = ctx.client_capabilities
         if caps is None or caps.elicitation is None:
-            raise ToolError(message_for(exc)) from exc
-        return Elicit(
-            f"{exc.message} Which ECS instance should be diagnosed, and in which region?",
-            Target,
-        )
+            raise ToolError(message_for(exc, lang=language)) from exc
+        schema = TargetZh if language == "zh-CN" else Target
+        return Elicit(f"{exc.message_in(language)} {ELICIT_QUESTION[language]}", schema)
 
 
 def _clean_result(result: Any) -> Any:
@@ -201,7 +233,22 @@ def build_server(
     ``auth`` and ``token_verifier`` (both or neither) make the streamable-HTTP app require a
     bearer token through the SDK's own authorization support (see :mod:`http_app`).
     """
-    mcp: MCPServer = MCPServer(
+    default_lang = service.config.lang
+
+    def lang_of(diagnosis_id: str) -> Lang:
+        """The language of the diagnosis (the server's default when there is none)."""
+        if not diagnosis_id:
+            return default_lang
+        try:
+            return service.status(diagnosis_id, caller()).lang
+        except DiagnosisError:
+            return default_lang
+
+    def errors(diagnosis_id: str = "", lang: Lang | None = None) -> AbstractContextManager[None]:
+        """Domain errors become tool errors in the diagnosis's language (looked up on error)."""
+        return translated(diagnosis_id, lambda: lang or lang_of(diagnosis_id))
+
+    mcp = DiagnosisServer(
         "ecs-reboot-diagnosis",
         title="ECS reboot and crash diagnosis",
         instructions=INSTRUCTIONS,
@@ -209,6 +256,7 @@ def build_server(
         auth=auth,
         token_verifier=token_verifier,
     )
+    mcp.default_lang = default_lang
 
     def tool(title: str, annotations: ToolAnnotations) -> Callable[[F], F]:
         """Register a tool; its docstring, on one line, is its description."""
@@ -228,17 +276,19 @@ def build_server(
         instance_id: InstanceIdArg = "",
         region_id: RegionIdArg = "",
         reboot_time: RebootTimeArg = "",
+        lang: LangArg = None,
     ) -> results.StartResult:
         """Confirm an ECS instance (status, name, OS type) and open a diagnosis of why it rebooted
         or crashed. Use it first, with the instance id and region the user gave; if either is
         unknown, ask the user (never guess). When the user names when it rebooted ("around 3 am
         yesterday"), pass reboot_time (ISO 8601 with the user's UTC offset, or "2h ago"); leave
-        it empty for the latest reboot. Returns: diagnosis_id (pass it to every later tool), the
-        instance facts, the reboot time asked about, and next_step.
+        it empty for the latest reboot. Pass lang=zh-CN when the user writes Chinese: the
+        report and messages of the diagnosis follow it. Returns: diagnosis_id (pass it to every
+        later tool), the instance facts, the reboot time asked about, and next_step.
         Next: ecs_check_platform_events."""
-        with translated():
+        with errors(lang=lang):
             d = await service.start(
-                target.instance_id, target.region_id, caller(), reboot_time or None
+                target.instance_id, target.region_id, caller(), reboot_time or None, lang
             )
         return results.start_result(d)
 
@@ -250,7 +300,7 @@ def build_server(
         InstanceFailure.Reboot) in the recent window and judge them. A platform cause ends the
         diagnosis. Requires: ecs_start_diagnosis. Returns: the events with their meaning and the
         verdict. Next: ecs_check_cloud_assistant, or ecs_render_report on a platform cause."""
-        with translated(diagnosis_id):
+        with errors(diagnosis_id):
             d = await service.check_events(diagnosis_id, caller())
         return results.events_result(d)
 
@@ -262,7 +312,7 @@ def build_server(
         required before any command runs in the guest. Requires: ecs_check_platform_events.
         Returns: agent status, heartbeat age, and manual steps when it is unusable.
         Next: ecs_run_guest_diagnostics, or ecs_render_report when the agent is down."""
-        with translated(diagnosis_id):
+        with errors(diagnosis_id):
             d = await service.check_agent(diagnosis_id, caller())
         return results.agent_result(d)
 
@@ -279,7 +329,7 @@ def build_server(
         async def progress(done: float, total: float | None, message: str) -> None:
             await ctx.report_progress(done, total, strip_controls(message))
 
-        with translated(diagnosis_id):
+        with errors(diagnosis_id):
             d, status = await service.run_guest(diagnosis_id, caller(), progress)
         return results.guest_run_result(d, status)
 
@@ -291,7 +341,7 @@ def build_server(
         clean reboot, bug check ...) with the evidence lines they rest on. Returns status
         pending with a retry hint while the collector still runs. Requires:
         ecs_run_guest_diagnostics. Next: ecs_triage_crash_dumps."""
-        with translated(diagnosis_id):
+        with errors(diagnosis_id):
             d, status = await service.get_guest_results(diagnosis_id, caller())
         return results.guest_results_result(d, status)
 
@@ -303,7 +353,7 @@ def build_server(
         modules and call trace on Linux; MEMORY.DMP / minidumps and the bug check on Windows.
         Requires: ecs_get_guest_results. Returns: the dump facts.
         Next: ecs_recommend_dump_setup."""
-        with translated(diagnosis_id):
+        with errors(diagnosis_id):
             d = await service.triage_dumps(diagnosis_id, caller())
         return results.triage_result(d)
 
@@ -314,22 +364,24 @@ def build_server(
         """Judge whether the next crash would leave a dump (kdump on Linux, memory dump and page
         file on Windows) and give the steps for this OS when it would not. Requires:
         ecs_triage_crash_dumps. Returns: needed, reason, steps. Next: ecs_render_report."""
-        with translated(diagnosis_id):
+        with errors(diagnosis_id):
             d = await service.recommend_dump_setup(diagnosis_id, caller())
         return results.dump_advice_result(d)
 
     @tool("Render the report (final step)", READ_ONLY)
     async def ecs_render_report(
-        diagnosis_id: DiagnosisId, ctx: Context, lang: LangArg = "en"
+        diagnosis_id: DiagnosisId, ctx: Context, lang: LangArg = None
     ) -> results.ReportResult:
         """Render the diagnosis report from the fixed template, filled only from collected data.
         Relay report_markdown to the user unchanged: do not rewrite or extend it. Requires: every
-        step the workflow needs (the server says which is missing). Can be called again for
-        the other language. Returns: the report and its verdict."""
-        with translated(diagnosis_id):
+        step the workflow needs (the server says which is missing). lang defaults to the
+        diagnosis's language; call again with the other one for the other language. Returns:
+        the report and its verdict."""
+        with errors(diagnosis_id):
             report = await service.report(diagnosis_id, caller())
             d = service.status(diagnosis_id, caller())
-        return results.report_result(d, report, lang, render_markdown(report, lang))
+        language = lang or d.lang
+        return results.report_result(d, report, language, render_markdown(report, language))
 
     @tool("Read the guest from outside", STEP)
     async def ecs_collect_agentless_evidence(
@@ -340,7 +392,7 @@ def build_server(
         as an image (a blue screen or a panic on screen is readable in it), plus the API calls
         and metrics already read. The workflow does this itself when Cloud Assistant is down.
         Requires: ecs_start_diagnosis. Next: the step named in next_step."""
-        with translated(diagnosis_id):
+        with errors(diagnosis_id):
             d = await service.collect_agentless(diagnosis_id, caller())
         result = results.agentless_result(d)
         content: list[TextContent | ImageContent] = [
@@ -362,7 +414,7 @@ def build_server(
     ) -> results.StatusResult:
         """Where a diagnosis stands: phase, completed steps, remaining tools, next step. Use it to
         resume a diagnosis. Requires: a diagnosis_id from ecs_start_diagnosis. Read-only."""
-        with translated(diagnosis_id):
+        with errors(diagnosis_id):
             d = service.status(diagnosis_id, caller())
         return results.status_result(d)
 
@@ -377,7 +429,7 @@ def build_server(
         ctx: Context,
         instance_id: InstanceIdArg = "",
         region_id: RegionIdArg = "",
-        lang: LangArg = "en",
+        lang: LangArg = None,
         reboot_time: RebootTimeArg = "",
     ) -> results.ReportResult:
         """Run the whole diagnosis in one call (for headless agents), with the same order and
@@ -389,16 +441,17 @@ def build_server(
         async def progress(done: float, total: float | None, message: str) -> None:
             await ctx.report_progress(done, total, strip_controls(message))
 
-        with translated():
+        with errors(lang=lang):
             report = await service.diagnose(
                 target.instance_id,
                 target.region_id,
                 progress,
                 owner=caller(),
                 reboot_time=reboot_time or None,
+                lang=lang,
             )
             d = service.status(report.diagnosis_id, caller())
-        return results.report_result(d, report, lang, render_markdown(report, lang))
+        return results.report_result(d, report, d.lang, render_markdown(report, d.lang))
 
     if not service.config.guest_commands:
         for name in GUEST_TOOLS:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ecs_reboot_diagnosis.models import Lang
+from ecs_reboot_diagnosis.models import LANGS, Lang
 from ecs_reboot_diagnosis.service import ServiceConfig
 
 
@@ -28,7 +28,11 @@ class Settings(BaseSettings):
     actiontrail_endpoint: str = Field(
         "", description="ActionTrail endpoint override (default: the ECS endpoint override)."
     )
-    lang: Lang = "en"
+    lang: Lang = Field(
+        "en",
+        description="Default language of reports, tool errors and elicitation: en or zh-CN "
+        "(a diagnosis started with its own lang keeps it).",
+    )
     event_window_days: int = Field(7, ge=1, le=30)
     log_window_days: int = Field(7, ge=1, le=90)
     guest_commands: bool = True
@@ -65,6 +69,13 @@ class Settings(BaseSettings):
         "the per-product overrides say.",
     )
 
+    @field_validator("lang", mode="before")
+    @classmethod
+    def _known_lang(cls, value: object) -> object:
+        if value not in LANGS:
+            raise ValueError(f"ECS_DIAG_LANG must be one of {', '.join(LANGS)}, not {value!r}")
+        return value
+
     def product_endpoints(self) -> tuple[str | None, str | None, str | None]:
         """The ECS, CloudMonitor and ActionTrail endpoint overrides (None: the region's public
         endpoint). An ECS override is never followed by a silent switch to a public endpoint for
@@ -86,4 +97,5 @@ class Settings(BaseSettings):
             command_content_limit=self.command_content_limit,
             log_window_days=self.log_window_days,
             wait_deadline_seconds=self.wait_deadline_s,
+            lang=self.lang,
         )
