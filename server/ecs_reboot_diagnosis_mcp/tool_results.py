@@ -282,7 +282,7 @@ def finding_view(f: Finding) -> FindingView:
     return FindingView(
         kind=f.kind,
         severity=f.severity,
-        summary=_clip(f.summary),
+        summary=_clip(f.summary.en),
         confidence=f.confidence,
         trusted=f.trusted,
         evidence=[
