@@ -215,8 +215,8 @@ def step_text(step: str, lang: Lang = "en") -> Md:
         return code(step)
     comment = m.group(2)
     if lang == "zh-CN":
-        return Md(f"{code(m.group(1))}{inline('（' + zh.get(comment, comment) + '）')}")
-    return Md(f"{code(m.group(1))}{inline(' (' + comment + ')')}")
+        return Md(f"{code(m.group(1))}（{inline(zh.get(comment, comment))}）")
+    return Md(f"{code(m.group(1))} ({inline(comment)})")
 
 
 @dataclass(frozen=True)
