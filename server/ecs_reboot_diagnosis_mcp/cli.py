@@ -81,7 +81,10 @@ def cmd_render_report(args: argparse.Namespace) -> int:
         report = load_report(text)
     except ReportLoadError as exc:
         raise CliError(f"{path} is not a saved report: {exc}", EXIT_USAGE) from exc
-    rendered = render_json(report) if args.format == "json" else render_markdown(report, args.lang)
+    if args.format == "json":
+        rendered = render_json(report)
+    else:
+        rendered = render_markdown(report, args.lang or _settings(args).lang)
     _write_output(rendered, args.output)
     return EXIT_OK
 
@@ -346,7 +349,9 @@ def build_parser() -> argparse.ArgumentParser:
         "again, for example in the other language.",
     )
     render.add_argument("report", type=Path, metavar="REPORT.json")
-    render.add_argument("--lang", choices=LANGS, default="en", help="report language")
+    render.add_argument(
+        "--lang", choices=LANGS, help="report language (default: ECS_DIAG_LANG, else en)"
+    )
     render.add_argument("--format", choices=("markdown", "json"), default="markdown")
     render.add_argument("--output", type=Path, help="write to this file instead of stdout")
     render.set_defaults(handler=cmd_render_report)

@@ -18,6 +18,7 @@ from ecs_reboot_diagnosis.analysis.report_facts import (
     kdump_ready,
     successful_calls,
 )
+from ecs_reboot_diagnosis.glosses import gloss
 from ecs_reboot_diagnosis.models import (
     ApiCall,
     ClassifiedEvent,
@@ -729,7 +730,8 @@ def conclude_platform(decisive: ClassifiedEvent) -> tuple[Conclusion, list[Recom
         verdict=verdict,
         root_cause=Text(
             en=f"Platform event {e.event_type}{at_en}: {decisive.meaning.en}{reason_en}",
-            zh_CN=f"平台事件 {e.event_type}{at_zh}：{decisive.meaning.zh_CN}{reason_zh}",
+            zh_CN=f"平台事件{gloss('event', e.event_type, 'zh-CN')}{at_zh}："
+            f"{decisive.meaning.zh_CN}{reason_zh}",
         ),
         impact_scope=Text(
             en=f"This instance ({decisive.determination.en})",

@@ -391,8 +391,13 @@ def test_s23_markdown_names_the_event_and_its_status(lang: str, run: Run) -> Non
         assert "Platform event SystemFailure.Reboot (Executing) explains the reboot." in markdown
         assert "`SystemFailure.Reboot`, status Executing, " in markdown
     else:
-        assert "平台事件 SystemFailure.Reboot（Executing）解释了此次重启。" in markdown
-        assert "`SystemFailure.Reboot`，状态 Executing，" in markdown
+        assert (
+            "平台事件因系统错误实例重启（SystemFailure.Reboot）解释了此次重启，"
+            "事件状态为执行中（Executing）。" in markdown
+        )
+        assert (
+            "因系统错误实例重启（`SystemFailure.Reboot`），状态为执行中（Executing），" in markdown
+        )
     conclusion = section(markdown, "## Diagnostic Conclusion" if lang == "en" else "## 诊断结论")
     assert "`SystemFailure.Reboot Executing " in conclusion
 

@@ -110,7 +110,7 @@ CASES: tuple[Case, ...] = (
             "nvme_irq [nvme]\n",
         ),
         facts_en=("Service Status: active", "Found crash dumps: Yes", "Dump type: vmcore"),
-        facts_zh=("服务状态：active", "是否发现崩溃转储：是", "转储类型：vmcore"),
+        facts_zh=("服务状态：运行中（active）", "是否发现崩溃转储：是", "转储类型：vmcore"),
         dump_file="/var/crash/127.0.0.1-KDUMP/vmcore",
     ),
     Case(
@@ -135,7 +135,7 @@ CASES: tuple[Case, ...] = (
             "Service Type: kdump-tools",
             "Found crash dumps: No",
         ),
-        facts_zh=("服务状态：inactive", "服务类型：kdump-tools", "是否发现崩溃转储：否"),
+        facts_zh=("服务状态：未运行（inactive）", "服务类型：kdump-tools", "是否发现崩溃转储：否"),
     ),
     Case(
         key="s04",
@@ -276,7 +276,7 @@ CASES: tuple[Case, ...] = (
         ),
         facts_zh=(
             "云助手是否运行：否",
-            "未采集：云助手不可用",
+            "未采集（云助手不可用）",
             "请登录实例（SSH）手动执行以下命令",
         ),
     ),
@@ -335,7 +335,7 @@ CASES: tuple[Case, ...] = (
             "systemctl enable kdump",
         ),
         facts_en=("Service Status: failed", "no capture kernel is loaded"),
-        facts_zh=("服务状态：failed",),
+        facts_zh=("服务状态：失败（failed）",),
         sysctls=(("kernel.softlockup_panic", "1"), ("vm.panic_on_oom", "0")),
     ),
     Case(
@@ -394,7 +394,7 @@ CASES: tuple[Case, ...] = (
             "所诊断的重启：",
             "- 时间窗口内更早的重启\n",
             "位于 fuse\\_request\\_end \\[fuse\\] 的空指针解引用"
-            "（NULL pointer dereference）导致内核 panic（Fatal exception），但未捕获崩溃转储",
+            "导致内核 panic（`Fatal exception`），但未捕获崩溃转储",
         ),
         sysctls=(("kernel.panic_on_oops", "1"),),
     ),
