@@ -318,7 +318,7 @@ class DiagnosisService:
             en=f"The reboot time asked about ({asked}) is older than the {MAX_EVENT_WINDOW_DAYS} "
             f"days of platform events the API keeps; the window was widened to "
             f"{MAX_EVENT_WINDOW_DAYS} days, and events at that time cannot be read.",
-            zh_CN=f"所询问的重启时间（{asked}）早于 API 保留平台事件的 {MAX_EVENT_WINDOW_DAYS} 天；"
+            zh_CN=f"所询问的重启时间（{asked}）早于 API 保留系统事件的 {MAX_EVENT_WINDOW_DAYS} 天；"
             f"事件查询范围已扩大到 {MAX_EVENT_WINDOW_DAYS} 天，该时间的事件无法读取。",
         )
 

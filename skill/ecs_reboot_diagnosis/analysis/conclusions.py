@@ -578,7 +578,7 @@ def _stop_fills(api_calls: Sequence[ApiCall] | None) -> dict[str, Text]:
         "stop_missing": Text(
             en=f"no platform event stopped it, {trail.en}, and the guest cannot be read while "
             "the instance is stopped",
-            zh_CN=f"没有平台事件停止该实例，{trail.zh_CN}，且实例停止期间无法读取其内部信息",
+            zh_CN=f"没有系统事件停止该实例，{trail.zh_CN}，且实例停止期间无法读取其内部信息",
         ),
     }
 
@@ -730,7 +730,7 @@ def conclude_platform(decisive: ClassifiedEvent) -> tuple[Conclusion, list[Recom
         verdict=verdict,
         root_cause=Text(
             en=f"Platform event {e.event_type}{at_en}: {decisive.meaning.en}{reason_en}",
-            zh_CN=f"平台事件{gloss('event', e.event_type, 'zh-CN')}{at_zh}："
+            zh_CN=f"系统事件{gloss('event', e.event_type, 'zh-CN')}{at_zh}："
             f"{decisive.meaning.zh_CN}{reason_zh}",
         ),
         impact_scope=Text(

@@ -72,12 +72,12 @@ def judge(
         summary = (
             Text(
                 en=f"Platform event {name} ({status}) explains why the instance is stopped.",
-                zh_CN=f"平台事件{name_zh}解释了实例为何处于已停止状态，事件状态为{status_zh}。",
+                zh_CN=f"系统事件{name_zh}解释了实例为何处于已停止状态，事件状态为{status_zh}。",
             )
             if stopped
             else Text(
                 en=f"Platform event {name} ({status}) explains the reboot.",
-                zh_CN=f"平台事件{name_zh}解释了此次重启，事件状态为{status_zh}。",
+                zh_CN=f"系统事件{name_zh}解释了此次重启，事件状态为{status_zh}。",
             )
         )
         if decisive.category in ("platform_failure", "platform_maintenance"):
@@ -102,7 +102,7 @@ def judge(
             else "No platform event in the window: the platform did not stop the instance.",
             zh_CN=f"时间窗口内有 {len(classified)} 个事件，均未停止该实例。"
             if classified
-            else "时间窗口内没有平台事件：实例不是被平台停止的。",
+            else "时间窗口内没有系统事件：实例不是被平台停止的。",
         )
     elif classified:
         summary = Text(
@@ -112,7 +112,7 @@ def judge(
     else:
         summary = Text(
             en="No platform event in the window: the reboot was not initiated by the platform.",
-            zh_CN="时间窗口内没有平台事件：此次重启不是平台发起的。",
+            zh_CN="时间窗口内没有系统事件：此次重启不是平台发起的。",
         )
     return EventVerdict(
         outcome="platform_cause" if decisive is not None else "continue",

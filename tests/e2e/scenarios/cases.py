@@ -167,10 +167,13 @@ CASES: tuple[Case, ...] = (
         facts=(
             "Killed process 4321 (mysqld)",
             "`guest:dmesg`",
+        ),
+        facts_en=(
+            "vm.panic_on_oom: 0",
+            "OOM kills a process only; the system keeps running",
             "mysqld pid 4321",
         ),
-        facts_en=("vm.panic_on_oom: 0", "OOM kills a process only; the system keeps running"),
-        facts_zh=("vm.panic_on_oom：0", "OOM 只终止进程，系统继续运行"),
+        facts_zh=("vm.panic_on_oom：0", "OOM 只终止进程，系统继续运行", "`mysqld`（pid 4321）"),
         sysctls=(("vm.panic_on_oom", "0"),),
     ),
     Case(
@@ -302,7 +305,7 @@ CASES: tuple[Case, ...] = (
         verdict="billing",
         facts=("`InstanceExpiration.Stop`", "InstanceExpiration.Stop Executed"),
         facts_en=("Current Status: Stopped", "Renew the instance"),
-        facts_zh=("当前状态：Stopped", "为实例续费"),
+        facts_zh=("当前状态：已停止（Stopped）", "为实例续费"),
     ),
     Case(
         key="s14",
@@ -318,7 +321,7 @@ CASES: tuple[Case, ...] = (
             "`guest:journalctl -b -1`",
         ),
         facts_en=("No platform event in the window", "Found crash dumps: No"),
-        facts_zh=("时间窗口内没有平台事件", "是否发现崩溃转储：否"),
+        facts_zh=("时间窗口内没有系统事件", "是否发现崩溃转储：否"),
     ),
     Case(
         key="s15",
@@ -356,7 +359,10 @@ CASES: tuple[Case, ...] = (
             "The platform reported `InstanceFailure.Reboot` (an instance-level failure)",
             "Found crash dumps: No",
         ),
-        facts_zh=("平台报告了 `InstanceFailure.Reboot`（实例内部故障）", "是否发现崩溃转储：否"),
+        facts_zh=(
+            "平台报告了实例内部故障：因实例错误实例重启（`InstanceFailure.Reboot`）",
+            "是否发现崩溃转储：否",
+        ),
     ),
     Case(
         key="s17",
@@ -437,7 +443,7 @@ CASES: tuple[Case, ...] = (
         facts_zh=(
             "- 时间窗口内更早的重启\n",
             "位于 virtqueue\\_get\\_buf\\_ctx \\[virtio\\_ring\\] 的内核 oops 导致内核 panic"
-            "（Fatal exception in interrupt；RIP virtqueue\\_get\\_buf\\_ctx），"
+            "（`Fatal exception in interrupt`；`RIP virtqueue_get_buf_ctx`），"
             "kdump 已保存崩溃转储",
         ),
     ),

@@ -140,3 +140,14 @@ def test_every_scenario_reads_as_chinese(
     report = load_report(saved.read_text(encoding="utf-8"))
     problems = untranslated(markdown, quoted_names(report))
     assert not problems, "\n".join(problems)
+
+
+def test_a_bad_ecs_diag_lang_is_named(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saved = Path(__file__).parents[2] / "fixtures" / "reports" / "s05_linux_oom_killer.json"
+    monkeypatch.setenv("ECS_DIAG_LANG", "zh")
+    code = main(["render-report", str(saved)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "ECS_DIAG_LANG must be one of en, zh-CN, not 'zh'" in err, err
