@@ -18,7 +18,12 @@ from Tea.exceptions import RetryError as TeaRetryError
 from Tea.exceptions import TeaException, UnretryableException
 
 from ecs_reboot_diagnosis.errors import CloudApiError
-from ecs_reboot_diagnosis_mcp.aliyun.error_codes import CREDENTIALS_HINT, hint_for, rule_for
+from ecs_reboot_diagnosis_mcp.aliyun.error_codes import (
+    CREDENTIALS_HINT,
+    CREDENTIALS_HINT_ZH,
+    hint_for,
+    rule_for,
+)
 from ecs_reboot_diagnosis_mcp.aliyun.retry import is_dropped_connection
 
 REDACTED = "***"
@@ -78,6 +83,9 @@ def api_error(
         redact(message, secret_list) + _after(attempts),
         request_id=request_id,
         hint=redact(hint_for(rule, action=action, ram_action=_ram_action(exc)), secret_list),
+        hint_zh=redact(
+            hint_for(rule, action=action, ram_action=_ram_action(exc), lang="zh-CN"), secret_list
+        ),
     )
 
 
@@ -101,6 +109,7 @@ def reported_failure(
         redact(message or "the service reported a failure", secret_list),
         request_id=request_id,
         hint=redact(hint_for(rule, action=action), secret_list),
+        hint_zh=redact(hint_for(rule, action=action, lang="zh-CN"), secret_list),
     )
 
 
@@ -111,6 +120,7 @@ def credentials_error(action: str, message: str, secrets: Iterable[str | None]) 
         "CredentialsNotFound",
         redact(message, list(secrets)),
         hint=CREDENTIALS_HINT,
+        hint_zh=CREDENTIALS_HINT_ZH,
     )
 
 

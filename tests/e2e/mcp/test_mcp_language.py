@@ -99,6 +99,24 @@ async def test_elicitation_and_missing_ids_speak_the_callers_language(
         assert english.is_error and "Ask the user" in text(english)
 
 
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_cloud_error_of_a_chinese_diagnosis_is_chinese(
+    make_server: Callable[..., MCPServer], mode: str
+) -> None:
+    denied = {"instance_id": "i-bp1seed17ramdenied", "region_id": "cn-hangzhou"}
+    async with Client(make_server(), mode=mode) as client:
+        for lang, said in (
+            ("zh-CN", "当前身份缺少 RAM 权限 ecs:DescribeInstanceHistoryEvents"),
+            ("en", "lacks the RAM permission ecs:DescribeInstanceHistoryEvents"),
+        ):
+            start = structured(await call(client, "ecs_start_diagnosis", **denied, lang=lang))
+            failed = await call(
+                client, "ecs_check_platform_events", diagnosis_id=start["diagnosis_id"]
+            )
+            assert failed.is_error and said in text(failed), text(failed)
+            assert "Forbidden.RAM" in text(failed)  # the API's code stays as it is
+
+
 def test_an_unknown_ecs_diag_lang_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ECS_DIAG_LANG", "fr")
     with pytest.raises(ValidationError, match="ECS_DIAG_LANG must be one of en, zh-CN"):
