@@ -45,7 +45,8 @@ INSTRUCTIONS = """\
 Diagnoses why an Alibaba Cloud ECS instance rebooted or crashed, from data only.
 1. ecs_start_diagnosis(instance_id, region_id): ask the user for both; never guess them.
    When the user says when it rebooted, also pass reboot_time (ISO 8601 with the user's UTC
-   offset, or "2h ago"). It returns a diagnosis_id that every later tool takes.
+   offset, or "2h ago"); when the user writes Chinese, pass lang="zh-CN". It returns a
+   diagnosis_id that every later tool takes.
 2. ecs_check_platform_events -> 3. ecs_check_cloud_assistant -> 4. ecs_run_guest_diagnostics ->
    ecs_get_guest_results -> 5. ecs_triage_crash_dumps -> 6. ecs_recommend_dump_setup.
    Every result names the next tool in next_step; the server refuses steps out of order and
@@ -436,7 +437,8 @@ def build_server(
         guardrails as the step tools, and return the rendered report. Ask the user for the
         instance id and region; never guess. When the user names when it rebooted, pass
         reboot_time (ISO 8601 with the user's UTC offset, or "2h ago"); empty explains the
-        latest reboot. Relay report_markdown unchanged."""
+        latest reboot. Pass lang=zh-CN when the user writes Chinese. Relay report_markdown
+        unchanged."""
 
         async def progress(done: float, total: float | None, message: str) -> None:
             await ctx.report_progress(done, total, strip_controls(message))
@@ -485,7 +487,8 @@ RESOURCE_SCHEME = "ecs-reboot-diagnosis"
 WORKFLOW_PROMPT = """Find out why {target} rebooted or crashed.
 Use the ecs-reboot-diagnosis tools in this order:
 1. ecs_start_diagnosis(instance_id, region_id), plus reboot_time when the user said when it
-   rebooted (ISO 8601 with the user's UTC offset, or "2h ago") -> keep the diagnosis_id.
+   rebooted (ISO 8601 with the user's UTC offset, or "2h ago") and lang="zh-CN" when the user
+   writes Chinese -> keep the diagnosis_id.
 2. ecs_check_platform_events(diagnosis_id). A platform cause (maintenance, host failure,
    expiry) ends the diagnosis: go to step 7.
 3. ecs_check_cloud_assistant(diagnosis_id). If the agent is down, go to step 7 (the report lists
