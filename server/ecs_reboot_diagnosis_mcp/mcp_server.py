@@ -378,7 +378,7 @@ def build_server(
         step the workflow needs (the server says which is missing). lang defaults to the
         diagnosis's language; call again with the other one for the other language. Returns:
         the report and its verdict."""
-        with errors(diagnosis_id):
+        with errors(diagnosis_id, lang):
             report = await service.report(diagnosis_id, caller())
             d = service.status(diagnosis_id, caller())
         language = lang or d.lang
