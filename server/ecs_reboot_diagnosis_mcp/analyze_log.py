@@ -380,7 +380,7 @@ def _as_json(findings: Sequence[Finding]) -> str:
             {
                 "kind": f.kind,
                 "severity": f.severity,
-                "summary": f.summary,
+                "summary": f.summary.en,
                 "confidence": f.confidence,
                 "evidence": [{"line_no": e.line_no, "text": e.text} for e in f.evidence],
                 "facts": _facts(f),
@@ -396,7 +396,7 @@ def _as_text(path: Path, what: str, findings: Sequence[Finding]) -> str:
         return f"{path}: no crash or reboot signature found ({what})"
     blocks = [f"{path}: {len(findings)} finding(s) ({what})"]
     for f in findings:
-        lines = [f"[{f.severity}] {f.kind} (confidence {f.confidence})", f"  {f.summary}"]
+        lines = [f"[{f.severity}] {f.kind} (confidence {f.confidence})", f"  {f.summary.en}"]
         facts = _facts(f)
         if facts:
             shown = ", ".join(

@@ -101,7 +101,10 @@ def cmd_render_report(args: argparse.Namespace) -> int:
     except ReportLoadError as exc:
         raise CliError(f"{path} is not a saved report: {exc}", EXIT_USAGE) from exc
     markdown = args.format != "json"
-    rendered = render_markdown(report, args.lang) if markdown else render_json(report)
+    if markdown:
+        rendered = render_markdown(report, args.lang or _settings(args).lang)
+    else:
+        rendered = render_json(report)
     _write_output(rendered, output, markdown=markdown)
     return EXIT_OK
 
@@ -265,7 +268,12 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         with _service(args, settings) as service:
             report = asyncio.run(
                 service.diagnose(
-                    instance_id, region_id, progress, reboot_time=args.reboot_time, owner=""
+                    instance_id,
+                    region_id,
+                    progress,
+                    reboot_time=args.reboot_time,
+                    owner="",
+                    lang=args.lang or settings.lang,
                 )
             )
     finally:
@@ -527,7 +535,9 @@ def build_parser() -> argparse.ArgumentParser:
         "again, for example in the other language.",
     )
     render.add_argument("report", type=Path, metavar="REPORT.json")
-    render.add_argument("--lang", choices=LANGS, default="en", help="report language")
+    render.add_argument(
+        "--lang", choices=LANGS, help="report language (default: ECS_DIAG_LANG, else en)"
+    )
     render.add_argument("--format", choices=("markdown", "json"), default="markdown")
     render.add_argument("--output", type=Path, help="write to this file instead of stdout")
     render.set_defaults(handler=cmd_render_report)
@@ -548,7 +558,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(2026-11-30T03:00+08:00; without a zone it is UTC) or relative (2h ago, 3d ago, "
         "1d2h ago, 45 minutes ago)",
     )
-    diagnose.add_argument("--lang", choices=LANGS, help="report language (default: en)")
+    diagnose.add_argument(
+        "--lang", choices=LANGS, help="report language (default: ECS_DIAG_LANG, else en)"
+    )
     diagnose.add_argument("--format", choices=("markdown", "json"), default="markdown")
     diagnose.add_argument(
         "--output",

@@ -10,9 +10,9 @@ from __future__ import annotations
 import base64
 import functools
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import TokenVerifier
@@ -34,6 +34,7 @@ from ecs_reboot_diagnosis import __version__
 from ecs_reboot_diagnosis.diagnosis import DIAGNOSIS_ID_PATTERN
 from ecs_reboot_diagnosis.errors import DiagnosisError, InvalidInputError
 from ecs_reboot_diagnosis.fleet_models import parse_since
+from ecs_reboot_diagnosis.models import LANGS, Lang
 from ecs_reboot_diagnosis.service import (
     DiagnosisService,
     validate_instance_id,
@@ -64,7 +65,8 @@ INSTRUCTIONS = """\
 Diagnoses why an Alibaba Cloud ECS instance rebooted or crashed, from data only.
 1. ecs_start_diagnosis(instance_id, region_id): ask the user for both; never guess them.
    When the user says when it rebooted, also pass reboot_time (ISO 8601 with the user's UTC
-   offset, or "2h ago"). It returns a diagnosis_id that every later tool takes.
+   offset, or "2h ago"); when the user writes Chinese, pass lang="zh-CN". It returns a
+   diagnosis_id that every later tool takes.
 2. ecs_check_platform_events -> 3. ecs_check_cloud_assistant -> 4. ecs_run_guest_diagnostics ->
    ecs_get_guest_results -> 5. ecs_triage_crash_dumps -> 6. ecs_recommend_dump_setup.
    Every result names the next tool in next_step; the server refuses steps out of order and
@@ -133,8 +135,16 @@ RebootTimeArg = Annotated[
     ),
 ]
 LangArg = Annotated[
-    Literal["en", "zh-CN"],
-    Field(description="Report language: en (English) or zh-CN (Simplified Chinese)."),
+    Lang | None,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": list(LANGS),
+            "description": "Language of the report and of the messages: en (English) or zh-CN "
+            "(Simplified Chinese). Pass zh-CN when the user writes Chinese. Default: the "
+            "diagnosis's language, set at its start (else the server's ECS_DIAG_LANG).",
+        }
+    ),
 ]
 
 
@@ -242,8 +252,32 @@ class Target(BaseModel):
     region_id: str = Field(description="Region id, e.g. cn-hangzhou")
 
 
-def resolve_target(instance_id: str, region_id: str, ctx: Context) -> Elicit[Target] | Target:
-    """Use the ids the agent passed when valid; otherwise ask the user, or tell the agent to."""
+class TargetZh(Target):
+    """要诊断的实例（由用户确认）。"""
+
+    instance_id: str = Field(description="ECS 实例 ID，例如 i-bp1a2b3c4d5e6f7g8h9j")
+    region_id: str = Field(description="地域 ID，例如 cn-hangzhou")
+
+
+ELICIT_QUESTION: dict[Lang, str] = {
+    "en": "Which ECS instance should be diagnosed, and in which region?",
+    "zh-CN": "要诊断哪个 ECS 实例？它在哪个地域？",
+}
+
+
+class DiagnosisServer(MCPServer):
+    """The MCP server of the diagnosis tools; it knows its default language (ECS_DIAG_LANG)."""
+
+    default_lang: Lang = "en"
+
+
+def resolve_target(
+    instance_id: str, region_id: str, ctx: Context, lang: Lang | None = None
+) -> Elicit[Target] | Target:
+    """Use the ids the agent passed when valid; otherwise ask the user, or tell the agent to,
+    in the call's language (``lang``, else the server's default)."""
+    server = ctx.mcp_server
+    language = lang or (server.default_lang if isinstance(server, DiagnosisServer) else "en")
     try:
         return Target(
             instance_id=validate_instance_id(instance_id),
@@ -252,11 +286,9 @@ def resolve_target(instance_id: str, region_id: str, ctx: Context) -> Elicit[Tar
     except InvalidInputError as exc:
         caps = ctx.client_capabilities
         if caps is None or caps.elicitation is None:
-            raise ToolError(message_for(exc)) from exc
-        return Elicit(
-            f"{exc.message} Which ECS instance should be diagnosed, and in which region?",
-            Target,
-        )
+            raise ToolError(message_for(exc, lang=language)) from exc
+        schema = TargetZh if language == "zh-CN" else Target
+        return Elicit(f"{exc.message_in(language)} {ELICIT_QUESTION[language]}", schema)
 
 
 def accepted_target(outcome: ElicitationResult[Target], tool: str) -> Target:
@@ -343,7 +375,24 @@ def build_server(
     ``auth`` and ``token_verifier`` (both or neither) make the streamable-HTTP app require a
     bearer token through the SDK's own authorization support (see :mod:`http_app`).
     """
-    mcp: MCPServer = MCPServer(
+    default_lang = service.config.lang
+
+    def lang_of(diagnosis_id: str | None) -> Lang:
+        """The language of the diagnosis (the server's default when there is none)."""
+        if not diagnosis_id:
+            return default_lang
+        try:
+            return service.status(diagnosis_id, caller()).lang
+        except DiagnosisError:
+            return default_lang
+
+    def errors(
+        diagnosis_id: str | None = None, lang: Lang | None = None
+    ) -> AbstractContextManager[None]:
+        """Domain errors become tool errors in the diagnosis's language (looked up on error)."""
+        return translated(diagnosis_id, lambda: lang or lang_of(diagnosis_id))
+
+    mcp = DiagnosisServer(
         "ecs-reboot-diagnosis",
         title="ECS reboot and crash diagnosis",
         instructions=INSTRUCTIONS,
@@ -351,6 +400,7 @@ def build_server(
         auth=auth,
         token_verifier=token_verifier,
     )
+    mcp.default_lang = default_lang
 
     def tool(title: str, annotations: ToolAnnotations) -> Callable[[F], F]:
         """Register a tool; its docstring, on one line, is its description."""
@@ -370,18 +420,20 @@ def build_server(
         instance_id: InstanceIdArg = "",
         region_id: RegionIdArg = "",
         reboot_time: RebootTimeArg = "",
+        lang: LangArg = None,
     ) -> results.StartResult:
         """Confirm an ECS instance (status, name, OS type) and open a diagnosis of why it rebooted
         or crashed. Use it first, with the instance id and region the user gave; if either is
         unknown, ask the user (never guess). When the user names when it rebooted ("around 3 am
         yesterday"), pass reboot_time (ISO 8601 with the user's UTC offset, or "2h ago"); leave
-        it empty for the latest reboot. Returns: diagnosis_id (pass it to every later tool), the
-        instance facts, the reboot time asked about, and next_step.
+        it empty for the latest reboot. Pass lang=zh-CN when the user writes Chinese: the
+        report and messages of the diagnosis follow it. Returns: diagnosis_id (pass it to every
+        later tool), the instance facts, the reboot time asked about, and next_step.
         Next: ecs_check_platform_events."""
         target = accepted_target(asked, "ecs_start_diagnosis")
-        with translated():
+        with errors(lang=lang):
             d = await service.start(
-                target.instance_id, target.region_id, caller(), reboot_time or None
+                target.instance_id, target.region_id, caller(), reboot_time or None, lang
             )
         return results.start_result(d)
 
@@ -393,7 +445,7 @@ def build_server(
         InstanceFailure.Reboot) in the recent window and judge them. A platform cause ends the
         diagnosis. Requires: ecs_start_diagnosis. Returns: the events with their meaning and the
         verdict. Next: ecs_check_cloud_assistant, or ecs_render_report on a platform cause."""
-        with translated(diagnosis_id):
+        with errors(diagnosis_id):
             d = await service.check_events(diagnosis_id, caller())
         return results.events_result(d)
 
@@ -405,7 +457,7 @@ def build_server(
         required before any command runs in the guest. Requires: ecs_check_platform_events.
         Returns: agent status, heartbeat age, and manual steps when it is unusable.
         Next: ecs_run_guest_diagnostics, or ecs_render_report when the agent is down."""
-        with translated(diagnosis_id):
+        with errors(diagnosis_id):
             d = await service.check_agent(diagnosis_id, caller())
         return results.agent_result(d)
 
@@ -422,7 +474,7 @@ def build_server(
         async def progress(done: float, total: float | None, message: str) -> None:
             await ctx.report_progress(done, total, strip_controls(message))
 
-        with translated(diagnosis_id):
+        with errors(diagnosis_id):
             d, status = await service.run_guest(diagnosis_id, caller(), progress)
         return results.guest_run_result(d, status)
 
@@ -434,7 +486,7 @@ def build_server(
         clean reboot, bug check ...) with the evidence lines they rest on. Returns status
         pending with a retry hint while the collector still runs. Requires:
         ecs_run_guest_diagnostics. Next: ecs_triage_crash_dumps."""
-        with translated(diagnosis_id):
+        with errors(diagnosis_id):
             d, status = await service.get_guest_results(diagnosis_id, caller())
         return results.guest_results_result(d, status)
 
@@ -446,7 +498,7 @@ def build_server(
         modules and call trace on Linux; MEMORY.DMP / minidumps and the bug check on Windows.
         Requires: ecs_get_guest_results. Returns: the dump facts.
         Next: ecs_recommend_dump_setup."""
-        with translated(diagnosis_id):
+        with errors(diagnosis_id):
             d = await service.triage_dumps(diagnosis_id, caller())
         return results.triage_result(d)
 
@@ -457,22 +509,24 @@ def build_server(
         """Judge whether the next crash would leave a dump (kdump on Linux, memory dump and page
         file on Windows) and give the steps for this OS when it would not. Requires:
         ecs_triage_crash_dumps. Returns: needed, reason, steps. Next: ecs_render_report."""
-        with translated(diagnosis_id):
+        with errors(diagnosis_id):
             d = await service.recommend_dump_setup(diagnosis_id, caller())
         return results.dump_advice_result(d)
 
     @tool("Render the report (final step)", READ_ONLY)
     async def ecs_render_report(
-        diagnosis_id: DiagnosisId, ctx: Context, lang: LangArg = "en"
+        diagnosis_id: DiagnosisId, ctx: Context, lang: LangArg = None
     ) -> results.ReportResult:
         """Render the diagnosis report from the fixed template, filled only from collected data.
         Relay report_markdown to the user unchanged: do not rewrite or extend it. Requires: every
-        step the workflow needs (the server says which is missing). Can be called again for
-        the other language. Returns: the report and its verdict."""
-        with translated(diagnosis_id):
+        step the workflow needs (the server says which is missing). lang defaults to the
+        diagnosis's language; call again with the other one for the other language. Returns:
+        the report and its verdict."""
+        with errors(diagnosis_id, lang):
             report = await service.report(diagnosis_id, caller())
             d = service.status(diagnosis_id, caller())
-        return results.report_result(d, report, lang, _markdown(report, lang))
+        language = lang or d.lang
+        return results.report_result(d, report, language, _markdown(report, language))
 
     @tool("Read the guest from outside", STEP)
     async def ecs_collect_agentless_evidence(
@@ -483,7 +537,7 @@ def build_server(
         as an image (a blue screen or a panic on screen is readable in it), plus the API calls
         and metrics already read. The workflow does this itself when Cloud Assistant is down.
         Requires: ecs_start_diagnosis. Next: the step named in next_step."""
-        with translated(diagnosis_id):
+        with errors(diagnosis_id):
             d = await service.collect_agentless(diagnosis_id, caller())
         result = results.agentless_result(d)
         content: list[TextContent | ImageContent] = [
@@ -505,7 +559,7 @@ def build_server(
     ) -> results.StatusResult:
         """Where a diagnosis stands: phase, completed steps, remaining tools, next step. Use it to
         resume a diagnosis. Requires: a diagnosis_id from ecs_start_diagnosis. Read-only."""
-        with translated(diagnosis_id):
+        with errors(diagnosis_id):
             d = service.status(diagnosis_id, caller())
         return results.status_result(d)
 
@@ -520,30 +574,32 @@ def build_server(
         ctx: Context,
         instance_id: InstanceIdArg = "",
         region_id: RegionIdArg = "",
-        lang: LangArg = "en",
+        lang: LangArg = None,
         reboot_time: RebootTimeArg = "",
     ) -> results.ReportResult:
         """Run the whole diagnosis in one call (for headless agents), with the same order and
         guardrails as the step tools, and return the rendered report. Ask the user for the
         instance id and region; never guess. When the user names when it rebooted, pass
         reboot_time (ISO 8601 with the user's UTC offset, or "2h ago"); empty explains the
-        latest reboot. Relay report_markdown unchanged."""
+        latest reboot. Pass lang=zh-CN when the user writes Chinese. Relay report_markdown
+        unchanged."""
 
         target = accepted_target(asked, "ecs_diagnose_instance")
 
         async def progress(done: float, total: float | None, message: str) -> None:
             await ctx.report_progress(done, total, strip_controls(message))
 
-        with translated():
+        with errors(lang=lang):
             report = await service.diagnose(
                 target.instance_id,
                 target.region_id,
                 progress,
                 owner=caller(),
                 reboot_time=reboot_time or None,
+                lang=lang,
             )
             d = service.status(report.diagnosis_id, caller())
-        return results.report_result(d, report, lang, _markdown(report, lang))
+        return results.report_result(d, report, d.lang, _markdown(report, d.lang))
 
     @tool("Scan a fleet for reboots", diagnose_annotations)
     async def ecs_scan_fleet(
@@ -554,7 +610,7 @@ def build_server(
         since: SinceArg = "24h",
         scan_id: ScanIdArg = "",
         page: PageArg = 1,
-        lang: LangArg = "en",
+        lang: LangArg = None,
     ) -> fleet_results.FleetScanResult:
         """Find which instances of a region rebooted, stopped or crashed in a recent window and
         why, grouped by cause (platform event, API caller, kernel crash signature, OOM victim,
@@ -591,7 +647,7 @@ def build_server(
                 new_id = scanner.start(request, owner)
             with translated_scan(new_id):
                 result = await scanner.run(new_id, progress, owner)
-        return fleet_results.scan_result(result, page, lang)
+        return fleet_results.scan_result(result, page, lang or default_lang)
 
     if not service.config.guest_commands:
         for name in GUEST_TOOLS:
@@ -640,7 +696,8 @@ RESOURCE_SCHEME = "ecs-reboot-diagnosis"
 WORKFLOW_PROMPT = """Find out why {target} rebooted or crashed.
 Use the ecs-reboot-diagnosis tools in this order:
 1. ecs_start_diagnosis(instance_id, region_id), plus reboot_time when the user said when it
-   rebooted (ISO 8601 with the user's UTC offset, or "2h ago") -> keep the diagnosis_id.
+   rebooted (ISO 8601 with the user's UTC offset, or "2h ago") and lang="zh-CN" when the user
+   writes Chinese -> keep the diagnosis_id.
 2. ecs_check_platform_events(diagnosis_id). A platform cause (maintenance, host failure,
    expiry) ends the diagnosis: go to step 7.
 3. ecs_check_cloud_assistant(diagnosis_id). If the agent is down, go to step 7 (the report lists

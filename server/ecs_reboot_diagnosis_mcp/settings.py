@@ -17,7 +17,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ecs_reboot_diagnosis.models import Lang
+from ecs_reboot_diagnosis.models import LANGS, Lang
 from ecs_reboot_diagnosis.service import ServiceConfig
 from ecs_reboot_diagnosis_mcp.aliyun.ca_bundle import check_ca_bundle
 
@@ -94,7 +94,11 @@ class Settings(BaseSettings):
         description="PEM file of CA certificates to trust over HTTPS besides the public roots "
         "(a TLS-inspecting proxy, the simulator's `simulate --tls` CA); verification stays on.",
     )
-    lang: Lang = "en"
+    lang: Lang = Field(
+        "en",
+        description="Default language of reports, tool errors and elicitation: en or zh-CN "
+        "(a diagnosis started with its own lang keeps it).",
+    )
     event_window_days: int = Field(7, ge=1, le=30)
     log_window_days: int = Field(7, ge=1, le=90)
     guest_commands: bool = True
@@ -155,6 +159,13 @@ class Settings(BaseSettings):
         "the per-product overrides say.",
     )
 
+    @field_validator("lang", mode="before")
+    @classmethod
+    def _known_lang(cls, value: object) -> object:
+        if value not in LANGS:
+            raise ValueError(f"ECS_DIAG_LANG must be one of {', '.join(LANGS)}, not {value!r}")
+        return value
+
     @field_validator("ca_bundle")
     @classmethod
     def _usable_ca_bundle(cls, value: str) -> str:
@@ -205,6 +216,7 @@ class Settings(BaseSettings):
             log_window_days=self.log_window_days,
             wait_deadline_seconds=self.wait_deadline_s,
             history_days=self.history_days,
+            lang=self.lang,
         )
 
 

@@ -8,7 +8,7 @@ the model and logs the traceback to stderr.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from mcp.server.mcpserver.exceptions import ToolError
@@ -24,7 +24,8 @@ from ecs_reboot_diagnosis.errors import (
     UnknownDiagnosisError,
     WorkflowOrderError,
 )
-from ecs_reboot_diagnosis.workflow import Step
+from ecs_reboot_diagnosis.models import Lang
+from ecs_reboot_diagnosis.workflow import BRANCH_DETAIL, BRANCH_DETAIL_ZH, Step
 
 STEP_TOOLS: dict[Step, str] = {
     Step.CONFIRM_INSTANCE: "ecs_start_diagnosis",
@@ -46,7 +47,10 @@ def tool_call(step: Step, diagnosis_id: str) -> str:
     return f"{tool}(diagnosis_id='{diagnosis_id}')"
 
 
-def message_for(error: DiagnosisError, diagnosis_id: str = "") -> str:
+def message_for(error: DiagnosisError, diagnosis_id: str = "", lang: Lang = "en") -> str:
+    """The tool error text for ``error``, in ``lang``: what happened, then the call to make."""
+    if lang == "zh-CN":
+        return _message_zh(error, diagnosis_id)
     if isinstance(error, WorkflowOrderError):
         tool = STEP_TOOLS[error.step]
         if error.reason == "prerequisite":
@@ -102,13 +106,54 @@ def check_diagnosis_id(diagnosis_id: str) -> None:
         )
 
 
+def _message_zh(error: DiagnosisError, diagnosis_id: str) -> str:
+    """:func:`message_for` in Simplified Chinese (tool names and calls stay as they are)."""
+    message, hint = error.message_in("zh-CN"), error.hint_in("zh-CN")
+    if isinstance(error, WorkflowOrderError):
+        tool = STEP_TOOLS[error.step]
+        if error.reason == "prerequisite":
+            head = f"{tool} 现在还不能运行：诊断处于阶段 '{error.phase.value}'。"
+        elif error.reason == "already_done":
+            head = f"本次诊断已运行过 {tool}。"
+        else:
+            branch = next((k for k, v in BRANCH_DETAIL.items() if v == error.detail), None)
+            detail = BRANCH_DETAIL_ZH[branch] if branch else error.detail
+            why = f"：{detail}" if detail else ""
+            head = f"本次诊断不需要 {tool}{why}。"
+        if error.required is None:
+            return head
+        verb = "先" if error.reason == "prerequisite" else "接下来"
+        return f"{head}请{verb}调用 {tool_call(error.required, diagnosis_id)}。"
+    if isinstance(error, UnknownDiagnosisError):
+        return (
+            f"{message}请使用用户提供的实例和地域调用 "
+            "ecs_start_diagnosis(instance_id=..., region_id=...) 开始新的诊断。"
+        )
+    if isinstance(error, InvalidInputError):
+        return f"{message}{hint}然后再次调用 ecs_start_diagnosis。"
+    if isinstance(error, QuotaExceededError):
+        return (
+            f"{message}请先完成一个进行中的诊断（按其 next_step 一直执行到 "
+            "ecs_render_report(diagnosis_id=...)；ecs_get_diagnosis_status 可查看其进度），"
+            "或等待某个未使用的诊断过期，然后再次调用 ecs_start_diagnosis。"
+            "不会为腾出名额而丢弃任何诊断。"
+        )
+    if isinstance(error, InstanceNotFoundError):
+        return f"{message}{hint}然后再次调用 ecs_start_diagnosis(instance_id=..., region_id=...)。"
+    return f"{message}{hint}" if hint else message
+
+
 @contextmanager
-def translated(diagnosis_id: str | None = None) -> Iterator[None]:
-    """Run a tool body, turning domain errors into ToolError with the next call to make; a
+def translated(
+    diagnosis_id: str | None = None, lang: Callable[[], Lang] | None = None
+) -> Iterator[None]:
+    """Run a tool body, turning domain errors into ToolError with the next call to make, in
+    the language ``lang()`` names (called only when an error occurs; default English); a
     ``diagnosis_id`` given is checked first."""
     if diagnosis_id is not None:
         check_diagnosis_id(diagnosis_id)
     try:
         yield
     except DiagnosisError as exc:
-        raise ToolError(message_for(exc, diagnosis_id or "")) from exc
+        language = lang() if lang is not None else "en"
+        raise ToolError(message_for(exc, diagnosis_id or "", language)) from exc

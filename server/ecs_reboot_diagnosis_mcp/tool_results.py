@@ -63,13 +63,14 @@ class StepResult(BaseModel):
     next_step: NextStep | None
 
 
-def next_step(d: Diagnosis, lang: Lang = "en") -> NextStep | None:
+def next_step(d: Diagnosis) -> NextStep | None:
+    """The next tool to call; the report's ``lang`` is the diagnosis's language."""
     if d.workflow.phase == Phase.REPORTED:
         return None
     step = d.workflow.next_step
     args = {"diagnosis_id": d.id}
     if step == Step.RENDER_REPORT:
-        args["lang"] = lang
+        args["lang"] = d.lang
     return NextStep(tool=STEP_TOOLS[step], arguments=args, why=STEP_WHY[step])
 
 
@@ -281,7 +282,7 @@ def finding_view(f: Finding) -> FindingView:
     return FindingView(
         kind=f.kind,
         severity=f.severity,
-        summary=_clip(f.summary),
+        summary=_clip(f.summary.en),
         confidence=f.confidence,
         trusted=f.trusted,
         evidence=[

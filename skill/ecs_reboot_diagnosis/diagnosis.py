@@ -17,6 +17,7 @@ from ecs_reboot_diagnosis.models import (
     GuestEvidence,
     GuestRun,
     InstanceFacts,
+    Lang,
     MetricSummary,
     Report,
     ScreenshotInfo,
@@ -51,6 +52,9 @@ class Diagnosis(BaseModel):
     instance: InstanceFacts
     reboot_time: datetime | None = None
     """The time of the reboot the user asked about (UTC), when given at the start."""
+    lang: Lang = "en"
+    """The language of this diagnosis: of its report by default, of the tool errors and of the
+    ``lang`` argument its ``next_step`` names (set at the start, else the server's default)."""
     events: EventVerdict | None = None
     cloud_assistant: CloudAssistantStatus | None = None
     guest_run: GuestRun | None = None

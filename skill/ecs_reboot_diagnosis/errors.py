@@ -11,16 +11,33 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from datetime import timedelta
 
+    from ecs_reboot_diagnosis.models import Lang
     from ecs_reboot_diagnosis.workflow import Phase, Step
 
 
 class DiagnosisError(Exception):
-    """Base of every error the core raises on purpose."""
+    """Base of every error the core raises on purpose.
 
-    def __init__(self, message: str, *, hint: str = "") -> None:
+    ``message`` and ``hint`` are English; ``message_zh`` and ``hint_zh`` say the same in
+    Simplified Chinese (empty: no translation, the English is used). :meth:`message_in` and
+    :meth:`hint_in` pick the language of the diagnosis."""
+
+    def __init__(
+        self, message: str, *, hint: str = "", message_zh: str = "", hint_zh: str = ""
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.message_zh = message_zh
+        self.hint_zh = hint_zh
+
+    def message_in(self, lang: Lang) -> str:
+        return self.message_zh if lang == "zh-CN" and self.message_zh else self.message
+
+    def hint_in(self, lang: Lang) -> str:
+        if lang == "zh-CN" and self.hint_zh:
+            return self.hint_zh
+        return self.hint
 
     def __str__(self) -> str:
         return f"{self.message} {self.hint}".strip()
@@ -29,8 +46,16 @@ class DiagnosisError(Exception):
 class InvalidInputError(DiagnosisError):
     """A parameter is missing or malformed. The user must supply it; it is never guessed."""
 
-    def __init__(self, parameter: str, message: str, *, hint: str = "") -> None:
-        super().__init__(message, hint=hint)
+    def __init__(
+        self,
+        parameter: str,
+        message: str,
+        *,
+        hint: str = "",
+        message_zh: str = "",
+        hint_zh: str = "",
+    ) -> None:
+        super().__init__(message, hint=hint, message_zh=message_zh, hint_zh=hint_zh)
         self.parameter = parameter
 
 
@@ -39,9 +64,12 @@ class UnknownDiagnosisError(DiagnosisError):
 
     def __init__(self, diagnosis_id: str, *, expired: bool = False) -> None:
         what = "has expired" if expired else "is unknown"
+        what_zh = "已过期" if expired else "不存在"
         super().__init__(
             f"Diagnosis {diagnosis_id!r} {what}.",
             hint="Start a new diagnosis for the instance; its id is returned by the first step.",
+            message_zh=f"诊断 {diagnosis_id!r} {what_zh}。",
+            hint_zh="请为该实例重新开始一次诊断；第一步会返回新的诊断 ID。",
         )
         self.diagnosis_id = diagnosis_id
         self.expired = expired
@@ -56,6 +84,9 @@ class QuotaExceededError(DiagnosisError):
             f"Too many diagnoses in progress: this caller already holds {limit}, its maximum.",
             hint="Finish one (render its report) or wait until an unused one expires "
             f"({hours:g} h after its last step); then start the new diagnosis again.",
+            message_zh=f"进行中的诊断过多：当前调用方已持有 {limit} 个，达到上限。",
+            hint_zh="请先完成其中一个（生成其报告），或等待某个未使用的诊断过期"
+            f"（最后一步之后 {hours:g} 小时），然后重新开始新的诊断。",
         )
         self.limit = limit
 
@@ -122,6 +153,8 @@ class InstanceNotFoundError(DiagnosisError):
         super().__init__(
             f"Instance {instance_id} was not found in region {region_id}.",
             hint="Check the instance id and the region with the user; do not guess another one.",
+            message_zh=f"在地域 {region_id} 中未找到实例 {instance_id}。",
+            hint_zh="请与用户核对实例 ID 和地域；不要猜测其他值。",
         )
         self.instance_id = instance_id
         self.region_id = region_id
@@ -152,11 +185,19 @@ class CloudApiError(DiagnosisError):
         *,
         request_id: str = "",
         hint: str = "",
+        hint_zh: str = "",
     ) -> None:
         rid = f" (RequestId {request_id})" if request_id else ""
         # A message that says its own status ("... returned HTTP 500 ...") needs no code before it.
         said = f"{code}: " if code and not code.startswith("HTTP") else ""
-        super().__init__(f"{action} failed: {said}{message}{rid}", hint=hint)
+        said_zh = f"{code}：" if code and not code.startswith("HTTP") else ""
+        rid_zh = f"（RequestId {request_id}）" if request_id else ""
+        super().__init__(
+            f"{action} failed: {said}{message}{rid}",
+            hint=hint,
+            message_zh=f"调用 {action} 失败：{said_zh}{message}{rid_zh}",
+            hint_zh=hint_zh,
+        )
         self.action = action
         self.kind = kind
         self.code = code

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SCHEMA_VERSION = 1
 
@@ -220,13 +220,20 @@ class FindingFacts(Record):
 class Finding(Record):
     kind: FindingKind
     severity: Severity
-    summary: str
+    summary: Text
+    """What the analyzer found, in both languages; the Chinese quotes guest text between
+    backticks. A report stored before summaries had a Chinese text reads its English as both."""
     evidence: list[Evidence] = Field(default_factory=list)
     facts: FindingFacts = Field(default_factory=FindingFacts)
     confidence: Confidence = "medium"
     trusted: bool = True
     """False when every line the finding rests on is ``unconfirmed`` guest text: such a finding
     is reported but cannot decide a verdict on its own."""
+
+    @field_validator("summary", mode="before")
+    @classmethod
+    def _summary_of_old_reports(cls, value: object) -> object:
+        return {"en": value, "zh-CN": value} if isinstance(value, str) else value
 
 
 def finding_order(finding: Finding) -> tuple[int, int]:

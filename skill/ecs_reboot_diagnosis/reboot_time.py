@@ -52,6 +52,12 @@ ACCEPTED_FORMATS: Final = (
     "user's UTC offset); or a relative time such as 2h ago, 90m ago, 3d ago, 1d2h ago, "
     "45 minutes ago, 2 hours ago, 2 weeks ago. The time must lie within the last 365 days."
 )
+ACCEPTED_FORMATS_ZH: Final = (
+    "可接受的格式：ISO 8601 日期时间，例如 2026-11-30T03:00、2026-11-30 03:00:15、"
+    "2026-11-30T03:00Z 或 2026-11-30T03:00+08:00（不带时区时按 UTC 解释，请加上用户所在时区的 "
+    "UTC 偏移）；或相对时间，例如 2h ago、90m ago、3d ago、1d2h ago、45 minutes ago、"
+    "2 hours ago、2 weeks ago。时间必须在最近 365 天之内。"
+)
 
 _ISO: Final = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[t ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
@@ -71,7 +77,7 @@ _WORDS: Final = re.compile(r"[a-z ]+")
 
 
 def _refuse(message: str) -> InvalidInputError:
-    return InvalidInputError(PARAMETER, message, hint=ACCEPTED_FORMATS)
+    return InvalidInputError(PARAMETER, message, hint=ACCEPTED_FORMATS, hint_zh=ACCEPTED_FORMATS_ZH)
 
 
 def _shown(text: str) -> str:

@@ -61,6 +61,7 @@ from ecs_reboot_diagnosis.models import (
     CloudAssistantStatus,
     DumpTriage,
     GuestRun,
+    Lang,
     MetricSummary,
     Report,
     ScreenshotInfo,
@@ -122,6 +123,8 @@ class ServiceConfig:
     """RunCommand ``CommandContent`` limit assumed (Base64 content plus parameters, bytes)."""
     history_days: int = 30
     """How far back earlier reports of the instance feed the report's recurrence line."""
+    lang: Lang = "en"
+    """The language of a diagnosis whose caller names none (reports, tool errors)."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.event_window_days <= MAX_EVENT_WINDOW_DAYS:
@@ -148,6 +151,8 @@ def validate_instance_id(value: str) -> str:
             "instance_id",
             "The ECS instance id is missing.",
             hint="Ask the user for it (it looks like i-bp1a2b3c4d5e6f7g8h9j); never guess it.",
+            message_zh="缺少 ECS 实例 ID。",
+            hint_zh="请向用户询问（形如 i-bp1a2b3c4d5e6f7g8h9j）；不要猜测。",
         )
     if not re.fullmatch(INSTANCE_ID_PATTERN, value):
         raise InvalidInputError(
@@ -155,6 +160,8 @@ def validate_instance_id(value: str) -> str:
             f"{value[:64]!r} is not an ECS instance id.",
             hint="An instance id starts with 'i-' followed by lowercase letters and digits. "
             "Ask the user for the exact id.",
+            message_zh=f"{value[:64]!r} 不是 ECS 实例 ID。",
+            hint_zh="实例 ID 以 'i-' 开头，后接小写字母和数字。请向用户确认准确的 ID。",
         )
     return value
 
@@ -167,12 +174,16 @@ def validate_region_id(value: str) -> str:
             "The region id is missing.",
             hint="Ask the user which region the instance is in (for example cn-hangzhou); "
             "never guess it.",
+            message_zh="缺少地域 ID。",
+            hint_zh="请询问用户实例所在的地域（例如 cn-hangzhou）；不要猜测。",
         )
     if not re.fullmatch(REGION_ID_PATTERN, value):
         raise InvalidInputError(
             "region_id",
             f"{value[:64]!r} is not a region id.",
             hint="A region id looks like cn-hangzhou or ap-southeast-1. Ask the user for it.",
+            message_zh=f"{value[:64]!r} 不是地域 ID。",
+            hint_zh="地域 ID 形如 cn-hangzhou 或 ap-southeast-1。请向用户询问。",
         )
     return value
 
@@ -245,13 +256,19 @@ class DiagnosisService:
     # --- step 1 ----------------------------------------------------------------------------
 
     async def start(
-        self, instance_id: str, region_id: str, owner: str, reboot_time: str | None = None
+        self,
+        instance_id: str,
+        region_id: str,
+        owner: str,
+        reboot_time: str | None = None,
+        lang: Lang | None = None,
     ) -> Diagnosis:
         """Confirm the instance exists and record its facts; returns the new diagnosis.
 
         ``reboot_time`` (optional) is the time of the reboot the user asks about, in a form
         :func:`~ecs_reboot_diagnosis.reboot_time.parse_reboot_time` reads; it is read against
-        this service's clock now and validated before any API call.
+        this service's clock now and validated before any API call. ``lang`` is the language of
+        the diagnosis (None: the service's default, :attr:`ServiceConfig.lang`).
         """
         instance_id = validate_instance_id(instance_id)
         region_id = validate_region_id(region_id)
@@ -269,6 +286,7 @@ class DiagnosisService:
             workflow=advance(WorkflowState(), Step.CONFIRM_INSTANCE, "done"),
             instance=instance,
             reboot_time=asked,
+            lang=lang or self.config.lang,
         )
         self.store.add(diagnosis)
         return diagnosis
@@ -408,7 +426,7 @@ class DiagnosisService:
             en=f"The reboot time asked about ({asked}) is older than the {MAX_EVENT_WINDOW_DAYS} "
             f"days of platform events the API keeps; the window was widened to "
             f"{MAX_EVENT_WINDOW_DAYS} days, and events at that time cannot be read.",
-            zh_CN=f"所询问的重启时间（{asked}）早于 API 保留平台事件的 {MAX_EVENT_WINDOW_DAYS} 天；"
+            zh_CN=f"所询问的重启时间（{asked}）早于 API 保留系统事件的 {MAX_EVENT_WINDOW_DAYS} 天；"
             f"事件查询范围已扩大到 {MAX_EVENT_WINDOW_DAYS} 天，该时间的事件无法读取。",
         )
 
@@ -855,6 +873,7 @@ class DiagnosisService:
         *,
         owner: str,
         reboot_time: str | None = None,
+        lang: Lang | None = None,
     ) -> Report:
         """Run every step in order, with the same guardrails as step-by-step use."""
 
@@ -862,7 +881,7 @@ class DiagnosisService:
             if progress is not None:
                 await progress(0, None, message)
 
-        d = await self.start(instance_id, region_id, owner, reboot_time)
+        d = await self.start(instance_id, region_id, owner, reboot_time, lang)
         await say(f"Instance {d.instance.instance_id} confirmed ({d.instance.os_type}).")
         d = await self.check_events(d.id, owner)
         await say("Platform events checked.")
@@ -956,13 +975,16 @@ async def _cancel(*tasks: asyncio.Future[Any]) -> None:
 
 
 def _unavailable(source: str, exc: CloudApiError) -> SourceNote:
-    why = "permission denied" if exc.kind == "forbidden" else f"{exc.code}"
+    forbidden = exc.kind == "forbidden"
+    why = "permission denied" if forbidden else f"{exc.code}"
+    why_zh = "权限不足" if forbidden else f"错误码 {exc.code}"
     rid = f", RequestId {exc.request_id}" if exc.request_id else ""
+    rid_zh = f"，RequestId {exc.request_id}" if exc.request_id else ""
     return SourceNote(
         source=source,
         detail=Text(
             en=f"{source} could not be read ({why}{rid}); this evidence is missing.",
-            zh_CN=f"无法读取 {source}（{why}{rid}）；缺少此项证据。",
+            zh_CN=f"无法读取 {source}（{why_zh}{rid_zh}）；缺少此项证据。",
         ),
     )
 

@@ -118,6 +118,12 @@ BRANCH_DETAIL: dict[Branch, str] = {
     "guest_commands_disabled": "guest commands are disabled on this server",
     "guest_collection_failed": "the guest collector did not finish",
 }
+BRANCH_DETAIL_ZH: dict[Branch, str] = {
+    "platform_cause": "系统事件已能解释这次重启",
+    "agent_unavailable": "该实例上的云助手不可用",
+    "guest_commands_disabled": "本服务已禁止在实例内执行命令",
+    "guest_collection_failed": "实例内的采集脚本未能完成",
+}
 
 
 class WorkflowState(BaseModel):

@@ -204,7 +204,7 @@ def test_soft_lockup_panic(linux_case: Run) -> None:
 def test_clean_operator_reboot(linux_case: Run) -> None:
     guest = analyse(linux_case("clean_reboot"))
     reboot = finding(guest, "clean_reboot")
-    assert "admin ran /usr/sbin/reboot through sudo" in reboot.summary
+    assert "admin ran /usr/sbin/reboot through sudo" in reboot.summary.en
     assert reboot.facts.process == "reboot"
     sources = {e.source for e in reboot.evidence}
     assert {"guest:journalctl -b -1", "guest:last -x"} <= sources

@@ -13,11 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ecs_reboot_diagnosis.errors import CloudErrorKind
+from ecs_reboot_diagnosis.models import Lang
 
 CREDENTIALS_HINT = (
     "Configure Alibaba Cloud credentials: ALIBABA_CLOUD_ACCESS_KEY_ID and "
     "ALIBABA_CLOUD_ACCESS_KEY_SECRET, an aliyun CLI profile (~/.aliyun/config.json), "
     "~/.alibabacloud/credentials.ini, or an ECS RAM role."
+)
+CREDENTIALS_HINT_ZH = (
+    "请配置阿里云凭证：ALIBABA_CLOUD_ACCESS_KEY_ID 和 ALIBABA_CLOUD_ACCESS_KEY_SECRET、"
+    "aliyun CLI 配置（~/.aliyun/config.json）、~/.alibabacloud/credentials.ini，"
+    "或 ECS 实例 RAM 角色。"
 )
 
 
@@ -26,32 +32,47 @@ class ErrorRule:
     kind: CloudErrorKind
     hint: str
     """May use ``{action}`` (the API action) and ``{ram_action}`` (e.g. ``ecs:RunCommand``)."""
+    hint_zh: str = ""
+    """``hint`` in Simplified Chinese, with the same placeholders ("": the English is used)."""
 
 
 _FORBIDDEN = ErrorRule(
     "forbidden",
     "The identity in use lacks the RAM permission {ram_action}. Grant it (see the skill's RAM "
     "policy reference), then run the step again.",
+    "当前身份缺少 RAM 权限 {ram_action}。请授予该权限（参见本技能的 RAM 策略参考文档），"
+    "然后重新执行该步骤。",
+)
+_NOT_FOUND = ErrorRule(
+    "not_found",
+    "Check the IDs and the region with the user.",
+    "请与用户核对 ID 和地域。",
 )
 _NOT_FOUND_INSTANCE = ErrorRule(
     "not_found",
     "Check the instance ID and the region with the user; do not guess another one.",
+    "请与用户核对实例 ID 和地域；不要猜测其他值。",
 )
 _THROTTLED = ErrorRule(
-    "throttled", "The API rate limit was reached even after retries; wait a minute and retry."
+    "throttled",
+    "The API rate limit was reached even after retries; wait a minute and retry.",
+    "重试后仍达到 API 限流上限；请等待一分钟后重试。",
 )
 _SERVER = ErrorRule(
     "server",
     "Alibaba Cloud reported a temporary server-side failure; retry later and quote the "
     "RequestId if it persists.",
+    "阿里云报告了临时的服务端故障；请稍后重试，如果问题持续，请提供 RequestId。",
 )
 _INVALID = ErrorRule(
     "invalid_parameter",
     "The request was rejected as invalid; check the instance ID, region and inputs.",
+    "请求因参数无效被拒绝；请检查实例 ID、地域和其他输入。",
 )
 _STATE = ErrorRule(
     "instance_state",
     "The instance's current state does not allow {action} (most operations need it Running).",
+    "实例当前的状态不允许执行 {action}（多数操作要求实例处于运行中（Running）状态）。",
 )
 
 ERROR_CODES: dict[str, ErrorRule] = {
@@ -59,7 +80,9 @@ ERROR_CODES: dict[str, ErrorRule] = {
     "InvalidInstanceId.NotFound": _NOT_FOUND_INSTANCE,
     "InvalidInstance.NotFound": _NOT_FOUND_INSTANCE,
     "InvalidRegionId.NotFound": ErrorRule(
-        "not_found", "The region ID does not exist; ask the user for the region (e.g. cn-hangzhou)."
+        "not_found",
+        "The region ID does not exist; ask the user for the region (e.g. cn-hangzhou).",
+        "该地域 ID 不存在；请向用户询问地域（例如 cn-hangzhou）。",
     ),
     "InvalidAction.NotFound": ErrorRule(
         "invalid_parameter",
@@ -110,7 +133,7 @@ ERROR_CODES: dict[str, ErrorRule] = {
         "The local clock differs from Alibaba Cloud's by more than 15 minutes; sync it (NTP).",
     ),
     "SignatureNonceUsed": ErrorRule("server", "A request nonce was reused; retry the step."),
-    "InvalidCredentials": ErrorRule("credentials", CREDENTIALS_HINT),
+    "InvalidCredentials": ErrorRule("credentials", CREDENTIALS_HINT, CREDENTIALS_HINT_ZH),
     # throttling
     "Throttling": _THROTTLED,
     "Throttling.User": _THROTTLED,
@@ -198,9 +221,9 @@ def rule_for(code: str, status: int | None) -> ErrorRule:
     if code.startswith("Throttling"):
         return _THROTTLED
     if code.startswith("InvalidAccessKeyId") or code.startswith("InvalidSecurityToken"):
-        return ErrorRule("credentials", CREDENTIALS_HINT)
+        return ErrorRule("credentials", CREDENTIALS_HINT, CREDENTIALS_HINT_ZH)
     if code.endswith(".NotFound"):
-        return ErrorRule("not_found", "Check the IDs and the region with the user.")
+        return _NOT_FOUND
     if code.startswith(("Invalid", "Missing")) or code.endswith(".ExceedLimit"):
         return _INVALID
     if code.startswith("IncorrectInstanceStatus"):
@@ -210,7 +233,7 @@ def rule_for(code: str, status: int | None) -> ErrorRule:
     if status == 403:
         return _FORBIDDEN
     if status == 404:
-        return ErrorRule("not_found", "Check the IDs and the region with the user.")
+        return _NOT_FOUND
     if status == 429:
         return _THROTTLED
     return _INVALID
@@ -221,6 +244,11 @@ def ram_action_for(action: str) -> str:
     return RAM_ACTIONS.get(action, f"ecs:{action}")
 
 
-def hint_for(rule: ErrorRule, *, action: str, ram_action: str | None = None) -> str:
+def hint_for(
+    rule: ErrorRule, *, action: str, ram_action: str | None = None, lang: Lang = "en"
+) -> str:
+    """The rule's hint in ``lang`` (Chinese falls back to English where the table has none)."""
     ram = ram_action or ram_action_for(action)
+    if lang == "zh-CN" and rule.hint_zh:
+        return rule.hint_zh.format(action=action, ram_action=ram)
     return rule.hint.format(action=action, ram_action=ram + _RAM_ACTION_NOTES.get(ram, ""))

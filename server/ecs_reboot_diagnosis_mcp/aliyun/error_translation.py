@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, quote_plus
 
 from ecs_reboot_diagnosis.errors import CloudApiError
-from ecs_reboot_diagnosis_mcp.aliyun.error_codes import CREDENTIALS_HINT, hint_for, rule_for
+from ecs_reboot_diagnosis_mcp.aliyun.error_codes import (
+    CREDENTIALS_HINT,
+    CREDENTIALS_HINT_ZH,
+    hint_for,
+    rule_for,
+)
 from ecs_reboot_diagnosis_mcp.aliyun.retry import is_dropped_connection, is_untrusted_certificate
 
 if TYPE_CHECKING:
@@ -91,6 +96,9 @@ def api_error(
         redact(message, secret_list) + _after(attempts),
         request_id=request_id,
         hint=redact(hint_for(rule, action=action, ram_action=_ram_action(exc)), secret_list),
+        hint_zh=redact(
+            hint_for(rule, action=action, ram_action=_ram_action(exc), lang="zh-CN"), secret_list
+        ),
     )
 
 
@@ -146,6 +154,7 @@ def reported_failure(
         redact(message or "the service reported a failure", secret_list),
         request_id=request_id,
         hint=redact(hint_for(rule, action=action), secret_list),
+        hint_zh=redact(hint_for(rule, action=action, lang="zh-CN"), secret_list),
     )
 
 
@@ -156,6 +165,7 @@ def credentials_error(action: str, message: str, secrets: Iterable[str | None]) 
         "CredentialsNotFound",
         redact(message, list(secrets)),
         hint=CREDENTIALS_HINT,
+        hint_zh=CREDENTIALS_HINT_ZH,
     )
 
 

@@ -11,12 +11,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
 
+from ecs_reboot_diagnosis.analysis.log_lines import quoted
 from ecs_reboot_diagnosis.analysis.report_facts import (
     RESTART_ACTIONS,
     STOP_ACTIONS,
     kdump_ready,
     successful_calls,
 )
+from ecs_reboot_diagnosis.glosses import gloss
 from ecs_reboot_diagnosis.models import (
     ApiCall,
     ClassifiedEvent,
@@ -154,7 +156,7 @@ def describe_call_text(call: ApiCall) -> Text:
     stamp = f"{call.event_time:%Y-%m-%d %H:%M:%S} UTC"
     return Text(
         en=describe_call(call),
-        zh_CN=f"{who}{where} 于 {stamp} 调用了 {call.event_name}",
+        zh_CN=f"{who}{where}于 {stamp} 调用了 {call.event_name}",
     )
 
 
@@ -354,6 +356,11 @@ def _same(text: str) -> Text:
     return Text(en=text, zh_CN=text)
 
 
+def _quote(text: str) -> Text:
+    """Guest text in a sentence: as it is in English, between backticks in Chinese."""
+    return Text(en=text, zh_CN=quoted(text))
+
+
 def _first_fact(
     guest: GuestEvidence | None,
     kinds: frozenset[FindingKind],
@@ -390,7 +397,7 @@ def _fills(
         console,
     )
     fills["panic_reason"] = (
-        _same(panic) if panic else Text(en="panic reason not recorded", zh_CN="未记录 panic 原因")
+        _quote(panic) if panic else Text(en="panic reason not recorded", zh_CN="未记录 panic 原因")
     )
     fills["cause"] = cause_clause(guest, console)
     rip = (triage.rip if triage else None) or _first_fact(
@@ -398,17 +405,22 @@ def _fills(
     )
     if rip and not rip.startswith("RIP"):
         rip = f"RIP {rip}"
-    fills["rip"] = _same(rip) if rip else Text(en="RIP not recorded", zh_CN="未记录 RIP")
+    fills["rip"] = _quote(rip) if rip else Text(en="RIP not recorded", zh_CN="未记录 RIP")
     dump_path = triage.dump_file.path if triage and triage.dump_file else ""
-    fills["dump_file"] = _same(dump_path) if dump_path else Text(en="no file", zh_CN="无文件")
+    fills["dump_file"] = _quote(dump_path) if dump_path else Text(en="no file", zh_CN="无文件")
 
-    victims = []
+    victims, victims_zh = [], []
     for f in guest.findings if guest else []:
         if f.kind in OOM_KINDS and f.facts.oom_victim_process:
             pid = f" pid {f.facts.oom_victim_pid}" if f.facts.oom_victim_pid else ""
+            pid_zh = f"（pid {f.facts.oom_victim_pid}）" if f.facts.oom_victim_pid else ""
             victims.append(f"{f.facts.oom_victim_process}{pid}")
+            victims_zh.append(f"{quoted(f.facts.oom_victim_process)}{pid_zh}")
     fills["oom_victim"] = (
-        _same(", ".join(dict.fromkeys(victims))[:200])
+        Text(
+            en=", ".join(dict.fromkeys(victims))[:200],
+            zh_CN="，".join(dict.fromkeys(victims_zh))[:200],
+        )
         if victims
         else Text(en="victim not recorded", zh_CN="未记录被终止的进程")
     )
@@ -425,14 +437,23 @@ def _fills(
         else Text(en="no bug check code recorded", zh_CN="未记录蓝屏错误代码")
     )
     # the app-crash finding's summary lists every crashing application with its count
+    crashes = [f for f in (guest.findings if guest else []) if f.kind == "app_crash"]
     apps = [
-        f.summary.split(": ", 1)[-1] if ": " in f.summary else (f.facts.process or "")
-        for f in (guest.findings if guest else [])
-        if f.kind == "app_crash"
+        f.summary.en.split(": ", 1)[-1] if ": " in f.summary.en else (f.facts.process or "")
+        for f in crashes
     ]
-    apps = [a for a in apps if a]
+    apps_zh = [
+        f.summary.zh_CN.split("：", 1)[-1]
+        if "：" in f.summary.zh_CN
+        else (quoted(f.facts.process) if f.facts.process else "")
+        for f in crashes
+    ]
+    apps, apps_zh = [a for a in apps if a], [a for a in apps_zh if a]
     fills["app"] = (
-        _same(", ".join(dict.fromkeys(apps))[:200])
+        Text(
+            en=", ".join(dict.fromkeys(apps))[:200],
+            zh_CN="，".join(dict.fromkeys(apps_zh))[:200],
+        )
         if apps
         else Text(en="application not recorded", zh_CN="未记录应用名称")
     )
@@ -474,8 +495,8 @@ _CAUSE_NAMES: dict[FindingKind, tuple[str, str]] = {
     "hard_lockup": ("A hard lockup (NMI watchdog)", "硬锁死（hard lockup，NMI watchdog 检测）"),
     "hung_task": ("A hung task", "任务挂起（hung task）"),
     "rcu_stall": ("An RCU stall", "RCU 停顿（RCU stall）"),
-    "gpf": ("A general protection fault", "一般保护错误（general protection fault）"),
-    "null_pointer": ("A NULL pointer dereference", "空指针解引用（NULL pointer dereference）"),
+    "gpf": ("A general protection fault", "一般保护错误（GPF）"),
+    "null_pointer": ("A NULL pointer dereference", "空指针解引用"),
     "kernel_bug": ("A kernel BUG", "内核 BUG"),
     "oops": ("A kernel oops", "内核 oops"),
     "oom_panic": ("Running out of memory", "内存耗尽"),
@@ -563,7 +584,7 @@ def _stop_fills(api_calls: Sequence[ApiCall] | None) -> dict[str, Text]:
         "stop_missing": Text(
             en=f"no platform event stopped it, {trail.en}, and the guest cannot be read while "
             "the instance is stopped",
-            zh_CN=f"没有平台事件停止该实例，{trail.zh_CN}，且实例停止期间无法读取其内部信息",
+            zh_CN=f"没有系统事件停止该实例，{trail.zh_CN}，且实例停止期间无法读取其内部信息",
         ),
     }
 
@@ -692,7 +713,7 @@ def episode_verdict(os_type: OsType, guest: GuestEvidence) -> tuple[str, Text]:
     fills = _fills(guest, None, None, (), None, None)
     saved = next((f for f in guest.findings if f.kind == "kdump_saved"), None)
     if saved is not None and saved.evidence:
-        fills["dump_file"] = _same(saved.evidence[0].text.split(" ", 1)[0])
+        fills["dump_file"] = _quote(saved.evidence[0].text.split(" ", 1)[0])
     fills["missing"] = Text(
         en="no record of how this boot ended was found",
         zh_CN="未找到该次启动如何结束的记录",
@@ -708,14 +729,15 @@ def conclude_platform(decisive: ClassifiedEvent) -> tuple[Conclusion, list[Recom
     at_en = f" at {stamp}" if stamp else ""
     at_zh = f"（{stamp}）" if stamp else ""
     reason_en = f" Reason given by the platform: {e.reason}" if e.reason else ""
-    reason_zh = f" 平台给出的原因：{e.reason}" if e.reason else ""
+    reason_zh = f"平台给出的原因：{quoted(e.reason)}" if e.reason else ""
     verdict = "billing" if decisive.category == "billing" else "platform"
     conclusion = Conclusion(
         rule_id=f"event.{e.event_type}",
         verdict=verdict,
         root_cause=Text(
             en=f"Platform event {e.event_type}{at_en}: {decisive.meaning.en}{reason_en}",
-            zh_CN=f"平台事件 {e.event_type}{at_zh}：{decisive.meaning.zh_CN}{reason_zh}",
+            zh_CN=f"系统事件{gloss('event', e.event_type, 'zh-CN')}{at_zh}："
+            f"{decisive.meaning.zh_CN}{reason_zh}",
         ),
         impact_scope=Text(
             en=f"This instance ({decisive.determination.en})",

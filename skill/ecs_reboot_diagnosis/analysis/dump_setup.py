@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from ecs_reboot_diagnosis.analysis.report_facts import contradicted
+from ecs_reboot_diagnosis.glosses import gloss
 from ecs_reboot_diagnosis.models import DumpAdvice, DumpTriage, GuestEvidence, InstanceFacts, Text
 from ecs_reboot_diagnosis.tables import OsFamily, dump_setup
 
@@ -87,7 +88,8 @@ def advise(
         problems_zh: list[str] = []
         if k.service_state is not None and k.service_state != "active":
             problems_en.append(f"the {k.service_name or 'kdump'} service is {k.service_state}")
-            problems_zh.append(f"{k.service_name or 'kdump'} 服务状态为 {k.service_state}")
+            state_zh = gloss("service", k.service_state, "zh-CN")
+            problems_zh.append(f"{k.service_name or 'kdump'} 服务状态为{state_zh}")
         if k.service_state is None and k.service_name is None:
             problems_en.append("no kdump service was found")
             problems_zh.append("未找到 kdump 服务")

@@ -24,7 +24,7 @@ from typing import Final
 
 from ecs_reboot_diagnosis.analysis.hits import Hit, evidence_of, norm
 from ecs_reboot_diagnosis.analysis.incident_context import NEAR, Context, nearest
-from ecs_reboot_diagnosis.analysis.log_lines import LogLine, parse_line
+from ecs_reboot_diagnosis.analysis.log_lines import LogLine, parse_line, quoted
 from ecs_reboot_diagnosis.analysis.reboot_records import (
     last_hits,
     looks_like_wtmp,
@@ -44,6 +44,7 @@ from ecs_reboot_diagnosis.models import (
     Finding,
     FindingFacts,
     FindingKind,
+    Text,
     finding_order,
 )
 from ecs_reboot_diagnosis.tables import PrecedenceTable, precedence
@@ -92,6 +93,20 @@ def _has_context(h: Hit, ctx: dict[str, Context]) -> bool:
 
 
 def _summary(
+    kind: FindingKind,
+    primary: Hit,
+    facts: FindingFacts,
+    count: int,
+    n_kills: int,
+    notes: frozenset[str] = frozenset(),
+) -> Text:
+    return Text(
+        en=_summary_en(kind, primary, facts, count, n_kills, notes),
+        zh_CN=_summary_zh(kind, primary, facts, count, n_kills, notes),
+    )
+
+
+def _summary_en(
     kind: FindingKind,
     primary: Hit,
     facts: FindingFacts,
@@ -173,6 +188,95 @@ def _summary(
         text = f"Clean reboot: {primary.detail}"
     elif kind == "clean_shutdown":
         text = f"Clean shutdown: {primary.detail}"
+    else:  # pragma: no cover - every kind the engine emits is listed above
+        text = kind
+    return text + times
+
+
+def _summary_zh(
+    kind: FindingKind,
+    primary: Hit,
+    facts: FindingFacts,
+    count: int,
+    n_kills: int,
+    notes: frozenset[str] = frozenset(),
+) -> str:
+    """:func:`_summary_en` in Simplified Chinese; guest text is quoted between backticks."""
+    rip = ""
+    if facts.rip_function:
+        where = facts.rip_function + (f" [{facts.rip_module}]" if facts.rip_module else "")
+        rip = f"，位于 {quoted(where)}"
+    once = ("oom_kill", "cgroup_oom", "clean_reboot", "clean_shutdown")
+    times = f"（出现 {count} 次）" if count > 1 and kind not in once else ""
+    reason = quoted(facts.panic_reason) if facts.panic_reason else ""
+    who = (
+        f"，进程 {quoted(facts.process)}（pid {facts.pid}）"
+        if facts.process and facts.pid is not None
+        else ""
+    )
+    detail = primary.detail_zh
+    panicked = f"；内核随后 panic（{reason}）" if facts.panic_reason else ""
+    text: str
+    if kind == "kernel_panic":
+        text = f"内核 panic：{reason or '日志未记录原因'}{rip}"
+    elif kind == "oom_panic":
+        text = f"内核因内存耗尽（OOM）而 panic：{reason}"
+    elif kind == "sysrq_crash":
+        text = "通过 SysRq 触发了崩溃（echo c > /proc/sysrq-trigger）"
+    elif kind == "init_killed":
+        text = "init 进程（PID 1）退出，内核随之 panic"
+    elif kind == "vfs_root_mount":
+        text = "内核无法挂载根文件系统"
+    elif kind == "oops":
+        text = f"内核 oops{rip}{who}"
+    elif kind == "null_pointer":
+        text = f"内核空指针解引用{rip}{who}"
+    elif kind == "gpf":
+        text = f"内核一般保护错误（GPF）{rip}{who}"
+    elif kind == "kernel_bug":
+        text = f"内核 BUG：{detail}{rip}"
+    elif kind == "hung_task":
+        text = f"任务 {quoted(str(facts.process))}（pid {facts.pid}）{detail or '挂起'}"
+        if primary.derived:
+            text = "挂起的任务（hung task）导致内核 panic"
+        text += panicked
+    elif kind == "soft_lockup":
+        text = f"软锁死（soft lockup）：{detail or '某个 CPU 卡住'}{who}{rip}{panicked}"
+    elif kind == "hard_lockup":
+        text = f"NMI watchdog 检测到硬锁死（hard lockup）{rip}"
+    elif kind == "rcu_stall":
+        text = "RCU stall：某个 CPU 或任务未能及时经过静止状态（quiescent state）"
+    elif kind == "mce_hardware":
+        text = (
+            "记录了已纠正的机器检查（MCE）事件（硬件已自行恢复；这是硬件可能故障的迹象，"
+            "本身并不会导致崩溃）"
+            if notes == {"corrected"}
+            else "CPU 或平台报告了机器检查（MCE）或硬件错误"
+        )
+    elif kind == "oom_kill":
+        text = (
+            f"OOM Killer 终止了 {n_kills} 个进程；最近一个是 {detail}"
+            if n_kills
+            else f"系统内存耗尽：{detail}"
+        )
+    elif kind == "cgroup_oom":
+        text = (
+            f"某个内存 cgroup 达到上限，{n_kills} 个进程被终止；最近一个是 {detail}"
+            if n_kills
+            else f"某个内存 cgroup 达到上限：{detail}"
+        )
+    elif kind == "fs_error":
+        text = f"文件系统错误，设备 {detail or '未知'}"
+        if "read_only" in notes:
+            text += "；该文件系统已停止写入（被重新挂载为只读或已关闭）"
+    elif kind == "kdump_saved":
+        text = f"内核崩溃，kdump 已运行：{detail}"
+    elif kind == "unexpected_shutdown":
+        text = f"意外关机：{detail}"
+    elif kind == "clean_reboot":
+        text = f"正常重启：{detail}"
+    elif kind == "clean_shutdown":
+        text = f"正常关机：{detail}"
     else:  # pragma: no cover - every kind the engine emits is listed above
         text = kind
     return text + times

@@ -22,6 +22,8 @@ class Hit:
     key: str
     facts: dict[str, object] = field(default_factory=dict)
     detail: str = ""
+    detail_zh: str = ""
+    """``detail`` in Simplified Chinese; guest text in it is quoted between backticks."""
     confidence: Confidence = "high"
     extra_evidence: list[Evidence] = field(default_factory=list)
     derived: bool = False  # reported because a panic reason names this kind

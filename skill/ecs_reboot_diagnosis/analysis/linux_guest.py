@@ -32,6 +32,7 @@ from ecs_reboot_diagnosis.analysis.log_lines import (
     cut_line,
     kernel_message,
     parse_syslog_time,
+    quoted,
     syslog_host,
 )
 from ecs_reboot_diagnosis.analysis.reboot_records import RebootRecord, parse_last_records
@@ -269,27 +270,35 @@ def _kdump_saved(
         and (newest.modified < window_start)
     )
     what = "a crash dump" if dumps else "a crash log (no vmcore or dump file beside it)"
+    what_zh = "崩溃转储" if dumps else "崩溃日志（旁边没有 vmcore 或转储文件）"
     summary = f"kdump saved {what}: {newest.path}"
+    summary_zh = f"kdump 保存了{what_zh}：{quoted(newest.path)}"
+    reason = str(facts.get("panic_reason") or "")
     if incomplete:
         summary += " (incomplete: the dump did not finish)"
+        summary_zh += "（不完整：转储未完成）"
     if oops is not None:
-        summary += f"; kdump captured the oops itself (no panic line): {facts['panic_reason']}"
-    elif facts.get("panic_reason"):
-        summary += f"; panic reason: {facts['panic_reason']}"
+        summary += f"; kdump captured the oops itself (no panic line): {reason}"
+        summary_zh += f"；kdump 直接捕获了 oops（没有 panic 行）：{quoted(reason)}"
+    elif reason:
+        summary += f"; panic reason: {reason}"
+        summary_zh += f"；panic 原因：{quoted(reason)}"
     if stale:
         summary += "; it is older than the log window"
+        summary_zh += "；它早于日志时间窗口"
     confidence: Confidence = "high" if dumps and not incomplete and not stale else "medium"
     if stale:
         confidence = "low"
     trusted = newest.suspicious is None
     if newest.suspicious is not None:
         summary += f"; suspicious: {newest.suspicious.en}"
+        summary_zh += f"；可疑：{newest.suspicious.zh_CN}"
         confidence = "low"
         evidence = [e.model_copy(update={"trust": "unconfirmed"}) for e in evidence]
     return Finding(
         kind="kdump_saved",
         severity="critical",
-        summary=summary,
+        summary=Text(en=summary, zh_CN=summary_zh),
         evidence=evidence,
         facts=FindingFacts.model_validate(facts),
         confidence=confidence,
@@ -390,8 +399,12 @@ def _abrupt_journal_end(env: Envelope, findings: list[Finding]) -> Finding | Non
     return Finding(
         kind="unexpected_shutdown",
         severity="warning",
-        summary="The previous boot's journal stops without a shutdown sequence: "
-        "the system stopped abruptly (crash, hang and forced restart, or power loss)",
+        summary=Text(
+            en="The previous boot's journal stops without a shutdown sequence: "
+            "the system stopped abruptly (crash, hang and forced restart, or power loss)",
+            zh_CN="上一次启动的 journal 日志在没有任何关机流程的情况下中断：系统突然停止"
+            "（崩溃、挂起后被强制重启，或断电）",
+        ),
         evidence=[
             Evidence(source=source_label("journal.prev"), line_no=int(n), text=cut_line(text))
         ],
@@ -593,12 +606,25 @@ def _records_ending(parsed: list[RebootRecord], boot: Boot) -> list[str]:
     return []
 
 
-def _unconfirmed(f: Finding, why: str) -> Finding:
+LIVED_ON: Final = Text(en="the boot went on long after this line", zh_CN="此行之后系统又运行了很久")
+NO_WTMP_SHUTDOWN: Final = Text(
+    en="wtmp has no shutdown record for this boot", zh_CN="wtmp 中没有本次启动的关机记录"
+)
+NOT_IN_KERNEL_LOG: Final = Text(
+    en="not in the kernel's own log of this boot", zh_CN="本次启动的内核日志中没有这一行"
+)
+
+
+def _unconfirmed(f: Finding, why: Text) -> Finding:
+    summary = Text(
+        en=f"{f.summary.en} [unconfirmed: {why.en}]",
+        zh_CN=f"{f.summary.zh_CN}（未经确认：{why.zh_CN}）",
+    )
     return f.model_copy(
         update={
             "trusted": False,
             "confidence": "low",
-            "summary": f"{f.summary} [unconfirmed: {why}]",
+            "summary": summary,
             "evidence": [e.model_copy(update={"trust": "unconfirmed"}) for e in f.evidence],
         }
     )
@@ -628,11 +654,11 @@ def _weigh(
         if not text_only:
             out.append(f)
         elif lived_on:
-            out.append(_unconfirmed(f, "the boot went on long after this line"))
+            out.append(_unconfirmed(f, LIVED_ON))
         elif f.kind in _CLEAN and wtmp_unclean:
-            out.append(_unconfirmed(f, "wtmp has no shutdown record for this boot"))
+            out.append(_unconfirmed(f, NO_WTMP_SHUTDOWN))
         elif f.kind not in _NOT_KERNEL and covered and f.kind not in kernel_kinds:
-            out.append(_unconfirmed(f, "not in the kernel's own log of this boot"))
+            out.append(_unconfirmed(f, NOT_IN_KERNEL_LOG))
         else:
             out.append(f)
     return out

@@ -319,6 +319,12 @@ def syslog_host(text: str) -> str | None:
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
+def quoted(text: str) -> str:
+    """Guest text inside a Chinese sentence: between backticks (the report shows it as code,
+    as it is), with any backtick of its own made a quote so that it cannot end the span."""
+    return "`" + text.replace("`", "'") + "`"
+
+
 def excerpt(text: str, limit: int = 60) -> str:
     """A short, printable excerpt of guest text for a summary sentence (never the whole line)."""
     clean = _CONTROL.sub(" ", text[: limit * 4]).strip()

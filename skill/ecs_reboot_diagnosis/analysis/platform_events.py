@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from ecs_reboot_diagnosis.glosses import gloss
 from ecs_reboot_diagnosis.models import ClassifiedEvent, EventVerdict, PlatformEvent, Text
 from ecs_reboot_diagnosis.tables import platform_events
 
@@ -66,15 +67,17 @@ def judge(
     if decisive is not None:
         name = decisive.event.event_type
         status = decisive.event.cycle_status
+        name_zh = gloss("event", name, "zh-CN")
+        status_zh = gloss("cycle", status, "zh-CN")
         summary = (
             Text(
                 en=f"Platform event {name} ({status}) explains why the instance is stopped.",
-                zh_CN=f"平台事件 {name}（{status}）解释了实例为何处于已停止状态。",
+                zh_CN=f"系统事件{name_zh}解释了实例为何处于已停止状态，事件状态为{status_zh}。",
             )
             if stopped
             else Text(
                 en=f"Platform event {name} ({status}) explains the reboot.",
-                zh_CN=f"平台事件 {name}（{status}）解释了此次重启。",
+                zh_CN=f"系统事件{name_zh}解释了此次重启，事件状态为{status_zh}。",
             )
         )
         if decisive.category in ("platform_failure", "platform_maintenance"):
@@ -88,7 +91,8 @@ def judge(
         summary = Text(
             en="The platform recorded InstanceFailure.Reboot: it detected a failure inside the "
             "instance and restarted it. The cause inside the guest must be found.",
-            zh_CN="平台记录了 InstanceFailure.Reboot：平台检测到实例内部故障并重启了实例，"
+            zh_CN="平台记录了因实例错误实例重启（InstanceFailure.Reboot）事件：平台检测到实例内部"
+            "故障并重启了实例，"
             "需要继续查找实例内部的原因。",
         )
     elif stopped:
@@ -98,7 +102,7 @@ def judge(
             else "No platform event in the window: the platform did not stop the instance.",
             zh_CN=f"时间窗口内有 {len(classified)} 个事件，均未停止该实例。"
             if classified
-            else "时间窗口内没有平台事件：实例不是被平台停止的。",
+            else "时间窗口内没有系统事件：实例不是被平台停止的。",
         )
     elif classified:
         summary = Text(
@@ -108,7 +112,7 @@ def judge(
     else:
         summary = Text(
             en="No platform event in the window: the reboot was not initiated by the platform.",
-            zh_CN="时间窗口内没有平台事件：此次重启不是平台发起的。",
+            zh_CN="时间窗口内没有系统事件：此次重启不是平台发起的。",
         )
     return EventVerdict(
         outcome="platform_cause" if decisive is not None else "continue",

@@ -186,6 +186,7 @@ def last_hits(
             detail = (
                 f"a session ended when the system went down before the boot at {_fmt(rec.start)}"
             )
+            detail_zh = f"{_fmt(rec.start)} 的启动之前，有一个会话因系统关闭而结束"
             confidence = "medium"
         elif prev.kind == "shutdown" and not prev.crash:
             gap = (
@@ -198,6 +199,7 @@ def last_hits(
                 f"wtmp has a shutdown record at {_fmt(prev.start)} before the boot at "
                 f"{_fmt(rec.start)}"
             )
+            detail_zh = f"wtmp 在 {_fmt(rec.start)} 的启动之前有一条 {_fmt(prev.start)} 的关机记录"
             confidence = "high" if gap is not None else "medium"
         elif prev.kind == "crash":
             kind = "unexpected_shutdown"
@@ -205,12 +207,17 @@ def last_hits(
                 f"a session ended by a crash (no shutdown record) before the boot at "
                 f"{_fmt(rec.start)}"
             )
+            detail_zh = f"{_fmt(rec.start)} 的启动之前，有一个会话因崩溃而结束（没有关机记录）"
             confidence = "medium"
         else:
             kind = "unexpected_shutdown"
             detail = (
                 f"the boot of {_fmt(prev.start)} ended without a shutdown record "
                 f"before the boot at {_fmt(rec.start)}"
+            )
+            detail_zh = (
+                f"{_fmt(prev.start)} 开始的那次启动在 {_fmt(rec.start)} 的启动之前结束，"
+                "没有关机记录"
             )
             confidence = "medium"
         hits.append(
@@ -223,6 +230,7 @@ def last_hits(
                 order=order,
                 key=rec.text,
                 detail=detail,
+                detail_zh=detail_zh,
                 confidence=confidence,
             )
         )

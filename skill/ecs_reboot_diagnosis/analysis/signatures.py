@@ -30,7 +30,7 @@ from typing import Final
 
 from ecs_reboot_diagnosis.analysis.hits import Hit, hit
 from ecs_reboot_diagnosis.analysis.incident_context import Context, Mark, record_context
-from ecs_reboot_diagnosis.analysis.log_lines import ParsedLine, excerpt, kernel_message
+from ecs_reboot_diagnosis.analysis.log_lines import ParsedLine, excerpt, kernel_message, quoted
 from ecs_reboot_diagnosis.models import Confidence, FindingKind
 from ecs_reboot_diagnosis.sizes import KIB, format_size
 
@@ -65,6 +65,8 @@ class Signature:
     """(fact key, pattern group) pairs; ``pid`` facts are numbers."""
     detail: str | Callable[[re.Match[str]], str] = ""
     """A ``str.format`` template over the pattern's named groups, or a function of the match."""
+    detail_zh: str | Callable[[re.Match[str]], str] = ""
+    """``detail`` in Simplified Chinese (the template quotes guest text between backticks)."""
     confidence: Confidence = "high"
     exclusive: str = ""
     """Entries sharing this name are alternatives: only the first one that matches counts."""
@@ -89,6 +91,13 @@ class Signature:
                 self.detail(match)
                 if callable(self.detail)
                 else self.detail.format(**match.groupdict())
+            ),
+            "detail_zh": (
+                self.detail_zh(match)
+                if callable(self.detail_zh)
+                else self.detail_zh.format(
+                    **{k: (v or "").replace("`", "'") for k, v in match.groupdict().items()}
+                )
             ),
             "confidence": self.confidence,
         }
@@ -117,6 +126,9 @@ PANIC_CAUSES: Final[tuple[tuple[FindingKind, re.Pattern[str]], ...]] = (
 # what a derived hit says when the panic reason alone names the cause
 _CAUSE_DETAIL: Final[dict[str, str]] = {
     "kernel_bug": "a kernel WARNING, made fatal by panic_on_warn",
+}
+_CAUSE_DETAIL_ZH: Final[dict[str, str]] = {
+    "kernel_bug": "内核 WARNING，因 panic_on_warn 而变为致命错误",
 }
 # what sets a fatal machine check apart from corrected errors that were only logged
 _MCE_FATAL: Final = re.compile(
@@ -152,11 +164,22 @@ def _panic(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Context) ->
     for kind, pattern in PANIC_CAUSES:
         if pattern.search(reason):
             detail = _CAUSE_DETAIL.get(kind, "")
+            detail_zh = _CAUSE_DETAIL_ZH.get(kind, "")
             if kind == "kernel_bug" and ctx.warnings:
                 warning = ctx.warnings[-1]
                 if 0 <= p.position - warning.parsed.position <= NEAR_WARNING:
                     detail += f" ({warning.value})"
-            hits.append(hit(kind, p, facts={"panic_reason": reason}, detail=detail, derived=True))
+                    detail_zh += f"（{quoted(warning.value)}）"
+            hits.append(
+                hit(
+                    kind,
+                    p,
+                    facts={"panic_reason": reason},
+                    detail=detail,
+                    detail_zh=detail_zh,
+                    derived=True,
+                )
+            )
     return hits
 
 
@@ -168,6 +191,8 @@ def _boot_marker(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Conte
             match,
             detail=f"a new boot began ({marker} at line {p.position}) with no shutdown, reboot "
             "or crash logged before it: the machine was reset or lost power",
+            detail_zh=f"新的启动开始了（第 {p.position} 行的 {quoted(marker)}），此前没有关机、"
+            "重启或崩溃的记录：机器被复位或断电",
             confidence="low",
             notes=frozenset({marker}),
         )
@@ -206,6 +231,12 @@ def _oom_hit(kind: FindingKind, p: ParsedLine, match: re.Match[str]) -> Hit:
         if memory is not None
         else ""
     )
+    figures_zh = (
+        f"，匿名内存（anon-rss）{_size(int(memory.group('anon')))}，"
+        f"虚拟内存总量（total-vm）{_size(int(memory.group('vm')))}"
+        if memory is not None
+        else ""
+    )
     # before 4.19 the OOM killer announced its choice ("Kill process 101 (java) score 915 or
     # sacrifice child") and then reported the kill ("Killed process 102 (java) ..."), maybe a child
     announce = "ed" in match.groupdict() and match.group("ed") is None
@@ -214,6 +245,7 @@ def _oom_hit(kind: FindingKind, p: ParsedLine, match: re.Match[str]) -> Hit:
         p,
         facts={"oom_victim_process": proc, "oom_victim_pid": pid},
         detail=f"{proc} (pid {pid}{figures})",
+        detail_zh=f"{quoted(proc)}（pid {pid}{figures_zh}）",
         announce=announce,
     )
 
@@ -229,8 +261,19 @@ def _oom_invoked(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Conte
         if proc
         else "a memory cgroup hit its limit (the kill is not in the log)"
     )
+    detail_zh = (
+        f"{quoted(excerpt(proc, 32))} 触发了 OOM Killer（日志中没有终止进程的记录）"
+        if proc
+        else "某个内存 cgroup 达到了上限（日志中没有终止进程的记录）"
+    )
     ctx.oom_pending.append(
-        sig.hit(p, match, facts={"process": proc} if proc else {}, detail=detail)
+        sig.hit(
+            p,
+            match,
+            facts={"process": proc} if proc else {},
+            detail=detail,
+            detail_zh=detail_zh,
+        )
     )
     return []
 
@@ -309,6 +352,7 @@ def _fs_error(sig: Signature, p: ParsedLine, match: re.Match[str], ctx: Context)
             p,
             match,
             detail=_device(match),
+            detail_zh=quoted(_device(match)),
             notes=frozenset({"read_only"}) if stopped else frozenset(),
         )
     ]
@@ -318,6 +362,12 @@ def _power_off_detail(match: re.Match[str]) -> str:
     if "Power key" in match.string:
         return "ACPI power button (console or API stop/restart)"
     return "orderly power-off sequence"
+
+
+def _power_off_detail_zh(match: re.Match[str]) -> str:
+    if "Power key" in match.string:
+        return "ACPI 电源按钮（控制台或 API 停止/重启）"
+    return "有序的关机流程"
 
 
 # --- the catalogue ----------------------------------------------------------------------------
@@ -345,6 +395,7 @@ KERNEL_SIGNATURES: Final[tuple[Signature, ...]] = (
         ),
         facts=(("process", "proc"), ("pid", "pid")),
         detail="CPU#{cpu} stuck for {secs}s",
+        detail_zh="CPU#{cpu} 卡住 {secs} 秒",
         exclusive="oops",
     ),
     Signature(
@@ -368,6 +419,7 @@ KERNEL_SIGNATURES: Final[tuple[Signature, ...]] = (
         "kernel_bug",
         re.compile(r"kernel BUG at (?P<loc>[^!\s]+)"),
         detail="kernel BUG at {loc}",
+        detail_zh="kernel BUG，位于 `{loc}`",
         exclusive="oops",
     ),
     Signature(
@@ -376,6 +428,7 @@ KERNEL_SIGNATURES: Final[tuple[Signature, ...]] = (
             r"\bBUG: (?!soft lockup|kernel NULL|unable to handle|Unable to handle)(?P<what>.+)"
         ),
         detail=lambda match: match.group("what").rstrip()[:120],
+        detail_zh=lambda match: quoted(match.group("what").rstrip()[:120]),
         exclusive="oops",
     ),
     Signature(
@@ -389,6 +442,9 @@ KERNEL_SIGNATURES: Final[tuple[Signature, ...]] = (
         facts=(("process", "proc"), ("pid", "pid")),
         detail=lambda match: (
             f"blocked {match.group('io') or ''}for more than {match.group('secs')} seconds"
+        ),
+        detail_zh=lambda match: (
+            f"{'在 I/O 等待中' if match.group('io') else ''}阻塞超过 {match.group('secs')} 秒"
         ),
     ),
     Signature(
@@ -481,6 +537,7 @@ KERNEL_SIGNATURES: Final[tuple[Signature, ...]] = (
         "unexpected_shutdown",
         _FS_RECOVERY,
         detail=lambda match: f"file system {_device(match)} needed journal recovery at boot",
+        detail_zh=lambda match: f"文件系统 {quoted(_device(match))} 在启动时需要恢复日志",
         confidence="medium",
     ),
     # "WARNING: CPU: 2 PID: 0 at net/sched/sch_generic.c:477 dev_watchdog+0x21d/0x230" and
@@ -512,17 +569,20 @@ KERNEL_SIGNATURES: Final[tuple[Signature, ...]] = (
         "kdump_saved",
         re.compile(r"^Copying data {0,80}: \[ {0,3}\d{1,3}\.\d ?%\]"),
         detail="makedumpfile copied the memory of the crashed kernel (capture kernel console)",
+        detail_zh="makedumpfile 复制了崩溃内核的内存（捕获内核的控制台输出）",
         confidence="medium",
     ),
     Signature(
         "clean_reboot",
         re.compile(r"reboot: Restarting system"),
         detail="the kernel restarted the system on request",
+        detail_zh="内核按请求重启了系统",
     ),
     Signature(
         "clean_shutdown",
         re.compile(r"reboot: (?:Power down|System halted)"),
         detail="the kernel powered the system down",
+        detail_zh="内核关闭了系统电源",
     ),
 )
 
@@ -555,17 +615,20 @@ SYSTEM_SIGNATURES: Final[tuple[Signature, ...]] = (
             r"shutting down for system reboot|The system will reboot now"
         ),
         detail="orderly reboot sequence",
+        detail_zh="有序的重启流程",
     ),
     # systemd starts plymouth-reboot.service (-kexec, -poweroff, -halt) when the shutdown begins
     Signature(
         "clean_reboot",
         re.compile(r"^Start(?:ing|ed) Show Plymouth Reboot (?:with kexec )?Screen"),
         detail="orderly reboot sequence (the Plymouth reboot screen was shown)",
+        detail_zh="有序的重启流程（显示了 Plymouth 重启画面）",
     ),
     Signature(
         "clean_shutdown",
         re.compile(r"^Start(?:ing|ed) Show Plymouth (?:Power Off|Halt) Screen"),
         detail="orderly power-off sequence (the Plymouth power-off screen was shown)",
+        detail_zh="有序的关机流程（显示了 Plymouth 关机画面）",
     ),
     Signature(
         "clean_shutdown",
@@ -575,6 +638,7 @@ SYSTEM_SIGNATURES: Final[tuple[Signature, ...]] = (
             r"Power key pressed|The system will power off now"
         ),
         detail=_power_off_detail,
+        detail_zh=_power_off_detail_zh,
     ),
     # the kdump capture kernel's initrd saving the dump (kexec-tools' dracut module)
     Signature(
@@ -585,6 +649,11 @@ SYSTEM_SIGNATURES: Final[tuple[Signature, ...]] = (
             if "dmesg" in match.group(0)
             else "the kdump capture kernel saved a vmcore"
         ),
+        detail_zh=lambda match: (
+            "kdump 捕获内核保存了 vmcore-dmesg.txt"
+            if "dmesg" in match.group(0)
+            else "kdump 捕获内核保存了 vmcore"
+        ),
     ),
     Signature(
         "kdump_saved",
@@ -593,12 +662,14 @@ SYSTEM_SIGNATURES: Final[tuple[Signature, ...]] = (
             r"^Start(?:ing|ed) Kdump Vmcore Save Service"
         ),
         detail="the kernel crashed and the kdump capture kernel began saving its memory",
+        detail_zh="内核崩溃，kdump 捕获内核开始保存其内存",
         confidence="medium",
     ),
     Signature(
         "shutdown_generic",
         re.compile(r"Reached target .{0,100}?(?:\bShutdown\b|shutdown\.target)"),
         detail="orderly shutdown sequence",
+        detail_zh="有序的关机流程",
     ),
 )
 
@@ -670,10 +741,12 @@ def _sudo_hits(p: ParsedLine) -> list[Hit]:
     cmd, user = sudo.group("cmd").strip(), sudo.group("user")
     program = cmd.split()[0].rsplit("/", 1)[-1] if cmd.split() else cmd
     detail = f"{excerpt(user, 32)} ran {excerpt(cmd)} through sudo"
+    detail_zh = f"{quoted(excerpt(user, 32))} 通过 sudo 执行了 {quoted(excerpt(cmd))}"
+    said = {"detail": detail, "detail_zh": detail_zh}
     if _CMD_REBOOT.search(cmd):
-        return [hit("clean_reboot", p, facts={"process": program}, detail=detail)]
+        return [hit("clean_reboot", p, facts={"process": program}, **said)]
     if _CMD_POWEROFF.search(cmd):
-        return [hit("clean_shutdown", p, facts={"process": program}, detail=detail)]
+        return [hit("clean_shutdown", p, facts={"process": program}, **said)]
     return []
 
 
@@ -685,13 +758,23 @@ def _shell_hits(p: ParsedLine) -> list[Hit]:
     words = cmd.split()
     program = words[0].rsplit("/", 1)[-1] if words else ""
     detail = f"{excerpt(cmd)} was typed at the console"
+    detail_zh = f"在控制台输入了 {quoted(excerpt(cmd))}"
     if _CMD_REBOOT.search(cmd):
         kind: FindingKind = "clean_reboot"
     elif _CMD_POWEROFF.search(cmd):
         kind = "clean_shutdown"
     else:
         return []
-    return [hit(kind, p, facts={"process": program}, detail=detail, confidence="medium")]
+    return [
+        hit(
+            kind,
+            p,
+            facts={"process": program},
+            detail=detail,
+            detail_zh=detail_zh,
+            confidence="medium",
+        )
+    ]
 
 
 def system_hits(p: ParsedLine) -> list[Hit]:

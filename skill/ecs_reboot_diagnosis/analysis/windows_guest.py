@@ -19,6 +19,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as parse_xml
 
 from ecs_reboot_diagnosis.analysis.envelope import WINDOWS_SECTIONS, Envelope
+from ecs_reboot_diagnosis.analysis.log_lines import quoted
 from ecs_reboot_diagnosis.models import (
     SEVERITY,
     BootEpisode,
@@ -264,7 +265,7 @@ def _newest(events: Sequence[RawEvent]) -> list[RawEvent]:
 
 def _finding(
     kind: FindingKind,
-    summary: str,
+    summary: Text,
     events: Sequence[RawEvent],
     facts: dict[str, object] | None = None,
     confidence: str = "high",
@@ -394,18 +395,29 @@ _DUMP_FAILED: Final[dict[int, str]] = {
     49: "the page file could not be configured for crash dumps",
     161: "dump file creation failed",
 }
+_DUMP_FAILED_ZH: Final[dict[int, str]] = {
+    45: "无法加载崩溃转储驱动",
+    46: "崩溃转储初始化失败",
+    49: "无法为崩溃转储配置页面文件",
+    161: "创建转储文件失败",
+}
 
 
-def _no_dump_note(failed: Sequence[RawEvent], context: DumpContext) -> str:
+def _no_dump_note(failed: Sequence[RawEvent], context: DumpContext) -> Text:
     if not failed:
-        return ""
+        return Text(en="", zh_CN="")
     newest = _newest(failed)[-1].event.event_id
     note = f"; no dump could be written (volmgr {newest}: {_DUMP_FAILED[newest]}"
+    zh = f"；未能写入转储（volmgr {newest}：{_DUMP_FAILED_ZH[newest]}"
     if context.system_drive_free_mb is not None:
-        note += f"; system drive free: {format_size(context.system_drive_free_mb * MIB)}"
+        free = format_size(context.system_drive_free_mb * MIB)
+        note += f"; system drive free: {free}"
+        zh += f"；系统盘可用空间 {free}"
         if context.total_memory_mb is not None:
-            note += f" for {format_size(context.total_memory_mb * MIB)} of memory"
-    return note + ")"
+            memory = format_size(context.total_memory_mb * MIB)
+            note += f" for {memory} of memory"
+            zh += f"，内存 {memory}"
+    return Text(en=note + ")", zh_CN=zh + "）")
 
 
 # bidirectional and zero-width marks: Event Viewer puts LEFT-TO-RIGHT MARKs in 6008's dates
@@ -441,7 +453,11 @@ def _findings(
         counts = Counter(e.event.event_id for e in unexpected)
         parts = [f"Kernel-Power 41 x{counts[41]}" if counts[41] else "",
                  f"EventLog 6008 x{counts[6008]}" if counts[6008] else ""]  # fmt: skip
-        text = "Unexpected shutdown recorded (" + ", ".join(p for p in parts if p) + ")"
+        listed = ", ".join(p for p in parts if p)
+        text = "Unexpected shutdown recorded (" + listed + ")"
+        parts_zh = [f"Kernel-Power 41 事件 {counts[41]} 次" if counts[41] else "",
+                    f"EventLog 6008 事件 {counts[6008]} 次" if counts[6008] else ""]  # fmt: skip
+        zh = f"记录到意外关机（{'，'.join(p for p in parts_zh if p)}）"
         power = [e for e in unexpected if e.event.event_id == 41]
         long_press = any(
             _field(e, 15, "LongPowerButtonPressDetected").lower() == "true" for e in power
@@ -449,8 +465,10 @@ def _findings(
         pressed = any(_field(e, 6, "PowerButtonTimestamp") not in ("", "0") for e in power)
         if long_press:
             text += "; the power button was held down (a forced power-off)"
+            zh += "；电源按钮被长按（强制断电）"
         elif pressed:
             text += "; the power button was held"
+            zh += "；电源按钮被按下"
         last_6008 = next(
             (e for e in reversed(_newest(unexpected)) if e.event.event_id == 6008), None
         )
@@ -458,15 +476,24 @@ def _findings(
             when, day = _clean(_field(last_6008, 0)), _clean(_field(last_6008, 1))
             if when and day:
                 text += f"; the shutdown at {when} on {day} was unexpected"
+                zh += f"；{quoted(day + ' ' + when)} 的关机是意外关机"
         if not checks:
             codes = [_field(e, 0, "BugcheckCode") for e in power]
             if power and all(c == "0" for c in codes):
                 text += "; no bug check (Kernel-Power 41 BugcheckCode 0)"
+                zh += "；没有蓝屏错误代码（Kernel-Power 41 的 BugcheckCode 为 0）"
             elif power and all(c in ("", "0") for c in codes):
                 text += "; no bug check recorded"
-            text += _no_dump_note(failed, context)
+                zh += "；没有记录蓝屏错误代码"
+            note = _no_dump_note(failed, context)
+            text += note.en
+            zh += note.zh_CN
         findings.append(
-            _finding("unexpected_shutdown", text, [*unexpected, *(failed if not checks else [])])
+            _finding(
+                "unexpected_shutdown",
+                Text(en=text, zh_CN=zh),
+                [*unexpected, *(failed if not checks else [])],
+            )
         )
     if checks:
         newest = max(checks, key=lambda c: c.event.event.time or datetime.min.replace(tzinfo=UTC))
@@ -477,17 +504,23 @@ def _findings(
         code = newest.code
         name = bugcheck_name(code)
         text = f"Blue screen (bug check {code}{' ' + name if name else ''})"
+        zh = f"蓝屏错误代码 {code}{' ' + name if name else ''}"
         if params:
             text += f"; parameters {', '.join(params)}"
+            zh += f"；参数 {', '.join(params)}"
         if dump:
             text += f"; dump saved in {dump}"
-        text += _no_dump_note(failed, context)
+            zh += f"；转储已保存到 {quoted(dump)}"
+        note = _no_dump_note(failed, context)
+        text += note.en
+        zh += note.zh_CN
         if context.auto_reboot == 1:
             text += "; Windows restarts after a bug check (AutoReboot=1)"
+            zh += "；蓝屏后 Windows 会自动重启（AutoReboot=1）"
         findings.append(
             _finding(
                 "bugcheck",
-                text,
+                Text(en=text, zh_CN=zh),
                 [*(c.event for c in checks), *failed],
                 {"bugcheck_code": code, "bugcheck_name": name},
                 extra=context.wer_reports,
@@ -522,16 +555,23 @@ def _findings(
         who = _field(last, 6, "param7")
         process = _field(last, 0, "param1").split(" (", 1)[0]
         verb = "restart" if kind == "clean_reboot" else "shutdown"
+        verb_zh = "重启" if kind == "clean_reboot" else "关机"
         text = f"Orderly {verb} requested by {process or 'a process'}"
         text += f" as {who}" if who else ""
+        asker = quoted(process) if process else "某个进程"
+        zh = f"{asker}{f'（以 {quoted(who)} 身份）' if who else ''}请求了正常{verb_zh}"
         reason = _field(last, 2, "param3")
         code = _field(last, 3, "param4")
         details = [f"reason: {reason}"] if reason else []
+        details_zh = [f"原因：{quoted(reason)}"] if reason else []
         if re.fullmatch(r"0x[0-9a-fA-F]+", code):
             details.append(f"reason code {code}")
+            details_zh.append(f"原因代码 {code}")
         text += f" ({', '.join(details)})" if details else ""
+        zh += f"（{'，'.join(details_zh)}）" if details_zh else ""
         comment = _field(last, 5, "param6")
         text += f"; comment: {comment}" if comment else ""
+        zh += f"；备注：{quoted(comment)}" if comment else ""
         related = [
             s for s in stopped
             if last.event.time and s.event.time
@@ -540,7 +580,7 @@ def _findings(
         findings.append(
             _finding(
                 kind,  # type: ignore[arg-type]
-                text,
+                Text(en=text, zh_CN=zh),
                 [*group, *related],
                 {"process": process.rsplit("\\", 1)[-1] or None},
             )
@@ -550,7 +590,10 @@ def _findings(
         findings.append(
             _finding(
                 "clean_shutdown",
-                "The event log service stopped normally (orderly shutdown)",
+                Text(
+                    en="The event log service stopped normally (orderly shutdown)",
+                    zh_CN="事件日志服务正常停止（正常关机）",
+                ),
                 stopped,
                 confidence="medium",
             )
@@ -580,14 +623,24 @@ def _findings(
             if 1002 in ids
             else "Application crashes"
         )
+        what_zh = (
+            "应用程序无响应"
+            if ids == {1002}
+            else "应用程序崩溃和无响应"
+            if 1002 in ids
+            else "应用程序崩溃"
+        )
         newest_app = max(
             crashes, key=lambda ec: ec[0].event.time or datetime.min.replace(tzinfo=UTC)
         )
         listed = ", ".join(f"{_cut(app, 200)} x{n}" for app, n in app_counts.most_common(5))
+        listed_zh = "，".join(
+            f"{quoted(_cut(app, 200))} {n} 次" for app, n in app_counts.most_common(5)
+        )
         findings.append(
             _finding(
                 "app_crash",
-                f"{what}: {listed}",
+                Text(en=f"{what}: {listed}", zh_CN=f"{what_zh}：{listed_zh}"),
                 [e for e, _ in crashes],
                 {"process": _cut(newest_app[1], 260)},
             )
@@ -1270,7 +1323,7 @@ def _episode_verdict(findings: Sequence[Finding]) -> Text:
         return Text(en=f"Blue screen {code}{name}", zh_CN=f"蓝屏 {code}{zh_name}")
     if end == "unclean":
         unclean = next(f for f in findings if f.kind == "unexpected_shutdown")
-        if "power button was held down" in unclean.summary:
+        if "power button was held down" in unclean.summary.en:
             return Text(
                 en="Unexpected shutdown: the power button was held down (a forced power-off)",
                 zh_CN="意外关机：电源按钮被长按（强制断电）",

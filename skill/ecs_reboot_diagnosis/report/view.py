@@ -16,6 +16,7 @@ from functools import cached_property
 
 from ecs_reboot_diagnosis.analysis.dump_setup import manual_checks
 from ecs_reboot_diagnosis.analysis.sparkline import REBOOT_MARK, sparkline
+from ecs_reboot_diagnosis.glosses import GLOSSES, GlossKind, gloss
 from ecs_reboot_diagnosis.models import (
     FINDING_KINDS,
     ClassifiedEvent,
@@ -33,6 +34,7 @@ from ecs_reboot_diagnosis.models import (
     Severity,
     Skip,
     SkipReasonCode,
+    Text,
     Verdict,
     WindowsEvent,
     WindowsGuest,
@@ -40,6 +42,7 @@ from ecs_reboot_diagnosis.models import (
 from ecs_reboot_diagnosis.report.catalog import Catalog
 from ecs_reboot_diagnosis.report.markdown import Md, code, fenced, inline, rich
 from ecs_reboot_diagnosis.sizes import format_size
+from ecs_reboot_diagnosis.tables import dump_setup
 
 __all__ = ["ReportView", "basename", "build_view", "format_size", "format_time", "step_text"]
 
@@ -203,18 +206,23 @@ _PROSE = re.compile(r"^[A-Z][a-z]+ [a-z]")
 _TRAILING_COMMENT = re.compile(r"^(.*?)\s+#\s+(.*)$")
 
 
-def step_text(step: str) -> Md:
+def step_text(step: str, lang: Lang = "en") -> Md:
     """A set-up step: a command (with an optional ``  # comment``) or a sentence.
 
     Sentences ("Make sure a page file ...") and text quoting commands between backticks are
     rendered as prose; anything else is a command, shown as code with its comment as prose.
+    In Chinese the sentence or comment is the table's translation (the command stays).
     """
+    zh = dump_setup().zh if lang == "zh-CN" else {}
     if "`" in step or _PROSE.match(step):
-        return rich(step)
+        return rich(zh.get(step, step))
     m = _TRAILING_COMMENT.match(step)
     if m is None:
         return code(step)
-    return Md(f"{code(m.group(1))} ({inline(m.group(2))})")
+    comment = m.group(2)
+    if lang == "zh-CN":
+        return Md(f"{code(m.group(1))}（{inline(zh.get(comment, comment))}）")
+    return Md(f"{code(m.group(1))} ({inline(comment)})")
 
 
 @dataclass(frozen=True)
@@ -390,6 +398,25 @@ class _Builder:
     def not_applicable(self, reason: Md) -> Md:
         return self.t("status.not_applicable", reason=reason)
 
+    def prose(self, text: Text) -> Md:
+        """A sentence of the analysis: the Chinese quotes guest text between backticks (code
+        spans); the English is plain text, escaped."""
+        return rich(text.zh_CN) if self.lang == "zh-CN" else inline(text.en)
+
+    def quote(self, text: str) -> Md:
+        """Text of the guest or the API inside a sentence: as code in Chinese (evidence stays
+        as it was written), as escaped text in English."""
+        return code(text) if self.lang == "zh-CN" else inline(text)
+
+    def gloss(self, kind: GlossKind, value: str) -> Md:
+        """A status or type as the API names it; in Chinese with its Chinese name first."""
+        return inline(gloss(kind, value, self.lang))
+
+    def gloss_code(self, kind: GlossKind, value: str) -> Md:
+        """An identifier as code; in Chinese with its Chinese name first."""
+        name = GLOSSES[kind].get(value) if self.lang == "zh-CN" else None
+        return self.paren(inline(name), code(value)) if name else code(value)
+
     def text_or_missing(self, value: str) -> Md:
         return inline(value) if value.strip() else self.not_collected(self.t("reason.not_reported"))
 
@@ -424,7 +451,7 @@ class _Builder:
         if ev is None or ev.outcome != "platform_cause":
             return None
         if ev.decisive is not None:
-            return code(ev.decisive.event.event_type)
+            return self.gloss_code("event", ev.decisive.event.event_type)
         return rich(ev.summary.get(self.lang))
 
     @cached_property
@@ -453,7 +480,9 @@ class _Builder:
         if run is None:
             return Gap.same(self.t("reason.guest_not_run"))
         reason = self.t(
-            "reason.guest_failed", invoke=code(run.invoke_id), status=inline(run.status)
+            "reason.guest_failed",
+            invoke=code(run.invoke_id),
+            status=self.gloss("invocation", run.status),
         )
         if run.error_code or run.error_info:
             error = Md(" ".join(p for p in (code(run.error_code), inline(run.error_info)) if p))
@@ -498,7 +527,9 @@ class _Builder:
             instance_id=self.text_or_missing(inst.instance_id),
             region_id=self.text_or_missing(inst.region_id),
             os_type=os_type,
-            status=self.text_or_missing(inst.status),
+            status=self.gloss("instance", inst.status)
+            if inst.status.strip()
+            else self.text_or_missing(inst.status),
             events=bullet_list(self.event_items()),
             step3_quote=self.step3_quote(),
             linux3=self.linux_step3() if linux and self.platform_cause is None else None,
@@ -601,7 +632,7 @@ class _Builder:
             ),
         ]
         items.extend(
-            Item(inline(f.summary), tuple(code(e.text) for e in f.evidence[:3]))
+            Item(self.prose(f.summary), tuple(code(e.text) for e in f.evidence[:3]))
             for f in c.findings[:5]
         )
         text = bullet_list(items)
@@ -757,7 +788,7 @@ class _Builder:
                     "outside.timeline_entry",
                     time=self.time(e.time),
                     source=code(e.source),
-                    text=inline(e.text.get(self.lang)),
+                    text=self.prose(e.text),
                 )
             )
             for e in entries
@@ -788,8 +819,8 @@ class _Builder:
         when = e.not_before or e.publish_time or e.finish_time
         head = self.t(
             "event.head",
-            type=code(e.event_type) or self.t("value.empty"),
-            status=inline(e.cycle_status) or self.t("value.empty"),
+            type=self.gloss_code("event", e.event_type) or self.t("value.empty"),
+            status=self.gloss("cycle", e.cycle_status) or self.t("value.empty"),
             time=self.time(when),
         )
         children: list[Md] = []
@@ -798,7 +829,7 @@ class _Builder:
         if not c.happened:
             children.append(self.t("event.not_happened"))
         if e.reason.strip() or e.reason_code.strip():
-            parts = [p for p in (code(e.reason_code), inline(e.reason)) if p]
+            parts = [p for p in (code(e.reason_code), self.quote(e.reason)) if p]
             children.append(self.kv("label.reason", Md(" ".join(parts))))
         children.append(self.kv("label.determination", rich(c.determination.get(self.lang))))
         children.append(self.kv("label.next_step", rich(c.next_step.get(self.lang))))
@@ -815,7 +846,8 @@ class _Builder:
             lead = self.t("quote.step3.events_unknown")
         elif ev.instance_failure is not None:
             lead = self.t(
-                "quote.step3.instance_failure", event=code(ev.instance_failure.event.event_type)
+                "quote.step3.instance_failure",
+                event=self.gloss_code("event", ev.instance_failure.event.event_type),
             )
         elif ev.events:
             lead = self.t("quote.step3.no_platform_cause")
@@ -851,9 +883,11 @@ class _Builder:
             return bullet_list([Item(self.not_collected(gap))])
         run = self.report.guest_run
         if run is not None:
-            head = self.t("guest.run", invoke=code(run.invoke_id), status=inline(run.status))
+            invoke, status = code(run.invoke_id), self.gloss("invocation", run.status)
             if run.exit_code is not None:
-                head = self.paren(head, self.t("guest.exit_code", code=run.exit_code))
+                head = self.t("guest.run_exit", invoke=invoke, status=status, code=run.exit_code)
+            else:
+                head = self.t("guest.run", invoke=invoke, status=status)
         else:
             head = self.t("guest.output_received")
         children = [
@@ -917,7 +951,7 @@ class _Builder:
             kind=self.t(KIND_KEYS[f.kind]),
             severity=self.t(SEVERITY_KEYS[f.severity]),
             confidence=self.t(CONFIDENCE_KEYS[f.confidence]),
-            summary=inline(f.summary) or self.t("value.empty"),
+            summary=self.prose(f.summary) or self.t("value.empty"),
         )
         children = [self.evidence_line(e) for e in f.evidence[:MAX_EVIDENCE_PER_FINDING]]
         if len(f.evidence) > MAX_EVIDENCE_PER_FINDING:
@@ -930,17 +964,27 @@ class _Builder:
         if r.instance.status == "Stopped" and (r.manual_steps or self.guest_gap is not None):
             # nothing runs in a stopped instance: the manual steps start it first
             steps = r.manual_steps or manual_checks(r.instance)
-            return Md(self.t("alternatives.intro_stopped") + "\n\n" + fenced(steps, "bash"))
+            return Md(
+                self.t("alternatives.intro_stopped") + "\n\n" + fenced(self.commands(steps), "bash")
+            )
         if r.manual_steps:
             lines: Sequence[str] = r.manual_steps
         elif self.guest_gap is not None:
             ip = r.instance.public_ip or r.instance.private_ip or "<instance-ip>"
             template = WINDOWS_MANUAL_COMMANDS if windows else LINUX_MANUAL_COMMANDS
-            lines = [line.replace("{ip}", ip) for line in template]
+            lines = [line.replace("{ip}", ip) for line in self.commands(template)]
         else:
             return self.t("alternatives.not_needed")
         intro = self.t("alternatives.intro_windows" if windows else "alternatives.intro_linux")
-        return Md(intro + "\n\n" + fenced(list(lines), "powershell" if windows else "bash"))
+        return Md(
+            intro + "\n\n" + fenced(self.commands(lines), "powershell" if windows else "bash")
+        )
+
+    def commands(self, lines: Iterable[str]) -> list[str]:
+        """Commands to run by hand; in Chinese their comments are translated."""
+        if self.lang == "en":
+            return list(lines)
+        return [dump_setup().in_chinese(line) for line in lines]
 
     # --- step 3A ---
 
@@ -1023,7 +1067,7 @@ class _Builder:
 
     def kdump_state(self, kdump: KdumpStatus) -> Md:
         if kdump.service_state:
-            return inline(kdump.service_state)
+            return self.gloss("service", kdump.service_state)
         if self.kdump_section_read() and not kdump.service_name:
             return self.t("value.no_kdump_service")
         return self.missing(SECTIONS_KDUMP)
@@ -1103,10 +1147,10 @@ class _Builder:
         return None
 
     def advice_steps(self, advice: DumpAdvice) -> Md:
-        steps = [Item(step_text(step)) for step in advice.steps]
+        steps = [Item(step_text(step, self.lang)) for step in advice.steps]
         text = numbered_list(steps) if steps else self.t("advice.no_steps")
         if advice.verify:
-            verify = bullet_list(Item(step_text(v)) for v in advice.verify)
+            verify = bullet_list(Item(step_text(v, self.lang)) for v in advice.verify)
             text = Md(f"{text}\n\n{self.t('advice.verify')}{self.colon_end}\n{verify}")
         return text
 

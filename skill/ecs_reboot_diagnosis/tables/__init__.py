@@ -14,7 +14,7 @@ import re
 import tomllib
 from functools import cache
 from importlib.resources import files
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -151,6 +151,45 @@ class ManualChecks(_Row):
 class DumpSetupTable(_Row):
     family: dict[OsFamily, FamilySetup]
     manual: dict[Literal["linux", "windows", "stopped"], ManualChecks]
+    zh: dict[str, str]
+    """The Chinese of every sentence and ``# comment`` of the steps and commands above (the
+    commands themselves stay as they are), keyed by the English."""
+
+    @model_validator(mode="after")
+    def _every_sentence_translated(self) -> DumpSetupTable:
+        texts = [
+            *(line for f in self.family.values() for line in (*f.steps, *f.verify)),
+            *(line for m in self.manual.values() for line in m.commands),
+        ]
+        missing = sorted({p for line in texts for p in prose_parts(line)} - set(self.zh))
+        if missing:
+            raise ValueError(f"dump_setup.toml [zh] lacks a translation of {missing}")
+        return self
+
+    def in_chinese(self, line: str) -> str:
+        """``line`` with its sentence or ``# comment`` in Chinese; a command stays as it is."""
+        if line in self.zh:
+            return self.zh[line]
+        command, sep, comment = line.partition("   # ")
+        if sep and comment in self.zh:
+            return f"{command}   # {self.zh[comment]}"
+        if line.startswith("# ") and line[2:] in self.zh:
+            return "# " + self.zh[line[2:]]
+        return line
+
+
+_PROSE_STEP: Final = re.compile(r"^[A-Z][a-z]+ [a-z]")
+
+
+def prose_parts(line: str) -> list[str]:
+    """The parts of a set-up line that are sentences: the line itself when it is one, else its
+    ``   # comment`` or the text of a ``# `` comment line."""
+    if _PROSE_STEP.match(line):
+        return [line]
+    if line.startswith("# "):
+        return [line[2:]]
+    _, sep, comment = line.partition("   # ")
+    return [comment] if sep else []
 
 
 class FindingAdviceRow(RecommendationRow):

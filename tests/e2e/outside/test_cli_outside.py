@@ -369,14 +369,16 @@ def test_s22_markdown_names_the_caller_and_ip(lang: str, run: Run) -> None:
     else:
         assert "ops-alice 调用了 `RebootInstance`" in calls
         assert "来源 IP：`198.51.100.23`" in calls
-        timeline_line = "· `api:ActionTrail`：ops-alice（来源 198.51.100.23） 调用了 RebootInstance"
+        timeline_line = (
+            "· `api:ActionTrail`：`ops-alice`（来源 198.51.100.23）调用了 RebootInstance"
+        )
     timeline = section(markdown, "### Timeline (UTC)" if lang == "en" else "### 时间线（UTC）")
     assert timeline_line in timeline
     conclusion = section(markdown, "## Diagnostic Conclusion" if lang == "en" else "## 诊断结论")
     said = (
         "RebootInstance by ops-alice from 198.51.100.23"
         if lang == "en"
-        else "ops-alice（来源 198.51.100.23） 于 "
+        else "ops-alice（来源 198.51.100.23）于 "
     )
     assert said in conclusion
 
@@ -406,8 +408,13 @@ def test_s23_markdown_names_the_event_and_its_status(lang: str, run: Run) -> Non
         assert "Platform event SystemFailure.Reboot (Executing) explains the reboot." in markdown
         assert "`SystemFailure.Reboot`, status Executing, " in markdown
     else:
-        assert "平台事件 SystemFailure.Reboot（Executing）解释了此次重启。" in markdown
-        assert "`SystemFailure.Reboot`，状态 Executing，" in markdown
+        assert (
+            "系统事件因系统错误实例重启（SystemFailure.Reboot）解释了此次重启，"
+            "事件状态为执行中（Executing）。" in markdown
+        )
+        assert (
+            "因系统错误实例重启（`SystemFailure.Reboot`），状态为执行中（Executing），" in markdown
+        )
     conclusion = section(markdown, "## Diagnostic Conclusion" if lang == "en" else "## 诊断结论")
     assert "`SystemFailure.Reboot Executing " in conclusion
 
@@ -428,7 +435,7 @@ def test_s24_a_denied_actiontrail_is_noted_and_the_diagnosis_goes_on(run: Run) -
     notes = [n for n in report.unavailable if n.source == "actiontrail:LookupEvents"]
     assert len(notes) == 1, report.unavailable
     assert "permission denied" in notes[0].detail.en
-    assert "permission denied" in notes[0].detail.zh_CN
+    assert "权限不足" in notes[0].detail.zh_CN
     # the other sources were read: metrics, and the guest through Cloud Assistant
     assert report.metrics is not None and len(report.metrics) == 3
     assert report.guest is not None and report.guest_run is not None
@@ -444,7 +451,7 @@ def test_s24_markdown_lists_actiontrail_as_not_available(lang: str, run: Run) ->
         assert "actiontrail:LookupEvents could not be read (permission denied" in unavailable
         assert "Not collected: actiontrail:LookupEvents" in block(markdown, lang, "api_calls")
     else:
-        assert "无法读取 actiontrail:LookupEvents（permission denied" in unavailable
+        assert "无法读取 actiontrail:LookupEvents（权限不足" in unavailable
         assert "actiontrail:LookupEvents" in block(markdown, lang, "api_calls")
 
 
@@ -548,7 +555,7 @@ def test_s25_markdown_says_stopped_and_start_first(lang: str, run: Run) -> None:
         assert "install or restart Cloud Assistant" not in markdown
     else:
         assert "实例处于已停止状态，原因是它通过阿里云 API 被停止" in conclusion
-        assert "ops-bob（来源 198.51.100.47） 于 " in conclusion
+        assert "ops-bob（来源 198.51.100.47）于 " in conclusion
         assert recommendations.lstrip().startswith("1. 请先启动实例")
         assert "此次重启不是平台发起的" not in markdown
         assert "安装/重启云助手" not in markdown

@@ -110,7 +110,7 @@ CASES: tuple[Case, ...] = (
             "nvme_irq [nvme]\n",
         ),
         facts_en=("Service Status: active", "Found crash dumps: Yes", "Dump type: vmcore"),
-        facts_zh=("服务状态：active", "是否发现崩溃转储：是", "转储类型：vmcore"),
+        facts_zh=("服务状态：运行中（active）", "是否发现崩溃转储：是", "转储类型：vmcore"),
         dump_file="/var/crash/127.0.0.1-KDUMP/vmcore",
     ),
     Case(
@@ -135,7 +135,7 @@ CASES: tuple[Case, ...] = (
             "Service Type: kdump-tools",
             "Found crash dumps: No",
         ),
-        facts_zh=("服务状态：inactive", "服务类型：kdump-tools", "是否发现崩溃转储：否"),
+        facts_zh=("服务状态：未运行（inactive）", "服务类型：kdump-tools", "是否发现崩溃转储：否"),
     ),
     Case(
         key="s04",
@@ -167,10 +167,13 @@ CASES: tuple[Case, ...] = (
         facts=(
             "Killed process 4321 (mysqld)",
             "`guest:dmesg`",
+        ),
+        facts_en=(
+            "vm.panic_on_oom: 0",
+            "OOM kills a process only; the system keeps running",
             "mysqld pid 4321",
         ),
-        facts_en=("vm.panic_on_oom: 0", "OOM kills a process only; the system keeps running"),
-        facts_zh=("vm.panic_on_oom：0", "OOM 只终止进程，系统继续运行"),
+        facts_zh=("vm.panic_on_oom：0", "OOM 只终止进程，系统继续运行", "`mysqld`（pid 4321）"),
         sysctls=(("vm.panic_on_oom", "0"),),
     ),
     Case(
@@ -276,7 +279,7 @@ CASES: tuple[Case, ...] = (
         ),
         facts_zh=(
             "云助手是否运行：否",
-            "未采集：云助手不可用",
+            "未采集（云助手不可用）",
             "请登录实例（SSH）手动执行以下命令",
         ),
     ),
@@ -302,7 +305,7 @@ CASES: tuple[Case, ...] = (
         verdict="billing",
         facts=("`InstanceExpiration.Stop`", "InstanceExpiration.Stop Executed"),
         facts_en=("Current Status: Stopped", "Renew the instance"),
-        facts_zh=("当前状态：Stopped", "为实例续费"),
+        facts_zh=("当前状态：已停止（Stopped）", "为实例续费"),
     ),
     Case(
         key="s14",
@@ -318,7 +321,7 @@ CASES: tuple[Case, ...] = (
             "`guest:journalctl -b -1`",
         ),
         facts_en=("No platform event in the window", "Found crash dumps: No"),
-        facts_zh=("时间窗口内没有平台事件", "是否发现崩溃转储：否"),
+        facts_zh=("时间窗口内没有系统事件", "是否发现崩溃转储：否"),
     ),
     Case(
         key="s15",
@@ -335,7 +338,7 @@ CASES: tuple[Case, ...] = (
             "systemctl enable kdump",
         ),
         facts_en=("Service Status: failed", "no capture kernel is loaded"),
-        facts_zh=("服务状态：failed",),
+        facts_zh=("服务状态：失败（failed）",),
         sysctls=(("kernel.softlockup_panic", "1"), ("vm.panic_on_oom", "0")),
     ),
     Case(
@@ -356,7 +359,10 @@ CASES: tuple[Case, ...] = (
             "The platform reported `InstanceFailure.Reboot` (an instance-level failure)",
             "Found crash dumps: No",
         ),
-        facts_zh=("平台报告了 `InstanceFailure.Reboot`（实例内部故障）", "是否发现崩溃转储：否"),
+        facts_zh=(
+            "平台报告了实例内部故障：因实例错误实例重启（`InstanceFailure.Reboot`）",
+            "是否发现崩溃转储：否",
+        ),
     ),
     Case(
         key="s17",
@@ -394,7 +400,7 @@ CASES: tuple[Case, ...] = (
             "所诊断的重启：",
             "- 时间窗口内更早的重启\n",
             "位于 fuse\\_request\\_end \\[fuse\\] 的空指针解引用"
-            "（NULL pointer dereference）导致内核 panic（Fatal exception），但未捕获崩溃转储",
+            "导致内核 panic（`Fatal exception`），但未捕获崩溃转储",
         ),
         sysctls=(("kernel.panic_on_oops", "1"),),
     ),
@@ -437,7 +443,7 @@ CASES: tuple[Case, ...] = (
         facts_zh=(
             "- 时间窗口内更早的重启\n",
             "位于 virtqueue\\_get\\_buf\\_ctx \\[virtio\\_ring\\] 的内核 oops 导致内核 panic"
-            "（Fatal exception in interrupt；RIP virtqueue\\_get\\_buf\\_ctx），"
+            "（`Fatal exception in interrupt`；`RIP virtqueue_get_buf_ctx`），"
             "kdump 已保存崩溃转储",
         ),
     ),

@@ -246,7 +246,7 @@ def test_s30_other_hosts_lines_are_not_evidence(diagnose: Any) -> None:
     for e in guest.episodes:
         assert not {f.kind for f in e.findings} & {"kernel_panic", "oom_kill"}, e.index
     others = ("db-07", "web-03", "app-12", "db-08", "ixgbe", "postgres")
-    texts = [t for f in guest.findings for t in (f.summary, *(e.text for e in f.evidence))]
+    texts = [t for f in guest.findings for t in (f.summary.en, *(e.text for e in f.evidence))]
     assert not [t for t in texts if any(o in t for o in others)]
     for lang, markdown in r.markdown.items():
         assert not [o for o in others if o in markdown], lang
@@ -284,7 +284,7 @@ def test_s32_a_refused_sudo_reboot_is_no_reboot_and_its_text_stays_out(diagnose:
     guest = report.guest
     assert guest is not None
     said = [report.conclusion.root_cause.en, report.conclusion.root_cause.zh_CN]
-    said += [f.summary for e in guest.episodes for f in e.findings]
+    said += [f.summary.en for e in guest.episodes for f in e.findings]
     said += [e.verdict.en for e in guest.episodes if e.verdict is not None]
     for text in said:
         assert "intern" not in text and "sudoers" not in text and "password" not in text, text

@@ -105,7 +105,7 @@ def test_linux_only_a_crash_log_left() -> None:
     kinds = {f.kind: f for f in guest.findings}
     saved = kinds["kdump_saved"]
     assert saved.confidence == "medium"
-    assert "crash log (no vmcore" in saved.summary
+    assert "crash log (no vmcore" in saved.summary.en
     assert kinds["sysrq_crash"].facts.process == "bash"
     triage = triage_dumps(guest)
     assert triage.dump_found and triage.dump_file is not None
@@ -125,7 +125,7 @@ def test_linux_stale_dump_and_ubuntu_layout() -> None:
         ]
     )
     saved = next(f for f in guest.findings if f.kind == "kdump_saved")
-    assert saved.confidence == "low" and "older than the log window" in saved.summary
+    assert saved.confidence == "low" and "older than the log window" in saved.summary.en
     triage = triage_dumps(guest)
     assert triage.dump_file is not None and triage.dump_file.kind == "dump"
     assert triage.dump_kind_label is not None and "kdump-tools" in triage.dump_kind_label
@@ -179,7 +179,7 @@ def test_linux_oops_captured_by_kdump_is_a_crash_with_a_dump() -> None:
     assert (saved.facts.rip_function, saved.facts.rip_module) == ("dbuf_sync_list", "zfs")
     assert (saved.facts.process, saved.facts.pid) == ("dp_sync_taskq", 1214)
     assert "zfs" in saved.facts.modules or saved.facts.modules == []
-    assert "kdump captured the oops itself" in saved.summary
+    assert "kdump captured the oops itself" in saved.summary.en
     triage = triage_dumps(guest)
     assert triage.dump_found and triage.dump_file is not None
     assert triage.dump_file.kind == "vmcore"

@@ -163,7 +163,7 @@ def test_panic_block_gets_rip_modules_process_and_kernel_version() -> None:
     assert (panic.facts.process, panic.facts.pid) == ("swapper/3", 0)
     assert panic.facts.kernel_version == "5.10.134-16.al8.x86_64"
     assert [e.line_no for e in panic.evidence] == [8, 4, 7]
-    assert panic.summary == "Kernel panic: Fatal exception in interrupt at nvme_queue_rq [nvme]"
+    assert panic.summary.en == "Kernel panic: Fatal exception in interrupt at nvme_queue_rq [nvme]"
     assert found["oops"].facts.rip_function == "nvme_queue_rq"
     # the oops caused the panic: it comes first, panicked, with the panic's reason, critical
     assert [f.kind for f in analyze_log_text(text)] == ["oops", "kernel_panic"]
@@ -240,7 +240,7 @@ def test_oom_kills_are_counted_once_and_attributed_to_their_header() -> None:
     found = kinds(text)
     oom = found["oom_kill"]
     assert (oom.facts.oom_victim_process, oom.facts.oom_victim_pid) == ("redis", 303)
-    assert oom.summary.startswith("The OOM killer killed 2 process(es); latest redis (pid 303)")
+    assert oom.summary.en.startswith("The OOM killer killed 2 process(es); latest redis (pid 303)")
     cg = found["cgroup_oom"]
     assert (cg.facts.oom_victim_process, cg.facts.oom_victim_pid) == ("php", 202)
     assert oom.facts.timestamp == datetime(2025, 3, 20, 11, 30, tzinfo=REF.tzinfo)
@@ -255,7 +255,7 @@ def test_evidence_is_capped_and_deduplicated() -> None:
     assert len(hung.evidence) == MAX_EVIDENCE
     assert hung.evidence[0].text == lines[-1]
     assert (hung.facts.process, hung.facts.pid) == ("java", 19)
-    assert "(seen 20 times)" in hung.summary
+    assert "(seen 20 times)" in hung.summary.en
 
 
 def test_last_x_records() -> None:

@@ -208,7 +208,7 @@ def test_logger_t_kernel_cannot_flip_the_verdict() -> None:
         journal_kernel=[],
     )
     panic = next(f for f in g.findings if f.kind == "kernel_panic")
-    assert not panic.trusted and "unconfirmed" in panic.summary
+    assert not panic.trusted and "unconfirmed" in panic.summary.en
     assert all(e.trust == "unconfirmed" for e in panic.evidence)
     c = conclude(g)
     assert c.rule_id == "linux.clean_reboot"
@@ -254,7 +254,7 @@ def test_a_refused_sudo_reboot_is_not_a_reboot() -> None:
         ],
     )
     assert "clean_reboot" not in {f.kind for f in g.findings}
-    assert all("mallory" not in f.summary for f in g.findings)
+    assert all("mallory" not in f.summary.en for f in g.findings)
 
 
 def test_a_user_program_named_oops_is_not_a_kernel_oops() -> None:

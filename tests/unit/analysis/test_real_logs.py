@@ -82,7 +82,7 @@ def test_real_log(log: Path) -> None:
             else:
                 assert got[key] == value, (kind, key)
     for kind, text in m.get("expected_summary_contains", {}).items():
-        assert text in found[kind].summary
+        assert text in found[kind].summary.en
     lines = log.read_text("utf-8").splitlines()
     for finding in found.values():
         assert finding.evidence, finding.kind
@@ -233,16 +233,16 @@ def test_old_oom_announcement_is_not_a_second_kill() -> None:
     )
     found = {f.kind: f for f in analyze_log_text(text)}
     assert found["cgroup_oom"].facts.oom_victim_pid == 28438
-    assert "1 process(es) were killed" in found["cgroup_oom"].summary
+    assert "1 process(es) were killed" in found["cgroup_oom"].summary.en
     # an announcement without its kill line (a cut log) still counts
     assert found["oom_kill"].facts.oom_victim_pid == 7
 
 
 def test_corrected_and_fatal_machine_checks() -> None:
     corrected = analyze_log_text("mce: [Hardware Error]: Machine check events logged")
-    assert corrected[0].confidence == "low" and "Corrected" in corrected[0].summary
+    assert corrected[0].confidence == "low" and "Corrected" in corrected[0].summary.en
     fatal = analyze_log_text(
         "mce: [Hardware Error]: Machine check events logged\n"
         "mce: [Hardware Error]: CPU 7: Machine Check Exception: 5 Bank 0"
     )
-    assert fatal[0].confidence == "high" and "Corrected" not in fatal[0].summary
+    assert fatal[0].confidence == "high" and "Corrected" not in fatal[0].summary.en

@@ -100,7 +100,7 @@ def test_41_and_6008_describe_the_boot_before_the_one_they_were_logged_in() -> N
     assert hung.target and hung.ended == "unclean"
     assert [f.kind for f in hung.findings] == ["unexpected_shutdown"]
     assert {41, 6008} == set(hung.findings[0].facts.event_ids)
-    assert "no bug check (Kernel-Power 41 BugcheckCode 0)" in hung.findings[0].summary
+    assert "no bug check (Kernel-Power 41 BugcheckCode 0)" in hung.findings[0].summary.en
     assert hung.start == utc("2026-03-07T02:01:52Z")
     # the end is the unclean shutdown 6008 reports: 1:54:20 PM local, tz +0800
     assert hung.end == utc("2026-03-10T05:54:20Z")

@@ -122,7 +122,7 @@ def wer(p5: str, *params: str) -> RawEvent:
 def test_wer_bluescreen_p1_is_hex(p1: str, code: str, name: str | None) -> None:
     bug = by_kind(analyze_windows_events([wer(p1, "1", "1e00", "fffff80", "0")]))["bugcheck"]
     assert bug.facts.bugcheck_code == code and bug.facts.bugcheck_name == name
-    assert "parameters 0x1, 0x1e00, 0xfffff80, 0x0" in bug.summary
+    assert "parameters 0x1, 0x1e00, 0xfffff80, 0x0" in bug.summary.en
 
 
 def test_wer_1001_message_pasted() -> None:
@@ -136,7 +136,7 @@ def test_wer_1001_message_pasted() -> None:
     assert [(e.event.event_id, e.channel) for e in events] == [(1001, "Application")]
     bug = by_kind(analyze_windows_events(events))["bugcheck"]
     assert bug.facts.bugcheck_code == "0x00000133"
-    assert "parameters 0x1, 0x1e00, 0xfffff8051c6fb320, 0x0" in bug.summary
+    assert "parameters 0x1, 0x1e00, 0xfffff8051c6fb320, 0x0" in bug.summary.en
 
 
 def test_reliability_monitor_bluescreen_code_is_hex() -> None:
@@ -160,7 +160,7 @@ def test_bugcheck_1001_message_keeps_its_hex() -> None:
     text = "The computer has rebooted from a bugcheck.  The bugcheck was: 0X00000133 (0x0000000000000001, 0x0000000000001e00, 0xfffff8051c6fb320, 0x0000000000000000). A dump was saved in: C:\\Windows\\MEMORY.DMP. Report Id: 121115-9093-01."
     bug = by_kind(analyze_windows_events(events_from_text(text)))["bugcheck"]
     assert bug.facts.bugcheck_code == "0x00000133"
-    assert "dump saved in C:\\Windows\\MEMORY.DMP" in bug.summary
+    assert "dump saved in C:\\Windows\\MEMORY.DMP" in bug.summary.en
 
 
 # --- 2. Friendly View and the General tab --------------------------------------------------
@@ -276,7 +276,7 @@ def test_invisible_marks_in_6008_dates(mark: str) -> None:
     found = by_kind(analyze_windows_events(events))
     assert (
         "the shutdown at 3:02:11 AM on 12/3/2026 was unexpected"
-        in found["unexpected_shutdown"].summary
+        in found["unexpected_shutdown"].summary.en
     )
     # the date is read: the crash time bounds the episode
     timed = RawEvent(

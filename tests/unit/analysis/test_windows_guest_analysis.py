@@ -126,7 +126,7 @@ def test_app_crashes_only() -> None:
     found = by_kind(guest)
     assert set(found) == {"app_crash"}
     crash = found["app_crash"]
-    assert crash.summary == "Application crashes: java.exe x3, w3wp.exe x1"
+    assert crash.summary.en == "Application crashes: java.exe x3, w3wp.exe x1"
     assert crash.facts.process == "w3wp.exe"
     assert crash.facts.event_ids == [1000, 1001]
     assert crash.evidence[0].source == "guest:Application event log"
@@ -167,7 +167,7 @@ def test_clean_restart_and_error_sections() -> None:
     guest = parse_guest_output("windows", "\r\n".join(lines) + "\r\n", n)
     reboot = by_kind(guest)["clean_reboot"]
     # the restart type was localised away: the boot 4 minutes later decides
-    assert reboot.summary == (
+    assert reboot.summary.en == (
         r"Orderly restart requested by C:\Windows\system32\shutdown.exe as HOST\Administrator "
         "(reason: Other (Planned), reason code 0x80000000)"
     )
@@ -214,7 +214,7 @@ def test_bugcheck_whose_dump_could_not_be_written() -> None:
     assert bug.facts.bugcheck_code == "0x00000139"
     assert bug.facts.bugcheck_name == "KERNEL_SECURITY_CHECK_FAILURE"
     assert bug.facts.event_ids == [41, 161]
-    summary = bug.summary
+    summary = bug.summary.en
     assert "parameters 0xa, 0x0, 0x0, 0xffffe2809452e7f0" in summary
     assert "no dump could be written (volmgr 161: dump file creation failed" in summary
     assert "system drive free: 812 MiB for 16 GiB of memory" in summary
@@ -223,7 +223,7 @@ def test_bugcheck_whose_dump_could_not_be_written() -> None:
     assert "guest:WER report archive" in sources
     unexpected = found["unexpected_shutdown"]
     # the LEFT-TO-RIGHT MARK of the date (collected as '?') is dropped
-    assert "the shutdown at 5:49:54 PM on 3/1/2026 was unexpected" in unexpected.summary
+    assert "the shutdown at 5:49:54 PM on 3/1/2026 was unexpected" in unexpected.summary.en
 
 
 def test_power_button_held_down() -> None:
@@ -231,13 +231,13 @@ def test_power_button_held_down() -> None:
     assert set(found) == {"unexpected_shutdown"}
     assert (
         "the power button was held down (a forced power-off)"
-        in found["unexpected_shutdown"].summary
+        in found["unexpected_shutdown"].summary.en
     )
 
 
 def test_planned_restart_reason_code_and_comment() -> None:
     reboot = by_kind(load("planned_restart_with_comment"))["clean_reboot"]
-    assert reboot.summary == (
+    assert reboot.summary.en == (
         r"Orderly restart requested by C:\Windows\system32\shutdown.exe as "
         r"WIN-7Q2B8K1M3N4\Administrator (reason: Application: Maintenance (Planned), "
         "reason code 0x80040001); comment: patch window"
@@ -247,8 +247,8 @@ def test_planned_restart_reason_code_and_comment() -> None:
 
 def test_1001_parameters_and_dump_path() -> None:
     bug = by_kind(load("bsod_memory_dmp"))["bugcheck"]
-    assert "parameters 0x28, 0x2, 0x0, 0xfffff80612a3b1c4" in bug.summary
-    assert r"dump saved in C:\Windows\MEMORY.DMP" in bug.summary
+    assert "parameters 0x28, 0x2, 0x0, 0xfffff80612a3b1c4" in bug.summary.en
+    assert r"dump saved in C:\Windows\MEMORY.DMP" in bug.summary.en
 
 
 # --- saved exports: XML and Event Viewer text ------------------------------------------------
@@ -286,7 +286,7 @@ def test_real_windows_exports(path: Path) -> None:
         for key, value in facts.items():
             assert got[key] == value, (kind, key)
     for kind, text in meta.get("expected_summary_contains", {}).items():
-        assert text in found[kind].summary
+        assert text in found[kind].summary.en
 
 
 def test_wevtutil_output_without_a_root_element() -> None:

@@ -261,7 +261,7 @@ def test_linux_seed_rows_on_evidence() -> None:
 
 def test_linux_conclusion_rests_on_its_evidence_and_fills_its_sentence() -> None:
     c, recs = conclusions.conclude_guest("linux", linux([OOM], panic_on_oom="0"), None, None)
-    assert "java pid 4242" in c.root_cause.en and "java pid 4242" in c.root_cause.zh_CN
+    assert "java pid 4242" in c.root_cause.en and "`java`（pid 4242）" in c.root_cause.zh_CN
     assert any("Killed process 4242" in e.text for e in c.evidence)
     # a signal the rule requires to be false is not cited as evidence
     assert not any(e.source == "guest:sysctl" for e in c.evidence)

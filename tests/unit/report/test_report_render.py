@@ -312,7 +312,7 @@ FACTS_ZH: dict[str, list[str]] = {
         "数量：1",
         "最新：`032025-12345-01.dmp`，128 KiB，2025-03-20 10:30:00 UTC",
     ],
-    "s11_linux_agent_unavailable": ["云助手是否运行：否", "服务状态：未采集：云助手不可用"],
+    "s11_linux_agent_unavailable": ["云助手是否运行：否", "服务状态：未采集（云助手不可用）"],
     "s02_linux_panic_vmcore": ["是否发现崩溃转储：是（2 个文件）", "> **未执行**：kdump 已就绪"],
 }
 
@@ -377,7 +377,7 @@ def test_a_bare_report_still_has_every_section(os_type: str, lang: Lang) -> None
     assert [line for line in skeleton(text) if line.startswith("**")] == [
         line for line in skeleton(reference) if line.startswith("**")
     ]
-    not_collected = "Not collected: " if lang == "en" else "未采集："
+    not_collected = "Not collected: " if lang == "en" else "未采集（"
     assert text.count(not_collected) >= 8
     assert not PLACEHOLDER.findall(text)
     assert not LEAK.findall("\n".join(outside_code(text)))
@@ -411,7 +411,7 @@ def test_default_manual_commands_when_the_report_has_none() -> None:
     assert "ssh root@47.96.12.34\n" in text
     windows = load("s12_windows_agent_unavailable").model_copy(update={"manual_steps": []})
     text = render_markdown(windows, "zh-CN")
-    assert "```powershell\n# Connect with RDP to 172.16.0.12 and run in PowerShell" in text
+    assert "```powershell\n# 通过 RDP 连接 172.16.0.12，以管理员身份在 PowerShell 中执行" in text
 
 
 # --- untrusted text cannot break the structure --------------------------------------------------
