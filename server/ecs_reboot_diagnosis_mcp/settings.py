@@ -17,7 +17,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ecs_reboot_diagnosis.models import LANGS, Lang
+from ecs_reboot_diagnosis.models import Lang
 from ecs_reboot_diagnosis.service import ServiceConfig
 from ecs_reboot_diagnosis_mcp.aliyun.ca_bundle import check_ca_bundle
 
@@ -158,13 +158,6 @@ class Settings(BaseSettings):
         description="The endpoint is the bundled simulator: all three products use it, whatever "
         "the per-product overrides say.",
     )
-
-    @field_validator("lang", mode="before")
-    @classmethod
-    def _known_lang(cls, value: object) -> object:
-        if value not in LANGS:
-            raise ValueError(f"ECS_DIAG_LANG must be one of {', '.join(LANGS)}, not {value!r}")
-        return value
 
     @field_validator("ca_bundle")
     @classmethod

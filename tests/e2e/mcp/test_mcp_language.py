@@ -9,9 +9,8 @@ import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ElicitRequestFormParams, ElicitRequestParams, ElicitResult
-from pydantic import ValidationError
 
-from ecs_reboot_diagnosis_mcp.settings import Settings
+from ecs_reboot_diagnosis_mcp.settings import Settings, SettingsInvalid, load_settings
 from tests.e2e.mcp.conftest import LINUX
 from tests.e2e.mcp.test_mcp_workflow import MODES, call, structured, text
 
@@ -119,5 +118,5 @@ async def test_a_cloud_error_of_a_chinese_diagnosis_is_chinese(
 
 def test_an_unknown_ecs_diag_lang_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ECS_DIAG_LANG", "fr")
-    with pytest.raises(ValidationError, match="ECS_DIAG_LANG must be one of en, zh-CN"):
-        Settings()
+    with pytest.raises(SettingsInvalid, match="ECS_DIAG_LANG=fr: must be en or zh-CN"):
+        load_settings()

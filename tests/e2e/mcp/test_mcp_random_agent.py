@@ -74,6 +74,12 @@ EVENTS, AGENT = "ecs_check_platform_events", "ecs_check_cloud_assistant"
 RUN, REPORT, DIAGNOSE = "ecs_run_guest_diagnostics", "ecs_render_report", "ecs_diagnose_instance"
 
 
+def unknown(body: str) -> bool:
+    """The refusal of an id that is unknown to the caller, in either language (a call with
+    lang=zh-CN is refused in Chinese)."""
+    return "is unknown" in body or "不存在" in body
+
+
 @dataclass
 class Diagnosis:
     """What the agent knows of one diagnosis, from the results it was given."""
@@ -166,11 +172,11 @@ class RandomAgent(RuleBasedStateMachine):
         if call.tool in ID_TOOLS and (known is None or known.owner != call.owner):
             # a stolen or made-up id: refused as unknown, whatever the tool
             assert result.is_error, f"{call.owner} used a diagnosis it does not own: {call}"
-            assert "is unknown" in refusal(call.tool, result), text_of(result)
+            assert unknown(refusal(call.tool, result)), text_of(result)
             self.w.steps["refused_foreign"] += 1
             return
         if result.is_error:
-            assert "is unknown" not in refusal(call.tool, result), (call, text_of(result))
+            assert not unknown(refusal(call.tool, result)), (call, text_of(result))
             self.w.steps["refused"] += 1
             return
         data = dict(result.structured_content or {})
