@@ -360,16 +360,18 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             "--port",
             EXIT_CANNOT_LISTEN,
         ) from None
-    try:  # started above, so that a busy port is its own error: stopped here
-        print(
-            f"ECS API simulator on {sim.url} AccessKey ID {sim.access_key_id} "
-            f"AccessKey secret {sim.access_key_secret} (built-in, fake, for the simulator only)",
-            flush=True,
-        )
-        if sim.ca_file is not None:
-            print(f"CA certificate (trust it with --ca-bundle or ECS_DIAG_CA_BUNDLE): "
-                  f"{sim.ca_file}", flush=True)  # fmt: skip
+    # Started above, so that a busy port is its own error; stopped here. Ctrl+C or SIGTERM at
+    # any point after the start stops the server and ends normally.
+    try:
         with contextlib.suppress(KeyboardInterrupt):
+            print(
+                f"ECS API simulator on {sim.url} AccessKey ID {sim.access_key_id} AccessKey "
+                f"secret {sim.access_key_secret} (built-in, fake, for the simulator only)",
+                flush=True,
+            )
+            if sim.ca_file is not None:
+                print(f"CA certificate (trust it with --ca-bundle or ECS_DIAG_CA_BUNDLE): "
+                      f"{sim.ca_file}", flush=True)  # fmt: skip
             while True:
                 time.sleep(3600)
     finally:
