@@ -23,15 +23,12 @@ is retried with backoff honouring ``x-acs-retry-after``, and pauses that action 
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-
-from alibabacloud_actiontrail20200706 import models as actiontrail_models
-from alibabacloud_actiontrail20200706.client import Client as ActionTrailClient
-from alibabacloud_credentials.client import Client as CredentialClient
-from alibabacloud_ecs20140526 import models as ecs_models
-from alibabacloud_ecs20140526.client import Client as EcsClient
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from ecs_reboot_diagnosis.errors import CloudApiError
 from ecs_reboot_diagnosis.fleet_ports import (
@@ -57,6 +54,28 @@ from ecs_reboot_diagnosis_mcp.aliyun.response_mapping import (
 )
 from ecs_reboot_diagnosis_mcp.aliyun.sdk_gateway import SdkGateway
 
+if TYPE_CHECKING:
+    from alibabacloud_actiontrail20200706 import models as actiontrail_models
+    from alibabacloud_credentials.client import Client as CredentialClient
+    from alibabacloud_ecs20140526 import models as ecs_models
+else:
+
+    class _SdkModels:
+        """An SDK's models module, imported on first use: a server that never scans a fleet
+        does not load the SDKs (and `serve` answers `initialize` sooner)."""
+
+        def __init__(self, name: str) -> None:
+            self._name = name
+            self._module: ModuleType | None = None
+
+        def __getattr__(self, attr: str) -> Any:
+            if self._module is None:
+                self._module = importlib.import_module(self._name)
+            return getattr(self._module, attr)
+
+    ecs_models = _SdkModels("alibabacloud_ecs20140526.models")
+    actiontrail_models = _SdkModels("alibabacloud_actiontrail20200706.models")
+
 __all__ = ["AliyunFleetGateway"]
 
 MAX_EVENT_PAGES = 100
@@ -74,12 +93,12 @@ def _limit(ids: Sequence[str], action: str) -> list[str]:
 
 class _Ecs(SdkGateway):
     product = "ECS"
-    client_class = EcsClient
+    client_class = "alibabacloud_ecs20140526.client:Client"
 
 
 class _Trail(SdkGateway):
     product = "ActionTrail"
-    client_class = ActionTrailClient
+    client_class = "alibabacloud_actiontrail20200706.client:Client"
 
 
 class AliyunFleetGateway:

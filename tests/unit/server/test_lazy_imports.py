@@ -20,12 +20,17 @@ HEAVY = ("alibabacloud_", "Tea", "darabonba", "aiohttp", "requests", "jinja2")
 
 SERVE_START = """
 import json, sys
-from ecs_reboot_diagnosis_mcp.app import build_gateway, build_outside_gateways, build_service
+from ecs_reboot_diagnosis_mcp.app import (
+    build_gateway, build_outside_gateways, build_service, fleet_scanner_for,
+)
 from ecs_reboot_diagnosis_mcp.mcp_server import build_server
 from ecs_reboot_diagnosis_mcp.settings import Settings
 settings = Settings()
 metrics, audit = build_outside_gateways(settings)
-build_server(build_service(settings, build_gateway(settings), metrics=metrics, audit=audit))
+service = build_service(settings, build_gateway(settings), metrics=metrics, audit=audit)
+scanner = fleet_scanner_for(service, settings)
+assert scanner is not None  # the fleet tool is served, as `serve` does
+build_server(service, scanner=scanner)
 print(json.dumps(sorted(sys.modules)))
 """
 
