@@ -158,7 +158,7 @@ def build_fleet_scanner(
         batch_concurrency=settings.scan_concurrency,
         command_timeout_seconds=settings.command_timeout_s,
         command_content_limit=settings.command_content_limit,
-        wait_deadline_seconds=max(settings.wait_deadline_s, 60.0),
+        wait_deadline_seconds=max(settings.service_config().guest_deadline_seconds, 60.0),
     )
     return FleetScanner(gateway, store or InMemoryScanStore(), clock or SystemClock(), config)
 
@@ -192,6 +192,6 @@ def fleet_scanner_for(service: DiagnosisService, settings: Settings) -> FleetSca
         batch_concurrency=settings.scan_concurrency,
         command_timeout_seconds=settings.command_timeout_s,
         command_content_limit=settings.command_content_limit,
-        wait_deadline_seconds=max(settings.wait_deadline_s, 60.0),
+        wait_deadline_seconds=max(settings.service_config().guest_deadline_seconds, 60.0),
     )
     return FleetScanner(fleet, InMemoryScanStore(), service.clock, config)

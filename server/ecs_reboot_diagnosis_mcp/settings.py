@@ -109,7 +109,20 @@ class Settings(BaseSettings):
         le=64 * 1024,
         description="RunCommand CommandContent limit (Base64 + parameters, bytes) to assume.",
     )
-    wait_deadline_s: float = Field(120.0, gt=0, le=3600)
+    wait_deadline_s: float | None = Field(
+        None,
+        gt=0,
+        le=86400 + 3600,
+        description="How long the one-call diagnosis waits for the guest collector; default: "
+        "the collector's timeout plus 30 s.",
+    )
+    long_poll_s: float = Field(
+        25.0,
+        gt=0,
+        le=55,
+        description="How long one step tool waits for the guest collector before it answers "
+        "pending (below the 60 s request timeout of common MCP clients).",
+    )
     store_ttl_s: int = Field(24 * 3600, ge=60)
     max_diagnoses: int = Field(
         256, ge=1, description="Diagnoses each owner (bearer token; stdio: the one user) may hold."
@@ -210,6 +223,7 @@ class Settings(BaseSettings):
             wait_deadline_seconds=self.wait_deadline_s,
             history_days=self.history_days,
             lang=self.lang,
+            long_poll_seconds=self.long_poll_s,
         )
 
 

@@ -18,6 +18,7 @@ from ecs_reboot_diagnosis.errors import (
     CloudApiError,
     ConcurrentUpdateError,
     DiagnosisError,
+    GuestStillRunningError,
     InstanceNotFoundError,
     InvalidInputError,
     QuotaExceededError,
@@ -35,6 +36,7 @@ STEP_TOOLS: dict[Step, str] = {
     Step.GET_GUEST_RESULTS: "ecs_get_guest_results",
     Step.TRIAGE_DUMPS: "ecs_triage_crash_dumps",
     Step.RECOMMEND_DUMP_SETUP: "ecs_recommend_dump_setup",
+    Step.COLLECT_AGENTLESS: "ecs_collect_agentless_evidence",
     Step.RENDER_REPORT: "ecs_render_report",
 }
 
@@ -64,6 +66,12 @@ def message_for(error: DiagnosisError, diagnosis_id: str = "", lang: Lang = "en"
             return head
         verb = "first" if error.reason == "prerequisite" else "next"
         return f"{head} Call {tool_call(error.required, diagnosis_id)} {verb}."
+    if isinstance(error, GuestStillRunningError):
+        call = tool_call(Step.GET_GUEST_RESULTS, error.diagnosis_id)
+        return (
+            f"{error.message} Call {call} to wait for its results (each call waits for the run "
+            "itself), then follow next_step to ecs_render_report."
+        )
     if isinstance(error, UnknownDiagnosisError):
         return (
             f"{error.message} Call ecs_start_diagnosis(instance_id=..., region_id=...) to begin "

@@ -148,6 +148,22 @@ class WorkflowOrderError(DiagnosisError):
         super().__init__(text + nxt)
 
 
+class GuestStillRunningError(DiagnosisError):
+    """The one-call workflow stopped waiting for the guest collector, which still runs.
+
+    The diagnosis is kept as it stands (collecting): its results step can wait on."""
+
+    def __init__(self, diagnosis_id: str, invoke_id: str, waited_seconds: float) -> None:
+        super().__init__(
+            f"The guest collector (Cloud Assistant invocation {invoke_id}) was still running "
+            f"after {waited_seconds:.0f} s of waiting; diagnosis {diagnosis_id} is kept.",
+            hint="Wait for its results, then go on to the report.",
+        )
+        self.diagnosis_id = diagnosis_id
+        self.invoke_id = invoke_id
+        self.waited_seconds = waited_seconds
+
+
 class InstanceNotFoundError(DiagnosisError):
     def __init__(self, instance_id: str, region_id: str) -> None:
         super().__init__(

@@ -11,7 +11,7 @@ import asyncio
 import re
 import weakref
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -49,6 +49,7 @@ from ecs_reboot_diagnosis.diagnosis import Diagnosis, new_diagnosis_id
 from ecs_reboot_diagnosis.errors import (
     CloudApiError,
     CollectorIntegrityError,
+    GuestStillRunningError,
     InstanceNotFoundError,
     InvalidInputError,
     UnknownDiagnosisError,
@@ -79,10 +80,19 @@ from ecs_reboot_diagnosis.ports import (
     InvocationResult,
     MetricsGateway,
 )
+from ecs_reboot_diagnosis.progress import ProgressCallback, StepProgress
 from ecs_reboot_diagnosis.reboot_time import days_back, parse_reboot_time
-from ecs_reboot_diagnosis.workflow import Outcome, Phase, Step, WorkflowState, advance, require
+from ecs_reboot_diagnosis.workflow import (
+    STEP_ORDER,
+    Outcome,
+    Phase,
+    Step,
+    WorkflowState,
+    advance,
+    require,
+)
 
-ProgressCallback = Callable[[float, float | None, str], Awaitable[None]]
+__all__ = ["DiagnosisService", "ProgressCallback", "ServiceConfig"]
 GuestStatus = Literal["pending", "collected", "failed"]
 ALL_CYCLE_STATUSES = ("Scheduled", "Avoided", "Executing", "Executed", "Canceled", "Failed",
                       "Inquiring")  # fmt: skip
@@ -90,6 +100,10 @@ MAX_EVENT_WINDOW_DAYS = 30
 MAX_KEPT_RESULTS = 64
 """Finished collector results kept in memory for get_guest_results (one forgotten is re-read)."""
 T = TypeVar("T")
+DIAGNOSE_STEPS = len(STEP_ORDER)
+"""The total of the one-call workflow's progress: one unit per step, skipped steps jumped over."""
+WAIT_MARGIN_SECONDS = 30.0
+"""Waited beyond the collector's own timeout, for Cloud Assistant to report the run it ended."""
 
 
 @dataclass(frozen=True)
@@ -101,8 +115,13 @@ class ServiceConfig:
     heartbeat_max_age: timedelta = timedelta(minutes=10)
     command_timeout_seconds: int = 300
     log_window_days: int = 7
-    wait_deadline_seconds: float = 120.0
-    """How long one wait for the collector lasts at most (the run goes on after it)."""
+    wait_deadline_seconds: float | None = None
+    """How long the whole workflow (the one-call tool, the CLI) waits for the guest collector;
+    None: the collector's own timeout plus :data:`WAIT_MARGIN_SECONDS`, so a run is never given
+    up before Cloud Assistant itself ends it (the run goes on after any wait)."""
+    long_poll_seconds: float = 25.0
+    """How long one step call waits for the collector before it answers ``pending`` (MCP
+    clients commonly give a request 60 s)."""
     poll_first_seconds: float = 1.0
     """No poll before this long after RunCommand returned: Cloud Assistant's delivery plus the
     collector's shortest run on a small guest (a poll before it can only read Pending)."""
@@ -137,11 +156,27 @@ class ServiceConfig:
             raise ValueError("poll_interval_seconds must be > 0 and <= poll_max_seconds")
         if not 0 <= self.poll_growth <= 1 or self.poll_first_seconds < 0:
             raise ValueError("poll_growth must be 0..1 and poll_first_seconds >= 0")
+        if self.wait_deadline_seconds is not None and self.wait_deadline_seconds < 0:
+            raise ValueError("wait_deadline_seconds must be 0 (no wait) or more")
+        if self.long_poll_seconds <= 0:
+            raise ValueError("long_poll_seconds must be positive")
 
     def poll_gap(self, elapsed: float) -> float:
         """Seconds from one poll to the next, for a poll made ``elapsed`` s into the run."""
         return min(max(self.poll_interval_seconds, self.poll_growth * elapsed),
                    self.poll_max_seconds)  # fmt: skip
+
+    @property
+    def guest_deadline_seconds(self) -> float:
+        """How long the whole workflow waits for the guest collector."""
+        if self.wait_deadline_seconds is not None:
+            return self.wait_deadline_seconds
+        return self.command_timeout_seconds + WAIT_MARGIN_SECONDS
+
+    @property
+    def call_wait_seconds(self) -> float:
+        """How long one step call waits for the guest collector (never beyond the deadline)."""
+        return min(self.long_poll_seconds, self.guest_deadline_seconds)
 
 
 def validate_instance_id(value: str) -> str:
@@ -534,8 +569,9 @@ class DiagnosisService:
         return changes
 
     async def collect_agentless(self, diagnosis_id: str, owner: str) -> Diagnosis:
-        """Read the serial console and a screenshot again (any time after step 1, before the
-        report is final). The workflow runs this itself when Cloud Assistant is not usable."""
+        """Read the serial console and a screenshot (any time after step 1, before the report
+        is final). When the guest cannot be asked (Cloud Assistant down, guest commands
+        disabled) it is the workflow's step before the report; otherwise it changes no phase."""
         self.status(diagnosis_id, owner)
         await self._join_outside(diagnosis_id)  # its result lists the API calls and metrics
         async with self._lock(diagnosis_id):
@@ -545,6 +581,8 @@ class DiagnosisService:
                     Step.RENDER_REPORT, d.workflow.phase, Step.RENDER_REPORT, "already_done"
                 )
             changes = await self._agentless(d)
+            if d.workflow.phase == Phase.GUEST_UNREACHABLE:
+                return self._save(d, Step.COLLECT_AGENTLESS, "done", **changes)
             updated = d.model_copy(update={**changes, "updated_at": self.clock.now()})
             return self.store.put(updated)
 
@@ -586,7 +624,6 @@ class DiagnosisService:
                     code="cloud_assistant_unavailable",
                     detail=status.reason,
                 )
-            d = d.model_copy(update=await self._agentless(d))
             skipped = (
                 *d.skipped,
                 skip,
@@ -605,9 +642,15 @@ class DiagnosisService:
     # --- step 4 ----------------------------------------------------------------------------
 
     async def run_guest(
-        self, diagnosis_id: str, owner: str, progress: ProgressCallback | None = None
+        self,
+        diagnosis_id: str,
+        owner: str,
+        progress: ProgressCallback | None = None,
+        *,
+        wait_seconds: float | None = None,
     ) -> tuple[Diagnosis, str]:
-        """Start the OS's collector in the guest, then wait (bounded) for it to finish.
+        """Start the OS's collector in the guest, then wait for it to finish, at most
+        ``wait_seconds`` (default: the whole workflow's deadline).
 
         Returns the diagnosis and the invocation status last seen (the output is read by
         :meth:`get_guest_results`).
@@ -634,7 +677,9 @@ class DiagnosisService:
                 script_sha256=form.script_sha256,
             )
             d = self._save(d, Step.RUN_GUEST, "done", guest_run=run, guest_nonce=nonce)
-        result = await self.wait_for_guest(diagnosis_id, owner, progress)
+        result = await self.wait_for_guest(
+            diagnosis_id, owner, progress, deadline_seconds=wait_seconds
+        )
         return self.status(diagnosis_id, owner), result.status if result else run.status
 
     async def _run_collector(
@@ -665,9 +710,10 @@ class DiagnosisService:
         finished (``poll_first_seconds`` after RunCommand returned, however late the wait
         starts), then every ``poll_interval_seconds``, widening only slowly for long runs,
         on a schedule the reads' own latency does not stretch; the last poll is at the
-        deadline (``deadline_seconds``, default ``wait_deadline_seconds``, from now). A
-        finished result is kept for :meth:`get_guest_results`, which then reads nothing
-        again. ``progress`` gets (seconds waited, deadline, message) after every poll.
+        deadline (``deadline_seconds``, default the whole workflow's
+        :attr:`ServiceConfig.guest_deadline_seconds`, from now). A finished result is kept for
+        :meth:`get_guest_results`, which then reads nothing again. ``progress`` gets (seconds
+        waited, deadline, message) after every poll.
         """
         d = self.status(diagnosis_id, owner)
         run = d.guest_run
@@ -677,7 +723,7 @@ class DiagnosisService:
         if kept is not None and kept.invoke_id == run.invoke_id:
             return kept
         config = self.config
-        deadline = config.wait_deadline_seconds if deadline_seconds is None else deadline_seconds
+        deadline = config.guest_deadline_seconds if deadline_seconds is None else deadline_seconds
         began = self.clock.now()
         deadline_at = began + timedelta(seconds=max(0.0, deadline))
         due = max(began, run.started_at + timedelta(seconds=config.poll_first_seconds))
@@ -712,10 +758,19 @@ class DiagnosisService:
             self._results.popitem(last=False)
 
     async def get_guest_results(
-        self, diagnosis_id: str, owner: str
+        self,
+        diagnosis_id: str,
+        owner: str,
+        progress: ProgressCallback | None = None,
+        *,
+        wait_seconds: float = 0.0,
     ) -> tuple[Diagnosis, GuestStatus]:
         """Decode and analyse the collector's output: the finished result the wait read, or
-        else one read of the invocation now."""
+        else one read of the invocation now. First waits up to ``wait_seconds`` for a run still
+        going (a long poll: ``pending`` only after that)."""
+        require(self.status(diagnosis_id, owner).workflow, Step.GET_GUEST_RESULTS)
+        if wait_seconds > 0:
+            await self.wait_for_guest(diagnosis_id, owner, progress, deadline_seconds=wait_seconds)
         async with self._step(diagnosis_id, owner, Step.GET_GUEST_RESULTS) as d:
             run = d.guest_run
             assert run is not None  # the workflow guarantees RUN_GUEST ran
@@ -874,29 +929,56 @@ class DiagnosisService:
         owner: str,
         reboot_time: str | None = None,
         lang: Lang | None = None,
+        give_up_at_deadline: bool = True,
     ) -> Report:
-        """Run every step in order, with the same guardrails as step-by-step use."""
+        """Run every step in order, with the same guardrails as step-by-step use.
 
-        async def say(message: str) -> None:
-            if progress is not None:
-                await progress(0, None, message)
+        Progress is step k of :data:`DIAGNOSE_STEPS` (the wait for the guest inside its step).
+        The guest collector is waited for up to the whole workflow's deadline; a run still going
+        then is given up (the report says so and how to read its output later), or, with
+        ``give_up_at_deadline=False``, :class:`GuestStillRunningError` leaves the diagnosis
+        collecting so that its results step can wait on.
+        """
+        steps = StepProgress(progress, DIAGNOSE_STEPS)
+
+        async def done(step: Step, message: str) -> None:
+            await steps.reached(STEP_ORDER.index(step) + 1, message)
 
         d = await self.start(instance_id, region_id, owner, reboot_time, lang)
-        await say(f"Instance {d.instance.instance_id} confirmed ({d.instance.os_type}).")
+        await done(
+            Step.CONFIRM_INSTANCE,
+            f"Instance {d.instance.instance_id} confirmed ({d.instance.os_type}).",
+        )
         d = await self.check_events(d.id, owner)
-        await say("Platform events checked.")
+        await done(Step.CHECK_EVENTS, "Platform events checked.")
         if d.workflow.phase == Phase.EVENTS_CHECKED:
             d = await self.check_agent(d.id, owner)
-            await say("Cloud Assistant checked.")
+            await done(Step.CHECK_AGENT, "Cloud Assistant checked.")
+        if d.workflow.phase == Phase.GUEST_UNREACHABLE:
+            d = await self.collect_agentless(d.id, owner)
+            await done(Step.COLLECT_AGENTLESS, "Serial console and screenshot read.")
         if d.workflow.phase == Phase.AGENT_CHECKED:
-            d, _ = await self.run_guest(d.id, owner, progress)
+            run_step = STEP_ORDER.index(Step.RUN_GUEST) + 1
+            d, status = await self.run_guest(d.id, owner, steps.within(run_step))
+            await done(Step.RUN_GUEST, f"Guest collector started; its run is {status}.")
             d, state = await self.get_guest_results(d.id, owner)
             if state == "pending":
+                if not give_up_at_deadline:
+                    run = d.guest_run
+                    assert run is not None
+                    raise GuestStillRunningError(
+                        d.id, run.invoke_id, self.config.guest_deadline_seconds
+                    )
                 d = await self.abandon_guest(d.id, owner)
+            await done(Step.GET_GUEST_RESULTS, "Guest results analysed.")
         if d.workflow.phase == Phase.GUEST_COLLECTED:
             d = await self.triage_dumps(d.id, owner)
+            await done(Step.TRIAGE_DUMPS, "Crash dumps triaged.")
             d = await self.recommend_dump_setup(d.id, owner)
-        return await self.report(d.id, owner)
+            await done(Step.RECOMMEND_DUMP_SETUP, "Dump setup checked.")
+        report = await self.report(d.id, owner)
+        await done(Step.RENDER_REPORT, "Report ready.")
+        return report
 
     async def abandon_guest(self, diagnosis_id: str, owner: str) -> Diagnosis:
         """Stop waiting for a collector that is still running: report without guest evidence."""
@@ -904,9 +986,13 @@ class DiagnosisService:
             run = d.guest_run
             assert run is not None
             self._results.pop(d.id, None)
+            region = d.instance.region_id
+            waited = self.config.guest_deadline_seconds
             why = (
-                f"It was still {run.status} when the diagnosis stopped waiting; its output can "
-                f"be read later with DescribeInvocationResults (InvokeId {run.invoke_id})."
+                f"It was still {run.status} when the diagnosis stopped waiting after "
+                f"{waited:.0f} s. Read its output later with `aliyun ecs "
+                f"DescribeInvocationResults --RegionId {region} --InvokeId {run.invoke_id}`, "
+                "or run the diagnosis again with a longer wait."
             )
             result = InvocationResult(invoke_id=run.invoke_id, status=run.status)
             return self._fail_guest(d, run, result, why)

@@ -8,7 +8,8 @@ asks :func:`require` before a step and :func:`advance` after it, and the adapter
 NEW -> INSTANCE_CONFIRMED -> EVENTS_CHECKED --(platform cause)---------------> READY_TO_REPORT
                                   | (InstanceFailure.Reboot or no event)
                                   v
-                      (agent down / guest commands disabled)-------------> READY_TO_REPORT
+              (agent down / guest commands disabled) -> GUEST_UNREACHABLE
+                                  |        --(evidence from outside)-----> READY_TO_REPORT
                             AGENT_CHECKED
                                   v
          GUEST_COLLECTING --(collection failed)------------------------> READY_TO_REPORT
@@ -32,6 +33,7 @@ class Phase(StrEnum):
     INSTANCE_CONFIRMED = "instance_confirmed"
     EVENTS_CHECKED = "events_checked"
     AGENT_CHECKED = "agent_checked"
+    GUEST_UNREACHABLE = "guest_unreachable"
     GUEST_COLLECTING = "guest_collecting"
     GUEST_COLLECTED = "guest_collected"
     DUMPS_TRIAGED = "dumps_triaged"
@@ -49,10 +51,14 @@ class Step(StrEnum):
     GET_GUEST_RESULTS = "get_guest_results"
     TRIAGE_DUMPS = "triage_dumps"
     RECOMMEND_DUMP_SETUP = "recommend_dump_setup"
+    COLLECT_AGENTLESS = "collect_agentless"
+    """Only when the guest cannot be asked: the serial console and a screenshot."""
     RENDER_REPORT = "render_report"
 
 
 STEP_ORDER: tuple[Step, ...] = tuple(Step)
+"""Every step in order. ``COLLECT_AGENTLESS`` is on the path only when the guest cannot be asked
+(it replaces the four guest steps before it); its place makes those "not needed" there."""
 
 Outcome = Literal[
     "done",
@@ -85,9 +91,10 @@ TRANSITIONS: dict[tuple[Phase, Step], dict[Outcome, Phase]] = {
     },
     (Phase.EVENTS_CHECKED, Step.CHECK_AGENT): {
         "agent_up": Phase.AGENT_CHECKED,
-        "agent_down": Phase.READY_TO_REPORT,
-        "guest_commands_disabled": Phase.READY_TO_REPORT,
+        "agent_down": Phase.GUEST_UNREACHABLE,
+        "guest_commands_disabled": Phase.GUEST_UNREACHABLE,
     },
+    (Phase.GUEST_UNREACHABLE, Step.COLLECT_AGENTLESS): {"done": Phase.READY_TO_REPORT},
     (Phase.AGENT_CHECKED, Step.RUN_GUEST): {"done": Phase.GUEST_COLLECTING},
     (Phase.GUEST_COLLECTING, Step.GET_GUEST_RESULTS): {
         "pending": Phase.GUEST_COLLECTING,
@@ -105,6 +112,7 @@ EXPECTED_NEXT: dict[Phase, Step] = {
     Phase.INSTANCE_CONFIRMED: Step.CHECK_EVENTS,
     Phase.EVENTS_CHECKED: Step.CHECK_AGENT,
     Phase.AGENT_CHECKED: Step.RUN_GUEST,
+    Phase.GUEST_UNREACHABLE: Step.COLLECT_AGENTLESS,
     Phase.GUEST_COLLECTING: Step.GET_GUEST_RESULTS,
     Phase.GUEST_COLLECTED: Step.TRIAGE_DUMPS,
     Phase.DUMPS_TRIAGED: Step.RECOMMEND_DUMP_SETUP,
@@ -152,7 +160,12 @@ def require(state: WorkflowState, step: Step) -> None:
     if step in state.completed:
         raise WorkflowOrderError(step, state.phase, required, "already_done")
     if STEP_ORDER.index(step) < STEP_ORDER.index(required):
-        detail = BRANCH_DETAIL[state.branch] if state.branch else ""
+        if state.branch:
+            detail = BRANCH_DETAIL[state.branch]
+        elif step == Step.COLLECT_AGENTLESS:
+            detail = "the guest was read through Cloud Assistant"
+        else:
+            detail = ""
         raise WorkflowOrderError(step, state.phase, required, "not_needed", detail)
     raise WorkflowOrderError(step, state.phase, required, "prerequisite")
 
@@ -174,7 +187,9 @@ def steps_left(state: WorkflowState) -> list[Step]:
     """The steps still to run on the path from ``state`` (assuming no further branch)."""
     if state.phase == Phase.REPORTED:
         return []
-    start = STEP_ORDER.index(state.next_step)
     if state.phase == Phase.READY_TO_REPORT:
         return [Step.RENDER_REPORT]
-    return list(STEP_ORDER[start:])
+    if state.phase == Phase.GUEST_UNREACHABLE:
+        return [Step.COLLECT_AGENTLESS, Step.RENDER_REPORT]
+    start = STEP_ORDER.index(state.next_step)
+    return [s for s in STEP_ORDER[start:] if s != Step.COLLECT_AGENTLESS]

@@ -101,16 +101,15 @@ async function main() {
     const path = ["ecs_start_diagnosis"];
     const progress = [];
     let report = null;
+    let reportBlocks = [];
+    let pending = 0;
     while (report === null) {
       const next = result.structuredContent?.next_step;
       check(next && next.tool, `no next_step after ${path.at(-1)}: ${JSON.stringify(result.structuredContent)}`);
       check(names.has(next.tool), `next_step names an unknown tool ${next.tool}`);
       const args = { diagnosis_id: did, ...(next.arguments || {}) };
       check(args.diagnosis_id === did, `next_step carries another diagnosis_id: ${JSON.stringify(next)}`);
-      if (next.tool === path.at(-1) && result.structuredContent?.retry_after_seconds) {
-        // the collector is still running: wait as told (bounded by MAX_CALLS)
-        await new Promise((r) => setTimeout(r, 1000 * Math.min(result.structuredContent.retry_after_seconds, 5)));
-      }
+      // no sleep: the server waits for the collector on its side (a pending comes after that)
       const extra =
         next.tool === "ecs_run_guest_diagnostics"
           ? { onprogress: (p) => progress.push(p) }
@@ -119,7 +118,11 @@ async function main() {
       path.push(next.tool);
       check(!result.isError, `${next.tool} failed: ${textOf(result)}`);
       check(result.structuredContent, `${next.tool} returned no structuredContent`);
-      if (next.tool === "ecs_render_report") report = result.structuredContent;
+      if (result.structuredContent?.status === "pending") pending += 1;
+      if (next.tool === "ecs_render_report") {
+        report = result.structuredContent;
+        reportBlocks = (result.content || []).filter((c) => c.type === "text").map((c) => c.text);
+      }
     }
 
     check(path.includes("ecs_run_guest_diagnostics"), `the guest step never ran: ${path.join(" -> ")}`);
@@ -128,6 +131,8 @@ async function main() {
     const markdown = report.report_markdown || "";
     check(markdown.includes("## Diagnostic Conclusion"), "the report has no '## Diagnostic Conclusion'");
     check(markdown.includes(TARGET.instance_id), "the report does not name the instance");
+    check(reportBlocks.includes(markdown), "the report is not a Markdown text block of its own");
+    check(pending <= 1, `${pending} pending answers: the server should wait for the collector`);
 
     // the workflow is finished: a finished step is refused now
     const again = await call("ecs_check_platform_events", { diagnosis_id: did });
@@ -136,7 +141,8 @@ async function main() {
     const steps = path.length - 1;
     console.log(
       `ts-sdk client OK: ${names.size} tools, ${steps} steps ${path.join(" -> ")}, ` +
-        `${progress.length} progress notifications, verdict=${report.verdict} rule=${report.rule_id}, ` +
+        `${progress.length} progress notifications, ${pending} pending, the report as a Markdown ` +
+        `block, verdict=${report.verdict} rule=${report.rule_id}, ` +
         `out-of-order call refused (protocol ${protocolVersion}, server ${server.name} ${server.version})`,
     );
   } finally {

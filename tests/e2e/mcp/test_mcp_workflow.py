@@ -15,6 +15,7 @@ from ecs_api_simulator import SimulatorServer
 from ecs_reboot_diagnosis_mcp.app import build_gateway, build_service
 from ecs_reboot_diagnosis_mcp.mcp_server import build_server
 from ecs_reboot_diagnosis_mcp.settings import Settings
+from ecs_reboot_diagnosis_mcp.tool_results import RELAY_RULE
 from tests.e2e.mcp.conftest import LINUX, WINDOWS
 
 pytestmark = pytest.mark.anyio
@@ -87,7 +88,7 @@ async def test_a_full_diagnosis_step_by_step_refusing_every_step_out_of_order(
         assert "i-bp1sim0linux0000001" in markdown
         zh = structured(await call(client, "ecs_render_report", diagnosis_id=did, lang="zh-CN"))
         assert "## 诊断结论" in zh["report_markdown"]
-        assert "unchanged" in report["summary"]
+        assert RELAY_RULE in report["summary"]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -179,11 +180,13 @@ async def test_no_guest_commands_hides_the_guest_tools_and_goes_agentless(
         did = structured(await call(client, "ecs_start_diagnosis", **LINUX))["diagnosis_id"]
         structured(await call(client, "ecs_check_platform_events", diagnosis_id=did))
         agent = structured(await call(client, "ecs_check_cloud_assistant", diagnosis_id=did))
-        assert agent["next_step"]["tool"] == "ecs_render_report"
+        assert agent["next_step"]["tool"] == "ecs_collect_agentless_evidence"
         assert agent["manual_steps"]
         skipped = await call(client, "ecs_triage_crash_dumps", diagnosis_id=did)
         assert skipped.is_error and "not needed" in text(skipped)
-        assert "ecs_render_report" in text(skipped)
+        assert "ecs_collect_agentless_evidence" in text(skipped)
+        outside = structured(await call(client, "ecs_collect_agentless_evidence", diagnosis_id=did))
+        assert outside["next_step"]["tool"] == "ecs_render_report"
         report = structured(await call(client, "ecs_render_report", diagnosis_id=did))
         assert report["verdict"] == "unknown"
 

@@ -44,7 +44,12 @@ MODES = ["legacy", "default"]
 MAX_CALLS = 16
 PNG = b"\x89PNG\r\n\x1a\n"
 SCREENSHOT_INTERVAL = 11.0  # the simulator, like the API, wants 10 s between two screenshots
-AGENT_DOWN = ("ecs_check_platform_events", "ecs_check_cloud_assistant", "ecs_render_report")
+AGENT_DOWN = (
+    "ecs_check_platform_events",
+    "ecs_check_cloud_assistant",
+    "ecs_collect_agentless_evidence",
+    "ecs_render_report",
+)
 FULL = (
     "ecs_check_platform_events",
     "ecs_check_cloud_assistant",
@@ -178,7 +183,7 @@ async def test_s18_console_panic_step_by_step(mode: str) -> None:
         called, report = await follow(client, outside["next_step"], keep_agent)
         assert tuple(called) == AGENT_DOWN
         assert not agent["usable"] and not agent["running"] and agent["manual_steps"]
-        assert "The serial console and a screenshot were read instead" in agent["summary"]
+        assert "ecs_collect_agentless_evidence reads the serial console" in agent["summary"]
         assert (report["rule_id"], report["verdict"]) == (S18.rule_id, S18.verdict)
         markdown = report["report_markdown"]
         assert outside_headings_in_order(markdown, "en"), markdown
@@ -242,10 +247,13 @@ async def test_s20_reading_the_outside_twice_lists_each_missing_source_once() ->
 async def test_s20_a_throttled_second_screenshot_is_not_reported_missing() -> None:
     async with session(S20, "legacy") as (client, _):
         did = await start(client, S20)
-        for tool in AGENT_DOWN[:2]:  # the agent is down: this step reads the screen
+        first, _ = await agentless(client, did)  # the agent reads the screen early
+        assert first["screenshot_captured"]
+        for tool in AGENT_DOWN[:2]:
             structured(await client.call_tool(tool, {"diagnosis_id": did}))
-        outside, shots = await agentless(client, did)  # at once: throttled by the API
+        outside, shots = await agentless(client, did)  # the workflow's step, at once: throttled
         assert outside["screenshot_captured"] and shots  # the first screenshot is kept
+        assert outside["next_step"]["tool"] == "ecs_render_report"
         report = structured(
             await client.call_tool("ecs_render_report", {"diagnosis_id": did, "lang": "en"})
         )

@@ -37,6 +37,7 @@ TOOLS: dict[Branch, tuple[str, ...]] = {
         "ecs_start_diagnosis",
         "ecs_check_platform_events",
         "ecs_check_cloud_assistant",
+        "ecs_collect_agentless_evidence",
         "ecs_render_report",
     ),
     "full": (

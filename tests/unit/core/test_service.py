@@ -184,7 +184,7 @@ async def test_an_unusable_agent_leads_to_manual_steps(
     d = await service.start(IID, REGION, owner="")
     d = await service.check_events(d.id, owner="")
     d = await service.check_agent(d.id, owner="")
-    assert d.workflow.phase == Phase.READY_TO_REPORT
+    assert d.workflow.phase == Phase.GUEST_UNREACHABLE
     assert d.cloud_assistant is not None and not d.cloud_assistant.usable
     assert why in d.cloud_assistant.reason.en
     if status == "Stopped":  # nothing runs in a stopped instance: start it, never SSH into it
@@ -198,6 +198,14 @@ async def test_an_unusable_agent_leads_to_manual_steps(
         await service.run_guest(d.id, owner="")
     assert err.value.reason == "not_needed"
     assert "Cloud Assistant" in str(err.value)
+    assert err.value.required == Step.COLLECT_AGENTLESS
+    # the evidence from outside comes before the report, never skipped
+    with pytest.raises(WorkflowOrderError) as early:
+        await service.report(d.id, owner="")
+    assert (early.value.reason, early.value.required) == ("prerequisite", Step.COLLECT_AGENTLESS)
+    d = await service.collect_agentless(d.id, owner="")
+    assert d.workflow.phase == Phase.READY_TO_REPORT
+    assert Step.COLLECT_AGENTLESS in d.workflow.completed
     report = await service.report(d.id, owner="")
     assert report.conclusion.verdict == "unknown"
     assert why.lower() in report.conclusion.root_cause.en.lower()
@@ -217,6 +225,8 @@ async def test_no_guest_commands_mode_never_runs_a_command() -> None:
     d = await service.start(IID, REGION, owner="")
     d = await service.check_agent((await service.check_events(d.id, owner="")).id, owner="")
     assert d.workflow.branch == "guest_commands_disabled"
+    assert d.workflow.phase == Phase.GUEST_UNREACHABLE
+    await service.collect_agentless(d.id, owner="")
     report = await service.report(d.id, owner="")
     assert report.skip_for("run_guest") is not None
     assert "RunCommand" not in gw.calls
@@ -352,6 +362,7 @@ async def test_the_report_is_built_once_and_can_be_read_again() -> None:
     service = make(gw, clock)
     d = await service.start(IID, REGION, owner="")
     d = await service.check_agent((await service.check_events(d.id, owner="")).id, owner="")
+    d = await service.collect_agentless(d.id, owner="")
     first = await service.report(d.id, owner="")
     clock.advance(timedelta(minutes=5))
     again = await service.report(d.id, owner="")
@@ -369,6 +380,8 @@ async def test_an_unusable_agent_reads_the_console_and_the_screen() -> None:
     service = make(gw, clock)
     d = await service.start(IID, REGION, owner="")
     d = await service.check_agent((await service.check_events(d.id, owner="")).id, owner="")
+    assert d.console is None and d.screenshot is None  # read by the next step, not this one
+    d = await service.collect_agentless(d.id, owner="")
     assert d.console is not None and d.console.findings
     assert d.screenshot is not None and d.screenshot.size_bytes == 72
     report = await service.report(d.id, owner="")
@@ -400,6 +413,7 @@ async def test_audit_and_metrics_are_optional_sources() -> None:
     d = await service.start(IID, REGION, owner="")
     d = await service.check_events(d.id, owner="")
     d = await service.check_agent(d.id, owner="")
+    d = await service.collect_agentless(d.id, owner="")
     report = await service.report(d.id, owner="")  # read beside the steps, in by the report
     d = service.status(d.id, owner="")
     assert d.api_calls == (reboot,) and report.api_calls == [reboot]

@@ -68,7 +68,7 @@ def test_phase_step_pair(phase: Phase, step: Step) -> None:
             assert e.reason == "already_done"
         elif STEP_ORDER.index(step) < STEP_ORDER.index(EXPECTED_NEXT[phase]):
             assert e.reason == "not_needed"
-            assert state.branch is not None
+            assert state.branch is not None or step == Step.COLLECT_AGENTLESS
             assert e.detail
         else:
             assert e.reason == "prerequisite"
@@ -90,7 +90,7 @@ def test_the_happy_path_visits_every_step_in_order() -> None:
     for step, outcome, phase in path:
         state = advance(state, step, outcome)  # type: ignore[arg-type]
         assert state.phase == phase
-    assert state.completed == STEP_ORDER
+    assert state.completed == tuple(s for s in STEP_ORDER if s != Step.COLLECT_AGENTLESS)
     assert state.branch is None
     assert steps_left(state) == []
 
@@ -108,14 +108,22 @@ def test_platform_cause_skips_the_guest_and_says_why() -> None:
 
 
 @pytest.mark.parametrize("outcome", ["agent_down", "guest_commands_disabled"])
-def test_agent_branch_goes_to_the_report(outcome: str) -> None:
+def test_agent_branch_goes_through_the_evidence_from_outside_to_the_report(outcome: str) -> None:
     state = advance(WorkflowState(), Step.CONFIRM_INSTANCE, "done")
     state = advance(state, Step.CHECK_EVENTS, "continue")
     state = advance(state, Step.CHECK_AGENT, outcome)  # type: ignore[arg-type]
+    assert state.phase == Phase.GUEST_UNREACHABLE
+    assert steps_left(state) == [Step.COLLECT_AGENTLESS, Step.RENDER_REPORT]
+    for guest_step in (Step.RUN_GUEST, Step.TRIAGE_DUMPS):
+        with pytest.raises(WorkflowOrderError) as err:
+            require(state, guest_step)
+        assert err.value.reason == "not_needed"
+        assert err.value.required == Step.COLLECT_AGENTLESS
+    with pytest.raises(WorkflowOrderError) as early:
+        require(state, Step.RENDER_REPORT)
+    assert early.value.reason == "prerequisite"
+    state = advance(state, Step.COLLECT_AGENTLESS, "done")
     assert state.phase == Phase.READY_TO_REPORT
-    with pytest.raises(WorkflowOrderError) as err:
-        require(state, Step.TRIAGE_DUMPS)
-    assert err.value.reason == "not_needed"
     assert steps_left(state) == [Step.RENDER_REPORT]
 
 
