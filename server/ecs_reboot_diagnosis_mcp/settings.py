@@ -112,7 +112,7 @@ class Settings(BaseSettings):
     wait_deadline_s: float | None = Field(
         None,
         gt=0,
-        le=86400 + 3600,
+        le=3600,
         description="How long the one-call diagnosis waits for the guest collector; default: "
         "the collector's timeout plus 30 s.",
     )
