@@ -780,12 +780,13 @@ def build_server(
         "diagnosis://{diagnosis_id}/report.md{?lang}",
         name="diagnosis-report",
         title="A diagnosis report",
-        description="The rendered report in Markdown, lang=en (default) or lang=zh-CN, once "
-        "ecs_render_report has run. " + RELAY_RULE,
+        description="The rendered report in Markdown, lang=en or lang=zh-CN (default: the "
+        "diagnosis's language), once ecs_render_report has run. " + RELAY_RULE,
         mime_type="text/markdown",
     )
-    def report_resource(diagnosis_id: str, lang: str = "en") -> str:
+    def report_resource(diagnosis_id: str, lang: str = "") -> str:
         d = diagnosis_for_resource(service, diagnosis_id)
+        lang = lang or d.lang
         if lang not in LANGS:
             raise ResourceError(f"lang must be one of {', '.join(LANGS)}, not {lang[:20]!r}.")
         if d.report is None or d.workflow.phase != Phase.REPORTED:

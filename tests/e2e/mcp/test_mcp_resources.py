@@ -73,11 +73,13 @@ async def test_a_diagnosis_and_its_report_are_resources(
         result = await client.call_tool("ecs_diagnose_instance", {**LINUX, "lang": "zh-CN"})
         assert result.structured_content is not None
         done = str(result.structured_content["diagnosis_id"])
-        en = await read(client, f"diagnosis://{done}/report.md")
+        en = await read(client, f"diagnosis://{done}/report.md?lang=en")
         zh = await read(client, f"diagnosis://{done}/report.md?lang=zh-CN")
         assert en.mime_type == zh.mime_type == "text/markdown"
         assert "## Diagnostic Conclusion" in en.text and "## 诊断结论" in zh.text
         assert zh.text == result.structured_content["report_markdown"]
+        # without ?lang: the diagnosis's own language (it was started with lang=zh-CN)
+        assert (await read(client, f"diagnosis://{done}/report.md")).text == zh.text
         data = json.loads((await read(client, f"diagnosis://{done}")).text)
         assert data["phase"] == "reported"
         assert data["report"]["conclusion"]["rule_id"] == "linux.clean_reboot"
