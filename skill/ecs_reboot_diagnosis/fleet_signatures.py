@@ -157,7 +157,7 @@ def _bugcheck(
     return CauseSignature(
         key=f"bugcheck|{code}|{conclusion.rule_id}",
         label=Text(
-            en=f"Blue screen, bug check {code}{named}", zh_CN=f"蓝屏，错误检查码 {code}{named}"
+            en=f"Blue screen, bug check {code}{named}", zh_CN=f"蓝屏，蓝屏错误代码 {code}{named}"
         ),
     )
 
@@ -203,7 +203,7 @@ _RULE_LABELS: Final[dict[str, Text]] = {
     ),
     "windows.hang_platform_reset": Text(
         en="The instance hung and the platform reset it (Kernel-Power 41, no bug check)",
-        zh_CN="实例挂起，平台重置了实例（Kernel-Power 41，无错误检查）",
+        zh_CN="实例挂起，平台重置了实例（Kernel-Power 41，无蓝屏错误代码）",
     ),
     "windows.instance_hang": Text(
         en="The instance hung and the platform restarted it (InstanceFailure.Reboot)",
