@@ -25,8 +25,8 @@ from ecs_reboot_diagnosis_mcp.settings import Settings
 
 if TYPE_CHECKING:
     from ecs_reboot_diagnosis.fleet_ports import ScanStore
-    from ecs_reboot_diagnosis.fleet_scan import FleetScanner
-    from ecs_reboot_diagnosis_mcp.aliyun.flow_control import RateLimit
+    from ecs_reboot_diagnosis.fleet_scan import FleetScanner, ScanConfig
+    from ecs_reboot_diagnosis_mcp.aliyun.flow_control import RateLimit, RateLimiter
 
 
 def build_gateway(
@@ -121,6 +121,35 @@ def build_store(settings: Settings, clock: Clock) -> DiagnosisStore:
     )
 
 
+FLEET_MAX_ATTEMPTS = 8
+"""Attempts per fleet API call: a scan paces itself at the rate limits and retries throttling."""
+
+
+def _scan_limiter(settings: Settings, limits: Mapping[str, RateLimit] | None = None) -> RateLimiter:
+    """The default rate limits, then those of ``ECS_DIAG_SCAN_RATE_LIMITS``, then ``limits``.
+    Raises ValueError for a bad limits text."""
+    from ecs_reboot_diagnosis_mcp.aliyun.flow_control import (
+        DEFAULT_RATE_LIMITS,
+        RateLimiter,
+        parse_rate_limits,
+    )
+
+    return RateLimiter(
+        {**DEFAULT_RATE_LIMITS, **parse_rate_limits(settings.scan_rate_limits), **(limits or {})}
+    )
+
+
+def _scan_config(settings: Settings) -> ScanConfig:
+    from ecs_reboot_diagnosis.fleet_scan import ScanConfig
+
+    return ScanConfig(
+        batch_concurrency=settings.scan_concurrency,
+        command_timeout_seconds=settings.command_timeout_s,
+        command_content_limit=settings.command_content_limit,
+        wait_deadline_seconds=max(settings.service_config().guest_deadline_seconds, 60.0),
+    )
+
+
 def build_fleet_scanner(
     settings: Settings,
     *,
@@ -130,37 +159,24 @@ def build_fleet_scanner(
     clock: Clock | None = None,
     limits: Mapping[str, RateLimit] | None = None,
 ) -> FleetScanner:
-    """The fleet scanner over the SDKs, paced by the default rate limits, then those of
-    ``ECS_DIAG_SCAN_RATE_LIMITS``, then ``limits``. Raises ValueError for a bad limits text."""
-    from ecs_reboot_diagnosis.fleet_scan import FleetScanner, ScanConfig
+    """The fleet scanner over the SDKs, paced by :func:`_scan_limiter`. Raises ValueError for a
+    bad limits text."""
+    from ecs_reboot_diagnosis.fleet_scan import FleetScanner
     from ecs_reboot_diagnosis.scan_store import InMemoryScanStore
     from ecs_reboot_diagnosis_mcp.aliyun.fleet_gateway import AliyunFleetGateway
-    from ecs_reboot_diagnosis_mcp.aliyun.flow_control import (
-        DEFAULT_RATE_LIMITS,
-        RateLimiter,
-        parse_rate_limits,
-    )
 
-    merged = {
-        **DEFAULT_RATE_LIMITS,
-        **parse_rate_limits(settings.scan_rate_limits),
-        **(limits or {}),
-    }
     ecs_endpoint, _, trail_endpoint = settings.product_endpoints()
+    keys = (access_key_id, access_key_secret)
     gateway = AliyunFleetGateway(
-        _client_settings(settings, ecs_endpoint, access_key_id, access_key_secret, max_attempts=8),
+        _client_settings(settings, ecs_endpoint, *keys, max_attempts=FLEET_MAX_ATTEMPTS),
         actiontrail_settings=_client_settings(
-            settings, trail_endpoint, access_key_id, access_key_secret, max_attempts=8
+            settings, trail_endpoint, *keys, max_attempts=FLEET_MAX_ATTEMPTS
         ),
-        limiter=RateLimiter(merged),
+        limiter=_scan_limiter(settings, limits),
     )
-    config = ScanConfig(
-        batch_concurrency=settings.scan_concurrency,
-        command_timeout_seconds=settings.command_timeout_s,
-        command_content_limit=settings.command_content_limit,
-        wait_deadline_seconds=max(settings.service_config().guest_deadline_seconds, 60.0),
+    return FleetScanner(
+        gateway, store or InMemoryScanStore(), clock or SystemClock(), _scan_config(settings)
     )
-    return FleetScanner(gateway, store or InMemoryScanStore(), clock or SystemClock(), config)
 
 
 def fleet_scanner_for(service: DiagnosisService, settings: Settings) -> FleetScanner | None:
@@ -168,30 +184,25 @@ def fleet_scanner_for(service: DiagnosisService, settings: Settings) -> FleetSca
     credentials and AccessKey), or None when the service is not over the SDK gateway."""
     from dataclasses import replace
 
-    from ecs_reboot_diagnosis.fleet_scan import FleetScanner, ScanConfig
+    from ecs_reboot_diagnosis.fleet_scan import FleetScanner
     from ecs_reboot_diagnosis.scan_store import InMemoryScanStore
     from ecs_reboot_diagnosis_mcp.aliyun.fleet_gateway import AliyunFleetGateway
-    from ecs_reboot_diagnosis_mcp.aliyun.flow_control import (
-        DEFAULT_RATE_LIMITS,
-        RateLimiter,
-        parse_rate_limits,
-    )
     from ecs_reboot_diagnosis_mcp.aliyun.sdk_gateway import SdkGateway
 
     gateway = service.gateway
     if not isinstance(gateway, SdkGateway):
         return None
-    ecs = replace(gateway.settings, max_attempts=8)
+    ecs = replace(gateway.settings, max_attempts=FLEET_MAX_ATTEMPTS)
     audit = service.audit
-    trail = replace(audit.settings, max_attempts=8) if isinstance(audit, SdkGateway) else ecs
-    limiter = RateLimiter({**DEFAULT_RATE_LIMITS, **parse_rate_limits(settings.scan_rate_limits)})
+    trail = (
+        replace(audit.settings, max_attempts=FLEET_MAX_ATTEMPTS)
+        if isinstance(audit, SdkGateway)
+        else ecs
+    )
     fleet = AliyunFleetGateway(
-        ecs, actiontrail_settings=trail, limiter=limiter, credential=gateway.credential
+        ecs,
+        actiontrail_settings=trail,
+        limiter=_scan_limiter(settings),
+        credential=gateway.credential,
     )
-    config = ScanConfig(
-        batch_concurrency=settings.scan_concurrency,
-        command_timeout_seconds=settings.command_timeout_s,
-        command_content_limit=settings.command_content_limit,
-        wait_deadline_seconds=max(settings.service_config().guest_deadline_seconds, 60.0),
-    )
-    return FleetScanner(fleet, InMemoryScanStore(), service.clock, config)
+    return FleetScanner(fleet, InMemoryScanStore(), service.clock, _scan_config(settings))

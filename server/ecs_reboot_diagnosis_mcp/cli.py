@@ -391,9 +391,13 @@ def _exit_on_sigterm() -> None:
 
 
 def scan_dir() -> Path:
-    """Where the CLI keeps fleet-scan checkpoints (``scan --resume``)."""
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "ecs-reboot-diagnosis" / "scans"
+    """Where the CLI keeps fleet-scan checkpoints (``scan --resume``): beside the store file."""
+    from ecs_reboot_diagnosis_mcp.settings import state_dir
+
+    try:
+        return state_dir() / "scans"
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
 
 
 @contextlib.contextmanager

@@ -26,21 +26,27 @@ STORE_FILE = "diagnoses.sqlite3"
 APP_DIR = "ecs-reboot-diagnosis"
 
 
-def default_store_path(environ: Mapping[str, str] | None = None) -> Path:
-    """``$XDG_STATE_HOME/ecs-reboot-diagnosis/diagnoses.sqlite3``, by default under
-    ``~/.local/state`` (an unset or relative XDG_STATE_HOME is ignored, as the XDG spec says)."""
+def state_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The user's state directory for this program: ``$XDG_STATE_HOME/ecs-reboot-diagnosis``, by
+    default under ``~/.local/state`` (an unset or relative XDG_STATE_HOME is ignored, as the XDG
+    spec says). It holds the store file and the CLI's fleet-scan checkpoints."""
     env = os.environ if environ is None else environ
     state = env.get("XDG_STATE_HOME", "")
     if state and Path(state).is_absolute():
-        return Path(state) / APP_DIR / STORE_FILE
+        return Path(state) / APP_DIR
     try:
         home = Path.home()
     except RuntimeError:
         raise ValueError(
-            "the home directory is not known, so the default store file cannot be placed: set "
-            f"{STORE_ENV}=sqlite:///ABSOLUTE/PATH, {STORE_ENV}=memory or XDG_STATE_HOME"
+            "the home directory is not known, so the state directory cannot be placed: set "
+            f"XDG_STATE_HOME (or {STORE_ENV}=sqlite:///ABSOLUTE/PATH or {STORE_ENV}=memory)"
         ) from None
-    return home / ".local/state" / APP_DIR / STORE_FILE
+    return home / ".local/state" / APP_DIR
+
+
+def default_store_path(environ: Mapping[str, str] | None = None) -> Path:
+    """``diagnoses.sqlite3`` in :func:`state_dir`."""
+    return state_dir(environ) / STORE_FILE
 
 
 def parse_store(value: str, environ: Mapping[str, str] | None = None) -> Path | None:
