@@ -37,6 +37,7 @@ from typing import Any, BinaryIO, Final, Literal
 from ecs_reboot_diagnosis.analysis.envelope import parse_envelope
 from ecs_reboot_diagnosis.analysis.findings import analyze_log_lines
 from ecs_reboot_diagnosis.analysis.guest import parse_guest_output
+from ecs_reboot_diagnosis.analysis.incident_context import TRACE_HEADER, TRACE_LINES
 from ecs_reboot_diagnosis.analysis.log_lines import MAX_MODULES_LINE, LogLine, cut_line
 from ecs_reboot_diagnosis.analysis.reboot_records import looks_like_wtmp
 from ecs_reboot_diagnosis.analysis.signatures import PREFILTER
@@ -151,16 +152,34 @@ class _Stream:
         self.fh, self.encoding, self.source, self.windows = fh, encoding, source, windows
         self.chunk = chunk
         self.seen_text = False
+        self._trace_left = 0
+        """Lines of a call trace still to come at the start of the next chunk."""
 
     def _lines(self, base: int, pieces: Sequence[str], window: str) -> Iterator[LogLine]:
         starts = list(accumulate(map(len, pieces), initial=0))
         hits = {
             bisect_right(starts, m.start()) - 1 for m in PREFILTER.finditer(window, 0, starts[-1])
         }
-        for i in sorted(hits):
+        # the lines after a "Call Trace:" line are its frames: the analyzer reads them too
+        # (they name no incident, so the pre-filter passes none of them)
+        order = sorted(hits)
+        n = len(pieces)
+        trace_stop = self._trace_left  # lines [0, trace_stop) belong to a call trace
+        i = k = 0
+        while True:
+            while k < len(order) and order[k] < i:
+                k += 1
+            if i >= min(trace_stop, n):
+                if k == len(order):
+                    break
+                i = order[k]
             line = pieces[i][: MAX_MODULES_LINE + 2].splitlines()[0][:MAX_MODULES_LINE]
-            if PREFILTER.search(cut_line(line)):
+            if i < trace_stop or PREFILTER.search(cut_line(line)):
                 yield LogLine(source=self.source, line_no=base + i + 1, text=line)
+                if TRACE_HEADER.search(line):
+                    trace_stop = max(trace_stop, i + 1 + TRACE_LINES)
+            i += 1
+        self._trace_left = max(0, trace_stop - n)
 
     def __iter__(self) -> Iterator[LogLine]:
         carry = ""  # the unfinished last line (cut), with its "\r" if "\n" may follow

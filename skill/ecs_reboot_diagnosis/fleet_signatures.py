@@ -6,10 +6,10 @@ evidence it rests on and names its cause as a stable key plus a sentence:
 
 - a platform event: its type (and the platform's reason code, when it gives one);
 - an API call: the action and the caller (ActionTrail);
-- a kernel crash: the cause kind, the panic reason, the faulting function and module and, when
-  kdump kept the crash's kernel log, the top frames of the crashing CPU's call trace (numbers and
-  addresses left out of the reason, so that the same bug on another CPU or at another address is
-  the same signature);
+- a kernel crash: the cause kind, the panic reason, the faulting function and module and the
+  top frames of the crashing CPU's call trace (from the kernel log kdump kept, else from the
+  system log that recorded it; numbers and addresses left out of the reason, so that the same
+  bug on another CPU or at another address is the same signature);
 - an out-of-memory kill: the victim process;
 - a Windows bug check: its code;
 - anything else: the result-table rule (clean reboot, no reboot, unknown and why).
@@ -71,12 +71,12 @@ def normalise_reason(reason: str | None) -> str:
     return _NUMBER.sub("N", _HEX.sub("ADDR", reason)).strip()
 
 
-def top_frames(triage: DumpTriage | None) -> tuple[str, ...]:
-    """The top of the crashing CPU's call trace, from the kernel log kdump saved with the dump
-    (the only place a call trace is kept: the logs' findings keep the lines that name a cause)."""
-    if triage is None or not triage.call_trace:
-        return ()
-    return tuple(triage.call_trace[:TOP_FRAMES])
+def top_frames(triage: DumpTriage | None, trace: Sequence[str] = ()) -> tuple[str, ...]:
+    """The top of the crashing CPU's call trace: from the kernel log kdump saved with the dump,
+    else from the system log that recorded the incident (``trace``, its finding's)."""
+    if triage is not None and triage.call_trace:
+        return tuple(triage.call_trace[:TOP_FRAMES])
+    return tuple(trace[:TOP_FRAMES])
 
 
 def _platform(events: EventVerdict) -> CauseSignature | None:
@@ -174,7 +174,7 @@ def _kernel_crash(
         reason = next((f.facts.panic_reason for f in guest.findings if f.facts.panic_reason), None)
     function = facts.rip_function or (triage.rip_function if triage else None)
     module = facts.rip_module or (triage.rip_module if triage else None)
-    frames = top_frames(triage)
+    frames = top_frames(triage, facts.call_trace)
     key = "|".join(
         [
             "crash",

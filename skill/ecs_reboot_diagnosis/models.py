@@ -215,6 +215,9 @@ class FindingFacts(Record):
     event_ids: list[int] = Field(default_factory=list)
     timestamp: datetime | None = None
     kernel_version: str | None = None
+    call_trace: list[str] = Field(default_factory=list)
+    """The incident's call trace from the log (``func [module]``, the NMI/IRQ entry and the
+    report machinery left out), when it printed one: untrusted guest text."""
 
 
 class Finding(Record):

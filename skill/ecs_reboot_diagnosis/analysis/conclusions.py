@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
 
+from ecs_reboot_diagnosis.analysis.incident_context import blocked_in
 from ecs_reboot_diagnosis.analysis.log_lines import quoted
 from ecs_reboot_diagnosis.analysis.report_facts import (
     RESTART_ACTIONS,
@@ -549,8 +550,9 @@ def cause_clause(guest: GuestEvidence | None, console: ConsoleEvidence | None) -
         where_zh = f"位于 {f.facts.rip_function}{mod} 的"
     elif f.kind == "hung_task" and f.facts.process:
         pid = f" pid {f.facts.pid}" if f.facts.pid is not None else ""
-        where_en = f" ({f.facts.process}{pid})"
-        where_zh = f"任务 {f.facts.process}{pid} "
+        waits = blocked_in(f.facts.call_trace)
+        where_en = f" ({f.facts.process}{pid}{f', waiting in {waits}' if waits else ''})"
+        where_zh = f"任务 {f.facts.process}{pid}{f'（等待位置 {waits}）' if waits else ''} "
     if captured is not None:
         return Text(
             en=f"{en}{where_en} crashed the kernel and kdump captured the oops "

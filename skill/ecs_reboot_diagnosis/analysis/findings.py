@@ -23,7 +23,14 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from ecs_reboot_diagnosis.analysis.hits import Hit, evidence_of, norm
-from ecs_reboot_diagnosis.analysis.incident_context import NEAR, Context, nearest
+from ecs_reboot_diagnosis.analysis.incident_context import (
+    NEAR,
+    Context,
+    TraceReader,
+    blocked_in,
+    nearest,
+    trace_after,
+)
 from ecs_reboot_diagnosis.analysis.log_lines import LogLine, parse_line, quoted
 from ecs_reboot_diagnosis.analysis.reboot_records import (
     last_hits,
@@ -69,6 +76,13 @@ _CONTEXT_KINDS: Final[frozenset[str]] = frozenset(
         "mce_hardware",
     }
 )
+
+
+_FAULT_KINDS: Final[frozenset[str]] = frozenset(
+    {"oops", "null_pointer", "gpf", "kernel_bug", "soft_lockup", "hard_lockup"}
+)
+"""Incidents where the CPU was running faulty code: without a RIP line, the top of the call
+trace is the faulting function (a deliberate panic's trace, by contrast, shows who called it)."""
 
 
 def _sort_key(h: Hit) -> tuple[float, int, int]:
@@ -144,6 +158,8 @@ def _summary_en(
         text = f"Kernel BUG: {primary.detail}{rip}"
     elif kind == "hung_task":
         text = f"Task {facts.process} (pid {facts.pid}) {primary.detail or 'hung'}"
+        if (waits := blocked_in(facts.call_trace)) is not None:
+            text += f", waiting in {waits}"
         if primary.derived:
             text = "Hung tasks panicked the kernel"
         if facts.panic_reason:
@@ -237,6 +253,8 @@ def _summary_zh(
         text = f"内核 BUG：{detail}{rip}"
     elif kind == "hung_task":
         text = f"任务 {quoted(str(facts.process))}（pid {facts.pid}）{detail or '挂起'}"
+        if (waits := blocked_in(facts.call_trace)) is not None:
+            text += f"，等待位置：{quoted(waits)}"
         if primary.derived:
             text = "挂起的任务（hung task）导致内核 panic"
         text += panicked
@@ -402,6 +420,10 @@ def _finding(
     if panic is not None:
         keep(_RANK["panic"], panic.evidence)
     p = primary.parsed
+    if p is not None and kind == "hung_task":
+        trace = trace_after(ctx.get(p.line.source, Context()).traces, p)
+        if trace:
+            facts.setdefault("call_trace", trace)
     if p is not None and kind in _CONTEXT_KINDS:
         c = ctx.get(p.line.source, Context())
         rip = nearest(c.rips, p)
@@ -419,6 +441,13 @@ def _finding(
                 facts["process"], facts["pid"] = comm.value[0], comm.value[1]
             if comm.value[2]:
                 facts.setdefault("kernel_version", comm.value[2])
+        trace = trace_after(c.traces, p)
+        if trace:
+            facts.setdefault("call_trace", trace)
+            if kind in _FAULT_KINDS and "rip_function" not in facts:
+                # no RIP line (older kernels, an excerpt): where the trace says the CPU was
+                func, _, mod = trace[0].partition(" [")
+                facts["rip_function"], facts["rip_module"] = func, mod.rstrip("]") or None
         if kind == "oom_panic":
             invoked = nearest(c.invoked, p)
             if invoked is not None:
@@ -493,12 +522,23 @@ def analyze_log_lines(
     stamps); ``window_start`` drops ``last -x`` transitions older than the window.
     """
     ctx: dict[str, Context] = {}
+    traces: dict[str, TraceReader] = {}
     hits: list[Hit] = []
     order = 0
     for order, line in enumerate(lines):
-        if not PREFILTER.search(line.text):
+        reader = traces.get(line.source)
+        tracing = reader is not None and reader.open
+        if not tracing and not PREFILTER.search(line.text):
             continue
         p = parse_line(line, order, reference)
+        if reader is not None and tracing:
+            reader.feed(p)
+            if not PREFILTER.search(line.text):
+                continue
+        if reader is None:
+            reader = traces.setdefault(line.source, TraceReader())
+        if reader.start(p, ctx.setdefault(line.source, Context())):
+            continue
         if p.is_kernel:
             hits.extend(kernel_hits(p, ctx.setdefault(line.source, Context())))
         else:

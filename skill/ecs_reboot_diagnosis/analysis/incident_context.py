@@ -1,9 +1,11 @@
-"""The context lines of a kernel incident: RIP, ``Modules linked in``, CPU/PID/Comm.
+"""The context lines of a kernel incident: RIP, ``Modules linked in``, CPU/PID/Comm, the call trace.
 
 An oops, panic or lockup report prints these lines around its header. They are recorded per
 source as :class:`Mark` values while the lines are matched (:func:`record_context`), and
-:func:`nearest` attaches the closest one (within :data:`NEAR` lines) to a finding. The parsers
-are shared with the crash-dump analysis.
+:func:`nearest` attaches the closest one (within :data:`NEAR` lines) to a finding. A call trace
+spans many lines that name no incident: :class:`TraceReader` follows one from its ``Call Trace:``
+line (:func:`trace_after` picks the one an incident printed). The parsers are shared with the
+crash-dump analysis.
 """
 
 from __future__ import annotations
@@ -18,9 +20,15 @@ from ecs_reboot_diagnosis.analysis.log_lines import ParsedLine
 from ecs_reboot_diagnosis.models import FindingKind
 
 __all__ = [
+    "MAX_TRACE_FRAMES",
     "NEAR",
+    "TRACE_HEADER",
+    "TRACE_LINES",
     "Context",
     "Mark",
+    "Trace",
+    "TraceReader",
+    "blocked_in",
     "is_entry_frame",
     "nearest",
     "parse_call_trace_frame",
@@ -28,9 +36,19 @@ __all__ = [
     "parse_rip",
     "record_context",
     "strip_trace_markers",
+    "trace_after",
+    "trace_frame_label",
 ]
 
 NEAR: Final = 60  # lines: how far an incident's RIP / Modules / CPU lines may be from it
+MAX_TRACE_FRAMES: Final = 16  # frames kept of one call trace
+TRACE_LINES: Final = 96  # lines one call trace may span (frames, markers, other programs' lines)
+TRACE_HEADER: Final = re.compile(r"\bCall [Tt]race:")
+_NMI_END: Final = re.compile(r"<<?EOE>>?|</NMI>")
+_REGISTER_LINE: Final = re.compile(
+    r"\s*(?:RIP|Code|RSP|EFLAGS|ORIG_RAX|R[A-D]X|R[SD]I|RBP|R\d{1,2}|[CDEFGS]S|CR\d|DR\d|PKRU)"
+    r"\s*:"
+)
 
 # x86 "RIP: 0010:func+0x1/0x2 [mod]" (3.x: "RIP: 0010:[<addr>]  [<addr>] func+..",
 # "IP: [<addr>] .."), arm64 "pc : func+..", arm "PC is at func+..", riscv "epc : func+..",
@@ -94,7 +112,7 @@ def parse_call_trace_frame(message: str) -> tuple[str, str | None, bool] | None:
 # was printed from, not where the CPU was. Skipped (like "? " unreliable frames and the
 # <NMI>/<IRQ>/<EOI> markers) when looking for the faulting function.
 _ENTRY_FRAME: Final = re.compile(
-    r"(?:nmi_handle|default_do_nmi|do_nmi|exc_nmi|asm_exc_nmi|end_repeat_nmi|repeat_nmi|"
+    r"(?:__pfx_)?(?:nmi_handle|default_do_nmi|do_nmi|exc_nmi|asm_exc_nmi|end_repeat_nmi|repeat_nmi|"
     r"nmi_restore|first_nmi|perf_event_nmi_handler|x86_pmu_handle_irq|intel_pmu_handle_irq|"
     r"amd_pmu_handle_irq|__perf_event_overflow|perf_event_overflow|"
     r"watchdog_overflow_callback|watchdog_timer_fn|watchdog_hardlockup_check|"
@@ -103,7 +121,7 @@ _ENTRY_FRAME: Final = re.compile(
     r"__hrtimer_run_queues|tick_sched_timer|tick_sched_handle|update_process_times|"
     r"common_interrupt|asm_common_interrupt|ret_from_intr|irq_exit|irq_exit_rcu|"
     r"__irq_exit_rcu|do_IRQ|handle_irq|"
-    r"dump_stack|dump_stack_lvl|show_stack|show_trace_log_lvl|panic|nmi_panic|"
+    r"dump_stack|dump_stack_lvl|show_stack|dump_backtrace|show_trace_log_lvl|panic|nmi_panic|"
     r"vpanic|oops_end|die|die_body|__die|__die_body|no_context|"
     r"rcu_dump_cpu_stacks|print_cpu_stall|rcu_sched_clock_irq|check_cpu_stall|"
     r"warn_slowpath_common|warn_slowpath_fmt|warn_slowpath_null|__warn|report_bug)"
@@ -125,6 +143,50 @@ def strip_trace_markers(message: str) -> str:
 def is_entry_frame(function: str) -> bool:
     """Whether a call-trace function belongs to the NMI/IRQ entry or the report machinery."""
     return _ENTRY_FRAME.fullmatch(function) is not None
+
+
+def trace_frame_label(frame: tuple[str, str | None, bool]) -> str | None:
+    """``func [mod]`` for a frame that says where the CPU was (not the NMI/IRQ entry or the
+    report machinery); None for the others. Reliability is the caller's to judge."""
+    func, mod, _ = frame
+    if is_entry_frame(func):
+        return None
+    return f"{func} [{mod}]" if mod else func
+
+
+@dataclass(slots=True)
+class Trace:
+    """One call trace's frames, as :func:`trace_frame_label` labels, in order."""
+
+    frames: list[tuple[str, bool]] = field(default_factory=list)
+    """(label, reliable): ``?`` frames are guesses the unwinder made from the stack."""
+
+    def labels(self) -> list[str]:
+        """The reliable frames; all of them when none is (a kernel built without frame
+        pointers marks every frame ``?``)."""
+        reliable = [label for label, ok in self.frames if ok]
+        return reliable or [label for label, _ in self.frames]
+
+
+# Where a sleeping task waits: the scheduler, locks, completions, bit and page waits. A hung
+# task's trace starts with these; the first frame past them is what it waits for.
+_WAIT_FRAME: Final = re.compile(
+    r"(?:__switch_to\w*|__?schedule\w*|preempt_schedule\w*|io_schedule\w*|schedule\w*|"
+    r"\w*mutex_lock\w*|\w*rwsem_down\w*|call_rwsem\w*|__?down(?:_\w+)?|"
+    r"\w*wait_for_(?:common|completion)\w*|\w*wait_on_\w+|\w*bit_wait\w*|\w*wait_bit\w*|"
+    r"__lock_page\w*|__folio_lock\w*|folio_wait\w*|wait_woken|\w*rt_mutex\w*|"
+    r"\w*percpu_(?:down|rwsem)\w*|__wait_event\w*|prepare_to_wait\w*|finish_wait|"
+    r"__sched_text_start)(?:\.\w+)*"
+)
+
+
+def blocked_in(trace: Sequence[str]) -> str | None:
+    """A hung task's trace -> the first frame past the scheduler and lock waits (``func
+    [mod]``), or None when the trace is only those."""
+    for label in trace:
+        if _WAIT_FRAME.fullmatch(label.partition(" [")[0]) is None:
+            return label
+    return None
 
 
 # (?<!\S): the name is tried from the start of a token only (\S+ from every offset of a long
@@ -157,6 +219,84 @@ class Context:
     oom_kills: int = 0
     warnings: list[Mark[str]] = field(default_factory=list)
     """``WARNING: CPU: ...`` and ``NETDEV WATCHDOG`` lines (what panic_on_warn makes fatal)."""
+    traces: list[Mark[Trace]] = field(default_factory=list)
+    """Call traces, each at its ``Call Trace:`` line."""
+
+
+class TraceReader:
+    """Follows the call traces of one log source line by line.
+
+    :meth:`start` is given every line the first pass keeps (it opens a trace at a ``Call
+    Trace:`` line); while one is open, :meth:`feed` is given every kernel line after it: a frame
+    is kept (up to :data:`MAX_TRACE_FRAMES`), a trace marker (``<IRQ>``, ``</TASK>``) is passed
+    over, and any other kernel text (registers, ``Code:``, the next report) closes the trace, as
+    does a trace longer than its bound. Lines of other programs interleaved in a syslog are
+    passed over (they count towards the bound)."""
+
+    __slots__ = ("_frames", "_left", "_nmi")
+
+    def __init__(self) -> None:
+        self._frames: Trace | None = None
+        self._left = 0
+        self._nmi = False
+
+    @property
+    def open(self) -> bool:
+        return self._frames is not None
+
+    def start(self, p: ParsedLine, ctx: Context) -> bool:
+        """Open a trace if ``p`` is a kernel ``Call Trace:`` line; True when it did."""
+        if not p.is_kernel or TRACE_HEADER.search(p.message) is None:
+            return False
+        self._frames = Trace()
+        self._left = TRACE_LINES
+        self._nmi = False
+        ctx.traces.append(Mark(p, self._frames))
+        return True
+
+    def feed(self, p: ParsedLine) -> None:
+        """The line after the open trace's last one."""
+        frames = self._frames
+        if frames is None:
+            return
+        self._left -= 1
+        if self._left <= 0:
+            self._frames = None
+            return
+        if not p.is_kernel:
+            return
+        message = p.message
+        if _NMI_END.search(message):
+            self._nmi = False
+        elif "<NMI>" in message:
+            self._nmi = True
+        rest = strip_trace_markers(message)
+        frame = parse_call_trace_frame(rest)
+        if frame is None:
+            # a newer kernel prints the interrupted context's registers inside the trace
+            if rest.strip() and not _REGISTER_LINE.match(rest):
+                self._frames = None
+            return
+        if self._nmi:  # the NMI handler: the watchdog or perf, never where the CPU was
+            return
+        label = trace_frame_label(frame)
+        if label is not None and len(frames.frames) < 2 * MAX_TRACE_FRAMES:
+            frames.frames.append((label, frame[2]))
+
+
+def trace_after(traces: Sequence[Mark[Trace]], p: ParsedLine) -> list[str]:
+    """The call trace an incident at ``p`` printed (up to :data:`MAX_TRACE_FRAMES` frames):
+    the first one with frames after it within :data:`NEAR` lines (a report prints its header,
+    then RIP and registers, then the trace), else the nearest before it within NEAR (a panic
+    after the oops it ends); [] when there is none."""
+    found = [t for t in traces if t.value.frames]
+    after = [t for t in found if 0 < t.parsed.position - p.position <= NEAR]
+    before = [t for t in found if 0 <= p.position - t.parsed.position <= NEAR]
+    if after:
+        return min(after, key=lambda t: t.parsed.position).value.labels()[:MAX_TRACE_FRAMES]
+    if before:
+        return max(before, key=lambda t: t.parsed.position).value.labels()[:MAX_TRACE_FRAMES]
+    return []
 
 
 def record_context(p: ParsedLine, ctx: Context) -> None:

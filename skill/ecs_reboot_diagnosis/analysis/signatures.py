@@ -696,6 +696,7 @@ _CMD_POWEROFF: Final = re.compile(
 # faster on big files.
 PREFILTER: Final = re.compile(
     r"panic|Oops|BUG|NULL pointer|general protection|blocked for more than|LOCKUP|stall|"
+    r"Call Trace|Call trace|"
     r"Machine [Cc]heck|machine [Cc]heck|Hardware Error|Out of memory|out of memory|"
     r"Killed process|oom-kill|"
     r"Attempted to kill init|VFS:|-fs |XFS|BTRFS|RIP|IP:|pc\s*:|Modules linked in|Comm:|comm:|"

@@ -23,6 +23,7 @@ from ecs_reboot_diagnosis.analysis.console import read_console
 from ecs_reboot_diagnosis.analysis.envelope import parse_envelope
 from ecs_reboot_diagnosis.analysis.findings import analyze_log_lines, analyze_log_text
 from ecs_reboot_diagnosis.analysis.guest import parse_guest_output
+from ecs_reboot_diagnosis.analysis.incident_context import TRACE_HEADER, TRACE_LINES
 from ecs_reboot_diagnosis.analysis.log_lines import (
     MAX_LINE,
     MAX_MODULES_LINE,
@@ -243,11 +244,15 @@ def test_streamed_lines_are_the_lines_of_the_whole_text(parts: list[str], chunk:
         io.BytesIO(text.encode("utf-8")), "utf-8-sig", "f", windows=False, chunk=chunk
     )
     got = [(ln.line_no, ln.text) for ln in stream]
-    expected = [
-        (n, cut_line(t[:MAX_MODULES_LINE]))
-        for n, t in enumerate(text.splitlines(), 1)
-        if PREFILTER.search(cut_line(t[:MAX_MODULES_LINE]))
-    ]
+    # the pre-filter's lines, and the lines that follow a "Call Trace:" line (its frames)
+    expected = []
+    trace_until = 0
+    for n, t in enumerate(text.splitlines(), 1):
+        kept = cut_line(t[:MAX_MODULES_LINE])
+        if n <= trace_until or PREFILTER.search(kept):
+            expected.append((n, kept))
+            if TRACE_HEADER.search(kept):
+                trace_until = max(trace_until, n + TRACE_LINES)
     assert got == expected
     assert stream.seen_text == bool(text.strip())
 

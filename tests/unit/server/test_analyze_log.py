@@ -72,6 +72,8 @@ def test_json_carries_the_design_facts() -> None:
         "process": "webservice",
         "pid": 35943,
         "kernel_version": "3.10.0-327.28.2.el7.x86_64",
+        # the panic's own trace (dump_stack and panic left out): who decided to panic
+        "call_trace": ["check_panic_on_oom", "out_of_memory"],
     }
     assert panic["severity"] == "critical" and panic["confidence"] == "high"
     assert panic["evidence"][0] == {
