@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ecs_reboot_diagnosis.fleet_ports import ScanStore
     from ecs_reboot_diagnosis.fleet_scan import FleetScanner, ScanConfig
     from ecs_reboot_diagnosis_mcp.aliyun.flow_control import RateLimit, RateLimiter
+    from ecs_reboot_diagnosis_mcp.sqlite_db import StoreDatabase
 
 
 def build_gateway(
@@ -121,6 +122,26 @@ def build_store(settings: Settings, clock: Clock) -> DiagnosisStore:
     )
 
 
+def build_scan_store(
+    settings: Settings, clock: Clock, *, db: StoreDatabase | None = None
+) -> ScanStore:
+    """Where fleet scans are kept, as ECS_DIAG_STORE says: the ``fleet_scans`` table of the
+    store file (``db`` when it is already open on that file), or memory. StoreError when the
+    file cannot be used."""
+    path = settings.store_path()
+    if path is None:
+        from ecs_reboot_diagnosis.scan_store import InMemoryScanStore
+
+        return InMemoryScanStore()
+    from ecs_reboot_diagnosis_mcp.scan_table import SqliteScanTable
+    from ecs_reboot_diagnosis_mcp.sqlite_db import StoreDatabase
+    from ecs_reboot_diagnosis_mcp.sqlite_scan_store import SqliteScanStore
+
+    if db is None or db.path != path:
+        db = StoreDatabase.open(path)
+    return SqliteScanStore(SqliteScanTable(db, clock))
+
+
 FLEET_MAX_ATTEMPTS = 8
 """Attempts per fleet API call: a scan paces itself at the rate limits and retries throttling."""
 
@@ -159,10 +180,10 @@ def build_fleet_scanner(
     clock: Clock | None = None,
     limits: Mapping[str, RateLimit] | None = None,
 ) -> FleetScanner:
-    """The fleet scanner over the SDKs, paced by :func:`_scan_limiter`. Raises ValueError for a
-    bad limits text."""
+    """The fleet scanner over the SDKs, paced by :func:`_scan_limiter`, keeping its scans in
+    ``store`` or else :func:`build_scan_store`'s. Raises ValueError for a bad limits text,
+    StoreError when the store file cannot be used."""
     from ecs_reboot_diagnosis.fleet_scan import FleetScanner
-    from ecs_reboot_diagnosis.scan_store import InMemoryScanStore
     from ecs_reboot_diagnosis_mcp.aliyun.fleet_gateway import AliyunFleetGateway
 
     ecs_endpoint, _, trail_endpoint = settings.product_endpoints()
@@ -174,18 +195,18 @@ def build_fleet_scanner(
         ),
         limiter=_scan_limiter(settings, limits),
     )
-    return FleetScanner(
-        gateway, store or InMemoryScanStore(), clock or SystemClock(), _scan_config(settings)
-    )
+    clock = clock or SystemClock()
+    store = store or build_scan_store(settings, clock)
+    return FleetScanner(gateway, store, clock, _scan_config(settings))
 
 
 def fleet_scanner_for(service: DiagnosisService, settings: Settings) -> FleetScanner | None:
     """The fleet scanner that reaches the cloud the way ``service`` does (same endpoints,
-    credentials and AccessKey), or None when the service is not over the SDK gateway."""
+    credentials and AccessKey) and keeps its scans where the service keeps its diagnoses (the
+    same open store file), or None when the service is not over the SDK gateway."""
     from dataclasses import replace
 
     from ecs_reboot_diagnosis.fleet_scan import FleetScanner
-    from ecs_reboot_diagnosis.scan_store import InMemoryScanStore
     from ecs_reboot_diagnosis_mcp.aliyun.fleet_gateway import AliyunFleetGateway
     from ecs_reboot_diagnosis_mcp.aliyun.sdk_gateway import SdkGateway
 
@@ -205,4 +226,13 @@ def fleet_scanner_for(service: DiagnosisService, settings: Settings) -> FleetSca
         limiter=_scan_limiter(settings),
         credential=gateway.credential,
     )
-    return FleetScanner(fleet, InMemoryScanStore(), service.clock, _scan_config(settings))
+    store = build_scan_store(settings, service.clock, db=_open_database(service))
+    return FleetScanner(fleet, store, service.clock, _scan_config(settings))
+
+
+def _open_database(service: DiagnosisService) -> StoreDatabase | None:
+    """The store file the service's diagnosis store has open, if it is on one."""
+    from ecs_reboot_diagnosis_mcp.sqlite_db import StoreDatabase
+
+    db = getattr(service.store, "db", None)
+    return db if isinstance(db, StoreDatabase) else None

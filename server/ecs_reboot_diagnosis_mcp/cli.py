@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from ecs_reboot_diagnosis import __version__
-from ecs_reboot_diagnosis.errors import DiagnosisError, InvalidInputError
+from ecs_reboot_diagnosis.errors import DiagnosisError, InvalidInputError, ScanBusyError
 from ecs_reboot_diagnosis.models import LANGS
 from ecs_reboot_diagnosis.text_safety import strip_controls
 from ecs_reboot_diagnosis_mcp.cli_errors import (
+    EXIT_BUSY,
     EXIT_CANNOT_LISTEN,
     EXIT_CLOUD,
     EXIT_CREDENTIALS,
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from ecs_reboot_diagnosis_mcp.settings import Settings
 
 __all__ = [
+    "EXIT_BUSY",
     "EXIT_CANNOT_LISTEN",
     "EXIT_CLOUD",
     "EXIT_CREDENTIALS",
@@ -390,21 +392,11 @@ def _exit_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, stop)
 
 
-def scan_dir() -> Path:
-    """Where the CLI keeps fleet-scan checkpoints (``scan --resume``): beside the store file."""
-    from ecs_reboot_diagnosis_mcp.settings import state_dir
-
-    try:
-        return state_dir() / "scans"
-    except ValueError as exc:
-        raise CliError(str(exc), EXIT_USAGE) from None
-
-
 @contextlib.contextmanager
 def _fleet_scanner(args: argparse.Namespace, settings: Settings) -> Iterator[FleetScanner]:
     """The fleet scanner over the real cloud, or over the bundled simulator (``--simulator``,
-    plus a generated fleet with ``--simulator-fleet N``)."""
-    from ecs_reboot_diagnosis.scan_store import JsonFileScanStore
+    plus a generated fleet with ``--simulator-fleet N``), keeping its scans in the store
+    ECS_DIAG_STORE names (the same file as the diagnoses)."""
     from ecs_reboot_diagnosis_mcp.aliyun.flow_control import parse_rate_limits
     from ecs_reboot_diagnosis_mcp.app import build_fleet_scanner
 
@@ -412,12 +404,11 @@ def _fleet_scanner(args: argparse.Namespace, settings: Settings) -> Iterator[Fle
         limits = parse_rate_limits(args.rate_limits or "")
     except ValueError as exc:
         raise CliError(f"--rate-limits: {exc}", EXIT_USAGE) from exc
-    store = JsonFileScanStore(scan_dir())
     if getattr(args, "simulator", None) is None:
         if args.simulator_fleet:
             raise CliError("--simulator-fleet needs --simulator", EXIT_USAGE)
         try:
-            yield build_fleet_scanner(settings, store=store, limits=limits)
+            yield build_fleet_scanner(settings, limits=limits)
         except ValueError as exc:
             raise CliError(f"ECS_DIAG_SCAN_RATE_LIMITS: {exc}", EXIT_USAGE) from exc
         return
@@ -439,7 +430,6 @@ def _fleet_scanner(args: argparse.Namespace, settings: Settings) -> Iterator[Fle
             simulated,
             access_key_id=sim.access_key_id,
             access_key_secret=sim.access_key_secret,
-            store=store,
             limits=limits,
         )
 
@@ -477,12 +467,22 @@ def cmd_scan(args: argparse.Namespace) -> int:
                            "window: drop --region, --instance-ids, --tag and --since",
                            EXIT_USAGE)  # fmt: skip
         check_scan_id(args.resume)
+        if settings.store_path() is None:
+            raise CliError(
+                "--resume reads the scan from the store file, and ECS_DIAG_STORE=memory keeps "
+                "no scan after the command ends: unset ECS_DIAG_STORE (or set it to sqlite or "
+                "sqlite:///ABSOLUTE/PATH) and start the scan again; a scan run with memory "
+                "cannot be resumed",
+                EXIT_USAGE,
+            )
     elif not regions:
         raise CliError("--region is required (for example --region cn-hangzhou); it is never "
                        "guessed", EXIT_USAGE)  # fmt: skip
     since = parse_since(args.since or "24h")
     progress = Progress(sys.stderr)
     scan_id = args.resume or ""
+    kept = settings.store_path() is not None
+    resume = f"ecs-reboot-diagnosis scan --resume {scan_id}"
     try:
         with _fleet_scanner(args, settings) as scanner:
             if not scan_id:
@@ -494,14 +494,29 @@ def cmd_scan(args: argparse.Namespace) -> int:
                     guest_commands=settings.guest_commands,
                 )
                 scan_id = scanner.start(request)
-            print(f"scan {scan_id} (if interrupted: ecs-reboot-diagnosis scan --resume "
-                  f"{scan_id})", file=sys.stderr)  # fmt: skip
+            resume = f"ecs-reboot-diagnosis scan --resume {scan_id}"
+            print(f"scan {scan_id} " + (f"(if interrupted: {resume})" if kept else
+                  "(not kept: ECS_DIAG_STORE=memory, it cannot be resumed)"),
+                  file=sys.stderr)  # fmt: skip
             result = asyncio.run(scanner.run(scan_id, progress))
     except KeyboardInterrupt:
         progress.close()
-        print(f"ecs-reboot-diagnosis: scan {scan_id} interrupted; continue it with: "
-              f"ecs-reboot-diagnosis scan --resume {scan_id}", file=sys.stderr)  # fmt: skip
+        print(f"ecs-reboot-diagnosis: scan {scan_id} interrupted; "
+              + (f"continue it with: {resume}" if kept else "it was not kept (ECS_DIAG_STORE="
+                 "memory)"), file=sys.stderr)  # fmt: skip
         return 130
+    except DiagnosisError as exc:
+        progress.close()
+        if not scan_id or (isinstance(exc, InvalidInputError) and exc.parameter == "scan_id"):
+            raise
+        error = cli_error_for(exc)
+        if isinstance(exc, ScanBusyError):
+            if not exc.gone:
+                error = CliError(f"{error} ({resume})", error.exit_code)
+        elif kept:
+            error = CliError(f"{error} What was concluded is kept: once it is fixed, continue "
+                             f"with: {resume}", error.exit_code)  # fmt: skip
+        raise error from exc
     finally:
         progress.close()
     lang = args.lang or settings.lang
@@ -631,9 +646,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Scan a fleet with batched API calls (100 instances a call) and one Cloud "
         "Assistant run per batch: platform events, API calls (ActionTrail) and, where allowed, "
         "the read-only collector in the guests. Prints the causes, then the instances, each "
-        "with the command of its full diagnosis. Checkpoints are kept under "
-        "$XDG_STATE_HOME/ecs-reboot-diagnosis/scans; --resume SCAN_ID continues an interrupted "
-        "scan.",
+        "with the command of its full diagnosis. The scan is kept in the store file with the "
+        "diagnoses (ECS_DIAG_STORE; by default $XDG_STATE_HOME/ecs-reboot-diagnosis/"
+        "diagnoses.sqlite3) for 24 h after its last progress; --resume SCAN_ID continues an "
+        "interrupted scan or prints a finished one again.",
     )
     scan.add_argument(
         "--region", action="append", metavar="REGION", help="region id (repeatable, or a,b)"
@@ -650,7 +666,11 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument(
         "--since", metavar="DURATION", help="the window to scan, 1h..30d (default 24h)"
     )
-    scan.add_argument("--resume", metavar="SCAN_ID", help="continue an interrupted scan")
+    scan.add_argument(
+        "--resume",
+        metavar="SCAN_ID",
+        help="continue an interrupted scan, or print a finished one again (from the store file)",
+    )
     scan.add_argument("--format", choices=("table", "json", "markdown"), default="table")
     scan.add_argument("--lang", choices=LANGS, help="output language (default: en)")
     scan.add_argument("--output", type=Path, help="write to this file instead of stdout")

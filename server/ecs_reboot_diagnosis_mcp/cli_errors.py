@@ -9,7 +9,8 @@ rephrased or dropped.
 Exit codes (README, "Exit codes"):
 0 success; 1 anything unexpected; 2 bad arguments, options, ``ECS_DIAG_*`` values or input files;
 3 credentials or permissions; 4 instance not found; 5 cloud or network failure;
-6 the HTTP server cannot listen (port in use, or the address not allowed); 130 interrupted.
+6 the HTTP server cannot listen (port in use, or the address not allowed); 7 the scan is being run
+by another process; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ecs_reboot_diagnosis.errors import (
     DiagnosisError,
     InstanceNotFoundError,
     InvalidInputError,
+    ScanBusyError,
     StoreError,
 )
 
@@ -32,6 +34,7 @@ EXIT_CREDENTIALS: Final = 3
 EXIT_NOT_FOUND: Final = 4
 EXIT_CLOUD: Final = 5
 EXIT_CANNOT_LISTEN: Final = 6
+EXIT_BUSY: Final = 7
 EXIT_INTERRUPTED: Final = 130
 
 EXIT_CODES: Final[dict[int, str]] = {
@@ -42,6 +45,7 @@ EXIT_CODES: Final[dict[int, str]] = {
     EXIT_NOT_FOUND: "the instance (or region) was not found",
     EXIT_CLOUD: "the cloud API or the network failed",
     EXIT_CANNOT_LISTEN: "serve, simulate: the port is in use, or the address cannot be bound",
+    EXIT_BUSY: "scan: another process is running the same scan now; run scan --resume later",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
 }
 """Every exit code, as README's table lists them (tests/contract/test_docs_match_code.py)."""
@@ -94,6 +98,8 @@ def exit_code_for(error: DiagnosisError) -> int:
         return EXIT_USAGE
     if isinstance(error, InstanceNotFoundError):
         return EXIT_NOT_FOUND
+    if isinstance(error, ScanBusyError) and not error.gone:
+        return EXIT_BUSY
     if isinstance(error, CloudApiError):
         if error.kind in ("credentials", "forbidden"):
             return EXIT_CREDENTIALS

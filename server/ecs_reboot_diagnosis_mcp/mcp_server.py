@@ -43,7 +43,7 @@ from pydantic import BaseModel, Field, WithJsonSchema
 
 from ecs_reboot_diagnosis import __version__
 from ecs_reboot_diagnosis.diagnosis import DIAGNOSIS_ID_PATTERN, Diagnosis
-from ecs_reboot_diagnosis.errors import DiagnosisError, InvalidInputError
+from ecs_reboot_diagnosis.errors import DiagnosisError, InvalidInputError, ScanBusyError
 from ecs_reboot_diagnosis.fleet_models import parse_since
 from ecs_reboot_diagnosis.models import LANGS, Lang
 from ecs_reboot_diagnosis.progress import ProgressCallback, forward_only
@@ -263,6 +263,17 @@ def translated_scan(scan_id: str) -> Iterator[None]:
                 "scan_id left empty."
             ) from exc
         raise ToolError(f"{exc.message} {exc.hint} Then call ecs_scan_fleet again.") from exc
+    except ScanBusyError as exc:
+        if exc.gone:
+            raise ToolError(
+                f"{exc.message} Start a new scan: call ecs_scan_fleet(region_id=...) with "
+                "scan_id left empty."
+            ) from exc
+        raise ToolError(
+            f"{exc.message} Call ecs_scan_fleet(scan_id='{exc.scan_id}') again in a minute: it "
+            "returns the scan's result once that run has finished, or resumes the scan if that "
+            "run stopped. Do not start a new scan for the same instances meanwhile."
+        ) from exc
     except DiagnosisError as exc:
         again = (
             f" What was concluded is kept: once it is fixed, call "

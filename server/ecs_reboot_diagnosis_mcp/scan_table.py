@@ -3,7 +3,9 @@
 A generic keyed table for the fleet scan's state port to sit on (the scan decides what its
 state holds; this table only keeps it): ``put`` creates or replaces a scan's state under
 optimistic concurrency, ``get`` reads one, ``list`` lists an owner's scans, ``delete`` drops one.
-Another owner's scan is treated as absent, exactly like an unknown id.
+Another owner's scan is treated as absent, exactly like an unknown id. Each owner keeps at most
+``max_per_owner`` scans: creating one more drops that owner's least recently updated ones, in
+the same transaction. :mod:`.sqlite_scan_store` puts the scan port on it.
 """
 
 from __future__ import annotations
@@ -15,14 +17,29 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ecs_reboot_diagnosis.errors import ConcurrentUpdateError, StoreError
+from ecs_reboot_diagnosis.fleet_ports import MAX_CHECKPOINT_BYTES, MAX_SCANS_PER_OWNER
 from ecs_reboot_diagnosis.ports import Clock
 from ecs_reboot_diagnosis_mcp.sqlite_db import StoreDatabase
 
-__all__ = ["DEFAULT_SCAN_TTL", "MAX_STATE_BYTES", "ScanRecord", "SqliteScanTable"]
+__all__ = [
+    "DEFAULT_SCAN_TTL",
+    "MAX_STATE_BYTES",
+    "ScanRecord",
+    "SqliteScanTable",
+    "StateTooLarge",
+]
 
 DEFAULT_SCAN_TTL = timedelta(hours=24)
-MAX_STATE_BYTES = 8 * 1024 * 1024
+MAX_STATE_BYTES = MAX_CHECKPOINT_BYTES
 """The largest state (JSON, bytes) a scan may keep."""
+
+
+class StateTooLarge(ValueError):
+    """A state over :data:`MAX_STATE_BYTES`; nothing was written."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"a scan state is at most {MAX_STATE_BYTES} bytes of JSON, not {size}")
+        self.size = size
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,16 +56,24 @@ class ScanRecord:
 
 class SqliteScanTable:
     """The ``fleet_scans`` table of a :class:`StoreDatabase`. A scan expires ``ttl`` after its
-    last put."""
+    last put; an owner keeps at most ``max_per_owner`` scans."""
 
     def __init__(
-        self, db: StoreDatabase, clock: Clock, *, ttl: timedelta = DEFAULT_SCAN_TTL
+        self,
+        db: StoreDatabase,
+        clock: Clock,
+        *,
+        ttl: timedelta = DEFAULT_SCAN_TTL,
+        max_per_owner: int = MAX_SCANS_PER_OWNER,
     ) -> None:
         if ttl <= timedelta(0):
             raise ValueError("ttl must be positive")
+        if max_per_owner < 1:
+            raise ValueError("max_per_owner must be at least 1")
         self.db = db
         self._clock = clock
         self._ttl = ttl
+        self._max = max_per_owner
 
     def put(
         self,
@@ -63,14 +88,17 @@ class SqliteScanTable:
         ``expected_revision`` is 0 to create the scan (ConcurrentUpdateError when the id is
         taken, by this owner or another), else the revision it was read at
         (ConcurrentUpdateError when another process wrote since, or it expired or was deleted).
-        ``state`` must be JSON (ValueError otherwise, or when over :data:`MAX_STATE_BYTES`).
+        ``state`` must be JSON (ValueError otherwise; :class:`StateTooLarge` when over
+        :data:`MAX_STATE_BYTES`). Creating a scan drops the owner's least recently updated
+        scans beyond ``max_per_owner``.
         """
         try:
             body = json.dumps(state, separators=(",", ":"), allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"a scan state must be JSON: {exc}") from None
-        if len(body.encode()) > MAX_STATE_BYTES:
-            raise ValueError(f"a scan state is at most {MAX_STATE_BYTES} bytes of JSON")
+        size = len(body.encode())
+        if size > MAX_STATE_BYTES:
+            raise StateTooLarge(size)
         now = self._clock.now().timestamp()
         expires = now + self._ttl.total_seconds()
         with self.db.write() as conn:
@@ -88,6 +116,13 @@ class SqliteScanTable:
                     "INSERT INTO fleet_scans (scan_id, owner, created_at, updated_at, "
                     "expires_at, revision, state) VALUES (?, ?, ?, ?, ?, 1, ?)",
                     (scan_id, owner, now, now, expires, body),
+                )
+                # the owner's newest max_per_owner stay (this one first, whatever the clock)
+                conn.execute(
+                    "DELETE FROM fleet_scans WHERE owner = ? AND scan_id NOT IN ("
+                    "SELECT scan_id FROM fleet_scans WHERE owner = ? "
+                    "ORDER BY scan_id = ? DESC, updated_at DESC, rowid DESC LIMIT ?)",
+                    (owner, owner, scan_id, self._max),
                 )
                 return 1
             conn.execute(

@@ -105,6 +105,39 @@ class ConcurrentUpdateError(DiagnosisError):
         self.key = key
 
 
+class ScanBusyError(DiagnosisError):
+    """A fleet scan's checkpoint was saved by another run since this run read it (another
+    server or CLI sharing the store resumed the same scan), or it was dropped meanwhile (it
+    expired, or its owner started more scans than are kept). This run stopped before writing or
+    sending anything more; the other run carries the scan on."""
+
+    def __init__(self, scan_id: str, *, gone: bool = False) -> None:
+        if gone:
+            super().__init__(
+                f"Fleet scan {scan_id} was dropped from the store while this run was going "
+                "(it expired, or too many newer scans were started); this run stopped.",
+                hint="Start a new scan.",
+                message_zh=f"实例群扫描 {scan_id} 在本次运行期间已从存储中移除"
+                "（已过期，或之后启动的扫描过多）；本次运行已停止。",
+                hint_zh="请开始一次新的扫描。",
+            )
+        else:
+            super().__init__(
+                f"Fleet scan {scan_id} is being run by another process sharing the store "
+                "(another server, or a scan --resume): it saved the scan after this run read "
+                "it, so this run stopped without sending or saving anything more.",
+                hint="Wait for that run to end, then ask for the scan again with its id: you get "
+                "its result, or it resumes where that run stopped.",
+                message_zh=f"实例群扫描 {scan_id} 正由共享同一存储的另一个进程运行（另一个服务器，"
+                "或 scan --resume）：它在本次运行读取该扫描之后保存了扫描，因此本次运行已停止，"
+                "不再发送或保存任何内容。",
+                hint_zh="请等待那次运行结束，再用该扫描 ID 重新请求：将得到其结果，"
+                "或从那次运行停止之处继续。",
+            )
+        self.scan_id = scan_id
+        self.gone = gone
+
+
 class StoreError(DiagnosisError):
     """The store cannot be opened, read or written (file, permissions, schema, disk)."""
 

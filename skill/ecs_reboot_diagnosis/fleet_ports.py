@@ -12,6 +12,7 @@ scan's progress is kept so that it can be resumed.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -22,6 +23,8 @@ from ecs_reboot_diagnosis.ports import AgentHeartbeat, CommandType, InvocationRe
 
 __all__ = [
     "BATCH_LIMIT",
+    "MAX_CHECKPOINT_BYTES",
+    "MAX_SCANS_PER_OWNER",
     "RESULTS_PAGE_LIMIT",
     "FleetEvent",
     "FleetGateway",
@@ -29,12 +32,17 @@ __all__ = [
     "InvocationState",
     "ResultsPage",
     "ScanStore",
+    "StoredScan",
 ]
 
 BATCH_LIMIT = 100
 """Instance ids one DescribeInstances / history events / agent status / RunCommand call takes."""
 RESULTS_PAGE_LIMIT = 50
 """Results one DescribeInvocationResults page holds at most."""
+MAX_SCANS_PER_OWNER = 32
+"""Scans a store keeps per owner (bearer token; stdio and the CLI: the one user)."""
+MAX_CHECKPOINT_BYTES = 8 * 1024 * 1024
+"""The largest checkpoint (JSON, bytes) a store keeps."""
 
 
 class _Dto(BaseModel):
@@ -139,14 +147,34 @@ class FleetGateway(Protocol):
         ...
 
 
-class ScanStore(Protocol):
-    """Checkpoints of fleet scans, as JSON-compatible mappings, keyed by scan id.
+@dataclass(frozen=True, slots=True)
+class StoredScan:
+    """A scan's checkpoint as the store holds it, and the revision it was read at."""
 
-    ``save`` replaces the whole checkpoint atomically; ``load`` returns None for an unknown id.
-    A checkpoint is written after every batch, so an interrupted scan loses at most the
-    batches in flight (their invocations are recorded and read again on resume).
+    checkpoint: dict[str, Any]
+    revision: int
+    """1 after the first save, one more after each later one."""
+
+
+class ScanStore(Protocol):
+    """Checkpoints of fleet scans, as JSON-compatible mappings, keyed by scan id and owned.
+
+    ``save`` replaces the whole checkpoint atomically, under optimistic concurrency: only when
+    the stored revision is still ``revision`` (0: the scan is new), else it writes nothing and
+    raises :class:`~ecs_reboot_diagnosis.errors.ScanBusyError` (another run saved the scan since
+    this one read it, or the scan was dropped). ``load`` returns None for an unknown id, an
+    expired scan or another owner's (all three look the same to the caller). A store keeps at
+    most :data:`MAX_SCANS_PER_OWNER` scans per owner, dropping the least recently saved.
+
+    A checkpoint is written after every batch and before every RunCommand, so an interrupted
+    scan loses at most the batches in flight (their invocations are recorded and read again on
+    resume), and of two runs of one scan only one can send a command for a batch.
     """
 
-    def save(self, scan_id: str, checkpoint: Mapping[str, Any]) -> None: ...
+    def save(
+        self, scan_id: str, owner: str, checkpoint: Mapping[str, Any], *, revision: int
+    ) -> int:
+        """Write the checkpoint; returns its new revision."""
+        ...
 
-    def load(self, scan_id: str) -> dict[str, Any] | None: ...
+    def load(self, scan_id: str, owner: str) -> StoredScan | None: ...

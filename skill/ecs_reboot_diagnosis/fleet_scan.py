@@ -163,6 +163,9 @@ class _State:
     seen: set[str] = field(default_factory=set)
     complete: bool = False
     finished_at: datetime | None = None
+    revision: int = 0
+    """The store's revision of the checkpoint this state was read or last saved at (0: not
+    saved yet); not part of the checkpoint."""
 
     def checkpoint(self) -> dict[str, Any]:
         return {
@@ -455,7 +458,7 @@ class FleetScanner:
             started_at=now,
             owner=owner,
         )
-        self.store.save(state.scan_id, state.checkpoint())
+        state.revision = self.store.save(state.scan_id, owner, state.checkpoint(), revision=0)
         return state.scan_id
 
     async def scan(
@@ -467,15 +470,24 @@ class FleetScanner:
     async def run(
         self, scan_id: str, progress: ProgressCallback | None = None, owner: str = ""
     ) -> FleetScan:
-        """Run (or resume) the scan ``scan_id`` of ``owner`` to its end."""
+        """Run (or resume) the scan ``scan_id`` of ``owner`` to its end.
+
+        Two runs of one scan (two processes sharing the store, or two calls) exclude each other
+        through the store's revisions: this run first claims the scan (a save before any API
+        call), and every later save, one of them before each RunCommand, fails with
+        ScanBusyError once another run has saved since, so the run that falls behind stops
+        before it sends anything more."""
         state = self._load(scan_id, owner)
         if state.complete:
             return state.result()
+        state.revision = await asyncio.to_thread(
+            self.store.save, state.scan_id, owner, state.checkpoint(), revision=state.revision
+        )
         runner = _Run(self, state, progress)
         await runner.run()
         state.complete = True
         state.finished_at = self.clock.now()
-        self.store.save(state.scan_id, state.checkpoint())
+        await runner.save()
         return state.result()
 
     resume = run
@@ -485,14 +497,20 @@ class FleetScanner:
         return self._load(scan_id, owner).result()
 
     def _load(self, scan_id: str, owner: str) -> _State:
-        data = self.store.load(check_scan_id(scan_id))
-        if data is None or data.get("owner", "") != owner:  # another owner's: unknown too
+        stored = self.store.load(check_scan_id(scan_id), owner)
+        if stored is None or stored.checkpoint.get("owner", "") != owner:  # another's: unknown
             raise InvalidInputError(
                 "scan_id",
-                f"No scan {scan_id} is known here.",
-                hint="Start a new scan; a scan id is valid only where that scan was started.",
+                f"No scan {scan_id} is known here (a scan is kept 24 h after its last progress, "
+                "for the caller who started it, in the store it was started with).",
+                hint="Start a new scan.",
+                message_zh=f"此处没有扫描 {scan_id}（扫描在最后一次进展后保留 24 小时，"
+                "仅对启动它的调用方、在启动时所用的存储中可见）。",
+                hint_zh="请开始一次新的扫描。",
             )
-        return _State.restore(data)
+        state = _State.restore(stored.checkpoint)
+        state.revision = stored.revision
+        return state
 
 
 class _Run:
@@ -532,9 +550,18 @@ class _Run:
             total = len(self.state.seen) if listed else None
             await self.progress(done, total, message)
 
-    async def _save(self) -> None:
+    async def save(self) -> None:
+        """The checkpoint to the store (JSON and SQLite off the event loop), at the revision
+        last read or saved: ScanBusyError when another run has saved the scan since."""
         async with self._save_lock:
-            self.s.store.save(self.state.scan_id, self.state.checkpoint())
+            state = self.state
+            state.revision = await asyncio.to_thread(
+                self.s.store.save,
+                state.scan_id,
+                state.owner,
+                state.checkpoint(),
+                revision=state.revision,
+            )
 
     # --- a region ---------------------------------------------------------------------------
 
@@ -647,7 +674,7 @@ class _Run:
                 state.instances[instance.instance_id] = instance
                 state.dumps[instance.instance_id] = instance.model_dump(mode="json")
                 state.signatures.setdefault(signature.key, signature)
-            await self._save()
+            await self.save()
             await self._say(f"{region_id}: {len(concluded)} more instance(s) concluded.")
 
     def _contexts(
@@ -739,7 +766,7 @@ class _Run:
         per RunCommand (older regions: 50, ``InstanceIds.ExceedLimit``)."""
         pending = _Pending(region_id, secrets.token_hex(16), new_nonce(), os_type, list(ids))
         self.state.pending[pending.client_token] = pending
-        await self._save()  # before sending: an interruption cannot lose the ClientToken
+        await self.save()  # before sending: an interruption cannot lose the ClientToken
         try:
             await self._send(pending)
         except CloudApiError as exc:
@@ -783,7 +810,7 @@ class _Run:
                 raise
             invoke_id = await run(packed_command(collector).content)
         pending.invoke_id = invoke_id
-        await self._save()
+        await self.save()
 
     async def _resume_read(self, pending: _Pending, contexts: list[_Context]) -> None:
         """An invocation an interrupted run had started: read it, or start a new one for these

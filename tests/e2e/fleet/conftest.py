@@ -10,6 +10,7 @@ for _name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PRO
 
 from collections.abc import Callable, Iterator  # noqa: E402
 from datetime import timedelta  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -44,9 +45,14 @@ def scanner_for(
     sim: SimulatorServer,
     *,
     store: ScanStore | None = None,
+    store_file: Path | None = None,
     limits: dict[str, RateLimit] | None = None,
     **overrides: object,
 ) -> FleetScanner:
+    """A scanner over ``sim``, keeping its scans in ``store``, else in the SQLite ``store_file``
+    (opened anew: like another process), else in memory (ECS_DIAG_STORE=memory, the suite's)."""
+    if store_file is not None:
+        overrides["store"] = f"sqlite://{store_file}"
     settings = Settings().model_copy(update={"endpoint": sim.url, "simulated": True, **overrides})
     return build_fleet_scanner(
         settings,

@@ -16,7 +16,7 @@ from ecs_api_simulator.request_log import RequestRecord
 from ecs_reboot_diagnosis.errors import InvalidInputError
 from ecs_reboot_diagnosis.fleet_models import FleetScan, parse_since
 from ecs_reboot_diagnosis.fleet_scan import FleetScanner
-from ecs_reboot_diagnosis.scan_store import InMemoryScanStore, JsonFileScanStore
+from ecs_reboot_diagnosis.scan_store import InMemoryScanStore
 from ecs_reboot_diagnosis_mcp.aliyun.flow_control import RateLimit
 from tests.e2e.fleet.conftest import FLEET_SIZE, REGIONS, fleet_request, scanner_for
 
@@ -193,9 +193,9 @@ def interrupt_after_a_collector_started(scanner: FleetScanner, scan_id: str) -> 
 def test_an_interrupted_scan_resumes_without_repeating_work(
     fleet_sim: SimulatorServer, tmp_path: Path
 ) -> None:
-    store = JsonFileScanStore(tmp_path)
+    store_file = tmp_path / "diagnoses.sqlite3"
     runs_before = len(fleet_sim.invocation_records())
-    scanner = scanner_for(fleet_sim, store=store, scan_concurrency=1)
+    scanner = scanner_for(fleet_sim, store_file=store_file, scan_concurrency=1)
     scan_id = scanner.start(fleet_request(scanner))
     fleet_sim.world.requests.clear()
     interrupt_after_a_collector_started(scanner, scan_id)
@@ -204,8 +204,8 @@ def test_an_interrupted_scan_resumes_without_repeating_work(
     concluded = {i.instance_id for i in partial.instances}
     fleet_sim.world.requests.clear()
 
-    # a new process: a new scanner over the same checkpoint directory
-    resumed = scanner_for(fleet_sim, store=JsonFileScanStore(tmp_path))
+    # a new process: a new scanner over the same store file
+    resumed = scanner_for(fleet_sim, store_file=store_file)
     scan = asyncio.run(resumed.resume(scan_id))
     assert scan.complete and len(scan.instances) == FLEET_SIZE
     assert_matches_truth(fleet_sim, scan)
@@ -225,13 +225,14 @@ def test_an_interrupted_scan_resumes_without_repeating_work(
 def test_a_resume_where_the_invocations_are_gone_runs_the_collector_again(
     fleet_sim: SimulatorServer, tmp_path: Path
 ) -> None:
-    scanner = scanner_for(fleet_sim, store=JsonFileScanStore(tmp_path), scan_concurrency=1)
+    store_file = tmp_path / "diagnoses.sqlite3"
+    scanner = scanner_for(fleet_sim, store_file=store_file, scan_concurrency=1)
     scan_id = scanner.start(fleet_request(scanner))
     interrupt_after_a_collector_started(scanner, scan_id)
     # another simulator with the same fleet: it never saw the invocations started before
     spec = FleetSpec(size=FLEET_SIZE, regions=REGIONS, seed=7)
     with SimulatorServer([], fleet=spec) as other:
-        resumed = scanner_for(other, store=JsonFileScanStore(tmp_path))
+        resumed = scanner_for(other, store_file=store_file)
         scan = asyncio.run(resumed.resume(scan_id))
         assert scan.complete and len(scan.instances) == FLEET_SIZE
         assert_matches_truth(other, scan)
