@@ -13,7 +13,9 @@ limiter set to the same limits. Printed:
 - peak RSS of this process (``resource.getrusage``; the simulator is another process; target
   <= 250 MB);
 - the share of instances whose conclusion (result rule and group) matches the fleet's truth
-  (target 100%).
+  (target 100%);
+- the size of the scan's checkpoint in the store file (a throwaway SQLite store, as a default
+  installation keeps scans), per instance and against the most a scan may keep (target: fits).
 
 Before the timed scan, one instance of each cause class is scanned (the simulator's first real
 collector run per class happens then; every later run shares its output by nonce).
@@ -33,10 +35,12 @@ for _name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PRO
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
+import contextlib  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import re  # noqa: E402
 import resource  # noqa: E402
+import sqlite3  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -48,6 +52,7 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 from ecs_reboot_diagnosis.fleet_models import FleetScan  # noqa: E402
+from ecs_reboot_diagnosis.fleet_ports import MAX_CHECKPOINT_BYTES  # noqa: E402
 from ecs_reboot_diagnosis_mcp.aliyun.fleet_gateway import AliyunFleetGateway  # noqa: E402
 from ecs_reboot_diagnosis_mcp.aliyun.flow_control import RateLimit  # noqa: E402
 from ecs_reboot_diagnosis_mcp.app import build_fleet_scanner  # noqa: E402
@@ -96,16 +101,24 @@ def simulator_keys() -> tuple[str, str]:
 
 
 def warm_up(
-    url: str, key_id: str, secret: str, truth: dict[str, dict[str, Any]], since: timedelta
+    settings: Settings, key_id: str, secret: str, truth: dict[str, dict[str, Any]], since: timedelta
 ) -> None:
     """One instance of each cause class, scanned first: the simulator runs the real collector
     once per class (and script and window) and shares that output by nonce; this leaves those
     first real runs out of the timed scan, as a simulator started ahead of a scan would."""
     one_each = {t["cause"]: t["instance_id"] for t in truth.values()}
-    settings = Settings().model_copy(update={"endpoint": url, "simulated": True})
     scanner = build_fleet_scanner(settings, access_key_id=key_id, access_key_secret=secret)
     request = scanner.new_request(list(REGIONS), instance_ids=list(one_each.values()), since=since)
     asyncio.run(scanner.scan(request))
+
+
+def stored_size(store_file: Path, scan_id: str) -> int:
+    """Bytes of the scan's state in the store file's ``fleet_scans`` table."""
+    with contextlib.closing(sqlite3.connect(store_file)) as conn:
+        row = conn.execute(
+            "SELECT length(CAST(state AS BLOB)) FROM fleet_scans WHERE scan_id = ?", (scan_id,)
+        ).fetchone()
+    return int(row[0])
 
 
 def floor_seconds(calls: dict[str, int], limit: int, window: float) -> dict[str, float]:
@@ -146,18 +159,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             truth: dict[str, dict[str, Any]] = json.loads(truth_file.read_text())
             key_id, secret = simulator_keys()
-            settings = Settings().model_copy(update={"endpoint": url, "simulated": True})
+            store_file = Path(tmp) / "diagnoses.sqlite3"
+            settings = Settings().model_copy(
+                update={"endpoint": url, "simulated": True, "store": f"sqlite://{store_file}"}
+            )
             limits = {a: RateLimit(args.limit, args.window) for a in ACTIONS}
             scanner = build_fleet_scanner(
                 settings, access_key_id=key_id, access_key_secret=secret, limits=limits
             )
             days = int(args.since.rstrip("d"))
-            warm_up(url, key_id, secret, truth, timedelta(days=days))
+            warm_up(settings, key_id, secret, truth, timedelta(days=days))
             time.sleep(2 * args.window)  # the warm-up's calls leave the rate-limit windows
             request = scanner.new_request(list(REGIONS), since=timedelta(days=days))
             started = time.perf_counter()
             scan = asyncio.run(scanner.scan(request))
             wall = time.perf_counter() - started
+            checkpoint_bytes = stored_size(store_file, scan.scan_id)
         finally:
             process.terminate()
             process.wait(timeout=10)
@@ -187,12 +204,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"describe calls   {describes:8.4f} per instance  target <= {TARGET_DESCRIBES}")
     print(f"peak RSS         {rss_mb:8.1f} MB  target <= {TARGET_RSS_MB:g}")
     print(f"causes right     {right:8.1%}    target 100%")
+    per_instance = checkpoint_bytes / max(1, n)
+    print(f"checkpoint       {checkpoint_bytes / 2**20:8.2f} MiB ({per_instance:.0f} B per "
+          f"instance; a scan keeps at most {MAX_CHECKPOINT_BYTES / 2**20:g} MiB, about "
+          f"{MAX_CHECKPOINT_BYTES // max(1, round(per_instance)):,} instances)")  # fmt: skip
     ok = (
         ratio <= TARGET_RATIO
         and describes <= TARGET_DESCRIBES
         and rss_mb <= TARGET_RSS_MB
         and right == 1.0
         and n == args.instances
+        and checkpoint_bytes <= MAX_CHECKPOINT_BYTES
     )
     print("all targets met" if ok else "a target was missed")
     return 0 if ok else 1

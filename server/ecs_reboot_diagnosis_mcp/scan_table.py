@@ -93,7 +93,7 @@ class SqliteScanTable:
         scans beyond ``max_per_owner``.
         """
         try:
-            body = json.dumps(state, separators=(",", ":"), allow_nan=False)
+            body = json.dumps(state, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"a scan state must be JSON: {exc}") from None
         size = len(body.encode())

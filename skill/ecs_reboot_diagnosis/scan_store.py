@@ -44,15 +44,15 @@ def check_scan_id(scan_id: str) -> str:
 
 def checkpoint_too_large(scan_id: str, size: int) -> InvalidInputError:
     """The error for a checkpoint over :data:`MAX_CHECKPOINT_BYTES` (nothing was written)."""
-    mb, limit = size / 1_000_000, MAX_CHECKPOINT_BYTES / 1_000_000
+    mb, limit = size / 2**20, MAX_CHECKPOINT_BYTES / 2**20
     return InvalidInputError(
         "instance_ids",
         f"Scan {scan_id} covers too many instances to be kept: its checkpoint would be "
-        f"{mb:.1f} MB, more than the {limit:.1f} MB a scan may keep.",
+        f"{mb:.1f} MiB, more than the {limit:g} MiB a scan may keep.",
         hint="Scan fewer instances at once: by tag, by a list of instance ids, or one region "
         "at a time.",
-        message_zh=f"扫描 {scan_id} 涵盖的实例过多，无法保存：其检查点将达 {mb:.1f} MB，"
-        f"超过单个扫描可保存的 {limit:.1f} MB。",
+        message_zh=f"扫描 {scan_id} 涵盖的实例过多，无法保存：其检查点将达 {mb:.1f} MiB，"
+        f"超过单个扫描可保存的 {limit:g} MiB。",
         hint_zh="请一次扫描更少的实例：按标签、按实例 ID 列表，或逐个地域扫描。",
     )
 
@@ -80,7 +80,7 @@ class InMemoryScanStore:
         self, scan_id: str, owner: str, checkpoint: Mapping[str, Any], *, revision: int
     ) -> int:
         check_scan_id(scan_id)
-        text = json.dumps(checkpoint, ensure_ascii=False, allow_nan=False)
+        text = json.dumps(checkpoint, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         size = len(text.encode())
         if size > MAX_CHECKPOINT_BYTES:
             raise checkpoint_too_large(scan_id, size)

@@ -3,8 +3,11 @@ its three formats, its checkpoints and its refusals of bad arguments."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,13 +18,24 @@ ARGS = ["scan", "--simulator", "--simulator-fleet", "40", "--region", "cn-shangh
 
 
 @pytest.fixture(autouse=True)
-def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def store_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The default store (ECS_DIAG_STORE unset) in a throwaway state directory."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
-    return tmp_path / "ecs-reboot-diagnosis" / "scans"
+    monkeypatch.delenv("ECS_DIAG_STORE")
+    return tmp_path / "ecs-reboot-diagnosis" / "diagnoses.sqlite3"
+
+
+def stored_scan(store_file: Path, scan_id: str) -> dict[str, Any]:
+    """The scan's checkpoint as the store file holds it (read as another process would)."""
+    with contextlib.closing(sqlite3.connect(store_file)) as conn:
+        (state,) = conn.execute(
+            "SELECT state FROM fleet_scans WHERE scan_id = ?", (scan_id,)
+        ).fetchone()
+    return dict(json.loads(state))
 
 
 def test_json_lists_every_instance_with_its_full_diagnosis(
-    capsys: pytest.CaptureFixture[str], state_dir: Path
+    capsys: pytest.CaptureFixture[str], store_file: Path
 ) -> None:
     assert main([*ARGS, "--format", "json"]) == EXIT_OK
     data = json.loads(capsys.readouterr().out)
@@ -32,9 +46,10 @@ def test_json_lists_every_instance_with_its_full_diagnosis(
         f"ecs-reboot-diagnosis diagnose --instance-id {first['instance_id']} "
         f"--region {first['region_id']}"
     )
-    # the checkpoint is on disk, complete
-    checkpoint = json.loads((state_dir / f"{data['scan_id']}.json").read_text())
+    # the scan is in the store file with the diagnoses, complete
+    checkpoint = stored_scan(store_file, data["scan_id"])
     assert checkpoint["complete"] is True and len(checkpoint["instances"]) == 40
+    assert sorted(p.name for p in store_file.parent.iterdir() if p.is_dir()) == []
 
 
 def test_markdown_puts_the_causes_before_the_instances(
@@ -53,9 +68,26 @@ def test_table_and_resume_of_a_finished_scan(capsys: pytest.CaptureFixture[str])
     captured = capsys.readouterr()
     assert "Causes:" in captured.out and "Instances:" in captured.out
     scan_id = captured.err.split()[1]
+    assert f"(if interrupted: ecs-reboot-diagnosis scan --resume {scan_id})" in captured.err
     assert main(["scan", "--simulator", "--resume", scan_id]) == EXIT_OK
     again = capsys.readouterr()
     assert again.out.splitlines()[1:] == captured.out.splitlines()[1:]
+
+
+def test_with_the_memory_store_a_scan_is_not_kept_and_resume_says_why(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, store_file: Path
+) -> None:
+    monkeypatch.setenv("ECS_DIAG_STORE", "memory")
+    assert main([*ARGS, "--format", "json"]) == EXIT_OK
+    captured = capsys.readouterr()
+    scan_id = json.loads(captured.out)["scan_id"]
+    assert "not kept: ECS_DIAG_STORE=memory, it cannot be resumed" in captured.err
+    assert "--resume" not in captured.err
+    assert not store_file.exists()
+    assert main(["scan", "--simulator", "--resume", scan_id]) == EXIT_USAGE
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("ecs-reboot-diagnosis: error: --resume reads the scan from the store")
+    assert "ECS_DIAG_STORE=memory keeps no scan" in line and "unset ECS_DIAG_STORE" in line
 
 
 @pytest.mark.parametrize(
