@@ -29,7 +29,7 @@ APP_DIR = "ecs-reboot-diagnosis"
 def state_dir(environ: Mapping[str, str] | None = None) -> Path:
     """The user's state directory for this program: ``$XDG_STATE_HOME/ecs-reboot-diagnosis``, by
     default under ``~/.local/state`` (an unset or relative XDG_STATE_HOME is ignored, as the XDG
-    spec says). It holds the store file and the CLI's fleet-scan checkpoints."""
+    spec says). It holds the store file (diagnoses, reports and fleet scans)."""
     env = os.environ if environ is None else environ
     state = env.get("XDG_STATE_HOME", "")
     if state and Path(state).is_absolute():
