@@ -507,7 +507,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         return 130
     except DiagnosisError as exc:
         progress.close()
-        if not scan_id or (isinstance(exc, InvalidInputError) and exc.parameter == "scan_id"):
+        if not scan_id or isinstance(exc, InvalidInputError):  # resuming would not help
             raise
         error = cli_error_for(exc)
         if isinstance(exc, ScanBusyError):

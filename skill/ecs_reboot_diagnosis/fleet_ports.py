@@ -6,7 +6,8 @@ scan's progress is kept so that it can be resumed.
   Implementations own the flow control (per-API rate limits, backoff on throttling) and raise
   :class:`~ecs_reboot_diagnosis.errors.CloudApiError` for API failures.
 - :class:`ScanStore`: the checkpoint of a scan (its parameters, the instances already
-  concluded, the invocations in flight), keyed by scan id.
+  concluded, the invocations in flight), keyed by scan id, owned, and saved under optimistic
+  concurrency (two runs of one scan cannot both go on).
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ from ecs_api_simulator.fleet import FleetSpec
 from ecs_reboot_diagnosis.errors import InvalidInputError, ScanBusyError
 from ecs_reboot_diagnosis.fleet_models import FleetScan
 from ecs_reboot_diagnosis.fleet_ports import MAX_SCANS_PER_OWNER
-from ecs_reboot_diagnosis_mcp.cli_errors import EXIT_BUSY, EXIT_INTERRUPTED, EXIT_OK
+from ecs_reboot_diagnosis_mcp.cli_errors import EXIT_BUSY, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from tests.e2e.fleet.conftest import REGIONS, SINCE, fleet_request, scanner_for
 from tests.e2e.mcp.test_mcp_http_security import ALPHA, BETA, structured
 from tests.e2e.mcp.test_mcp_transports import clean_env, free_port
@@ -325,6 +325,26 @@ def test_cli_scan_interrupted_then_resumed_by_another_run_on_the_store_file(
     assert not events_checked_after(sim, checks_before) & concluded
     runs = runs_per_instance(sim, runs_before)
     assert set(runs) == guest_instances(sim) and max(runs.values()) == 1
+
+
+def test_cli_scan_that_fails_midway_names_the_command_that_resumes_it(
+    sim: SimulatorServer, tmp_path: Path
+) -> None:
+    store = tmp_path / "diagnoses.sqlite3"
+    sim.inject_fault("DescribeInstanceHistoryEvents", "InvalidParameter", times=None)
+    first = cli(sim, store, "--region", REGIONS[0], "--since", "2d")
+    _, err = first.communicate(timeout=120)
+    assert first.returncode == EXIT_USAGE, err
+    (line,) = [x for x in err.splitlines() if x.startswith("ecs-reboot-diagnosis: error:")]
+    (scan_id,) = stored_scans(store)
+    assert "InvalidParameter" in line
+    assert line.endswith(f"What was concluded is kept: once it is fixed, continue with: "
+                         f"ecs-reboot-diagnosis scan --resume {scan_id}")  # fmt: skip
+    sim.clear_faults()
+    second = cli(sim, store, "--resume", scan_id, "--format", "json")
+    out, err = second.communicate(timeout=120)
+    assert second.returncode == EXIT_OK, err
+    assert json.loads(out)["counts"]["instances"] == SIZE // 2
 
 
 def test_two_cli_runs_resuming_one_scan_at_once_one_goes_on_one_exits_7(
