@@ -354,7 +354,9 @@ def test_two_cli_runs_resuming_one_scan_at_once_one_goes_on_one_exits_7(
     runs_before = len(sim.invocation_records())
     scanner = scanner_for(sim, store_file=store)
     scan_id = scanner.start(fleet_request(scanner))  # started, not run: as a first run would
-    sim.inject_fault("*", kind="latency", delay_ms=50, times=None)  # both overlap for sure
+    # both overlap for sure: the listing alone takes 4 s (two pages a region, 2 s each)
+    sim.inject_fault("DescribeInstances", kind="latency", delay_ms=2000, times=None)
+    sim.inject_fault("*", kind="latency", delay_ms=50, times=None)
     procs = [cli(sim, store, "--resume", scan_id, "--format", "json") for _ in range(2)]
     with ThreadPoolExecutor(2) as pool:  # both read at once: a full pipe would block either
         outputs = list(pool.map(lambda p: p.communicate(timeout=180), procs))
