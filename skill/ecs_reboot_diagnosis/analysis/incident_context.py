@@ -46,8 +46,7 @@ TRACE_LINES: Final = 96  # lines one call trace may span (frames, markers, other
 TRACE_HEADER: Final = re.compile(r"\bCall [Tt]race:")
 _NMI_END: Final = re.compile(r"<<?EOE>>?|</NMI>")
 _REGISTER_LINE: Final = re.compile(
-    r"\s*(?:RIP|Code|RSP|EFLAGS|ORIG_RAX|R[A-D]X|R[SD]I|RBP|R\d{1,2}|[CDEFGS]S|CR\d|DR\d|PKRU)"
-    r"\s*:"
+    r"(?:RIP|Code|RSP|EFLAGS|ORIG_RAX|R[A-D]X|R[SD]I|RBP|R\d{1,2}|[CDEFGS]S|CR\d|DR\d|PKRU) ?:"
 )
 
 # x86 "RIP: 0010:func+0x1/0x2 [mod]" (3.x: "RIP: 0010:[<addr>]  [<addr>] func+..",
@@ -169,22 +168,34 @@ class Trace:
 
 
 # Where a sleeping task waits: the scheduler, locks, completions, bit and page waits. A hung
-# task's trace starts with these; the first frame past them is what it waits for.
-_WAIT_FRAME: Final = re.compile(
-    r"(?:__switch_to\w*|__?schedule\w*|preempt_schedule\w*|io_schedule\w*|schedule\w*|"
-    r"\w*mutex_lock\w*|\w*rwsem_down\w*|call_rwsem\w*|__?down(?:_\w+)?|"
-    r"\w*wait_for_(?:common|completion)\w*|\w*wait_on_\w+|\w*bit_wait\w*|\w*wait_bit\w*|"
-    r"__lock_page\w*|__folio_lock\w*|folio_wait\w*|wait_woken|\w*rt_mutex\w*|"
-    r"\w*percpu_(?:down|rwsem)\w*|__wait_event\w*|prepare_to_wait\w*|finish_wait|"
-    r"__sched_text_start)(?:\.\w+)*"
-)
+# task's trace starts with these; the first frame past them is what it waits for. Plain string
+# tests (no pattern with a leading wildcard: a long name costs linear time).
+_WAIT_PREFIXES: Final = (
+    "__switch_to", "__schedule", "schedule", "preempt_schedule", "io_schedule", "__down",
+    "down_", "call_rwsem", "__lock_page", "__folio_lock", "folio_wait", "prepare_to_wait",
+    "__wait_event", "__sched_text_start",
+)  # fmt: skip
+_WAIT_PARTS: Final = (
+    "mutex_lock", "rwsem_down", "wait_for_common", "wait_for_completion", "wait_on_",
+    "bit_wait", "wait_bit", "rt_mutex", "percpu_down", "percpu_rwsem",
+)  # fmt: skip
+_WAIT_NAMES: Final = frozenset({"down", "wait_woken", "finish_wait"})
+
+
+def _is_wait_frame(function: str) -> bool:
+    name = function.partition(".")[0]  # "__mutex_lock_common.isra.5"
+    return (
+        name in _WAIT_NAMES
+        or name.startswith(_WAIT_PREFIXES)
+        or any(part in name for part in _WAIT_PARTS)
+    )
 
 
 def blocked_in(trace: Sequence[str]) -> str | None:
     """A hung task's trace -> the first frame past the scheduler and lock waits (``func
     [mod]``), or None when the trace is only those."""
     for label in trace:
-        if _WAIT_FRAME.fullmatch(label.partition(" [")[0]) is None:
+        if not _is_wait_frame(label.partition(" [")[0]):
             return label
     return None
 
@@ -274,7 +285,7 @@ class TraceReader:
         frame = parse_call_trace_frame(rest)
         if frame is None:
             # a newer kernel prints the interrupted context's registers inside the trace
-            if rest.strip() and not _REGISTER_LINE.match(rest):
+            if rest.strip() and not _REGISTER_LINE.match(rest.lstrip()):
                 self._frames = None
             return
         if self._nmi:  # the NMI handler: the watchdog or perf, never where the CPU was
