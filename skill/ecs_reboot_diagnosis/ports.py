@@ -142,8 +142,14 @@ class EcsGateway(Protocol):
         parameters: Mapping[str, str],
         timeout_seconds: int,
         name: str,
+        client_token: str = "",
     ) -> str:
-        """Start a Cloud Assistant invocation of ``content``; returns the InvokeId at once."""
+        """Start a Cloud Assistant invocation of ``content``; returns the InvokeId at once.
+
+        ``client_token`` (at most 64 ASCII characters; empty: one made for this call) is sent
+        as RunCommand's ClientToken on every attempt: a send with a token that already created
+        an invocation, and the same parameters, gets that invocation back instead of a new
+        run."""
         ...
 
     async def invocation_result(
