@@ -277,7 +277,7 @@ async def test_a_process_dead_after_run_command_is_taken_over_with_the_same_invo
     store = tmp_path / "diagnoses.sqlite3"
     settings = settings_for(sim, store)
     stuck = StuckAfterSend(build_gateway(settings, **keys(sim)))
-    dead = service_on(sim, store, gateway=stuck)  # type: ignore[arg-type]
+    dead = service_on(sim, store, gateway=stuck)
     did = await checked(dead)
     known = known_invocations(sim)
     dying = asyncio.ensure_future(dead.run_guest(did, ""))
