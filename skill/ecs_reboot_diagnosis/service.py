@@ -865,11 +865,19 @@ class DiagnosisService:
             elapsed = (polled - run.started_at).total_seconds()
             due = polled + timedelta(seconds=config.poll_gap(elapsed))
 
-    async def _await_claimed_run(self, d: Diagnosis, owner: str, wait_seconds: float) -> Diagnosis:
+    async def _await_claimed_run(
+        self,
+        d: Diagnosis,
+        owner: str,
+        wait_seconds: float,
+        progress: ProgressCallback | None = None,
+    ) -> Diagnosis:
         """Wait, at most ``wait_seconds``, while another process sends the guest collector
-        (its claim is live); returns the diagnosis once the run is recorded or the claim is
-        gone. GuestRunClaimedError when the claim still holds after the wait."""
-        deadline = self.clock.now() + timedelta(seconds=max(0.0, wait_seconds))
+        (its claim is live), reading the store every ``poll_interval_seconds``; returns the
+        diagnosis once the run is recorded or the claim is gone. GuestRunClaimedError when the
+        claim still holds after the wait."""
+        began = self.clock.now()
+        deadline = began + timedelta(seconds=max(0.0, wait_seconds))
         while (claim := self._live_claim(d)) is not None:
             now = self.clock.now()
             if now >= deadline:
@@ -878,6 +886,10 @@ class DiagnosisService:
             await self.clock.sleep(min(self.config.poll_interval_seconds,
                                        (until - now).total_seconds()))  # fmt: skip
             d = self.status(d.id, owner)
+            if progress is not None:
+                waited = min((self.clock.now() - began).total_seconds(), wait_seconds)
+                await progress(waited, wait_seconds,
+                               "Another process is starting the guest collector.")  # fmt: skip
         return d
 
     def _keep_result(self, diagnosis_id: str, result: InvocationResult) -> None:
@@ -900,10 +912,12 @@ class DiagnosisService:
         else one read of the invocation now. First waits up to ``wait_seconds`` for a run still
         going (a long poll: ``pending`` only after that)."""
         d = self.status(diagnosis_id, owner)
-        if self._live_claim(d) is not None:
-            began = self.clock.now()
-            d = await self._await_claimed_run(d, owner, wait_seconds)
-            wait_seconds = max(0.0, wait_seconds - (self.clock.now() - began).total_seconds())
+        if self._live_claim(d) is not None:  # another process is sending the collector
+            began, total = self.clock.now(), wait_seconds
+            d = await self._await_claimed_run(d, owner, wait_seconds, progress)
+            spent = (self.clock.now() - began).total_seconds()
+            wait_seconds = max(0.0, wait_seconds - spent)
+            progress = _after(progress, spent, total)
         require(d.workflow, Step.GET_GUEST_RESULTS)
         if wait_seconds > 0:
             await self.wait_for_guest(diagnosis_id, owner, progress, deadline_seconds=wait_seconds)
@@ -1176,6 +1190,20 @@ async def _gather(*calls: Awaitable[T]) -> list[T]:
         if failure is not None:
             raise failure
     return [task.result() for task in tasks]
+
+
+def _after(
+    progress: ProgressCallback | None, spent: float, total: float
+) -> ProgressCallback | None:
+    """``progress`` for a wait that follows ``spent`` seconds of another, within ``total``."""
+    if progress is None or spent <= 0:
+        return progress
+    report = progress
+
+    async def shifted(done: float, _total: float | None, message: str) -> None:
+        await report(min(spent + done, total), total, message)
+
+    return shifted
 
 
 def _not_sent(exc: BaseException) -> bool:

@@ -153,7 +153,12 @@ async def test_the_results_step_waits_while_the_run_is_being_started() -> None:
     running = asyncio.ensure_future(service.run_guest(did, ""))
     while service.status(did, "").guest_claim is None:
         await asyncio.sleep(0.01)
-    results = asyncio.ensure_future(service.get_guest_results(did, "", wait_seconds=10))
+    seen: list[tuple[float, float | None, str]] = []
+
+    async def progress(done: float, total: float | None, message: str) -> None:
+        seen.append((done, total, message))
+
+    results = asyncio.ensure_future(service.get_guest_results(did, "", progress, wait_seconds=10))
     await asyncio.sleep(0.3)
     assert not results.done()  # waiting on the claim, not refused
     gw.gate.set()
@@ -161,3 +166,9 @@ async def test_the_results_step_waits_while_the_run_is_being_started() -> None:
     assert state != "pending" and gw.calls.count("RunCommand") == 1
     assert d.guest_run is not None and d.guest_run.invoke_id in gw.invocations
     await running
+    # progress while the run was being started, then while it ran: forward, one total
+    assert seen[0][2] == "Another process is starting the guest collector."
+    assert any(m.startswith("Cloud Assistant invocation") for _, _, m in seen)
+    assert [t for _, t, _ in seen] == [10] * len(seen)
+    done = [v for v, _, _ in seen]
+    assert done == sorted(done) and done[-1] < 10
