@@ -212,6 +212,8 @@ class DiagnosisStore(Protocol):
     diagnosis and returns it as stored (its ``revision`` one higher); it raises
     ConcurrentUpdateError when the copy's revision is not the stored one (another process
     sharing the store wrote first), and keeps the summary of a diagnosis's report once it has one.
+    The service's claim on a guest run (``Diagnosis.guest_claim``, written before RunCommand)
+    rests on that check: of two processes claiming at once, one ``put`` fails.
     """
 
     def add(self, diagnosis: Diagnosis) -> None: ...
