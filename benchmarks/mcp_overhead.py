@@ -249,6 +249,7 @@ class Recorder:
         parameters: Mapping[str, str],
         timeout_seconds: int,
         name: str,
+        client_token: str = "",
     ) -> str:
         self.nonce = parameters["nonce"]
         invoke_id: str = await self.inner.run_command(
@@ -259,6 +260,7 @@ class Recorder:
             parameters=parameters,
             timeout_seconds=timeout_seconds,
             name=name,
+            client_token=client_token,
         )
         return invoke_id
 

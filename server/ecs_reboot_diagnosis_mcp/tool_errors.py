@@ -18,6 +18,7 @@ from ecs_reboot_diagnosis.errors import (
     CloudApiError,
     ConcurrentUpdateError,
     DiagnosisError,
+    GuestRunClaimedError,
     GuestStillRunningError,
     InstanceNotFoundError,
     InvalidInputError,
@@ -71,6 +72,14 @@ def message_for(error: DiagnosisError, diagnosis_id: str = "", lang: Lang = "en"
         return (
             f"{error.message} Call {call} to wait for its results (each call waits for the run "
             "itself), then follow next_step to ecs_render_report."
+        )
+    if isinstance(error, GuestRunClaimedError):
+        lapse = f"{error.expires_at:%H:%M:%S} UTC"
+        return (
+            f"{error.message} Call {tool_call(Step.GET_GUEST_RESULTS, error.diagnosis_id)} to "
+            "wait for its results (it waits while the run is being started), then follow "
+            f"next_step. Should that process have died, its claim lapses at {lapse}; then call "
+            f"{tool_call(Step.RUN_GUEST, error.diagnosis_id)} again."
         )
     if isinstance(error, UnknownDiagnosisError):
         return (
@@ -132,6 +141,13 @@ def _message_zh(error: DiagnosisError, diagnosis_id: str) -> str:
             return head
         verb = "先" if error.reason == "prerequisite" else "接下来"
         return f"{head}请{verb}调用 {tool_call(error.required, diagnosis_id)}。"
+    if isinstance(error, GuestRunClaimedError):
+        lapse = f"{error.expires_at:%H:%M:%S} UTC"
+        return (
+            f"{message}请调用 {tool_call(Step.GET_GUEST_RESULTS, error.diagnosis_id)} 等待其结果"
+            f"（运行启动期间该调用会等待），然后按 next_step 继续。如果该进程已退出，其占用将于 "
+            f"{lapse} 失效，届时请再次调用 {tool_call(Step.RUN_GUEST, error.diagnosis_id)}。"
+        )
     if isinstance(error, UnknownDiagnosisError):
         return (
             f"{message}请使用用户提供的实例和地域调用 "

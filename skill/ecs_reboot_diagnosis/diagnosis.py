@@ -29,6 +29,30 @@ from ecs_reboot_diagnosis.workflow import WorkflowState
 DIAGNOSIS_ID_PATTERN = r"^d-[0-9a-f]{32}$"
 
 
+class GuestClaim(BaseModel):
+    """A process's claim to send the guest collector for one diagnosis, written to the store
+    (with the revision check) before RunCommand, so that processes sharing the store never both
+    send it. Cleared when the invocation is recorded; lapses at ``expires_at`` when its process
+    died first (the step may then run again).
+
+    ``client_token``, ``nonce`` and ``log_days`` are the run's RunCommand ClientToken and
+    parameters: a run taking over a claim that lapsed (or was let go with its outcome unknown)
+    sends them again unchanged, so Cloud Assistant answers with the invocation an earlier send
+    created, if any, instead of starting a second one."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    claim_id: str
+    """Unique to one claim: the claimant recognises its own."""
+    holder: str
+    """Who claimed (process id and host), for a person reading the store."""
+    claimed_at: datetime
+    expires_at: datetime
+    client_token: str = Field(max_length=64)
+    nonce: str = Field(repr=False)
+    log_days: int = Field(ge=1)
+
+
 def new_diagnosis_id() -> str:
     """``d-`` followed by 128 random bits in hex: unguessable, so ids cannot be enumerated."""
     return "d-" + secrets.token_hex(16)
@@ -70,6 +94,8 @@ class Diagnosis(BaseModel):
     unavailable: tuple[SourceNote, ...] = ()
     skipped: tuple[Skip, ...] = ()
     manual_steps: tuple[str, ...] = ()
+    guest_claim: GuestClaim | None = None
+    """Set while a process sends the guest collector (see :class:`GuestClaim`)."""
     report: Report | None = None
     revision: int = Field(default=0, ge=0, repr=False)
     """How many times the store has written this diagnosis since it was added. A write of a copy

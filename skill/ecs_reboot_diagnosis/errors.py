@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from datetime import timedelta
+    from datetime import datetime, timedelta
 
     from ecs_reboot_diagnosis.models import Lang
     from ecs_reboot_diagnosis.workflow import Phase, Step
@@ -136,6 +136,29 @@ class ScanBusyError(DiagnosisError):
             )
         self.scan_id = scan_id
         self.gone = gone
+
+
+class GuestRunClaimedError(DiagnosisError):
+    """Another process sharing the store is sending the guest collector for this diagnosis
+    (its claim is live): this one sends nothing, so the guest never runs it twice."""
+
+    def __init__(self, diagnosis_id: str, claimed_at: datetime, expires_at: datetime) -> None:
+        since = f"{claimed_at:%H:%M:%S} UTC"
+        lapse = f"{expires_at:%H:%M:%S} UTC"
+        super().__init__(
+            f"Another process sharing the store started the guest collector for diagnosis "
+            f"{diagnosis_id} at {since}; it is not started a second time.",
+            hint="Wait for that run's results (the results step waits while the run is being "
+            f"started). Should that process have died, its claim lapses at {lapse}; the guest "
+            "collector can then be started again.",
+            message_zh=f"共享同一存储的另一个进程已于 {since} 为诊断 {diagnosis_id} 启动实例内采集"
+            "脚本；不会再次启动。",
+            hint_zh="请等待该次运行的结果（结果步骤会在运行启动期间等待）。如果该进程已退出，"
+            f"其占用将于 {lapse} 失效，届时可再次启动实例内采集脚本。",
+        )
+        self.diagnosis_id = diagnosis_id
+        self.claimed_at = claimed_at
+        self.expires_at = expires_at
 
 
 class StoreError(DiagnosisError):

@@ -142,8 +142,14 @@ class EcsGateway(Protocol):
         parameters: Mapping[str, str],
         timeout_seconds: int,
         name: str,
+        client_token: str = "",
     ) -> str:
-        """Start a Cloud Assistant invocation of ``content``; returns the InvokeId at once."""
+        """Start a Cloud Assistant invocation of ``content``; returns the InvokeId at once.
+
+        ``client_token`` (at most 64 ASCII characters; empty: one made for this call) is sent
+        as RunCommand's ClientToken on every attempt: a send with a token that already created
+        an invocation, and the same parameters, gets that invocation back instead of a new
+        run."""
         ...
 
     async def invocation_result(
@@ -206,6 +212,8 @@ class DiagnosisStore(Protocol):
     diagnosis and returns it as stored (its ``revision`` one higher); it raises
     ConcurrentUpdateError when the copy's revision is not the stored one (another process
     sharing the store wrote first), and keeps the summary of a diagnosis's report once it has one.
+    The service's claim on a guest run (``Diagnosis.guest_claim``, written before RunCommand)
+    rests on that check: of two processes claiming at once, one ``put`` fails.
     """
 
     def add(self, diagnosis: Diagnosis) -> None: ...

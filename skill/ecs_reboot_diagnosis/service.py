@@ -8,7 +8,10 @@ adapters over these methods; the order of steps is enforced here, not in the ada
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import secrets
+import socket
 import weakref
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable
@@ -45,10 +48,13 @@ from ecs_reboot_diagnosis.collectors.delivery import (
     choose_delivery,
     packed_command,
 )
-from ecs_reboot_diagnosis.diagnosis import Diagnosis, new_diagnosis_id
+from ecs_reboot_diagnosis.diagnosis import Diagnosis, GuestClaim, new_diagnosis_id
 from ecs_reboot_diagnosis.errors import (
     CloudApiError,
     CollectorIntegrityError,
+    ConcurrentUpdateError,
+    DiagnosisError,
+    GuestRunClaimedError,
     GuestStillRunningError,
     InstanceNotFoundError,
     InvalidInputError,
@@ -102,6 +108,11 @@ MAX_KEPT_RESULTS = 64
 T = TypeVar("T")
 DIAGNOSE_STEPS = len(STEP_ORDER)
 """The total of the one-call workflow's progress: one unit per step, skipped steps jumped over."""
+STORE_ATTEMPTS = 5
+"""Writes of a claim (or of its run) made again when another process wrote first."""
+NOT_SENT_KINDS = frozenset({"forbidden", "credentials", "invalid_parameter", "instance_state",
+                            "not_found"})  # fmt: skip
+"""CloudApiError kinds meaning the API refused the call (nothing was created)."""
 WAIT_MARGIN_SECONDS = 30.0
 """Waited beyond the collector's own timeout, for Cloud Assistant to report the run it ended."""
 
@@ -133,6 +144,12 @@ class ServiceConfig:
     (10 %: a 10 s run is polled every 1 s at its end), so the wait costs about as much over the
     run as the run's own spread, for a number of reads that grows with the log of its length."""
     poll_max_seconds: float = 5.0
+    guest_claim_seconds: float = 300.0
+    """How long a process's claim to send the guest collector holds (see
+    :class:`~ecs_reboot_diagnosis.diagnosis.GuestClaim`) before another process may take it
+    over: beyond the longest a RunCommand call can take (the SDK gateway's: 4 attempts of at
+    most 5 s connect and 10 s read, 3 backoffs of at most 10 s: 90 s; twice with the packed
+    form's fallback), so that only a claim whose process died lapses."""
     agent_status_reuse_seconds: float = 30.0
     """The Cloud Assistant status read beside the platform events serves the agent check when
     it is at most this old; an older one is read again."""
@@ -158,6 +175,8 @@ class ServiceConfig:
             raise ValueError("poll_growth must be 0..1 and poll_first_seconds >= 0")
         if self.wait_deadline_seconds is not None and self.wait_deadline_seconds < 0:
             raise ValueError("wait_deadline_seconds must be 0 (no wait) or more")
+        if self.guest_claim_seconds <= 0:
+            raise ValueError("guest_claim_seconds must be positive")
         if self.long_poll_seconds <= 0:
             raise ValueError("long_poll_seconds must be positive")
 
@@ -652,38 +671,134 @@ class DiagnosisService:
         """Start the OS's collector in the guest, then wait for it to finish, at most
         ``wait_seconds`` (default: the whole workflow's deadline).
 
+        Before RunCommand the run is claimed in the store (:class:`GuestClaim`, written with the
+        revision check): of the processes sharing the store that run this step at once, only
+        the one whose claim lands sends the command; the others get
+        :class:`GuestRunClaimedError` (or, once the run is recorded, the workflow's "already
+        done"). The claim is cleared when the invocation is recorded; if its process dies
+        before that, it lapses after :attr:`ServiceConfig.guest_claim_seconds`, and the step
+        may run again: it sends the claim's ClientToken and parameters again, so an invocation
+        the dead process did create is answered back instead of a second run (as long as Cloud
+        Assistant keeps the token; after that a second, read-only, collector run is possible).
+
         Returns the diagnosis and the invocation status last seen (the output is read by
         :meth:`get_guest_results`).
         """
         async with self._step(diagnosis_id, owner, Step.RUN_GUEST) as d:
-            collector = load_collector(d.instance.os_type)
-            nonce = new_nonce()
-            parameters = collector_parameters(nonce, self._log_window_days(d))
-            form = choose_delivery(collector, parameters, self.config.command_content_limit)
+            d, claim = self._claim_guest_run(d, owner)
             try:
-                invoke_id = await self._run_collector(d, collector, form, parameters)
-            except CloudApiError as exc:
-                # The region enforces a smaller limit than configured: the packed form, once.
-                if exc.code != EXCEED_LIMIT_CODE or form.delivery == "packed":
-                    raise
-                form = packed_command(collector)
-                invoke_id = await self._run_collector(d, collector, form, parameters)
-            run = GuestRun(
-                invoke_id=invoke_id,
-                command_sha256=form.content_sha256,
-                collector_version=collector.version,
-                started_at=self.clock.now(),
-                delivery=form.delivery,
-                script_sha256=form.script_sha256,
-            )
-            d = self._save(d, Step.RUN_GUEST, "done", guest_run=run, guest_nonce=nonce)
+                run = await self._send_collector(d, claim)
+            except BaseException as exc:
+                self._let_go(d.id, claim, keep_token=not _not_sent(exc))
+                raise
+            d = self._record_run(d.id, owner, claim, run)
         result = await self.wait_for_guest(
             diagnosis_id, owner, progress, deadline_seconds=wait_seconds
         )
-        return self.status(diagnosis_id, owner), result.status if result else run.status
+        assert d.guest_run is not None
+        return self.status(diagnosis_id, owner), result.status if result else d.guest_run.status
+
+    def _live_claim(self, d: Diagnosis) -> GuestClaim | None:
+        """The claim of a process sending the guest collector now, if any."""
+        claim = d.guest_claim
+        if claim is None or d.workflow.phase != Phase.AGENT_CHECKED:
+            return None
+        return claim if claim.expires_at > self.clock.now() else None
+
+    def _claim_guest_run(self, d: Diagnosis, owner: str) -> tuple[Diagnosis, GuestClaim]:
+        """Write this process's claim to send the guest collector (the revision check makes one
+        claim land when several processes try at once). A lapsed claim is taken over with its
+        ClientToken and parameters."""
+        for _ in range(STORE_ATTEMPTS):
+            now = self.clock.now()
+            held = d.guest_claim
+            if held is not None and held.expires_at > now:
+                raise GuestRunClaimedError(d.id, held.claimed_at, held.expires_at)
+            claim = GuestClaim(
+                claim_id=secrets.token_hex(8),
+                holder=f"pid {os.getpid()} on {socket.gethostname()}"[:200],
+                claimed_at=now,
+                expires_at=now + timedelta(seconds=self.config.guest_claim_seconds),
+                client_token=held.client_token if held else secrets.token_hex(16),
+                nonce=held.nonce if held else new_nonce(),
+                log_days=held.log_days if held else self._log_window_days(d),
+            )
+            try:
+                stored = self.store.put(d.model_copy(update={"guest_claim": claim,
+                                                             "updated_at": now}))  # fmt: skip
+                return stored, claim
+            except ConcurrentUpdateError:
+                d = self.status(d.id, owner)  # another process wrote: judge its write
+                require(d.workflow, Step.RUN_GUEST)
+        raise ConcurrentUpdateError("diagnosis", d.id)
+
+    async def _send_collector(self, d: Diagnosis, claim: GuestClaim) -> GuestRun:
+        collector = load_collector(d.instance.os_type)
+        parameters = collector_parameters(claim.nonce, claim.log_days)
+        form = choose_delivery(collector, parameters, self.config.command_content_limit)
+        token = claim.client_token
+        try:
+            invoke_id = await self._run_collector(d, collector, form, parameters, token)
+        except CloudApiError as exc:
+            # The region enforces a smaller limit than configured: the packed form, once (its
+            # own token: a token is bound to the parameters it was first sent with).
+            if exc.code != EXCEED_LIMIT_CODE or form.delivery == "packed":
+                raise
+            form = packed_command(collector)
+            invoke_id = await self._run_collector(d, collector, form, parameters, token + "-p")
+        return GuestRun(
+            invoke_id=invoke_id,
+            command_sha256=form.content_sha256,
+            collector_version=collector.version,
+            started_at=self.clock.now(),
+            delivery=form.delivery,
+            script_sha256=form.script_sha256,
+        )
+
+    def _record_run(
+        self, diagnosis_id: str, owner: str, claim: GuestClaim, run: GuestRun
+    ) -> Diagnosis:
+        """Record the invocation and clear the claim, into the diagnosis as stored now (another
+        process may have written meanwhile, e.g. the outside evidence)."""
+        for _ in range(STORE_ATTEMPTS):
+            d = self.status(diagnosis_id, owner)
+            if d.workflow.phase != Phase.AGENT_CHECKED:
+                # This run outlasted its claim, and the process that took it over recorded its
+                # send of the same ClientToken (the same invocation): that record stands.
+                return d
+            try:
+                return self._save(d, Step.RUN_GUEST, "done", guest_run=run,
+                                  guest_nonce=claim.nonce, guest_claim=None)  # fmt: skip
+            except ConcurrentUpdateError:
+                continue
+        raise ConcurrentUpdateError("diagnosis", diagnosis_id)
+
+    def _let_go(self, diagnosis_id: str, claim: GuestClaim, *, keep_token: bool) -> None:
+        """Give up a claim whose send failed or was interrupted, so that the step may run again
+        at once. Unless the API refused the command outright, the claim stays (lapsed) with its
+        ClientToken, for the next send to repeat: the command may have been created. Best
+        effort: a claim not given up lapses by itself."""
+        for _ in range(STORE_ATTEMPTS):
+            try:
+                d = self.store.get(diagnosis_id)
+                held = d.guest_claim
+                if held is None or held.claim_id != claim.claim_id:
+                    return
+                lapsed = held.model_copy(update={"expires_at": self.clock.now()})
+                self.store.put(d.model_copy(update={"guest_claim": lapsed if keep_token else None}))
+                return
+            except ConcurrentUpdateError:
+                continue
+            except DiagnosisError:
+                return
 
     async def _run_collector(
-        self, d: Diagnosis, collector: Collector, form: DeliveryForm, parameters: dict[str, str]
+        self,
+        d: Diagnosis,
+        collector: Collector,
+        form: DeliveryForm,
+        parameters: dict[str, str],
+        client_token: str,
     ) -> str:
         return await self.gateway.run_command(
             d.instance.region_id,
@@ -693,6 +808,7 @@ class DiagnosisService:
             parameters=parameters,
             timeout_seconds=self.config.command_timeout_seconds,
             name=f"ecs-reboot-diagnosis-{collector.version}",
+            client_token=client_token,
         )
 
     async def wait_for_guest(
@@ -749,6 +865,33 @@ class DiagnosisService:
             elapsed = (polled - run.started_at).total_seconds()
             due = polled + timedelta(seconds=config.poll_gap(elapsed))
 
+    async def _await_claimed_run(
+        self,
+        d: Diagnosis,
+        owner: str,
+        wait_seconds: float,
+        progress: ProgressCallback | None = None,
+    ) -> Diagnosis:
+        """Wait, at most ``wait_seconds``, while another process sends the guest collector
+        (its claim is live), reading the store every ``poll_interval_seconds``; returns the
+        diagnosis once the run is recorded or the claim is gone. GuestRunClaimedError when the
+        claim still holds after the wait."""
+        began = self.clock.now()
+        deadline = began + timedelta(seconds=max(0.0, wait_seconds))
+        while (claim := self._live_claim(d)) is not None:
+            now = self.clock.now()
+            if now >= deadline:
+                raise GuestRunClaimedError(d.id, claim.claimed_at, claim.expires_at)
+            until = min(deadline, claim.expires_at)
+            await self.clock.sleep(min(self.config.poll_interval_seconds,
+                                       (until - now).total_seconds()))  # fmt: skip
+            d = self.status(d.id, owner)
+            if progress is not None:
+                waited = min((self.clock.now() - began).total_seconds(), wait_seconds)
+                await progress(waited, wait_seconds,
+                               "Another process is starting the guest collector.")  # fmt: skip
+        return d
+
     def _keep_result(self, diagnosis_id: str, result: InvocationResult) -> None:
         """Keep a finished result for get_guest_results (a few at most: one forgotten is only
         read again)."""
@@ -768,7 +911,14 @@ class DiagnosisService:
         """Decode and analyse the collector's output: the finished result the wait read, or
         else one read of the invocation now. First waits up to ``wait_seconds`` for a run still
         going (a long poll: ``pending`` only after that)."""
-        require(self.status(diagnosis_id, owner).workflow, Step.GET_GUEST_RESULTS)
+        d = self.status(diagnosis_id, owner)
+        if self._live_claim(d) is not None:  # another process is sending the collector
+            began, total = self.clock.now(), wait_seconds
+            d = await self._await_claimed_run(d, owner, wait_seconds, progress)
+            spent = (self.clock.now() - began).total_seconds()
+            wait_seconds = max(0.0, wait_seconds - spent)
+            progress = _after(progress, spent, total)
+        require(d.workflow, Step.GET_GUEST_RESULTS)
         if wait_seconds > 0:
             await self.wait_for_guest(diagnosis_id, owner, progress, deadline_seconds=wait_seconds)
         async with self._step(diagnosis_id, owner, Step.GET_GUEST_RESULTS) as d:
@@ -1040,6 +1190,26 @@ async def _gather(*calls: Awaitable[T]) -> list[T]:
         if failure is not None:
             raise failure
     return [task.result() for task in tasks]
+
+
+def _after(
+    progress: ProgressCallback | None, spent: float, total: float
+) -> ProgressCallback | None:
+    """``progress`` for a wait that follows ``spent`` seconds of another, within ``total``."""
+    if progress is None or spent <= 0:
+        return progress
+    report = progress
+
+    async def shifted(done: float, _total: float | None, message: str) -> None:
+        await report(min(spent + done, total), total, message)
+
+    return shifted
+
+
+def _not_sent(exc: BaseException) -> bool:
+    """Whether a failed RunCommand surely created nothing (the API refused it), as opposed to
+    an outcome unknown (network, server error, throttled to the end, cancelled)."""
+    return isinstance(exc, CloudApiError) and exc.kind in NOT_SENT_KINDS
 
 
 def _drop(task: asyncio.Future[Any]) -> None:

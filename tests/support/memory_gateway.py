@@ -47,6 +47,8 @@ class MemoryGateway:
     error_code: str = ""
     denied_actions: set[str] = field(default_factory=set)
     invocations: dict[str, Invocation] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+    """ClientToken -> the InvokeId it created (RunCommand's idempotence)."""
     calls: list[str] = field(default_factory=list)
     console_text: str = ""
     console_updated: datetime | None = None
@@ -103,9 +105,14 @@ class MemoryGateway:
         parameters: Mapping[str, str],
         timeout_seconds: int,
         name: str,
+        client_token: str = "",
     ) -> str:
         self._call("RunCommand")
+        if client_token in self.tokens:
+            return self.tokens[client_token]
         invoke_id = f"t-mem{len(self.invocations):06d}"
+        if client_token:
+            self.tokens[client_token] = invoke_id
         self.invocations[invoke_id] = Invocation(
             invoke_id=invoke_id,
             content=content,

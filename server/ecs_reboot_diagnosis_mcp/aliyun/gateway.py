@@ -164,6 +164,7 @@ class AliyunEcsGateway(SdkGateway):
         parameters: Mapping[str, str],
         timeout_seconds: int,
         name: str,
+        client_token: str = "",
     ) -> str:
         request = SdkModel(
             "RunCommandRequest",
@@ -177,8 +178,9 @@ class AliyunEcsGateway(SdkGateway):
             enable_parameter=bool(parameters),
             parameters=dict(parameters) if parameters else None,
             # The same token on every attempt: if an answer is lost and the call retried,
-            # Cloud Assistant returns the invocation it already created instead of a second run.
-            client_token=uuid.uuid4().hex,
+            # Cloud Assistant returns the invocation it already created instead of a second run
+            # (the service passes its claim's token, so a later send after a crash does too).
+            client_token=client_token or uuid.uuid4().hex,
         )
         body = await self._call("RunCommand", region_id, "run_command", request)
         if not body.invoke_id:

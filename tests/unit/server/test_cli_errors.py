@@ -4,7 +4,7 @@ the person at the keyboard, and bad settings are named by their variable or opti
 from __future__ import annotations
 
 import ast
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from ecs_reboot_diagnosis.errors import (
     CloudApiError,
     DiagnosisError,
+    GuestRunClaimedError,
     InstanceNotFoundError,
     InvalidInputError,
 )
@@ -50,6 +51,7 @@ def domain_errors() -> list[DiagnosisError]:
         with pytest.raises(InvalidInputError) as caught:
             parse_reboot_time(bad, now)
         errors.append(caught.value)
+    errors.append(GuestRunClaimedError("d-" + "0" * 32, now, now + timedelta(minutes=5)))
     for code, rule in ERROR_CODES.items():
         hint = hint_for(rule, action="DescribeInstances")
         errors.append(CloudApiError("DescribeInstances", rule.kind, code, "msg", hint=hint))
