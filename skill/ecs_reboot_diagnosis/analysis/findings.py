@@ -29,6 +29,7 @@ from ecs_reboot_diagnosis.analysis.incident_context import (
     TraceReader,
     blocked_in,
     nearest,
+    past_waits,
     trace_after,
 )
 from ecs_reboot_diagnosis.analysis.log_lines import LogLine, parse_line, quoted
@@ -445,8 +446,9 @@ def _finding(
         if trace:
             facts.setdefault("call_trace", trace)
             if kind in _FAULT_KINDS and "rip_function" not in facts:
-                # no RIP line (older kernels, an excerpt): where the trace says the CPU was
-                func, _, mod = trace[0].partition(" [")
+                # no RIP line (older kernels, an excerpt, a BUG that is a report): where the
+                # trace says the CPU was, past the scheduler a "scheduling while atomic" enters
+                func, _, mod = (past_waits(trace) or trace[0]).partition(" [")
                 facts["rip_function"], facts["rip_module"] = func, mod.rstrip("]") or None
         if kind == "oom_panic":
             invoked = nearest(c.invoked, p)

@@ -34,6 +34,7 @@ __all__ = [
     "parse_call_trace_frame",
     "parse_modules",
     "parse_rip",
+    "past_waits",
     "record_context",
     "strip_trace_markers",
     "trace_after",
@@ -123,7 +124,12 @@ _ENTRY_FRAME: Final = re.compile(
     r"dump_stack|dump_stack_lvl|show_stack|dump_backtrace|show_trace_log_lvl|panic|nmi_panic|"
     r"vpanic|oops_end|die|die_body|__die|__die_body|no_context|"
     r"rcu_dump_cpu_stacks|print_cpu_stall|rcu_sched_clock_irq|check_cpu_stall|"
-    r"warn_slowpath_common|warn_slowpath_fmt|warn_slowpath_null|__warn|report_bug)"
+    r"warn_slowpath_common|warn_slowpath_fmt|warn_slowpath_null|__warn|report_bug|"
+    # the sanitizers' and the sleep checks' own reporting
+    r"print_address_description|kasan_report|__kasan_\w+|kasan_\w+|__asan_\w+|"
+    r"check_memory_region\w*|__ubsan_handle_\w+|ubsan_\w+|kcsan_\w+|kmsan_\w+|"
+    r"print_report|start_report|end_report|__schedule_bug|_{2,3}might_sleep|__might_resched|"
+    r"__might_fault)"
     r"(?:\.(?:cold|constprop|isra|part)[\w.]*)?"
 )
 
@@ -189,6 +195,12 @@ def _is_wait_frame(function: str) -> bool:
         or name.startswith(_WAIT_PREFIXES)
         or any(part in name for part in _WAIT_PARTS)
     )
+
+
+def past_waits(trace: Sequence[str]) -> str | None:
+    """The first frame past the scheduler and lock waits, else the first frame (None for an
+    empty trace): where a CPU that scheduled from the wrong context came from."""
+    return blocked_in(trace) or (trace[0] if trace else None)
 
 
 def blocked_in(trace: Sequence[str]) -> str | None:

@@ -423,6 +423,18 @@ KERNEL_SIGNATURES: Final[tuple[Signature, ...]] = (
         exclusive="oops",
     ),
     Signature(
+        # a sanitizer's report names the function where the bad access happened
+        "kernel_bug",
+        re.compile(
+            r"\bBUG: (?P<what>K[ACM]SAN: [\w-]{1,40}(?: [\w-]{1,40}){0,4} in "
+            r"(?P<func>[A-Za-z_.$][\w.$]{0,200}))"
+        ),
+        facts=(("rip_function", "func"),),
+        detail=lambda match: match.group("what").rstrip()[:120],
+        detail_zh=lambda match: quoted(match.group("what").rstrip()[:120]),
+        exclusive="oops",
+    ),
+    Signature(
         "kernel_bug",
         re.compile(
             r"\bBUG: (?!soft lockup|kernel NULL|unable to handle|Unable to handle)(?P<what>.+)"

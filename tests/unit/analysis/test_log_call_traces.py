@@ -202,3 +202,40 @@ def test_crashes_without_a_dump_group_by_their_stack() -> None:
     assert frames == ("nvme_poll_cq [nvme]", "blk_mq_poll", "io_uring_enter")
     assert a == b
     assert a != c
+
+
+KASAN = """\
+[  112.114480] BUG: KASAN: use-after-free in ext4_xattr_set_entry+0x1c4/0x1350
+[  112.114601] Read of size 4 at addr ffff88806a3c1f18 by task kworker/0:2/1234
+[  112.114733] CPU: 0 PID: 1234 Comm: kworker/0:2 Not tainted 5.10.134 #1
+[  112.114890] Call Trace:
+[  112.114950]  dump_stack+0x107/0x163
+[  112.115010]  print_address_description.constprop.0+0x1c/0x210
+[  112.115100]  kasan_report.cold+0x1f/0x37
+[  112.115150]  ext4_xattr_set_entry+0x1c4/0x1350
+[  112.115200]  ext4_xattr_ibody_set+0x78/0x2b0
+[  112.115400] Kernel panic - not syncing: panic_on_warn set ...
+"""
+
+ATOMIC = """\
+[   77.100000] BUG: scheduling while atomic: swapper/2/0/0x00000100
+[   77.100002] CPU: 2 PID: 0 Comm: swapper/2 Tainted: G        W  4.19.91 #1
+[   77.100003] Call Trace:
+[   77.100004]  dump_stack+0x66/0x81
+[   77.100005]  __schedule_bug+0x4c/0x60
+[   77.100006]  __schedule+0x5c4/0x6e0
+[   77.100007]  schedule+0x32/0x80
+[   77.100008]  mlx5_cmd_exec+0x1a2/0x300 [mlx5_core]
+[   77.100009] Kernel panic - not syncing: scheduling while atomic
+"""
+
+
+def test_a_sanitizer_report_names_the_function_and_its_own_frames_are_left_out() -> None:
+    bug = only(analyze_log_text(KASAN), "kernel_bug")
+    assert bug.facts.rip_function == "ext4_xattr_set_entry"
+    assert bug.facts.call_trace == ["ext4_xattr_set_entry", "ext4_xattr_ibody_set"]
+
+
+def test_scheduling_while_atomic_is_put_down_to_the_caller_past_the_scheduler() -> None:
+    bug = only(analyze_log_text(ATOMIC), "kernel_bug")
+    assert (bug.facts.rip_function, bug.facts.rip_module) == ("mlx5_cmd_exec", "mlx5_core")
