@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -435,7 +436,7 @@ def build_server(
 
     def lang_of(diagnosis_id: str | None) -> Lang:
         """The language of the diagnosis (the server's default when there is none)."""
-        if not diagnosis_id:
+        if not diagnosis_id or not re.fullmatch(DIAGNOSIS_ID_PATTERN, diagnosis_id):
             return default_lang
         try:
             return service.status(diagnosis_id, caller()).lang

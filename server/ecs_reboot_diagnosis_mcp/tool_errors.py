@@ -27,7 +27,13 @@ from ecs_reboot_diagnosis.errors import (
     WorkflowOrderError,
 )
 from ecs_reboot_diagnosis.models import Lang
-from ecs_reboot_diagnosis.workflow import BRANCH_DETAIL, BRANCH_DETAIL_ZH, Step
+from ecs_reboot_diagnosis.workflow import (
+    BRANCH_DETAIL,
+    BRANCH_DETAIL_ZH,
+    GUEST_READ_DETAIL,
+    GUEST_READ_DETAIL_ZH,
+    Step,
+)
 
 STEP_TOOLS: dict[Step, str] = {
     Step.CONFIRM_INSTANCE: "ecs_start_diagnosis",
@@ -111,11 +117,17 @@ def message_for(error: DiagnosisError, diagnosis_id: str = "", lang: Lang = "en"
     return str(error)
 
 
-def check_diagnosis_id(diagnosis_id: str) -> None:
+def check_diagnosis_id(diagnosis_id: str, lang: Lang = "en") -> None:
     """A malformed id is refused in a few words: what an id looks like and where one comes from
     (the schema says so too; this is the message a client that sent it anyway reads)."""
     if not re.fullmatch(DIAGNOSIS_ID_PATTERN, diagnosis_id):
         shown = repr(diagnosis_id[:40]) + ("..." if len(diagnosis_id) > 40 else "")
+        if lang == "zh-CN":
+            raise ToolError(
+                f"{shown} 不是 diagnosis_id：它形如 d-0123456789abcdef0123456789abcdef"
+                "（d- 加 32 位十六进制数字）。ecs_start_diagnosis(instance_id=..., region_id=...) "
+                "会返回它；ecs_get_diagnosis_status(diagnosis_id=...) 可查看已有诊断的进度。"
+            )
         raise ToolError(
             f"{shown} is not a diagnosis_id: one looks like d-0123456789abcdef0123456789abcdef "
             "(d- and 32 hex digits). ecs_start_diagnosis(instance_id=..., region_id=...) returns "
@@ -134,7 +146,12 @@ def _message_zh(error: DiagnosisError, diagnosis_id: str) -> str:
             head = f"本次诊断已运行过 {tool}。"
         else:
             branch = next((k for k, v in BRANCH_DETAIL.items() if v == error.detail), None)
-            detail = BRANCH_DETAIL_ZH[branch] if branch else error.detail
+            if branch:
+                detail = BRANCH_DETAIL_ZH[branch]
+            elif error.detail == GUEST_READ_DETAIL:
+                detail = GUEST_READ_DETAIL_ZH
+            else:
+                detail = error.detail
             why = f"：{detail}" if detail else ""
             head = f"本次诊断不需要 {tool}{why}。"
         if error.required is None:
@@ -147,6 +164,17 @@ def _message_zh(error: DiagnosisError, diagnosis_id: str) -> str:
             f"{message}请调用 {tool_call(Step.GET_GUEST_RESULTS, error.diagnosis_id)} 等待其结果"
             f"（运行启动期间该调用会等待），然后按 next_step 继续。如果该进程已退出，其占用将于 "
             f"{lapse} 失效，届时请再次调用 {tool_call(Step.RUN_GUEST, error.diagnosis_id)}。"
+        )
+    if isinstance(error, GuestStillRunningError):
+        call = tool_call(Step.GET_GUEST_RESULTS, error.diagnosis_id)
+        return (
+            f"{message}请调用 {call} 等待其结果（每次调用都会等待该运行），"
+            "然后按 next_step 一直执行到 ecs_render_report。"
+        )
+    if isinstance(error, ConcurrentUpdateError):
+        return (
+            f"{message}请调用 ecs_get_diagnosis_status(diagnosis_id='{error.key}') 查看其当前进度，"
+            "然后按其 next_step 指明的调用继续。"
         )
     if isinstance(error, UnknownDiagnosisError):
         return (
@@ -174,8 +202,8 @@ def translated(
     """Run a tool body, turning domain errors into ToolError with the next call to make, in
     the language ``lang()`` names (called only when an error occurs; default English); a
     ``diagnosis_id`` given is checked first."""
-    if diagnosis_id is not None:
-        check_diagnosis_id(diagnosis_id)
+    if diagnosis_id is not None and not re.fullmatch(DIAGNOSIS_ID_PATTERN, diagnosis_id):
+        check_diagnosis_id(diagnosis_id, lang() if lang is not None else "en")
     try:
         yield
     except DiagnosisError as exc:

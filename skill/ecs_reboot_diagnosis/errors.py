@@ -91,6 +91,10 @@ class QuotaExceededError(DiagnosisError):
         self.limit = limit
 
 
+_WHAT_ZH = {"diagnosis": "诊断", "fleet scan": "实例群扫描"}
+"""The records :class:`ConcurrentUpdateError` names, in Chinese."""
+
+
 class ConcurrentUpdateError(DiagnosisError):
     """Another process sharing the store changed the record since it was read; this write was
     not made (optimistic concurrency: nothing is overwritten, nothing half-written)."""
@@ -100,6 +104,9 @@ class ConcurrentUpdateError(DiagnosisError):
             f"{what.capitalize()} {key!r} was changed by another process sharing the store "
             "while this step ran; this step's result was not saved.",
             hint="Read its status again and continue from the step it names.",
+            message_zh=f"本步骤运行期间，共用存储的另一个进程修改了{_WHAT_ZH.get(what, what)} "
+            f"{key!r}；本步骤的结果未保存。",
+            hint_zh="请重新读取其状态，并从其指明的步骤继续。",
         )
         self.what = what
         self.key = key
@@ -169,6 +176,8 @@ class StoreError(DiagnosisError):
             message,
             hint="Set ECS_DIAG_STORE to another file (sqlite:///ABSOLUTE/PATH) or to 'memory' "
             "(diagnoses then last only as long as the process).",
+            hint_zh="请将 ECS_DIAG_STORE 设为另一个文件（sqlite:///ABSOLUTE/PATH）或 'memory'"
+            "（此时诊断只在进程运行期间保留）。",
         )
 
 
@@ -214,6 +223,9 @@ class GuestStillRunningError(DiagnosisError):
             f"The guest collector (Cloud Assistant invocation {invoke_id}) was still running "
             f"after {waited_seconds:.0f} s of waiting; diagnosis {diagnosis_id} is kept.",
             hint="Wait for its results, then go on to the report.",
+            message_zh=f"实例内的采集脚本（云助手调用 {invoke_id}）在等待 {waited_seconds:.0f} 秒后"
+            f"仍在运行；诊断 {diagnosis_id} 已保留。",
+            hint_zh="请等待其结果，然后继续生成报告。",
         )
         self.diagnosis_id = diagnosis_id
         self.invoke_id = invoke_id

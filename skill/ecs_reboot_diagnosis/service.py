@@ -61,6 +61,7 @@ from ecs_reboot_diagnosis.errors import (
     UnknownDiagnosisError,
     WorkflowOrderError,
 )
+from ecs_reboot_diagnosis.glosses import gloss
 from ecs_reboot_diagnosis.models import (
     INSTANCE_ID_PATTERN,
     REGION_ID_PATTERN,
@@ -113,6 +114,19 @@ STORE_ATTEMPTS = 5
 NOT_SENT_KINDS = frozenset({"forbidden", "credentials", "invalid_parameter", "instance_state",
                             "not_found"})  # fmt: skip
 """CloudApiError kinds meaning the API refused the call (nothing was created)."""
+OS_NAMES: dict[str, str] = {"linux": "Linux", "windows": "Windows"}
+STEP_DONE: dict[Step, Text] = {
+    Step.CHECK_EVENTS: Text(en="Platform events checked.", zh_CN="已检查系统事件。"),
+    Step.CHECK_AGENT: Text(en="Cloud Assistant checked.", zh_CN="已检查云助手。"),
+    Step.COLLECT_AGENTLESS: Text(
+        en="Serial console and screenshot read.", zh_CN="已读取串口控制台输出和屏幕截图。"
+    ),
+    Step.GET_GUEST_RESULTS: Text(en="Guest results analysed.", zh_CN="已分析实例内部证据。"),
+    Step.TRIAGE_DUMPS: Text(en="Crash dumps triaged.", zh_CN="已分析崩溃转储。"),
+    Step.RECOMMEND_DUMP_SETUP: Text(en="Dump setup checked.", zh_CN="已检查转储配置。"),
+    Step.RENDER_REPORT: Text(en="Report ready.", zh_CN="报告已生成。"),
+}
+"""What the one-call workflow's progress says when a step is done (step 1 names the instance)."""
 WAIT_MARGIN_SECONDS = 30.0
 """Waited beyond the collector's own timeout, for Cloud Assistant to report the run it ended."""
 
@@ -854,9 +868,12 @@ class DiagnosisService:
             )
             if progress is not None:
                 waited = min((polled - began).total_seconds(), deadline)
-                await progress(
-                    waited, deadline, f"Cloud Assistant invocation {run.invoke_id}: {result.status}"
+                said = Text(
+                    en=f"Cloud Assistant invocation {run.invoke_id}: {result.status}",
+                    zh_CN=f"云助手调用 {run.invoke_id}："
+                    f"{gloss('invocation', result.status, 'zh-CN')}",
                 )
+                await progress(waited, deadline, said.get(d.lang))
             if result.status in TERMINAL_INVOCATION_STATUSES:
                 self._keep_result(d.id, result)
                 return result
@@ -952,20 +969,28 @@ class DiagnosisService:
                     dropped_bytes=result.dropped_bytes,
                 )
             except CollectorIntegrityError as exc:
-                return self._fail_guest(d, run, result, str(exc)), "failed"
+                why = Text(
+                    en=str(exc), zh_CN=f"{exc.message_in('zh-CN')}{exc.hint_in('zh-CN')}".strip()
+                )
+                return self._fail_guest(d, run, result, why), "failed"
             d = self._save(d, Step.GET_GUEST_RESULTS, "collected", guest_run=run, guest=guest)
             return d, "collected"
 
     def _fail_guest(
-        self, d: Diagnosis, run: GuestRun, result: InvocationResult, why: str
+        self, d: Diagnosis, run: GuestRun, result: InvocationResult, why: Text
     ) -> Diagnosis:
         code = result.error_code or result.status
         info = f" ({result.error_info[:200]})" if result.error_info else ""
+        # the error code and Cloud Assistant's own error text are quoted as they are
+        said = f"`{code}`" + (f"（`{result.error_info[:200]}`）" if result.error_info else "")
+        if not result.error_code:
+            said = ""  # the code is the status, already named
+        status_zh = gloss("invocation", result.status, "zh-CN")
         detail = Text(
             en=f"The collector did not finish: invocation {run.invoke_id} ended {result.status}, "
-            f"{code}{info}. {why}".strip(),
-            zh_CN=f"采集脚本未完成：调用 {run.invoke_id} 状态为 {result.status}，{code}{info}。"
-            f"{why}".strip(),
+            f"{code}{info}. {why.en}".strip(),
+            zh_CN=f"采集脚本未完成：调用 {run.invoke_id} 的状态为{status_zh}"
+            f"{'，' + said if said else ''}。{why.zh_CN}".strip(),
         )
         skipped = (
             *d.skipped,
@@ -1090,27 +1115,38 @@ class DiagnosisService:
         collecting so that its results step can wait on.
         """
         steps = StepProgress(progress, DIAGNOSE_STEPS)
-
-        async def done(step: Step, message: str) -> None:
-            await steps.reached(STEP_ORDER.index(step) + 1, message)
-
         d = await self.start(instance_id, region_id, owner, reboot_time, lang)
+
+        async def done(step: Step, message: Text) -> None:
+            await steps.reached(STEP_ORDER.index(step) + 1, message.get(d.lang))
+
+        iid, os_name = d.instance.instance_id, OS_NAMES[d.instance.os_type]
         await done(
             Step.CONFIRM_INSTANCE,
-            f"Instance {d.instance.instance_id} confirmed ({d.instance.os_type}).",
+            Text(
+                en=f"Instance {iid} confirmed ({os_name}).",
+                zh_CN=f"已确认实例 {iid}（{os_name}）。",
+            ),
         )
         d = await self.check_events(d.id, owner)
-        await done(Step.CHECK_EVENTS, "Platform events checked.")
+        await done(Step.CHECK_EVENTS, STEP_DONE[Step.CHECK_EVENTS])
         if d.workflow.phase == Phase.EVENTS_CHECKED:
             d = await self.check_agent(d.id, owner)
-            await done(Step.CHECK_AGENT, "Cloud Assistant checked.")
+            await done(Step.CHECK_AGENT, STEP_DONE[Step.CHECK_AGENT])
         if d.workflow.phase == Phase.GUEST_UNREACHABLE:
             d = await self.collect_agentless(d.id, owner)
-            await done(Step.COLLECT_AGENTLESS, "Serial console and screenshot read.")
+            await done(Step.COLLECT_AGENTLESS, STEP_DONE[Step.COLLECT_AGENTLESS])
         if d.workflow.phase == Phase.AGENT_CHECKED:
             run_step = STEP_ORDER.index(Step.RUN_GUEST) + 1
             d, status = await self.run_guest(d.id, owner, steps.within(run_step))
-            await done(Step.RUN_GUEST, f"Guest collector started; its run is {status}.")
+            await done(
+                Step.RUN_GUEST,
+                Text(
+                    en=f"Guest collector started; its run is {status}.",
+                    zh_CN=f"已在实例内启动采集脚本，其运行状态为"
+                    f"{gloss('invocation', status, 'zh-CN')}。",
+                ),
+            )
             d, state = await self.get_guest_results(d.id, owner)
             if state == "pending":
                 if not give_up_at_deadline:
@@ -1120,14 +1156,14 @@ class DiagnosisService:
                         d.id, run.invoke_id, self.config.guest_deadline_seconds
                     )
                 d = await self.abandon_guest(d.id, owner)
-            await done(Step.GET_GUEST_RESULTS, "Guest results analysed.")
+            await done(Step.GET_GUEST_RESULTS, STEP_DONE[Step.GET_GUEST_RESULTS])
         if d.workflow.phase == Phase.GUEST_COLLECTED:
             d = await self.triage_dumps(d.id, owner)
-            await done(Step.TRIAGE_DUMPS, "Crash dumps triaged.")
+            await done(Step.TRIAGE_DUMPS, STEP_DONE[Step.TRIAGE_DUMPS])
             d = await self.recommend_dump_setup(d.id, owner)
-            await done(Step.RECOMMEND_DUMP_SETUP, "Dump setup checked.")
+            await done(Step.RECOMMEND_DUMP_SETUP, STEP_DONE[Step.RECOMMEND_DUMP_SETUP])
         report = await self.report(d.id, owner)
-        await done(Step.RENDER_REPORT, "Report ready.")
+        await done(Step.RENDER_REPORT, STEP_DONE[Step.RENDER_REPORT])
         return report
 
     async def abandon_guest(self, diagnosis_id: str, owner: str) -> Diagnosis:
@@ -1138,11 +1174,17 @@ class DiagnosisService:
             self._results.pop(d.id, None)
             region = d.instance.region_id
             waited = self.config.guest_deadline_seconds
-            why = (
-                f"It was still {run.status} when the diagnosis stopped waiting after "
-                f"{waited:.0f} s. Read its output later with `aliyun ecs "
-                f"DescribeInvocationResults --RegionId {region} --InvokeId {run.invoke_id}`, "
-                "or run the diagnosis again with a longer wait."
+            command = (
+                f"aliyun ecs DescribeInvocationResults --RegionId {region} "
+                f"--InvokeId {run.invoke_id}"
+            )
+            why = Text(
+                en=f"It was still {run.status} when the diagnosis stopped waiting after "
+                f"{waited:.0f} s. Read its output later with `{command}`, or run the diagnosis "
+                "again with a longer wait.",
+                zh_CN=f"诊断在等待 {waited:.0f} 秒后停止等待，此时它仍处于"
+                f"{gloss('invocation', run.status, 'zh-CN')}状态。稍后可用 `{command}` "
+                "读取其输出，或以更长的等待时间重新诊断。",
             )
             result = InvocationResult(invoke_id=run.invoke_id, status=run.status)
             return self._fail_guest(d, run, result, why)

@@ -132,6 +132,9 @@ BRANCH_DETAIL_ZH: dict[Branch, str] = {
     "guest_commands_disabled": "本服务已禁止在实例内执行命令",
     "guest_collection_failed": "实例内的采集脚本未能完成",
 }
+GUEST_READ_DETAIL = "the guest was read through Cloud Assistant"
+GUEST_READ_DETAIL_ZH = "已通过云助手读取实例内部"
+"""Why the agentless step is not needed once the guest ran the collector."""
 
 
 class WorkflowState(BaseModel):
@@ -163,7 +166,7 @@ def require(state: WorkflowState, step: Step) -> None:
         if state.branch:
             detail = BRANCH_DETAIL[state.branch]
         elif step == Step.COLLECT_AGENTLESS:
-            detail = "the guest was read through Cloud Assistant"
+            detail = GUEST_READ_DETAIL
         else:
             detail = ""
         raise WorkflowOrderError(step, state.phase, required, "not_needed", detail)

@@ -219,7 +219,9 @@ def parse_envelope(output: str, nonce: str, *, dropped_bytes: int = 0) -> Envelo
     Raises :class:`CollectorIntegrityError` when the output is not an envelope of this run.
     """
     if not _NONCE.match(nonce):
-        raise CollectorIntegrityError("The expected nonce is malformed.")
+        raise CollectorIntegrityError(
+            "The expected nonce is malformed.", message_zh="预期的 nonce 格式不正确。"
+        )
     if dropped_bytes > 0:
         head_text, tail_text = split_at_cut(output)
     else:
@@ -233,6 +235,8 @@ def parse_envelope(output: str, nonce: str, *, dropped_bytes: int = 0) -> Envelo
         raise CollectorIntegrityError(
             "The command output has no collector envelope header.",
             hint="The command may not be the packaged collector, or it failed before printing.",
+            message_zh="命令输出中没有采集脚本的信封头。",
+            hint_zh="该命令可能不是随产品发布的采集脚本，或在输出任何内容之前就已失败。",
         )
     header = _header_fields(lines[start].lstrip("\ufeff \t"))
     if "error" in header:
@@ -240,25 +244,37 @@ def parse_envelope(output: str, nonce: str, *, dropped_bytes: int = 0) -> Envelo
             f"The collector refused to run: {header['error']}.",
             hint="Its parameters are validated in the guest; send the values new_nonce() and "
             "collector_parameters() produce.",
+            message_zh=f"采集脚本拒绝运行：`{header['error']}`。",
+            hint_zh="其参数在实例内校验；请传入 new_nonce() 和 collector_parameters() 生成的值。",
         )
     try:
         schema_version = int(header.get("schema_version", ""))
     except ValueError:
-        raise CollectorIntegrityError("The envelope header has no valid schema_version.") from None
+        raise CollectorIntegrityError(
+            "The envelope header has no valid schema_version.",
+            message_zh="信封头中没有有效的 schema_version。",
+        ) from None
     if schema_version not in SUPPORTED_SCHEMA_VERSIONS:
         raise CollectorIntegrityError(
             f"Unsupported envelope schema_version {schema_version}.",
             hint="The collector and the analyzer come from different releases.",
+            message_zh=f"不支持的信封 schema_version {schema_version}。",
+            hint_zh="采集脚本与分析程序来自不同的版本。",
         )
     if header.get("nonce") != nonce:
         raise CollectorIntegrityError(
             "The envelope nonce does not match this run.",
             hint="The output belongs to another invocation, or was not produced by the collector.",
+            message_zh="信封中的 nonce 与本次运行不符。",
+            hint_zh="该输出属于另一次调用，或并非由采集脚本生成。",
         )
     collector = header.get("collector", "")
     version = header.get("version", "")
     if not collector or not version:
-        raise CollectorIntegrityError("The envelope header lacks the collector name or version.")
+        raise CollectorIntegrityError(
+            "The envelope header lacks the collector name or version.",
+            message_zh="信封头中缺少采集脚本的名称或版本。",
+        )
 
     parser = _Parser(nonce)
     parser.stray.extend(line for line in lines[:start] if line.strip())
@@ -330,19 +346,24 @@ class _Parser:
             return
         kind, rest = match.group("kind"), match.group("rest")
         if self.complete:
-            raise CollectorIntegrityError(f"Marker after the end of the envelope (line {line_no}).")
+            raise CollectorIntegrityError(
+                f"Marker after the end of the envelope (line {line_no}).",
+                message_zh=f"信封结束之后还有标记（第 {line_no} 行）。",
+            )
         if kind == "SECTION":
             name = self._section_name(rest, line_no)
             if self.open_name is not None:
                 raise CollectorIntegrityError(
-                    f"Section {name!r} starts inside section {self.open_name!r} (line {line_no})."
+                    f"Section {name!r} starts inside section {self.open_name!r} (line {line_no}).",
+                    message_zh=f"段 {name!r} 在段 {self.open_name!r} 内部开始（第 {line_no} 行）。",
                 )
             self.open_name, self.buffer = name, []
         elif kind == "END":
             end = self._end(rest, line_no)
             if self.open_name is None or end.group("name") != self.open_name:
                 raise CollectorIntegrityError(
-                    f"End of section {end.group('name')!r} out of order (line {line_no})."
+                    f"End of section {end.group('name')!r} out of order (line {line_no}).",
+                    message_zh=f"段 {end.group('name')!r} 的结束标记顺序错误（第 {line_no} 行）。",
                 )
             self._close(end, self.buffer, cut=None)
         else:
@@ -351,32 +372,47 @@ class _Parser:
     def _section_name(self, rest: str, line_no: int) -> str:
         sec = _SECTION_REST.match(rest)
         if sec is None:
-            raise CollectorIntegrityError(f"Malformed section marker at line {line_no}.")
+            raise CollectorIntegrityError(
+                f"Malformed section marker at line {line_no}.",
+                message_zh=f"第 {line_no} 行的段标记格式不正确。",
+            )
         name = sec.group("name")
         if name in self.sections:
-            raise CollectorIntegrityError(f"Section {name!r} appears twice (line {line_no}).")
+            raise CollectorIntegrityError(
+                f"Section {name!r} appears twice (line {line_no}).",
+                message_zh=f"段 {name!r} 出现了两次（第 {line_no} 行）。",
+            )
         return name
 
     @staticmethod
     def _end(rest: str, line_no: int) -> re.Match[str]:
         end = _END_REST.match(rest)
         if end is None:
-            raise CollectorIntegrityError(f"Malformed end marker at line {line_no}.")
+            raise CollectorIntegrityError(
+                f"Malformed end marker at line {line_no}.",
+                message_zh=f"第 {line_no} 行的结束标记格式不正确。",
+            )
         return end
 
     def _eof(self, rest: str, line_no: int) -> None:
         if _EOF_REST.match(rest) is None:
-            raise CollectorIntegrityError(f"Malformed end-of-envelope marker at line {line_no}.")
+            raise CollectorIntegrityError(
+                f"Malformed end-of-envelope marker at line {line_no}.",
+                message_zh=f"第 {line_no} 行的信封结束标记格式不正确。",
+            )
         if self.open_name is not None:
             raise CollectorIntegrityError(
-                f"End of envelope inside section {self.open_name!r} (line {line_no})."
+                f"End of envelope inside section {self.open_name!r} (line {line_no}).",
+                message_zh=f"信封在段 {self.open_name!r} 内部结束（第 {line_no} 行）。",
             )
         self.complete = True
 
     def _close(self, end: re.Match[str], lines: list[str], cut: CutPart | None) -> None:
         name = end.group("name")
         if name in self.sections:
-            raise CollectorIntegrityError(f"Section {name!r} appears twice.")
+            raise CollectorIntegrityError(
+                f"Section {name!r} appears twice.", message_zh=f"段 {name!r} 出现了两次。"
+            )
         note = end.group("note")
         self.sections[name] = Section(
             name=name,
@@ -423,7 +459,10 @@ class _Parser:
         tail cannot forge one.
         """
         if self.complete:
-            raise CollectorIntegrityError("Output continues after the end of the envelope.")
+            raise CollectorIntegrityError(
+                "Output continues after the end of the envelope.",
+                message_zh="信封结束之后还有输出。",
+            )
         lines = tail_text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         if lines:
             lines = lines[1:]  # the rest of the line the cut fell in (empty at a line start)
@@ -432,6 +471,8 @@ class _Parser:
             raise CollectorIntegrityError(
                 "The kept tail of a cut output holds no marker of this run.",
                 hint="The output was not produced by this run's collector.",
+                message_zh="被截断的输出所保留的尾部中没有本次运行的标记。",
+                hint_zh="该输出并非由本次运行的采集脚本生成。",
             )
         orphan = lines[:index]
         first = self._marker(lines[index])

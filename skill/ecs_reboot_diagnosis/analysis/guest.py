@@ -37,6 +37,8 @@ def parse_guest_output(
         raise CollectorIntegrityError(
             f"The envelope comes from the {envelope.collector!r} collector, not {os_type!r}.",
             hint="The instance's OS type and the collector that ran disagree.",
+            message_zh=f"信封来自 {envelope.collector!r} 采集脚本，而不是 {os_type!r}。",
+            hint_zh="实例的操作系统类型与实际运行的采集脚本不一致。",
         )
     if os_type == "linux":
         return analyze_linux(envelope, target_time=target_time)
