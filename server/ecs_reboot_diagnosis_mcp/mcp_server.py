@@ -46,7 +46,8 @@ from ecs_reboot_diagnosis import __version__
 from ecs_reboot_diagnosis.diagnosis import DIAGNOSIS_ID_PATTERN, Diagnosis
 from ecs_reboot_diagnosis.errors import DiagnosisError, InvalidInputError, ScanBusyError
 from ecs_reboot_diagnosis.fleet_models import parse_since
-from ecs_reboot_diagnosis.models import LANGS, Lang
+from ecs_reboot_diagnosis.glosses import gloss
+from ecs_reboot_diagnosis.models import LANGS, Lang, Text
 from ecs_reboot_diagnosis.progress import ProgressCallback, forward_only
 from ecs_reboot_diagnosis.regions import regions_starting_with
 from ecs_reboot_diagnosis.service import (
@@ -83,6 +84,12 @@ def _json(report: Any) -> str:
     return render_json(report)
 
 
+GUEST_STATUS_ZH: dict[str, str] = {
+    "pending": "仍在运行（pending）",
+    "collected": "已采集（collected）",
+    "failed": "采集失败（failed）",
+}
+"""What ``ecs_get_guest_results`` answered, in Chinese (the status value after it)."""
 GUEST_TOOLS = frozenset({"ecs_run_guest_diagnostics", "ecs_get_guest_results"})
 UNREACHABLE_BRANCHES = frozenset({"agent_unavailable", "guest_commands_disabled"})
 
@@ -331,11 +338,18 @@ def resolve_target(
         return Elicit(f"{exc.message_in(language)} {ELICIT_QUESTION[language]}", schema)
 
 
-def accepted_target(outcome: ElicitationResult[Target], tool: str) -> Target:
+def accepted_target(outcome: ElicitationResult[Target], tool: str, lang: Lang = "en") -> Target:
     """The instance the user confirmed, or a ToolError that says what the user answered and
-    which call to make once the ids are known."""
+    which call to make once the ids are known (in ``lang``)."""
     if isinstance(outcome, AcceptedElicitation):
         return outcome.data
+    if lang == "zh-CN":
+        answered_zh = "拒绝了" if outcome.action == "decline" else "取消了"
+        raise ToolError(
+            f"用户{answered_zh}关于实例 ID 和地域的询问，因此 {tool} 未运行。如果用户仍想诊断，"
+            "请使用用户提供的实例 ID 和地域调用 ecs_start_diagnosis(instance_id=..., "
+            "region_id=...)；不要猜测。"
+        )
     answered = "declined" if outcome.action == "decline" else "cancelled"
     raise ToolError(
         f"The user {answered} the question for the instance id and region, so {tool} did not "
@@ -490,12 +504,19 @@ def build_server(
         report and messages of the diagnosis follow it. Returns: diagnosis_id (pass it to every
         later tool), the instance facts, the reboot time asked about, and next_step.
         Next: ecs_check_platform_events."""
-        target = accepted_target(asked, "ecs_start_diagnosis")
+        target = accepted_target(asked, "ecs_start_diagnosis", lang or default_lang)
         with errors(lang=lang):
             d = await service.start(
                 target.instance_id, target.region_id, caller(), reboot_time or None, lang
             )
-        await mark_step(ctx, f"ecs_start_diagnosis: {d.id} opened for {d.instance.instance_id}.")
+        iid = d.instance.instance_id
+        await mark_step(
+            ctx,
+            Text(
+                en=f"ecs_start_diagnosis: {d.id} opened for {iid}.",
+                zh_CN=f"ecs_start_diagnosis：已为 {iid} 开始诊断 {d.id}。",
+            ).get(d.lang),
+        )
         return results.start_result(d)
 
     @tool("Check platform events (step 2)", STEP)
@@ -508,7 +529,15 @@ def build_server(
         verdict. Next: ecs_check_cloud_assistant, or ecs_render_report on a platform cause."""
         with errors(diagnosis_id):
             d = await service.check_events(diagnosis_id, caller())
-        await mark_step(ctx, f"ecs_check_platform_events: {d.events.outcome if d.events else ''}.")
+        cause = d.events is not None and d.events.outcome == "platform_cause"
+        await mark_step(
+            ctx,
+            Text(
+                en=f"ecs_check_platform_events: {d.events.outcome if d.events else ''}.",
+                zh_CN="ecs_check_platform_events："
+                + ("系统事件已能解释这次重启。" if cause else "系统事件未能解释这次重启。"),
+            ).get(d.lang),
+        )
         return results.events_result(d)
 
     @tool("Check Cloud Assistant (step 3)", STEP)
@@ -523,7 +552,13 @@ def build_server(
         with errors(diagnosis_id):
             d = await service.check_agent(diagnosis_id, caller())
         usable = d.cloud_assistant is not None and d.cloud_assistant.usable
-        await mark_step(ctx, f"ecs_check_cloud_assistant: {'usable' if usable else 'not usable'}.")
+        await mark_step(
+            ctx,
+            Text(
+                en=f"ecs_check_cloud_assistant: {'usable' if usable else 'not usable'}.",
+                zh_CN=f"ecs_check_cloud_assistant：云助手{'可用' if usable else '不可用'}。",
+            ).get(d.lang),
+        )
         return results.agent_result(d)
 
     @tool("Run the guest collector (step 4)", RUNS_IN_GUEST)
@@ -542,7 +577,14 @@ def build_server(
                 progress_to(ctx),
                 wait_seconds=service.config.call_wait_seconds,
             )
-        await mark_step(ctx, f"ecs_run_guest_diagnostics: invocation {status}.")
+        await mark_step(
+            ctx,
+            Text(
+                en=f"ecs_run_guest_diagnostics: invocation {status}.",
+                zh_CN="ecs_run_guest_diagnostics：调用状态为"
+                f"{gloss('invocation', status, 'zh-CN')}。",
+            ).get(d.lang),
+        )
         return results.guest_run_result(d, status)
 
     @tool("Get the guest results (step 4)", STEP)
@@ -563,7 +605,13 @@ def build_server(
                 wait_seconds=service.config.call_wait_seconds,
             )
         waited = time.monotonic() - started
-        await mark_step(ctx, f"ecs_get_guest_results: {status} after {waited:.1f} s.")
+        await mark_step(
+            ctx,
+            Text(
+                en=f"ecs_get_guest_results: {status} after {waited:.1f} s.",
+                zh_CN=f"ecs_get_guest_results：等待 {waited:.1f} 秒后{GUEST_STATUS_ZH[status]}。",
+            ).get(d.lang),
+        )
         return results.guest_results_result(d, status, waited)
 
     @tool("Triage crash dumps (step 5)", STEP)
@@ -577,7 +625,13 @@ def build_server(
         with errors(diagnosis_id):
             d = await service.triage_dumps(diagnosis_id, caller())
         found = d.dump_triage is not None and d.dump_triage.dump_found
-        await mark_step(ctx, f"ecs_triage_crash_dumps: {'a dump' if found else 'no dump'}.")
+        await mark_step(
+            ctx,
+            Text(
+                en=f"ecs_triage_crash_dumps: {'a dump' if found else 'no dump'}.",
+                zh_CN=f"ecs_triage_crash_dumps：{'找到崩溃转储' if found else '未找到崩溃转储'}。",
+            ).get(d.lang),
+        )
         return results.triage_result(d)
 
     @tool("Recommend dump setup (step 6)", STEP)
@@ -589,7 +643,12 @@ def build_server(
         ecs_triage_crash_dumps. Returns: needed, reason, steps. Next: ecs_render_report."""
         with errors(diagnosis_id):
             d = await service.recommend_dump_setup(diagnosis_id, caller())
-        await mark_step(ctx, "ecs_recommend_dump_setup: done.")
+        await mark_step(
+            ctx,
+            Text(
+                en="ecs_recommend_dump_setup: done.", zh_CN="ecs_recommend_dump_setup：已完成。"
+            ).get(d.lang),
+        )
         return results.dump_advice_result(d)
 
     @tool("Render the report (final step)", READ_ONLY)
@@ -605,7 +664,13 @@ def build_server(
             report = await service.report(diagnosis_id, caller())
             d = service.status(diagnosis_id, caller())
         language = lang or d.lang
-        await mark_step(ctx, f"ecs_render_report: {report.conclusion.rule_id} ({language}).")
+        await mark_step(
+            ctx,
+            Text(
+                en=f"ecs_render_report: {report.conclusion.rule_id} ({language}).",
+                zh_CN=f"ecs_render_report：{report.conclusion.rule_id}（{language}）。",
+            ).get(d.lang),
+        )
         return results.report_call_result(
             results.report_result(d, report, language, _markdown(report, language))
         )
@@ -624,8 +689,14 @@ def build_server(
             d = await service.collect_agentless(diagnosis_id, caller())
         await mark_step(
             ctx,
-            f"ecs_collect_agentless_evidence: console {'read' if d.console else 'not read'}, "
-            f"screenshot {'captured' if d.screenshot_png else 'not captured'}.",
+            Text(
+                en="ecs_collect_agentless_evidence: "
+                f"console {'read' if d.console else 'not read'}, "
+                f"screenshot {'captured' if d.screenshot_png else 'not captured'}.",
+                zh_CN="ecs_collect_agentless_evidence："
+                f"{'已读取' if d.console else '未读取'}串口控制台输出，"
+                f"{'已截取' if d.screenshot_png else '未截取'}屏幕截图。",
+            ).get(d.lang),
         )
         result = results.agentless_result(d)
         content: list[TextContent | ImageContent] = [
@@ -668,14 +739,19 @@ def build_server(
         with the user's UTC offset, or "2h ago"); empty: the latest reboot. lang=zh-CN for a
         Chinese user. RELAY_RULE"""
 
-        target = accepted_target(asked, "ecs_diagnose_instance")
+        language = lang or default_lang
+        target = accepted_target(asked, "ecs_diagnose_instance", language)
         reported = progress_to(ctx)
 
         async def progress(done: float, total: float | None, message: str) -> None:
             await reported(done, total, message)
             if float(done).is_integer():  # a step is done (the waits inside a step are not)
-                await mark_step(ctx, f"ecs_diagnose_instance: step {done:.0f}/{total:.0f}: "
-                                f"{message}")  # fmt: skip
+                # the message is in the diagnosis's language (the service's progress)
+                step = Text(
+                    en=f"ecs_diagnose_instance: step {done:.0f}/{total:.0f}: {message}",
+                    zh_CN=f"ecs_diagnose_instance：第 {done:.0f}/{total:.0f} 步：{message}",
+                )
+                await mark_step(ctx, step.get(language))
 
         with errors(lang=lang):
             report = await service.diagnose(
@@ -800,12 +876,22 @@ def build_server(
         d = diagnosis_for_resource(service, diagnosis_id)
         lang = lang or d.lang
         if lang not in LANGS:
-            raise ResourceError(f"lang must be one of {', '.join(LANGS)}, not {lang[:20]!r}.")
+            raise ResourceError(
+                Text(
+                    en=f"lang must be one of {', '.join(LANGS)}, not {lang[:20]!r}.",
+                    zh_CN=f"lang 必须是 {'、'.join(LANGS)} 之一，而不是 {lang[:20]!r}。",
+                ).get(d.lang)
+            )
         if d.report is None or d.workflow.phase != Phase.REPORTED:
             tool = STEP_TOOLS[d.workflow.next_step]
+            phase = d.workflow.phase.value
             raise ResourceError(
-                f"Diagnosis {d.id} has no report yet (phase {d.workflow.phase.value}). Call "
-                f"{tool}(diagnosis_id='{d.id}') and follow next_step to ecs_render_report."
+                Text(
+                    en=f"Diagnosis {d.id} has no report yet (phase {phase}). Call "
+                    f"{tool}(diagnosis_id='{d.id}') and follow next_step to ecs_render_report.",
+                    zh_CN=f"诊断 {d.id} 还没有报告（阶段 {phase}）。请调用 "
+                    f"{tool}(diagnosis_id='{d.id}')，并按 next_step 一直执行到 ecs_render_report。",
+                ).get(lang)
             )
         return strip_controls(_markdown(d.report, lang))
 

@@ -85,7 +85,8 @@ async def test_a_diagnosis_and_its_report_are_resources(
         assert data["report"]["conclusion"]["rule_id"] == "linux.clean_reboot"
         assert data["report_uris"]["zh-CN"] == f"diagnosis://{done}/report.md?lang=zh-CN"
 
-        with pytest.raises(MCPError, match="lang must be one of en, zh-CN"):
+        # the refusal is in the diagnosis's language (zh-CN)
+        with pytest.raises(MCPError, match="lang 必须是 en、zh-CN 之一"):
             await client.read_resource(f"diagnosis://{done}/report.md?lang=fr")
         with pytest.raises(MCPError, match="ecs_start_diagnosis"):
             await client.read_resource("diagnosis://d-" + "0" * 32)
