@@ -270,7 +270,11 @@ class CloudApiError(DiagnosisError):
         request_id: str = "",
         hint: str = "",
         hint_zh: str = "",
+        message_zh: str = "",
     ) -> None:
+        """``message`` says what failed (the API's own text, or the product's sentence when
+        the API said nothing); ``message_zh`` is the product's sentence in Chinese (empty: the
+        message is the API's own text, quoted as it is in both languages)."""
         rid = f" (RequestId {request_id})" if request_id else ""
         # A message that says its own status ("... returned HTTP 500 ...") needs no code before it.
         said = f"{code}: " if code and not code.startswith("HTTP") else ""
@@ -279,7 +283,7 @@ class CloudApiError(DiagnosisError):
         super().__init__(
             f"{action} failed: {said}{message}{rid}",
             hint=hint,
-            message_zh=f"调用 {action} 失败：{said_zh}{message}{rid_zh}",
+            message_zh=f"调用 {action} 失败：{said_zh}{message_zh or message}{rid_zh}",
             hint_zh=hint_zh,
         )
         self.action = action

@@ -76,8 +76,14 @@ _SEPARATOR: Final = re.compile(r"[ ,]*")
 _WORDS: Final = re.compile(r"[a-z ]+")
 
 
-def _refuse(message: str) -> InvalidInputError:
-    return InvalidInputError(PARAMETER, message, hint=ACCEPTED_FORMATS, hint_zh=ACCEPTED_FORMATS_ZH)
+def _refuse(message: str, message_zh: str) -> InvalidInputError:
+    return InvalidInputError(
+        PARAMETER,
+        message,
+        hint=ACCEPTED_FORMATS,
+        message_zh=message_zh,
+        hint_zh=ACCEPTED_FORMATS_ZH,
+    )
 
 
 def _shown(text: str) -> str:
@@ -94,14 +100,20 @@ def _iso(match: re.Match[str], text: str) -> datetime:
         digits = zone[1:].replace(":", "")
         hours, minutes = int(digits[:2]), int(digits[2:] or "0")
         if hours > 14 or minutes > 59 or (hours == 14 and minutes):
-            raise _refuse(f"reboot_time {_shown(text)} has an impossible UTC offset.")
+            raise _refuse(
+                f"reboot_time {_shown(text)} has an impossible UTC offset.",
+                f"reboot_time {_shown(text)} 的 UTC 偏移不可能存在。",
+            )
         tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
     micro = int((fraction or "0").ljust(6, "0")[:6])
     try:
         value = datetime(int(year), int(month), int(day), int(hour), int(minute),
                          int(second or 0), micro, tzinfo=tz).astimezone(UTC)  # fmt: skip
     except (ValueError, OverflowError) as exc:
-        raise _refuse(f"reboot_time {_shown(text)} is not a real date and time ({exc}).") from exc
+        raise _refuse(
+            f"reboot_time {_shown(text)} is not a real date and time ({exc}).",
+            f"reboot_time {_shown(text)} 不是真实存在的日期时间（`{exc}`）。",
+        ) from exc
     return value
 
 
@@ -113,23 +125,37 @@ def _relative(body: str, text: str) -> timedelta:
     while pos < len(body):
         part = _PART.match(body, pos)
         if part is None:
-            raise _refuse(f"reboot_time {_shown(text)} is not a date and time I can read.")
+            raise _refuse(
+                f"reboot_time {_shown(text)} is not a date and time I can read.",
+                f"无法将 reboot_time {_shown(text)} 识别为日期时间。",
+            )
         unit = _UNITS.get(part.group(2))
         if unit is None:
             raise _refuse(
                 f"reboot_time {_shown(text)}: {part.group(2)!r} is not a unit "
-                "(use w/weeks, d/days, h/hours or m/minutes)."
+                "(use w/weeks, d/days, h/hours or m/minutes).",
+                f"reboot_time {_shown(text)} 中的 {part.group(2)!r} 不是时间单位"
+                "（请使用 w/weeks、d/days、h/hours 或 m/minutes）。",
             )
         if unit in seen:
-            raise _refuse(f"reboot_time {_shown(text)} names the same unit twice.")
+            raise _refuse(
+                f"reboot_time {_shown(text)} names the same unit twice.",
+                f"reboot_time {_shown(text)} 中同一时间单位出现了两次。",
+            )
         seen.add(unit)
         total += int(part.group(1)) * _SECONDS[unit]
         separator = _SEPARATOR.match(body, part.end())
         pos = separator.end() if separator is not None else part.end()
     if not seen:
-        raise _refuse(f"reboot_time {_shown(text)} gives no amount of time before 'ago'.")
+        raise _refuse(
+            f"reboot_time {_shown(text)} gives no amount of time before 'ago'.",
+            f"reboot_time {_shown(text)} 在 'ago' 之前没有给出时长。",
+        )
     if total > MAX_AGE.total_seconds() + 86400:
-        raise _refuse(f"reboot_time {_shown(text)} is more than 365 days ago.")
+        raise _refuse(
+            f"reboot_time {_shown(text)} is more than 365 days ago.",
+            f"reboot_time {_shown(text)} 距今超过 365 天。",
+        )
     return timedelta(seconds=total)
 
 
@@ -143,11 +169,12 @@ def parse_reboot_time(text: str, now: datetime) -> datetime:
     if len(text) > MAX_INPUT_CHARS:
         raise _refuse(
             f"reboot_time is {len(text)} characters long; a date and time needs at most "
-            f"{MAX_INPUT_CHARS}."
+            f"{MAX_INPUT_CHARS}.",
+            f"reboot_time 长达 {len(text)} 个字符；日期时间最多只需 {MAX_INPUT_CHARS} 个字符。",
         )
     cleaned = " ".join(text.split()).lower()
     if not cleaned:
-        raise _refuse("reboot_time is empty.")
+        raise _refuse("reboot_time is empty.", "reboot_time 为空。")
     if (iso := _ISO.fullmatch(cleaned)) is not None:
         value = _iso(iso, text)
     elif cleaned.endswith(" ago") or (cleaned.endswith("ago") and cleaned[:1].isdigit()):
@@ -155,26 +182,37 @@ def parse_reboot_time(text: str, now: datetime) -> datetime:
     elif _DATE_ONLY.fullmatch(cleaned):
         raise _refuse(
             f"reboot_time {_shown(text)} is a date without a time of day; add the time, even an "
-            "approximate one (for example 2026-11-30T12:00)."
+            "approximate one (for example 2026-11-30T12:00).",
+            f"reboot_time {_shown(text)} 只有日期，没有具体时刻；请加上时刻，大概的也可以"
+            "（例如 2026-11-30T12:00）。",
         )
     elif _WORDS.fullmatch(cleaned):
         raise _refuse(
             f"reboot_time {_shown(text)}: words such as 'yesterday' are not read here, because "
             "they need a time of day and the user's time zone. Convert it to ISO 8601 with the "
-            "user's UTC offset (ask the user if unsure)."
+            "user's UTC offset (ask the user if unsure).",
+            f"reboot_time {_shown(text)}：此处不识别“昨天”之类的词语，因为它们需要具体时刻和用户"
+            "所在的时区。请将其换算为带用户 UTC 偏移的 ISO 8601 时间（如不确定，请询问用户）。",
         )
     else:
-        raise _refuse(f"reboot_time {_shown(text)} is not a date and time I can read.")
+        raise _refuse(
+            f"reboot_time {_shown(text)} is not a date and time I can read.",
+            f"无法将 reboot_time {_shown(text)} 识别为日期时间。",
+        )
     reference = now.astimezone(UTC)
     if value > reference + FUTURE_TOLERANCE:
         raise _refuse(
             f"reboot_time {_shown(text)} is in the future ({value:%Y-%m-%dT%H:%M}Z, now "
-            f"{reference:%Y-%m-%dT%H:%M}Z); a time without a zone is read as UTC."
+            f"{reference:%Y-%m-%dT%H:%M}Z); a time without a zone is read as UTC.",
+            f"reboot_time {_shown(text)} 是将来的时间（{value:%Y-%m-%dT%H:%M}Z，现在是 "
+            f"{reference:%Y-%m-%dT%H:%M}Z）；不带时区的时间按 UTC 解释。",
         )
     if value < reference - MAX_AGE:
         raise _refuse(
             f"reboot_time {_shown(text)} ({value:%Y-%m-%d}) is more than 365 days ago; "
-            "no log window reaches that far."
+            "no log window reaches that far.",
+            f"reboot_time {_shown(text)}（{value:%Y-%m-%d}）距今超过 365 天；日志时间窗口"
+            "无法回溯到那么早。",
         )
     return value
 

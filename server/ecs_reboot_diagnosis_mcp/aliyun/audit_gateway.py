@@ -50,7 +50,9 @@ class ActionTrailAuditGateway(SdkGateway):
                 "invalid_parameter",
                 "InvalidTimeRange",
                 "the time window ends before it starts",
+                message_zh="时间窗口的结束早于开始",
                 hint="Swap or fix the bounds of the time window.",
+                hint_zh="请交换或修正时间窗口的起止时间。",
             )
         calls: dict[str, ApiCall] = {}
         next_token: str | None = None

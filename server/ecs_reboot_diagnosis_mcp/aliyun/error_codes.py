@@ -87,52 +87,79 @@ ERROR_CODES: dict[str, ErrorRule] = {
     "InvalidAction.NotFound": ErrorRule(
         "invalid_parameter",
         "The endpoint does not know the API action {action}; check the ECS endpoint setting.",
+        "该 endpoint 不认识 API 操作 {action}；请检查 ECS endpoint 的设置。",
     ),
     # permissions
     "Forbidden.RAM": _FORBIDDEN,
     "Forbidden.Unauthorized": _FORBIDDEN,
     "Forbidden.SubUser": _FORBIDDEN,
     "Forbidden.NotSupportRAM": ErrorRule(
-        "forbidden", "{action} cannot be called by a RAM identity; use an account with access."
+        "forbidden",
+        "{action} cannot be called by a RAM identity; use an account with access.",
+        "RAM 身份不能调用 {action}；请使用有访问权限的账号。",
     ),
     "NoPermission": _FORBIDDEN,
     "Forbidden.RiskControl": ErrorRule(
-        "forbidden", "Alibaba Cloud risk control blocked the call; check the account's status."
+        "forbidden",
+        "Alibaba Cloud risk control blocked the call; check the account's status.",
+        "阿里云风控拦截了该调用；请检查账号状态。",
     ),
     "Forbidden.AccessKeyDisabled": ErrorRule(
-        "credentials", "The AccessKey is disabled; enable it or configure another one."
+        "credentials",
+        "The AccessKey is disabled; enable it or configure another one.",
+        "该 AccessKey 已被禁用；请启用它或配置另一个 AccessKey。",
     ),
     # credentials and signing
     "InvalidAccessKeyId.NotFound": ErrorRule(
-        "credentials", "The AccessKey ID is not known to Alibaba Cloud. " + CREDENTIALS_HINT
+        "credentials",
+        "The AccessKey ID is not known to Alibaba Cloud. " + CREDENTIALS_HINT,
+        "阿里云不认识该 AccessKey ID。" + CREDENTIALS_HINT_ZH,
     ),
     "InvalidAccessKeyId.Inactive": ErrorRule(
-        "credentials", "The AccessKey is disabled; enable it or configure another one."
+        "credentials",
+        "The AccessKey is disabled; enable it or configure another one.",
+        "该 AccessKey 已被禁用；请启用它或配置另一个 AccessKey。",
     ),
     "SignatureDoesNotMatch": ErrorRule(
         "credentials",
         "The AccessKey secret does not match the AccessKey ID; check the configured credentials.",
+        "AccessKey Secret 与 AccessKey ID 不匹配；请检查所配置的凭证。",
     ),
     "IncompleteSignature": ErrorRule(
-        "credentials", "The request signature was malformed; check the configured credentials."
+        "credentials",
+        "The request signature was malformed; check the configured credentials.",
+        "请求签名格式不正确；请检查所配置的凭证。",
     ),
     "InvalidSecurityToken.Expired": ErrorRule(
-        "credentials", "The STS security token has expired; obtain new temporary credentials."
+        "credentials",
+        "The STS security token has expired; obtain new temporary credentials.",
+        "STS 安全令牌已过期；请获取新的临时凭证。",
     ),
     "InvalidSecurityToken.Malformed": ErrorRule(
-        "credentials", "The STS security token is malformed; obtain new temporary credentials."
+        "credentials",
+        "The STS security token is malformed; obtain new temporary credentials.",
+        "STS 安全令牌格式不正确；请获取新的临时凭证。",
     ),
     "InvalidSecurityToken.MismatchWithAccessKey": ErrorRule(
-        "credentials", "The STS security token does not belong to the AccessKey ID in use."
+        "credentials",
+        "The STS security token does not belong to the AccessKey ID in use.",
+        "STS 安全令牌不属于当前使用的 AccessKey ID。",
     ),
     "MissingSecurityToken": ErrorRule(
-        "credentials", "Temporary (STS) credentials need their security token as well."
+        "credentials",
+        "Temporary (STS) credentials need their security token as well.",
+        "临时（STS）凭证还需要提供其安全令牌。",
     ),
     "InvalidTimeStamp.Expired": ErrorRule(
         "credentials",
         "The local clock differs from Alibaba Cloud's by more than 15 minutes; sync it (NTP).",
+        "本机时钟与阿里云的时间相差超过 15 分钟；请同步时钟（NTP）。",
     ),
-    "SignatureNonceUsed": ErrorRule("server", "A request nonce was reused; retry the step."),
+    "SignatureNonceUsed": ErrorRule(
+        "server",
+        "A request nonce was reused; retry the step.",
+        "请求的 nonce 被重复使用；请重试该步骤。",
+    ),
     "InvalidCredentials": ErrorRule("credentials", CREDENTIALS_HINT, CREDENTIALS_HINT_ZH),
     # throttling
     "Throttling": _THROTTLED,
@@ -143,7 +170,9 @@ ERROR_CODES: dict[str, ErrorRule] = {
     "MissingParameter": _INVALID,
     "InvalidParameter": _INVALID,
     "InvalidParameter.TimeEndBeforeStart": ErrorRule(
-        "invalid_parameter", "The time window ends before it starts; swap or fix the bounds."
+        "invalid_parameter",
+        "The time window ends before it starts; swap or fix the bounds.",
+        "时间窗口的结束早于开始；请交换或修正起止时间。",
     ),
     "EventIdLimitExceeded": _INVALID,
     "InstanceIds.ExceedLimit": _INVALID,
@@ -153,6 +182,8 @@ ERROR_CODES: dict[str, ErrorRule] = {
         "invalid_parameter",
         "The command is larger than Cloud Assistant accepts in this region (16, 18 or 24 KB of "
         "Base64 content plus parameters); lower ECS_DIAG_COMMAND_CONTENT_LIMIT.",
+        "命令超过了该地域云助手可接受的大小（Base64 内容加参数共 16、18 或 24 KB）；"
+        "请调低 ECS_DIAG_COMMAND_CONTENT_LIMIT。",
     ),
     "InvalidVersion": _INVALID,
     # instance state
@@ -161,10 +192,12 @@ ERROR_CODES: dict[str, ErrorRule] = {
         "instance_state",
         "The instance does not meet the conditions for this command (OS type, Running state, "
         "Cloud Assistant installed).",
+        "实例不满足该命令的条件（操作系统类型、运行中（Running）状态、已安装云助手）。",
     ),
     "NotSupported": ErrorRule(
         "instance_state",
         "{action} is not supported for this instance (e.g. Windows, retired type).",
+        "该实例不支持 {action}（例如 Windows 实例或已停售的实例规格）。",
     ),
     "OperationConflict": _STATE,
     # server side
@@ -178,12 +211,14 @@ ERROR_CODES: dict[str, ErrorRule] = {
         "not_found",
         "CloudMonitor knows no such metric or resource; check the metric name (namespace "
         "acs_ecs_dashboard) and the instance ID.",
+        "云监控中没有这个监控指标或资源；请检查指标名称（命名空间 acs_ecs_dashboard）和实例 ID。",
     ),
     "InvalidNextToken": _INVALID,
     "InvalidTimeRange": ErrorRule(
         "invalid_parameter",
         "The time window is outside what the API accepts (CloudMonitor: at most 31 days; "
         "ActionTrail: the last 90 days); narrow it.",
+        "时间窗口超出了 API 接受的范围（云监控：最多 31 天；操作审计：最近 90 天）；请缩小范围。",
     ),
 }
 
@@ -197,6 +232,10 @@ _RAM_ACTION_NOTES: dict[str, str] = {
         " (the RAM action behind CloudMonitor DescribeMetricList; RAM has no "
         "cms:DescribeMetricList action)"
     ),
+}
+_RAM_ACTION_NOTES_ZH: dict[str, str] = {
+    "cms:QueryMetricList": "（云监控 DescribeMetricList 对应的 RAM 操作；RAM 中没有 "
+    "cms:DescribeMetricList 这个操作）",
 }
 
 RETRYABLE_CODES: tuple[str, ...] = (
@@ -250,5 +289,7 @@ def hint_for(
     """The rule's hint in ``lang`` (Chinese falls back to English where the table has none)."""
     ram = ram_action or ram_action_for(action)
     if lang == "zh-CN" and rule.hint_zh:
-        return rule.hint_zh.format(action=action, ram_action=ram)
+        return rule.hint_zh.format(
+            action=action, ram_action=ram + _RAM_ACTION_NOTES_ZH.get(ram, "")
+        )
     return rule.hint.format(action=action, ram_action=ram + _RAM_ACTION_NOTES.get(ram, ""))

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
 
 REDACTED = "***"
+PRODUCT_ZH: dict[str, str] = {"ECS": "ECS", "CloudMonitor": "云监控", "ActionTrail": "操作审计"}
+"""The products' names in a Chinese sentence (glossary)."""
 
 
 def _spellings(secret: str) -> list[str]:
@@ -58,6 +60,10 @@ def _ram_action(exc: AlibabaCloudException) -> str | None:
 
 def _after(attempts: int) -> str:
     return f" (gave up after {attempts} attempts)" if attempts > 1 else ""
+
+
+def _after_zh(attempts: int) -> str:
+    return f"（尝试 {attempts} 次后放弃）" if attempts > 1 else ""
 
 
 _SDK_PLACEHOLDER_MESSAGE = re.compile(r"^code: \d+, .* request id: .*$", re.S)
@@ -94,6 +100,7 @@ def api_error(
         rule.kind,
         code,
         redact(message, secret_list) + _after(attempts),
+        message_zh=redact(message, secret_list) + _after_zh(attempts),
         request_id=request_id,
         hint=redact(hint_for(rule, action=action, ram_action=_ram_action(exc)), secret_list),
         hint_zh=redact(
@@ -114,23 +121,34 @@ def _without_code(
     """An answer with an HTTP error status but no API error code (a gateway, a proxy, or the
     service failing before it could say more): the status and what little there is."""
     shown = f"HTTP {status}" if status is not None else "an error"
-    said = "" if not message or _SDK_PLACEHOLDER_MESSAGE.match(message) else f": {message}"
+    shown_zh = f"HTTP {status}" if status is not None else "错误"
+    quoted = bool(message) and not _SDK_PLACEHOLDER_MESSAGE.match(message)
+    said = f": {message}" if quoted else ""
+    said_zh = f"：{message}" if quoted else ""
     text = f"the {product} API returned {shown} without an error code{said}"
+    text_zh = f"{PRODUCT_ZH.get(product, product)} API 返回了 {shown_zh}，但没有错误码{said_zh}"
     if not request_id:
         text += " (request id: unknown)"
+        text_zh += "（RequestId 未知）"
     rule = rule_for("", status)
     if rule.kind == "server":
         hint = "Try again later; if it keeps failing, check the service's status"
         hint += " and quote the RequestId to support." if request_id else "."
+        hint_zh = "请稍后重试；如果一直失败，请检查该服务的状态" + (
+            "，并向技术支持提供 RequestId。" if request_id else "。"
+        )
     else:
         hint = hint_for(rule, action=action)
+        hint_zh = hint_for(rule, action=action, lang="zh-CN")
     return CloudApiError(
         action,
         rule.kind,
         shown.replace(" ", "") if status is not None else "UnknownError",
         redact(text, secrets) + _after(attempts),
+        message_zh=redact(text_zh, secrets) + _after_zh(attempts),
         request_id=request_id,
         hint=redact(hint, secrets),
+        hint_zh=redact(hint_zh, secrets),
     )
 
 
@@ -152,6 +170,7 @@ def reported_failure(
         rule.kind,
         code,
         redact(message or "the service reported a failure", secret_list),
+        message_zh=redact(message or "服务报告了一次失败", secret_list),
         request_id=request_id,
         hint=redact(hint_for(rule, action=action), secret_list),
         hint_zh=redact(hint_for(rule, action=action, lang="zh-CN"), secret_list),
@@ -204,10 +223,15 @@ def translate(
             "network",
             "UntrustedCertificate",
             redact(f"the TLS certificate of {endpoint} could not be verified", secret_list),
+            message_zh=redact(f"无法验证 {endpoint} 的 TLS 证书", secret_list),
             hint="If the endpoint is right (a TLS-inspecting proxy, a private endpoint, the "
             "simulator's HTTPS mode), give the CA that signed its certificate with --ca-bundle "
             "FILE or ECS_DIAG_CA_BUNDLE=FILE (a PEM file; `ecs-reboot-diagnosis simulate --tls` "
             "prints its own). Verification is never turned off.",
+            hint_zh="如果 endpoint 没有错（会检查 TLS 的代理、私有 endpoint、模拟器的 HTTPS "
+            "模式），请用 --ca-bundle FILE 或 ECS_DIAG_CA_BUNDLE=FILE 指定签发其证书的 CA"
+            "（PEM 文件；`ecs-reboot-diagnosis simulate --tls` 会打印它自己的 CA）。"
+            "证书验证永远不会关闭。",
         )
     if inner is not None and is_dropped_connection(inner):
         # No library detail: what aiohttp, urllib3 or http.client call it says nothing more.
@@ -219,9 +243,15 @@ def translate(
                 f"{endpoint} closed the connection without answering" + _after(attempts),
                 secret_list,
             ),
+            message_zh=redact(
+                f"{endpoint} 未作应答就关闭了连接" + _after_zh(attempts), secret_list
+            ),
             hint=f"Something between here and the {product} endpoint (a proxy, firewall or load "
             "balancer) or the endpoint itself cut the connection; check the network path and "
             "the endpoint setting. The call was retried before giving up.",
+            hint_zh=f"本机与 {PRODUCT_ZH.get(product, product)} endpoint 之间的某个环节（代理、"
+            "防火墙或负载均衡）或 endpoint 本身切断了连接；请检查网络路径和 endpoint 设置。"
+            "放弃之前已重试过该调用。",
         )
     if isinstance(inner, DaraRetryError | TeaRetryError):
         detail = str(getattr(inner, "message", "") or inner)
@@ -230,8 +260,11 @@ def translate(
             "network",
             "NetworkError",
             redact(f"could not reach {endpoint}: {detail}" + _after(attempts), secret_list),
+            message_zh=redact(f"无法连接 {endpoint}：{detail}" + _after_zh(attempts), secret_list),
             hint=f"Check the network path to the {product} endpoint, proxy variables and the "
             "endpoint setting; the call was retried before giving up.",
+            hint_zh=f"请检查到 {PRODUCT_ZH.get(product, product)} endpoint 的网络路径、代理变量和 "
+            "endpoint 设置；放弃之前已重试过该调用。",
         )
     if isinstance(exc, TeaException) and exc.code == "InvalidCredentials":
         return credentials_error(action, str(exc.message or ""), secret_list)
@@ -242,8 +275,11 @@ def translate(
             "unexpected_response",
             "NonJsonResponse",
             f"the endpoint {endpoint} answered with something that is not JSON",
+            message_zh=f"endpoint {endpoint} 的应答不是 JSON",
             hint=f"Check that the endpoint is a {product} OpenAPI endpoint (a proxy or gateway may "
             "be answering instead).",
+            hint_zh=f"请确认该 endpoint 是 {PRODUCT_ZH.get(product, product)} 的 OpenAPI endpoint"
+            "（应答的可能是代理或网关）。",
         )
     if isinstance(inner, OSError | TimeoutError):
         return CloudApiError(
@@ -251,7 +287,10 @@ def translate(
             "network",
             "NetworkError",
             redact(f"could not reach {endpoint}: {inner}" + _after(attempts), secret_list),
+            message_zh=redact(f"无法连接 {endpoint}：{inner}" + _after_zh(attempts), secret_list),
             hint=f"Check the network path to the {product} endpoint and the endpoint setting.",
+            hint_zh=f"请检查到 {PRODUCT_ZH.get(product, product)} endpoint 的网络路径和 endpoint "
+            "设置。",
         )
     return CloudApiError(
         action,
@@ -259,4 +298,5 @@ def translate(
         type(inner or exc).__name__,
         redact(text[:500], secret_list),
         hint="An unexpected SDK error; retry, and report it with the action name if it persists.",
+        hint_zh="意外的 SDK 错误；请重试，如果问题持续，请连同操作名称一起报告。",
     )

@@ -150,8 +150,10 @@ class AliyunEcsGateway(SdkGateway):
             "not_found",
             "InvalidInstance.NotFound",
             f"no Cloud Assistant status for {instance_id}",
+            message_zh=f"没有 {instance_id} 的云助手状态",
             request_id=body.request_id or "",
             hint="Check the instance ID and the region with the user.",
+            hint_zh="请与用户核对实例 ID 和地域。",
         )
 
     async def run_command(
@@ -189,6 +191,7 @@ class AliyunEcsGateway(SdkGateway):
                 "unexpected_response",
                 "MissingInvokeId",
                 "RunCommand answered without an InvokeId",
+                message_zh="RunCommand 的应答中没有 InvokeId",
                 request_id=body.request_id or "",
             )
         return str(body.invoke_id)

@@ -110,7 +110,9 @@ class CmsMetricsGateway(SdkGateway):
                 "invalid_parameter",
                 "InvalidTimeRange",
                 "the time window ends before it starts",
+                message_zh="时间窗口的结束早于开始",
                 hint="Swap or fix the bounds of the time window.",
+                hint_zh="请交换或修正时间窗口的起止时间。",
             )
         points: dict[datetime, MetricPoint] = {}
         answered_period = period_seconds
@@ -165,6 +167,8 @@ class CmsMetricsGateway(SdkGateway):
                 "unexpected_response",
                 "UnexpectedResponse",
                 "Datapoints is not a JSON list of points",
+                message_zh="Datapoints 不是由数据点组成的 JSON 列表",
                 request_id=str(body.request_id or ""),
                 hint="The endpoint may not be a genuine CloudMonitor endpoint, or the API changed.",
+                hint_zh="该 endpoint 可能不是真正的云监控 endpoint，或者 API 已经变更。",
             ) from None

@@ -27,7 +27,7 @@ from ecs_reboot_diagnosis_mcp.aliyun.client_factory import (
     retry_policy,
     sdk_attribute,
 )
-from ecs_reboot_diagnosis_mcp.aliyun.error_translation import translate
+from ecs_reboot_diagnosis_mcp.aliyun.error_translation import PRODUCT_ZH, translate
 from ecs_reboot_diagnosis_mcp.aliyun.flow_control import RateLimiter
 from ecs_reboot_diagnosis_mcp.aliyun.retry import retry_reason
 from ecs_reboot_diagnosis_mcp.aliyun.retry import retrying as _retrying
@@ -229,8 +229,11 @@ class SdkGateway:
                 "unexpected_response",
                 "UnexpectedResponse",
                 "the response did not match the API's documented shape",
+                message_zh="应答与 API 文档所述的结构不符",
                 hint=f"The endpoint may not be a genuine {self.product} endpoint, or the API "
                 "changed.",
+                hint_zh=f"该 endpoint 可能不是真正的 {PRODUCT_ZH.get(self.product, self.product)} "
+                "endpoint，或者 API 已经变更。",
             )
         return body
 
@@ -240,5 +243,7 @@ class SdkGateway:
             "unexpected_response",
             "TooManyPages",
             f"more than {pages} pages of {what}",
+            message_zh=f"结果超过 {pages} 页",
             hint="Narrow the time window.",
+            hint_zh="请缩小时间窗口。",
         )
