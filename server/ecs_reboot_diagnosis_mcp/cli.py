@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from ecs_reboot_diagnosis import __version__
 from ecs_reboot_diagnosis.errors import DiagnosisError, InvalidInputError, ScanBusyError
-from ecs_reboot_diagnosis.models import LANGS
+from ecs_reboot_diagnosis.models import LANGS, Lang, Text
 from ecs_reboot_diagnosis.text_safety import strip_controls
 from ecs_reboot_diagnosis_mcp.cli_errors import (
     EXIT_BUSY,
@@ -63,7 +63,19 @@ __all__ = [
 ]
 
 
-def _write_output(text: str, output: Path | None, *, markdown: bool = False) -> None:
+def _lang(args: argparse.Namespace | None = None) -> Lang:
+    """The language of what the command says: ``--lang``, else ECS_DIAG_LANG when it is a
+    language (a bad value is refused by the settings, in English), else English."""
+    chosen = getattr(args, "lang", None)
+    if chosen in LANGS:
+        return chosen  # type: ignore[no-any-return]
+    env = os.environ.get("ECS_DIAG_LANG", "").strip()
+    return "zh-CN" if env == "zh-CN" else "en"
+
+
+def _write_output(
+    text: str, output: Path | None, *, markdown: bool = False, lang: Lang = "en"
+) -> None:
     """Write to stdout, or atomically to a file so a failure never leaves half a report (the
     path written is said on stderr); no control character of guest or API text reaches either.
     Markdown on a terminal is rendered for it; piped or to a file it stays plain Markdown."""
@@ -74,14 +86,14 @@ def _write_output(text: str, output: Path | None, *, markdown: bool = False) -> 
             return
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
-    write_atomically(output, text.encode("utf-8"))
-    print(f"written to {output}", file=sys.stderr)
+    write_atomically(output, text.encode("utf-8"), lang)
+    print(Text(en=f"written to {output}", zh_CN=f"已写入 {output}").get(lang), file=sys.stderr)
 
 
 def _output(args: argparse.Namespace) -> Path | None:
     """``--output``, checked before anything else runs (None: stdout)."""
     output: Path | None = getattr(args, "output", None)
-    return None if output is None else check_output_path(output)
+    return None if output is None else check_output_path(output, lang=_lang(args))
 
 
 def cmd_render_report(args: argparse.Namespace) -> int:
@@ -93,21 +105,26 @@ def cmd_render_report(args: argparse.Namespace) -> int:
     )
 
     output = _output(args)
+    lang = _lang(args)
     path: Path = args.report
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise CliError(f"cannot read {path}: {exc.strerror or exc}", EXIT_USAGE) from exc
+        why = exc.strerror or exc
+        said = Text(en=f"cannot read {path}: {why}", zh_CN=f"无法读取 {path}：{why}")
+        raise CliError(said.get(lang), EXIT_USAGE) from exc
     try:
         report = load_report(text)
     except ReportLoadError as exc:
-        raise CliError(f"{path} is not a saved report: {exc}", EXIT_USAGE) from exc
+        said = Text(en=f"{path} is not a saved report: {exc}",
+                    zh_CN=f"{path} 不是保存的报告：{exc}")  # fmt: skip
+        raise CliError(said.get(lang), EXIT_USAGE) from exc
     markdown = args.format != "json"
     if markdown:
         rendered = render_markdown(report, args.lang or _settings(args).lang)
     else:
         rendered = render_json(report)
-    _write_output(rendered, output, markdown=markdown)
+    _write_output(rendered, output, markdown=markdown, lang=lang)
     return EXIT_OK
 
 
@@ -132,17 +149,24 @@ class Progress:
             self.stream.flush()
 
 
-def _ask(args: argparse.Namespace, name: str, flag: str, label: str, example: str) -> str:
+def _ask(
+    args: argparse.Namespace, name: str, flag: str, label: Text, example: str, lang: Lang
+) -> str:
     value: str = getattr(args, name) or ""
     if value:
         return value
     if not sys.stdin.isatty():
-        raise CliError(f"{flag} is required (for example {flag} {example}); it is never guessed",
-                       EXIT_USAGE)  # fmt: skip
+        said = Text(
+            en=f"{flag} is required (for example {flag} {example}); it is never guessed",
+            zh_CN=f"缺少 {flag}（例如 {flag} {example}）；程序不会猜测它",
+        )
+        raise CliError(said.get(lang), EXIT_USAGE)
+    prompt = Text(en=f"{label.en} (e.g. {example}): ", zh_CN=f"{label.zh_CN}（例如 {example}）：")
     try:
-        return input(f"{label} (e.g. {example}): ").strip()
+        return input(prompt.get(lang)).strip()
     except EOFError as exc:
-        raise CliError(f"{flag} is required", EXIT_USAGE) from exc
+        said = Text(en=f"{flag} is required", zh_CN=f"缺少 {flag}")
+        raise CliError(said.get(lang), EXIT_USAGE) from exc
 
 
 def _clear_proxies() -> None:
@@ -228,7 +252,7 @@ def _ca_bundle(value: str | None) -> str | None:
         raise CliError(str(exc), EXIT_USAGE) from None
 
 
-def _check_reboot_time(value: str | None) -> None:
+def _check_reboot_time(value: str | None, lang: Lang = "en") -> None:
     """Refuse a bad --reboot-time before anything is asked or called (the service reads it
     again, against its own clock, when the diagnosis starts)."""
     if value is None:
@@ -239,10 +263,10 @@ def _check_reboot_time(value: str | None) -> None:
     try:
         parse_reboot_time(value, SystemClock().now())
     except InvalidInputError as exc:
-        raise cli_error_for(exc) from exc
+        raise cli_error_for(exc, lang) from exc
 
 
-def _default_region(value: str) -> str:
+def _default_region(value: str, lang: Lang = "en") -> str:
     """ECS_DIAG_REGION_ID, the command line's region when --region is not given (the MCP
     tools never assume a region: the agent asks the user)."""
     from ecs_reboot_diagnosis.service import validate_region_id
@@ -250,21 +274,28 @@ def _default_region(value: str) -> str:
     try:
         return validate_region_id(value)
     except InvalidInputError:
-        raise CliError(
-            f"ECS_DIAG_REGION_ID={value[:64]}: not a region id (one looks like cn-hangzhou)",
-            EXIT_USAGE,
-        ) from None
+        said = Text(
+            en=f"ECS_DIAG_REGION_ID={value[:64]}: not a region id (one looks like cn-hangzhou)",
+            zh_CN=f"ECS_DIAG_REGION_ID={value[:64]}：不是地域 ID（地域 ID 形如 cn-hangzhou）",
+        )
+        raise CliError(said.get(lang), EXIT_USAGE) from None
+
+
+INSTANCE_LABEL = Text(en="ECS instance id", zh_CN="ECS 实例 ID")
+REGION_LABEL = Text(en="Region id", zh_CN="地域 ID")
 
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
-    _check_reboot_time(args.reboot_time)
+    lang = _lang(args)
+    _check_reboot_time(args.reboot_time, lang)
     output = _output(args)
     settings = _settings(args)
-    instance_id = _ask(args, "instance_id", "--instance-id", "ECS instance id",
-                       "i-bp1a2b3c4d5e6f7g8h9j")  # fmt: skip
+    lang = args.lang or settings.lang
+    instance_id = _ask(args, "instance_id", "--instance-id", INSTANCE_LABEL,
+                       "i-bp1a2b3c4d5e6f7g8h9j", lang)  # fmt: skip
     if not args.region and settings.region_id:
-        args.region = _default_region(settings.region_id)
-    region_id = _ask(args, "region", "--region", "Region id", "cn-hangzhou")
+        args.region = _default_region(settings.region_id, lang)
+    region_id = _ask(args, "region", "--region", REGION_LABEL, "cn-hangzhou", lang)
     progress = Progress(sys.stderr)
     try:
         with _service(args, settings) as service:
@@ -275,22 +306,22 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
                     progress,
                     reboot_time=args.reboot_time,
                     owner="",
-                    lang=args.lang or settings.lang,
+                    lang=lang,
                 )
             )
     finally:
         progress.close()
     from ecs_reboot_diagnosis.report.render import render_json, render_markdown  # after the run
 
-    lang = args.lang or settings.lang
     markdown = args.format != "json"
     text = render_markdown(report, lang) if markdown else render_json(report)
-    _write_output(text, output, markdown=markdown)
+    _write_output(text, output, markdown=markdown, lang=lang)
     screenshot = service.status(report.diagnosis_id, owner="").screenshot_png
     if screenshot and output is not None:
         path = output.with_name(output.stem + ".screenshot.png")
-        write_atomically(path, screenshot)
-        print(f"screenshot saved to {path}", file=sys.stderr)
+        write_atomically(path, screenshot, lang)
+        said = Text(en=f"screenshot saved to {path}", zh_CN=f"屏幕截图已保存到 {path}")
+        print(said.get(lang), file=sys.stderr)
     return EXIT_OK
 
 
@@ -761,17 +792,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
+    lang = _lang(args)
+    error_label = Text(en="error: ", zh_CN="错误：").get(lang)
     try:
         code: int = args.handler(args)
     except CliError as exc:
-        print(f"ecs-reboot-diagnosis: error: {strip_controls(str(exc))}", file=sys.stderr)
+        print(f"ecs-reboot-diagnosis: {error_label}{strip_controls(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except DiagnosisError as exc:
-        error = cli_error_for(exc)
-        print(f"ecs-reboot-diagnosis: error: {strip_controls(str(error))}", file=sys.stderr)
+        error = cli_error_for(exc, lang)
+        print(f"ecs-reboot-diagnosis: {error_label}{strip_controls(str(error))}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
-        print("ecs-reboot-diagnosis: interrupted", file=sys.stderr)
+        print(Text(en="ecs-reboot-diagnosis: interrupted",
+                   zh_CN="ecs-reboot-diagnosis: 已中断").get(lang), file=sys.stderr)  # fmt: skip
         return EXIT_INTERRUPTED
     return code
 

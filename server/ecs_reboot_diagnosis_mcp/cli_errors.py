@@ -26,6 +26,7 @@ from ecs_reboot_diagnosis.errors import (
     ScanBusyError,
     StoreError,
 )
+from ecs_reboot_diagnosis.models import Lang
 
 EXIT_OK: Final = 0
 EXIT_UNEXPECTED: Final = 1
@@ -86,8 +87,30 @@ _FOR_PERSON: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
 )  # fmt: skip
 
 
-def for_person(text: str) -> str:
+# The same for the Chinese hints (the MCP tool errors keep "请向用户询问").
+_FOR_PERSON_ZH: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
+    (re.compile(r"（如不确定，请询问用户）"), ""),
+    (re.compile(r"请(与用户)?核对(实例 )?ID 和地域(；不要猜测其他值)?。"),
+     "请检查 --instance-id 和 --region。"),
+    (re.compile(r"请向用户询问（形如 ([^）]*)）；不要猜测。"), r"它形如 \1。"),
+    (re.compile(r"请询问用户实例所在的地域（例如 ([^）]*)）；不要猜测。"), r"它形如 \1。"),
+    (re.compile(r"请向用户(确认准确的 ID|询问)。"), ""),
+    (re.compile(r"请向用户询问地域"), "请给出正确的地域"),
+    (re.compile(r"；?不要猜测(其他值)?"), ""),
+    (re.compile(r"用户所在时区的"), "您所在时区的"),
+    (re.compile(r"带用户 UTC 偏移"), "带您所在时区 UTC 偏移"),
+    (re.compile(r"和用户所在的时区"), "和您所在的时区"),
+    (re.compile(r"本技能的 RAM 策略参考文档"), "references/ram-policy.md"),
+    (re.compile(r"重新执行该步骤"), "重新运行该命令"),
+)  # fmt: skip
+
+
+def for_person(text: str, lang: Lang = "en") -> str:
     """``text`` with the phrases meant for an agent turned to the person at the keyboard."""
+    if lang == "zh-CN":
+        for pattern, replacement in _FOR_PERSON_ZH:
+            text = pattern.sub(replacement, text)
+        return text.strip()
     for pattern, replacement in _FOR_PERSON:
         text = pattern.sub(replacement, text)
     return " ".join(text.split())
@@ -111,13 +134,17 @@ def exit_code_for(error: DiagnosisError) -> int:
     return EXIT_UNEXPECTED
 
 
-def message_for(error: DiagnosisError) -> str:
-    """The one line the person reads (without the program name)."""
+def message_for(error: DiagnosisError, lang: Lang = "en") -> str:
+    """The one line the person reads (without the program name), in ``lang``."""
     from ecs_reboot_diagnosis_mcp.credentials_help import missing_credentials_line
 
-    no_credentials = missing_credentials_line(error)
+    no_credentials = missing_credentials_line(error, lang=lang)
     if no_credentials:
         return no_credentials
+    if lang == "zh-CN":
+        text = for_person(f"{error.message_in(lang)}{error.hint_in(lang)}", lang)
+        option = OPTIONS.get(error.parameter) if isinstance(error, InvalidInputError) else None
+        return f"{option}：{text}" if option else text
     if isinstance(error, InvalidInputError):
         option = OPTIONS.get(error.parameter)
         text = for_person(f"{error.message} {error.hint}")
@@ -125,5 +152,5 @@ def message_for(error: DiagnosisError) -> str:
     return for_person(str(error))
 
 
-def cli_error_for(error: DiagnosisError) -> CliError:
-    return CliError(message_for(error), exit_code_for(error))
+def cli_error_for(error: DiagnosisError, lang: Lang = "en") -> CliError:
+    return CliError(message_for(error, lang), exit_code_for(error))

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ecs_reboot_diagnosis.errors import CloudApiError, DiagnosisError
+from ecs_reboot_diagnosis.models import Lang
 
 NO_CREDENTIALS = (
     "no Alibaba Cloud credentials found: set ALIBABA_CLOUD_ACCESS_KEY_ID and "
@@ -20,6 +21,12 @@ NO_CREDENTIALS = (
     "(ALIBABA_CLOUD_PROFILE picks one), or run this on an ECS instance with a RAM role; "
     "to try it without an account, add --simulator "
     "(e.g. diagnose --simulator --instance-id i-bp1sim0linux0000001 --region cn-hangzhou)"
+)
+NO_CREDENTIALS_ZH = (
+    "未找到阿里云凭证：请设置 ALIBABA_CLOUD_ACCESS_KEY_ID 和 ALIBABA_CLOUD_ACCESS_KEY_SECRET，"
+    "或用 `aliyun configure` 创建一个配置（ALIBABA_CLOUD_PROFILE 选择其中之一），"
+    "或在绑定了 RAM 角色的 ECS 实例上运行；没有账号也可以加上 --simulator 试用"
+    "（例如 diagnose --simulator --instance-id i-bp1sim0linux0000001 --region cn-hangzhou）"
 )
 
 _SOURCE_VARIABLES = (
@@ -48,11 +55,15 @@ def configured_sources(env: Mapping[str, str], home: Path) -> list[str]:
 
 
 def missing_credentials_line(
-    error: DiagnosisError, env: Mapping[str, str] | None = None, home: Path | None = None
+    error: DiagnosisError,
+    env: Mapping[str, str] | None = None,
+    home: Path | None = None,
+    lang: Lang = "en",
 ) -> str | None:
-    """NO_CREDENTIALS when ``error`` is the chain finding nothing and nothing is configured."""
+    """NO_CREDENTIALS (in ``lang``) when ``error`` is the chain finding nothing and nothing is
+    configured."""
     if not (isinstance(error, CloudApiError) and error.code == "CredentialsNotFound"):
         return None
     if configured_sources(os.environ if env is None else env, home or Path.home()):
         return None
-    return NO_CREDENTIALS
+    return NO_CREDENTIALS_ZH if lang == "zh-CN" else NO_CREDENTIALS

@@ -9,31 +9,46 @@ import os
 import tempfile
 from pathlib import Path
 
+from ecs_reboot_diagnosis.models import Lang, Text
 from ecs_reboot_diagnosis_mcp.cli_errors import EXIT_USAGE, CliError
 
 
-def check_output_path(path: Path, option: str = "--output") -> Path:
-    """``path`` when a file can be written there; a CliError naming ``option`` otherwise.
+def check_output_path(path: Path, option: str = "--output", lang: Lang = "en") -> Path:
+    """``path`` when a file can be written there; a CliError naming ``option`` otherwise (in
+    ``lang``).
 
     Called before any API call, so that a diagnosis never runs only to lose its report.
     """
     target = path.expanduser()
     parent = target.parent if str(target.parent) else Path(".")
+    said: Text | None = None
     if target.is_dir():
-        raise CliError(f"{option} {path}: is a directory; give a file name", EXIT_USAGE)
-    if not parent.exists():
-        raise CliError(
-            f"{option} {path}: the directory {parent} does not exist; create it first",
-            EXIT_USAGE,
+        said = Text(
+            en=f"{option} {path}: is a directory; give a file name",
+            zh_CN=f"{option} {path}：这是一个目录；请给出文件名",
         )
-    if not parent.is_dir():
-        raise CliError(f"{option} {path}: {parent} is not a directory", EXIT_USAGE)
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise CliError(
-            f"{option} {path}: the directory {parent} is not writable by you", EXIT_USAGE
+    elif not parent.exists():
+        said = Text(
+            en=f"{option} {path}: the directory {parent} does not exist; create it first",
+            zh_CN=f"{option} {path}：目录 {parent} 不存在；请先创建它",
         )
-    if target.exists() and not os.access(target, os.W_OK):
-        raise CliError(f"{option} {path}: the file exists and is not writable", EXIT_USAGE)
+    elif not parent.is_dir():
+        said = Text(
+            en=f"{option} {path}: {parent} is not a directory",
+            zh_CN=f"{option} {path}：{parent} 不是目录",
+        )
+    elif not os.access(parent, os.W_OK | os.X_OK):
+        said = Text(
+            en=f"{option} {path}: the directory {parent} is not writable by you",
+            zh_CN=f"{option} {path}：您没有目录 {parent} 的写权限",
+        )
+    elif target.exists() and not os.access(target, os.W_OK):
+        said = Text(
+            en=f"{option} {path}: the file exists and is not writable",
+            zh_CN=f"{option} {path}：该文件已存在且不可写",
+        )
+    if said is not None:
+        raise CliError(said.get(lang), EXIT_USAGE)
     return target
 
 
@@ -43,7 +58,13 @@ def _umask() -> int:
     return mask
 
 
-def write_atomically(path: Path, data: bytes) -> None:
+def _cannot_write(path: Path, exc: OSError, lang: Lang) -> CliError:
+    why = exc.strerror or exc
+    said = Text(en=f"cannot write {path}: {why}", zh_CN=f"无法写入 {path}：{why}")
+    return CliError(said.get(lang), EXIT_USAGE)
+
+
+def write_atomically(path: Path, data: bytes, lang: Lang = "en") -> None:
     """Write ``data`` to ``path`` through a temporary file in the same directory and a rename:
     readers see the old file or the whole new one, never a part; a failure leaves no temporary
     file behind. The file gets the usual permissions (0666 less the umask)."""
@@ -51,7 +72,7 @@ def write_atomically(path: Path, data: bytes) -> None:
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
     except OSError as exc:
-        raise CliError(f"cannot write {path}: {exc.strerror or exc}", EXIT_USAGE) from exc
+        raise _cannot_write(path, exc, lang) from exc
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -61,4 +82,4 @@ def write_atomically(path: Path, data: bytes) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        raise CliError(f"cannot write {path}: {exc.strerror or exc}", EXIT_USAGE) from exc
+        raise _cannot_write(path, exc, lang) from exc
