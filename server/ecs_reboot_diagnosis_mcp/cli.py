@@ -793,7 +793,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     lang = _lang(args)
-    error_label = Text(en="error: ", zh_CN="错误：").get(lang)
+    # zh-CN: the program's name, then the sentence (which has its own colon, if any: one a line)
+    error_label = Text(en="error: ", zh_CN="").get(lang)
     try:
         code: int = args.handler(args)
     except CliError as exc:

@@ -144,7 +144,7 @@ def message_for(error: DiagnosisError, lang: Lang = "en") -> str:
     if lang == "zh-CN":
         text = for_person(f"{error.message_in(lang)}{error.hint_in(lang)}", lang)
         option = OPTIONS.get(error.parameter) if isinstance(error, InvalidInputError) else None
-        return f"{option}：{text}" if option else text
+        return f"{option} 有误：{text}" if option else text
     if isinstance(error, InvalidInputError):
         option = OPTIONS.get(error.parameter)
         text = for_person(f"{error.message} {error.hint}")

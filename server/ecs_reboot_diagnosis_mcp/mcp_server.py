@@ -668,7 +668,8 @@ def build_server(
             ctx,
             Text(
                 en=f"ecs_render_report: {report.conclusion.rule_id} ({language}).",
-                zh_CN=f"ecs_render_report：{report.conclusion.rule_id}（{language}）。",
+                zh_CN=f"ecs_render_report：已生成报告（规则 {report.conclusion.rule_id}，"
+                f"语言 {language}）。",
             ).get(d.lang),
         )
         return results.report_call_result(
@@ -749,7 +750,7 @@ def build_server(
                 # the message is in the diagnosis's language (the service's progress)
                 step = Text(
                     en=f"ecs_diagnose_instance: step {done:.0f}/{total:.0f}: {message}",
-                    zh_CN=f"ecs_diagnose_instance：第 {done:.0f}/{total:.0f} 步：{message}",
+                    zh_CN=f"ecs_diagnose_instance 第 {done:.0f}/{total:.0f} 步：{message}",
                 )
                 await mark_step(ctx, step.get(language))
 

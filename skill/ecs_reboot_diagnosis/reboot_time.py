@@ -191,8 +191,8 @@ def parse_reboot_time(text: str, now: datetime) -> datetime:
             f"reboot_time {_shown(text)}: words such as 'yesterday' are not read here, because "
             "they need a time of day and the user's time zone. Convert it to ISO 8601 with the "
             "user's UTC offset (ask the user if unsure).",
-            f"reboot_time {_shown(text)}：此处不识别“昨天”之类的词语，因为它们需要具体时刻和用户"
-            "所在的时区。请将其换算为带用户 UTC 偏移的 ISO 8601 时间（如不确定，请询问用户）。",
+            f"reboot_time {_shown(text)} 是“昨天”之类的词语，此处不予识别，因为它们需要具体时刻和"
+            "用户所在的时区。请将其换算为带用户 UTC 偏移的 ISO 8601 时间（如不确定，请询问用户）。",
         )
     else:
         raise _refuse(

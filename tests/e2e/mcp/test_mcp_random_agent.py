@@ -126,14 +126,19 @@ def world() -> World:
     return WORLD
 
 
+KEPT = re.compile(r"(?:diagnosis (d-[0-9a-f]{32}) is kept|诊断 (d-[0-9a-f]{32}) 已保留)")
+"""How the deadline error of ``ecs_diagnose_instance`` names the diagnosis it keeps, in English
+or in Chinese (a call with lang=zh-CN)."""
+
+
 def kept_running(call: Call) -> str | None:
     """The diagnosis an ``ecs_diagnose_instance`` call left collecting at its deadline (its
     error names it and the call that waits on), else None."""
     result = call.result
     if call.tool != DIAGNOSE or result is None or not result.is_error:
         return None
-    found = re.search(r"diagnosis (d-[0-9a-f]{32}) is kept", text_of(result))
-    return found.group(1) if found else None
+    found = KEPT.search(text_of(result))
+    return (found.group(1) or found.group(2)) if found else None
 
 
 class RandomAgent(RuleBasedStateMachine):

@@ -3,47 +3,24 @@
 The diagnosis runs as a user runs it (``diagnose --simulator SCENARIO_DIR --format json``); the
 saved report is then rendered by ``render-report`` with ``ECS_DIAG_LANG=zh-CN`` and no ``--lang``
 (the server's default language). What the product writes must be Chinese; only quoted evidence,
-identifiers, paths and commands may stay as they are. The check (:func:`untranslated`):
-
-- remove what is quoted as it was written: fenced blocks, code spans, URLs, and the names the
-  API and the guest give (the instance's OS name and name, the guest's OS release or product);
-- then any run of three or more English words left is an untranslated product sentence;
-- and every status or event type the API names must carry its Chinese name before it
-  (``运行中（Running）``), never stand alone.
+identifiers, paths and commands may stay as they are. The check is
+:func:`tests.support.chinese_text.untranslated`, given the names the API and the guest give (the
+instance's OS name and name, the guest's OS release or product).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
 
-from ecs_reboot_diagnosis.glosses import GLOSSES
 from ecs_reboot_diagnosis.models import Report
 from ecs_reboot_diagnosis.report.render import load_report
 from ecs_reboot_diagnosis_mcp.cli import main
 from tests.e2e.scenarios.cases import CASES, REGION
 from tests.e2e.scenarios.conftest import SCENARIOS_DIR
-
-FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,}).*?^ {0,3}\1[`~]*$", re.S | re.M)
-CODE_SPAN = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)", re.S)
-URL = re.compile(r"<?https?://[^\s>)]+>?")
-MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~&])")
-WORD = r"[A-Za-z]+(?:['’][A-Za-z]+)*"
-# three English words in a row, separated by spaces (and commas): a sentence, not an identifier
-# (an identifier joins its parts with '.', '_', '-', '/', ':' or digits, and is one "word")
-BOUNDARY_BEFORE = r"(?<![\w./\\:@=-])"
-BOUNDARY_AFTER = r"(?![\w/\\:@=]|[.-]\w)"
-ONE_WORD = rf"{BOUNDARY_BEFORE}{WORD}{BOUNDARY_AFTER}"
-ENGLISH_RUN = re.compile(rf"{ONE_WORD}(?:,?[ \t]+{ONE_WORD}){{2,}}")
-STATUS_WORDS = {value for kind in ("instance", "invocation", "cycle") for value in GLOSSES[kind]}
-
-
-def glossed(word: str, line: str) -> bool:
-    """Whether ``word`` (a status) appears in ``line`` with one of its Chinese names before it."""
-    return any(f"{table[word]}（{word}）" in line for table in GLOSSES.values() if word in table)
+from tests.support.chinese_text import is_chinese, untranslated
 
 
 def scenario_dirs() -> list[Path]:
@@ -67,29 +44,6 @@ def quoted_names(report: Report) -> list[str]:
     return sorted({" ".join(n.split()) for n in names if n.strip()}, key=len, reverse=True)
 
 
-def prose_of(markdown: str, names: list[str]) -> str:
-    """The report's own text: the Markdown without what it quotes as written."""
-    text = FENCE.sub(" ", markdown)
-    text = CODE_SPAN.sub(" ", text)
-    text = URL.sub(" ", text)
-    text = MARKDOWN_ESCAPE.sub(r"\1", text)
-    for name in names:
-        text = text.replace(name, " ")
-    return text
-
-
-def untranslated(markdown: str, names: list[str] = ()) -> list[str]:  # type: ignore[assignment]
-    """The lines of a Chinese report that hold English the product wrote."""
-    problems = []
-    for line in prose_of(markdown, list(names)).splitlines():
-        runs = [m.group(0) for m in ENGLISH_RUN.finditer(line)]
-        words = re.findall(ONE_WORD, line)
-        bare = [w for w in words if w in STATUS_WORDS and not glossed(w, line)]
-        if runs or bare:
-            problems.append(f"{runs + bare}: {line.strip()}")
-    return problems
-
-
 # --- the rule itself --------------------------------------------------------------------------
 
 
@@ -98,6 +52,12 @@ def test_the_rule_catches_english_and_bare_statuses() -> None:
     assert untranslated("- 当前状态：Running")
     assert untranslated("调用 x，状态 Success")
     assert untranslated("- 原因：The instance was restarted.")
+    assert not is_chinese("Report ready.")  # a short English line has no run of three words
+    assert not is_chinese("ecs_check_cloud_assistant: usable.")
+    assert not is_chinese("Cloud Assistant invocation t-abc: Running")
+    assert not is_chinese("云助手调用 t-abc：Running")  # a bare status
+    assert not is_chinese("ecs_diagnose_instance：第 1/9 步：已确认实例 i-abc。")  # two colons
+    assert is_chinese("ecs_diagnose_instance 第 1/9 步：已确认实例 i-abc（Linux）。")
 
 
 def test_the_rule_lets_evidence_identifiers_and_names_through() -> None:
