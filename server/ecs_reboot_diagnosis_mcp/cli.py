@@ -38,7 +38,7 @@ from ecs_reboot_diagnosis_mcp.cli_errors import (
     cli_error_for,
     exit_code_for,
 )
-from ecs_reboot_diagnosis_mcp.output_file import check_output_path, write_atomically
+from ecs_reboot_diagnosis_mcp.output_file import check_output_path, os_reason, write_atomically
 from ecs_reboot_diagnosis_mcp.terminal import is_terminal, show_markdown
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ def cmd_render_report(args: argparse.Namespace) -> int:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        why = exc.strerror or exc
+        why = os_reason(exc, lang)
         said = Text(en=f"cannot read {path}: {why}", zh_CN=f"无法读取 {path}：{why}")
         raise CliError(said.get(lang), EXIT_USAGE) from exc
     try:

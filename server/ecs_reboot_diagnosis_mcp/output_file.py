@@ -5,6 +5,7 @@ atomically (a temporary file beside it, then a rename), so that nothing is lost 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -58,8 +59,30 @@ def _umask() -> int:
     return mask
 
 
+OS_REASONS_ZH: dict[int, str] = {
+    errno.ENOENT: "文件或目录不存在",
+    errno.EACCES: "权限不足",
+    errno.EPERM: "不允许该操作",
+    errno.EISDIR: "这是一个目录",
+    errno.ENOTDIR: "路径中有一项不是目录",
+    errno.ENOSPC: "磁盘空间不足",
+    errno.EROFS: "文件系统为只读",
+    errno.EDQUOT: "超出磁盘配额",
+    errno.ENAMETOOLONG: "文件名太长",
+}
+"""The operating system's reasons a person meets most, in Chinese (others are quoted)."""
+
+
+def os_reason(exc: OSError, lang: Lang = "en") -> str:
+    """Why an operation on a file failed, as the person reads it in ``lang``."""
+    if lang == "zh-CN":
+        known = OS_REASONS_ZH.get(exc.errno or 0)
+        return known or f"`{exc.strerror or exc}`"
+    return str(exc.strerror or exc)
+
+
 def _cannot_write(path: Path, exc: OSError, lang: Lang) -> CliError:
-    why = exc.strerror or exc
+    why = os_reason(exc, lang)
     said = Text(en=f"cannot write {path}: {why}", zh_CN=f"无法写入 {path}：{why}")
     return CliError(said.get(lang), EXIT_USAGE)
 

@@ -989,7 +989,7 @@ class DiagnosisService:
         detail = Text(
             en=f"The collector did not finish: invocation {run.invoke_id} ended {result.status}, "
             f"{code}{info}. {why.en}".strip(),
-            zh_CN=f"采集脚本未完成：调用 {run.invoke_id} 的状态为{status_zh}"
+            zh_CN=f"采集脚本未能完成，调用 {run.invoke_id} 的状态为{status_zh}"
             f"{'，' + said if said else ''}。{why.zh_CN}".strip(),
         )
         skipped = (
@@ -1182,9 +1182,8 @@ class DiagnosisService:
                 en=f"It was still {run.status} when the diagnosis stopped waiting after "
                 f"{waited:.0f} s. Read its output later with `{command}`, or run the diagnosis "
                 "again with a longer wait.",
-                zh_CN=f"诊断在等待 {waited:.0f} 秒后停止等待，此时它仍处于"
-                f"{gloss('invocation', run.status, 'zh-CN')}状态。稍后可用 `{command}` "
-                "读取其输出，或以更长的等待时间重新诊断。",
+                zh_CN=f"诊断等待 {waited:.0f} 秒后不再等待。稍后可用 `{command}` 读取其输出，"
+                "或延长等待时间后重新诊断。",
             )
             result = InvocationResult(invoke_id=run.invoke_id, status=run.status)
             return self._fail_guest(d, run, result, why)
