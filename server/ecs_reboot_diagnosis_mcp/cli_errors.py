@@ -90,7 +90,7 @@ _FOR_PERSON: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
 # The same for the Chinese hints (the MCP tool errors keep "请向用户询问").
 _FOR_PERSON_ZH: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     (re.compile(r"（如不确定，请询问用户）"), ""),
-    (re.compile(r"请(与用户)?核对(实例 )?ID 和地域(；不要猜测其他值)?。"),
+    (re.compile(r"请(与用户)?核对 ?(实例 )?ID 和地域(；不要猜测其他值)?。"),
      "请检查 --instance-id 和 --region。"),
     (re.compile(r"请向用户询问（形如 ([^）]*)）；不要猜测。"), r"它形如 \1。"),
     (re.compile(r"请询问用户实例所在的地域（例如 ([^）]*)）；不要猜测。"), r"它形如 \1。"),

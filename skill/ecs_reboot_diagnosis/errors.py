@@ -257,6 +257,16 @@ CloudErrorKind = Literal[
 ]
 
 
+def quote_api(text: str) -> str:
+    """The API's own text in a Chinese sentence: as code, exactly as written."""
+    text = " ".join(text.split())
+    if not text:
+        return ""
+    fence = "``" if "`" in text else "`"
+    pad = " " if fence == "``" else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 class CloudApiError(DiagnosisError):
     """An Alibaba Cloud API call failed. Carries the API code and RequestId for support tickets."""
 
@@ -274,16 +284,20 @@ class CloudApiError(DiagnosisError):
     ) -> None:
         """``message`` says what failed (the API's own text, or the product's sentence when
         the API said nothing); ``message_zh`` is the product's sentence in Chinese (empty: the
-        message is the API's own text, quoted as it is in both languages)."""
+        message is the API's own text, quoted as it is, as code, in the Chinese)."""
         rid = f" (RequestId {request_id})" if request_id else ""
         # A message that says its own status ("... returned HTTP 500 ...") needs no code before it.
         said = f"{code}: " if code and not code.startswith("HTTP") else ""
-        said_zh = f"{code}：" if code and not code.startswith("HTTP") else ""
-        rid_zh = f"（RequestId {request_id}）" if request_id else ""
+        # Chinese: what identifies the failure in parentheses, then one colon (glossary)
+        ids = [f"错误码 {code}"] if said else []
+        ids += [f"RequestId {request_id}"] if request_id else []
+        label = f"调用 {action} 失败" + (f"（{'，'.join(ids)}）" if ids else "")
+        body = message_zh or quote_api(message)
+        end = "" if body.endswith("。") else "。"
         super().__init__(
             f"{action} failed: {said}{message}{rid}",
             hint=hint,
-            message_zh=f"调用 {action} 失败：{said_zh}{message_zh or message}{rid_zh}",
+            message_zh=f"{label}：{body}{end}",
             hint_zh=hint_zh,
         )
         self.action = action

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, quote_plus
 
-from ecs_reboot_diagnosis.errors import CloudApiError
+from ecs_reboot_diagnosis.errors import CloudApiError, quote_api
 from ecs_reboot_diagnosis_mcp.aliyun.error_codes import (
     CREDENTIALS_HINT,
     CREDENTIALS_HINT_ZH,
@@ -63,7 +63,7 @@ def _after(attempts: int) -> str:
 
 
 def _after_zh(attempts: int) -> str:
-    return f"（尝试 {attempts} 次后放弃）" if attempts > 1 else ""
+    return f"，尝试 {attempts} 次后放弃" if attempts > 1 else ""
 
 
 _SDK_PLACEHOLDER_MESSAGE = re.compile(r"^code: \d+, .* request id: .*$", re.S)
@@ -100,7 +100,7 @@ def api_error(
         rule.kind,
         code,
         redact(message, secret_list) + _after(attempts),
-        message_zh=redact(message, secret_list) + _after_zh(attempts),
+        message_zh=quote_api(redact(message, secret_list)) + _after_zh(attempts),
         request_id=request_id,
         hint=redact(hint_for(rule, action=action, ram_action=_ram_action(exc)), secret_list),
         hint_zh=redact(
@@ -124,12 +124,12 @@ def _without_code(
     shown_zh = f"HTTP {status}" if status is not None else "错误"
     quoted = bool(message) and not _SDK_PLACEHOLDER_MESSAGE.match(message)
     said = f": {message}" if quoted else ""
-    said_zh = f"：{message}" if quoted else ""
+    said_zh = f"，内容为 {quote_api(message)}" if quoted else ""
     text = f"the {product} API returned {shown} without an error code{said}"
     text_zh = f"{PRODUCT_ZH.get(product, product)} API 返回了 {shown_zh}，但没有错误码{said_zh}"
     if not request_id:
         text += " (request id: unknown)"
-        text_zh += "（RequestId 未知）"
+        text_zh += "，RequestId 未知"
     rule = rule_for("", status)
     if rule.kind == "server":
         hint = "Try again later; if it keeps failing, check the service's status"
@@ -170,7 +170,7 @@ def reported_failure(
         rule.kind,
         code,
         redact(message or "the service reported a failure", secret_list),
-        message_zh=redact(message or "服务报告了一次失败", secret_list),
+        message_zh=quote_api(redact(message, secret_list)) if message else "服务报告了失败",
         request_id=request_id,
         hint=redact(hint_for(rule, action=action), secret_list),
         hint_zh=redact(hint_for(rule, action=action, lang="zh-CN"), secret_list),
@@ -260,7 +260,9 @@ def translate(
             "network",
             "NetworkError",
             redact(f"could not reach {endpoint}: {detail}" + _after(attempts), secret_list),
-            message_zh=redact(f"无法连接 {endpoint}：{detail}" + _after_zh(attempts), secret_list),
+            message_zh=redact(
+                f"无法连接 {endpoint}（{quote_api(detail)}）" + _after_zh(attempts), secret_list
+            ),
             hint=f"Check the network path to the {product} endpoint, proxy variables and the "
             "endpoint setting; the call was retried before giving up.",
             hint_zh=f"请检查到 {PRODUCT_ZH.get(product, product)} endpoint 的网络路径、代理变量和 "
@@ -287,7 +289,9 @@ def translate(
             "network",
             "NetworkError",
             redact(f"could not reach {endpoint}: {inner}" + _after(attempts), secret_list),
-            message_zh=redact(f"无法连接 {endpoint}：{inner}" + _after_zh(attempts), secret_list),
+            message_zh=redact(
+                f"无法连接 {endpoint}（{quote_api(str(inner))}）" + _after_zh(attempts), secret_list
+            ),
             hint=f"Check the network path to the {product} endpoint and the endpoint setting.",
             hint_zh=f"请检查到 {PRODUCT_ZH.get(product, product)} endpoint 的网络路径和 endpoint "
             "设置。",

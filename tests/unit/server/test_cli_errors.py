@@ -4,6 +4,7 @@ the person at the keyboard, and bad settings are named by their variable or opti
 from __future__ import annotations
 
 import ast
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,7 +31,9 @@ from ecs_reboot_diagnosis_mcp.cli_errors import (
     for_person,
     message_for,
 )
+from ecs_reboot_diagnosis_mcp.credentials_help import NO_CREDENTIALS, missing_credentials_line
 from ecs_reboot_diagnosis_mcp.settings import Settings, describe_invalid, documented_variables
+from tests.support.chinese_text import doubled_colons, is_chinese, untranslated
 
 ROOT = Path(__file__).resolve().parents[3]
 AGENT_WORDS = ("the user", "user's", "guess", "ask ")
@@ -149,9 +152,9 @@ def test_the_internal_setting_is_not_a_documented_variable() -> None:
     assert {"ECS_DIAG_PORT", "ECS_DIAG_REGION_ID", "ECS_DIAG_TRANSPORT"} <= set(names)
 
 
-def sentences_for_an_agent() -> list[tuple[str, str]]:
-    """Every string the core and the cloud adapter write that speaks of "the user" (docstrings
-    aside): the hints a CLI error can carry, whoever adds them."""
+def all_strings() -> list[tuple[str, str]]:
+    """Every string the core and the cloud adapter write (docstrings aside), f-strings with X
+    for what they fill in: the hints a CLI error can carry, whoever adds them."""
     roots = [ROOT / "skill" / "ecs_reboot_diagnosis", ROOT / "server" / "ecs_reboot_diagnosis_mcp"
              / "aliyun"]  # fmt: skip
     found: list[tuple[str, str]] = []
@@ -167,9 +170,14 @@ def sentences_for_an_agent() -> list[tuple[str, str]]:
                 text = node.value
             else:
                 continue
-            if id(node) not in bare and "the user" in str(text).lower():
+            if id(node) not in bare:
                 found.append((f"{path.relative_to(ROOT)}:{node.lineno}", str(text)))
     return found
+
+
+def sentences_for_an_agent() -> list[tuple[str, str]]:
+    """Every string of the core and the cloud adapter that speaks of "the user"."""
+    return [(where, text) for where, text in all_strings() if "the user" in text.lower()]
 
 
 def test_every_sentence_for_an_agent_is_turned_for_the_person() -> None:
@@ -177,3 +185,70 @@ def test_every_sentence_for_an_agent_is_turned_for_the_person() -> None:
     assert len(found) >= 8
     for where, text in found:
         assert "the user" not in for_person(text).lower(), where
+
+
+# --- the same in Chinese (ECS_DIAG_LANG=zh-CN, --lang zh-CN) ------------------------------------
+
+AGENT_WORDS_ZH = ("用户", "询问", "本技能")
+
+
+def chinese_domain_errors() -> list[DiagnosisError]:
+    """The domain errors, with the Chinese hint of each API error code."""
+    errors = [e for e in domain_errors() if not isinstance(e, CloudApiError)]
+    for code, rule in ERROR_CODES.items():
+        errors.append(
+            CloudApiError(
+                "DescribeInstances",
+                rule.kind,
+                code,
+                "msg",
+                hint=hint_for(rule, action="DescribeInstances"),
+                hint_zh=hint_for(rule, action="DescribeInstances", lang="zh-CN"),
+            )
+        )
+    return errors
+
+
+@pytest.mark.parametrize("error", chinese_domain_errors(), ids=lambda e: type(e).__name__)
+def test_no_chinese_error_speaks_to_an_agent_or_in_english(error: DiagnosisError) -> None:
+    """Every hint has its Chinese (an API code without one would show English here), turned to
+    the person at the keyboard."""
+    said = message_for(error, "zh-CN")
+    assert is_chinese(said), f"{untranslated(said)} {doubled_colons(said)}: {said}"
+    assert not any(word in said for word in AGENT_WORDS_ZH), said
+
+
+def test_a_bad_parameter_names_its_option_in_chinese() -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        validate_region_id("")
+    assert message_for(caught.value, "zh-CN") == "--region 有误：缺少地域 ID。它形如 cn-hangzhou。"
+    with pytest.raises(InvalidInputError) as caught:
+        validate_instance_id("")
+    assert message_for(caught.value, "zh-CN") == (
+        "--instance-id 有误：缺少 ECS 实例 ID。它形如 i-bp1a2b3c4d5e6f7g8h9j。"
+    )
+
+
+def test_the_missing_credentials_line_in_chinese(tmp_path: Path) -> None:
+    error = CloudApiError("DescribeInstances", "credentials", "CredentialsNotFound", "none")
+    line = missing_credentials_line(error, env={}, home=tmp_path, lang="zh-CN")
+    assert line is not None and is_chinese(line) and "--simulator" in line, line
+    assert missing_credentials_line(error, env={}, home=tmp_path) == NO_CREDENTIALS
+
+
+TO_THE_USER = re.compile(r"(向|询问|与)用户|用户(所在|提供| UTC)")
+"""An agent told to ask or check with the user (not "any user can write this file")."""
+
+
+def chinese_sentences_for_an_agent() -> list[tuple[str, str]]:
+    """Every Chinese string of the core and the cloud adapter that sends the agent to the
+    user."""
+    return [(where, text) for where, text in all_strings() if TO_THE_USER.search(text)]
+
+
+def test_every_chinese_sentence_for_an_agent_is_turned_for_the_person() -> None:
+    found = chinese_sentences_for_an_agent()
+    assert len(found) >= 6
+    for where, text in found:
+        turned = for_person(text, "zh-CN")
+        assert not TO_THE_USER.search(turned) and "询问" not in turned, (where, turned)
