@@ -231,10 +231,11 @@ def test_s20_the_screenshot_is_saved_beside_each_report(run: Run) -> None:
     expected = (S20.path / "screenshot.png").read_bytes()
     width, height = struct.unpack(">II", expected[16:24])
     assert expected[:8] == b"\x89PNG\r\n\x1a\n" and (width, height) == (160, 120)
-    for path in r.outputs.values():
+    saved = {"en": "screenshot saved to", "zh-CN": "屏幕截图已保存到"}  # in the run's language
+    for lang, path in r.outputs.items():
         shot = path.with_name("report.screenshot.png")
         assert shot.read_bytes() == expected, shot
-        assert f"screenshot saved to {shot}" in r.stderr
+        assert f"{saved[lang]} {shot}" in r.stderr
     report = r.report
     assert report.screenshot is not None and report.screenshot.size_bytes == len(expected)
     # Windows has no serial console output: noted, never fatal
