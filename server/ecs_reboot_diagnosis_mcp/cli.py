@@ -192,7 +192,11 @@ def _service(args: argparse.Namespace, settings: Settings) -> Iterator[Diagnosis
     try:
         sim = SimulatorServer(dirs)
     except (ScenarioError, OSError) as exc:
-        raise CliError(f"cannot load the simulator scenarios: {exc}", EXIT_USAGE) from exc
+        said = Text(
+            en=f"cannot load the simulator scenarios: {exc}",
+            zh_CN=f"无法加载模拟器场景：`{exc}`",
+        )
+        raise CliError(said.get(_lang(args)), EXIT_USAGE) from exc
     with sim:
         # All three products on the simulator, whatever ECS_DIAG_*_ENDPOINT says.
         simulated = settings.model_copy(
@@ -236,7 +240,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["ca_bundle"] = ca_bundle
         flags["ca_bundle"] = "--ca-bundle"
     try:
-        return load_settings(overrides, flags)
+        return load_settings(overrides, flags, _lang(args))
     except SettingsInvalid as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
 

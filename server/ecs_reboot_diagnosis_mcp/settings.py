@@ -289,6 +289,40 @@ def _bounds(info: FieldInfo) -> tuple[Any, Any, bool]:
     return low, high, exclusive
 
 
+ENDPOINT_FORM_ZH = (
+    "必须是 host[:port]，或 http:// 或 https:// 开头的 URL（例如 ecs.cn-hangzhou.aliyuncs.com）"
+)
+
+
+def _expected_zh(field: str, error_type: str, ctx: Mapping[str, Any]) -> str:
+    """:func:`_expected` in Chinese (a validator's own message is kept where it has none)."""
+    info = Settings.model_fields.get(field)
+    if error_type == "literal_error":
+        choices = str(ctx.get("expected", "")).replace("'", "").replace(" or ", "、")
+        return "必须是 " + choices.replace(", ", "、") + " 之一"
+    if error_type == "value_error" and ctx.get("error") is not None:
+        said = str(ctx["error"])
+        if said.startswith(ENDPOINT_FORM):
+            extra = "；端口必须在 1-65535 之间" if "port must be" in said else ""
+            return ENDPOINT_FORM_ZH + extra
+        return said
+    if error_type == "bool_parsing":
+        return "必须是 true 或 false（或 1/0、yes/no、on/off）"
+    low, high, exclusive = _bounds(info) if info is not None else (None, None, False)
+    whole = info is not None and info.annotation is int
+    if whole and low is not None and high is not None:
+        return f"必须在 {low}-{high} 之间"
+    number = "整数" if whole else "数"
+    above = f"大于 {low}" if exclusive else f"不小于 {low}"
+    if low is not None and high is not None:
+        return f"必须是{above} 且不大于 {high} 的{number}"
+    if low is not None:
+        return f"必须是{above} 的{number}"
+    if high is not None:
+        return f"必须是不大于 {high} 的{number}"
+    return f"必须是{number}"
+
+
 def _expected(field: str, error_type: str, ctx: Mapping[str, Any]) -> str:
     """What the value must be, in words a person reads at a prompt."""
     info = Settings.model_fields.get(field)
@@ -313,9 +347,12 @@ def _expected(field: str, error_type: str, ctx: Mapping[str, Any]) -> str:
     return f"must be {number}"
 
 
-def describe_invalid(exc: ValidationError, flags: Mapping[str, str] | None = None) -> str:
+def describe_invalid(
+    exc: ValidationError, flags: Mapping[str, str] | None = None, lang: Lang = "en"
+) -> str:
     """One line per bad value, naming the option (``flags``: field -> option given on the
-    command line) or else the ECS_DIAG_* variable; no pydantic wording, no documentation link."""
+    command line) or else the ECS_DIAG_* variable; no pydantic wording, no documentation link;
+    in ``lang``."""
     flags = flags or {}
     lines: list[str] = []
     for error in exc.errors(include_url=False):
@@ -326,8 +363,12 @@ def describe_invalid(exc: ValidationError, flags: Mapping[str, str] | None = Non
             where = f"{flags[field]} {shown}"
         else:
             where = f"{env_name(field)}={shown}"
-        lines.append(f"{where}: {_expected(field, error['type'], error.get('ctx') or {})}")
-    return "; ".join(lines)
+        ctx = error.get("ctx") or {}
+        if lang == "zh-CN":
+            lines.append(f"{where}：{_expected_zh(field, error['type'], ctx)}")
+        else:
+            lines.append(f"{where}: {_expected(field, error['type'], ctx)}")
+    return ("；" if lang == "zh-CN" else "; ").join(lines)
 
 
 class SettingsInvalid(ValueError):
@@ -335,11 +376,14 @@ class SettingsInvalid(ValueError):
 
 
 def load_settings(
-    overrides: Mapping[str, Any] | None = None, flags: Mapping[str, str] | None = None
+    overrides: Mapping[str, Any] | None = None,
+    flags: Mapping[str, str] | None = None,
+    lang: Lang = "en",
 ) -> Settings:
     """The environment's settings with ``overrides`` (from command-line options, named in
-    ``flags``: field -> option) on top; every value validated, the overrides included."""
+    ``flags``: field -> option) on top; every value validated, the overrides included; a bad
+    one is described in ``lang``."""
     try:
         return Settings(**dict(overrides or {}))
     except ValidationError as exc:
-        raise SettingsInvalid(describe_invalid(exc, flags)) from None
+        raise SettingsInvalid(describe_invalid(exc, flags, lang)) from None

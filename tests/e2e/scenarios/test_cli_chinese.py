@@ -100,6 +100,10 @@ def test_the_lang_option_and_the_other_commands(
     monkeypatch.setenv("ECS_DIAG_REGION_ID", "Hangzhou")
     assert main(["diagnose", "--simulator", "--instance-id", "i-bp1abc"]) == EXIT_USAGE
     assert "不是地域 ID" in chinese_error(capsys.readouterr().err)
+    monkeypatch.setenv("ECS_DIAG_LOG_LEVEL", "LOUD")
+    assert main(["diagnose", "--simulator", *LINUX]) == EXIT_USAGE
+    assert "ECS_DIAG_LOG_LEVEL=LOUD：必须是" in chinese_error(capsys.readouterr().err)
+    monkeypatch.delenv("ECS_DIAG_LOG_LEVEL")
     # the control: the same line in English without it
     monkeypatch.delenv("ECS_DIAG_LANG")
     assert main(["render-report", str(missing)]) == EXIT_USAGE

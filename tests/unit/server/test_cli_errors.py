@@ -252,3 +252,25 @@ def test_every_chinese_sentence_for_an_agent_is_turned_for_the_person() -> None:
     for where, text in found:
         turned = for_person(text, "zh-CN")
         assert not TO_THE_USER.search(turned) and "询问" not in turned, (where, turned)
+
+
+@pytest.mark.parametrize(
+    ("values", "flags", "says"),
+    [
+        ({"port": 99999}, {}, "ECS_DIAG_PORT=99999：必须在 1-65535 之间"),
+        ({"port": 0}, {"port": "--port"}, "--port 0：必须在 1-65535 之间"),
+        ({"log_level": "LOUD"}, {},
+         "ECS_DIAG_LOG_LEVEL=LOUD：必须是 DEBUG、INFO、WARNING、ERROR 之一"),
+        ({"store_ttl_s": 5}, {}, "ECS_DIAG_STORE_TTL_S=5：必须是不小于 60 的整数"),
+        ({"wait_deadline_s": 0}, {}, "ECS_DIAG_WAIT_DEADLINE_S=0：必须是大于 0 且不大于 3600 的数"),
+        ({"outside_evidence": "perhaps"}, {},
+         "ECS_DIAG_OUTSIDE_EVIDENCE=perhaps：必须是 true 或 false"),
+        ({"endpoint": "ftp://x"}, {}, "ECS_DIAG_ENDPOINT=ftp://x：必须是 host[:port]"),
+    ],
+)  # fmt: skip
+def test_a_bad_setting_is_named_in_chinese(
+    values: dict[str, object], flags: dict[str, str], says: str
+) -> None:
+    message = describe_invalid(invalid(**values), flags, "zh-CN")
+    assert message.startswith(says), message
+    assert is_chinese(message), message
