@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from ecs_reboot_diagnosis.glosses import gloss
 from ecs_reboot_diagnosis.models import CloudAssistantStatus, InstanceFacts, Text
 from ecs_reboot_diagnosis.ports import AgentHeartbeat
 
@@ -26,7 +27,7 @@ def judge_agent(
             Text(
                 en="The instance is Stopped: Cloud Assistant cannot run while the instance is "
                 "stopped, so no command can run in it until it is started.",
-                zh_CN="实例处于已停止状态：实例停止期间云助手无法运行，"
+                zh_CN="实例处于已停止状态，实例停止期间云助手无法运行，"
                 "因此在实例启动之前无法在其中执行任何命令。",
             ),
         )
@@ -35,7 +36,8 @@ def judge_agent(
             False,
             Text(
                 en=f"The instance is {instance.status}, so no command can run in it.",
-                zh_CN=f"实例状态为 {instance.status}，无法在其中执行命令。",
+                zh_CN=f"实例状态为{gloss('instance', instance.status, 'zh-CN')}，"
+                "无法在其中执行命令。",
             ),
         )
     elif not beat.running:
@@ -53,7 +55,7 @@ def judge_agent(
                 en=f"Cloud Assistant's last heartbeat is {int(age)} s old "
                 f"(limit {int(limit)} s): the agent is not responding.",
                 zh_CN=f"云助手最后一次心跳在 {int(age)} 秒前"
-                f"（上限 {int(limit)} 秒）：客户端无响应。",
+                f"（上限 {int(limit)} 秒），客户端无响应。",
             ),
         )
     else:

@@ -63,7 +63,7 @@ def untranslated(markdown: str, names: list[str] = ()) -> list[str]:  # type: ig
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
-SENTENCE_END = re.compile(r"[。；！？\n]")
+SENTENCE_END = re.compile(r"[。；！？\n]| · ")
 
 
 def doubled_colons(text: str) -> list[str]:
