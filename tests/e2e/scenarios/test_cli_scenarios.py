@@ -76,10 +76,11 @@ def test_cli_report(case: Case, capsys: pytest.CaptureFixture[str], tmp_path: Pa
     elif case.branch == "agent_down":
         assert report.cloud_assistant is not None and not report.cloud_assistant.usable
         assert report.guest_run is None and report.manual_steps
-        for path in outputs.values():  # the agentless evidence: a screenshot beside the report
+        saved = {"en": "screenshot saved to", "zh-CN": "屏幕截图已保存到"}  # the run's language
+        for lang, path in outputs.items():  # the agentless evidence: a screenshot beside it
             shot = path.with_name(path.stem + ".screenshot.png")
             assert shot.read_bytes().startswith(b"\x89PNG"), shot
-            assert f"screenshot saved to {shot}" in err
+            assert f"{saved[lang]} {shot}" in err
     else:
         assert report.guest is not None and report.guest_run is not None
         assert report.guest_run.status == "Success"
