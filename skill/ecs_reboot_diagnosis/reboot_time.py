@@ -102,7 +102,7 @@ def _iso(match: re.Match[str], text: str) -> datetime:
         if hours > 14 or minutes > 59 or (hours == 14 and minutes):
             raise _refuse(
                 f"reboot_time {_shown(text)} has an impossible UTC offset.",
-                f"reboot_time {_shown(text)} 的 UTC 偏移不可能存在。",
+                f"reboot_time {_shown(text)} 的 UTC 偏移超出了可能的范围。",
             )
         tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
     micro = int((fraction or "0").ljust(6, "0")[:6])
@@ -191,8 +191,9 @@ def parse_reboot_time(text: str, now: datetime) -> datetime:
             f"reboot_time {_shown(text)}: words such as 'yesterday' are not read here, because "
             "they need a time of day and the user's time zone. Convert it to ISO 8601 with the "
             "user's UTC offset (ask the user if unsure).",
-            f"reboot_time {_shown(text)} 是“昨天”之类的词语，此处不予识别，因为它们需要具体时刻和"
-            "用户所在的时区。请将其换算为带用户 UTC 偏移的 ISO 8601 时间（如不确定，请询问用户）。",
+            f"reboot_time {_shown(text)} 是文字描述；此处不识别“昨天”之类的词语，因为它们需要具体"
+            "时刻和用户所在的时区。请将其换算为 ISO 8601 时间，并带上用户所在时区的 UTC 偏移"
+            "（如不确定，请询问用户）。",
         )
     else:
         raise _refuse(
