@@ -417,7 +417,8 @@ def diagnosis_for_resource(service: DiagnosisService, diagnosis_id: str) -> Diag
     try:
         return service.status(diagnosis_id, caller())
     except DiagnosisError as exc:
-        raise ResourceNotFoundError(message_for(exc, diagnosis_id)) from exc
+        lang = service.config.lang  # no diagnosis of the caller's: the server's default
+        raise ResourceNotFoundError(message_for(exc, diagnosis_id, lang)) from exc
 
 
 READ_ONLY = ToolAnnotations(
@@ -794,9 +795,13 @@ def build_server(
         owner = caller()
         if scanner is None:
             raise ToolError(
-                "Fleet scans are not available on this server (it has no Alibaba Cloud SDK "
-                "gateway). Diagnose instances one at a time with ecs_diagnose_instance("
-                "instance_id=..., region_id=...)."
+                Text(
+                    en="Fleet scans are not available on this server (it has no Alibaba Cloud "
+                    "SDK gateway). Diagnose instances one at a time with ecs_diagnose_instance("
+                    "instance_id=..., region_id=...).",
+                    zh_CN="本服务不支持实例群扫描（它没有阿里云 SDK 网关）。请用 "
+                    "ecs_diagnose_instance(instance_id=..., region_id=...) 逐个诊断实例。",
+                ).get(lang or default_lang)
             )
 
         async def progress(done: float, total: float | None, message: str) -> None:

@@ -1,6 +1,7 @@
 """A zh-CN diagnosis speaks Chinese beside its report too, through a real MCP client: progress
 notifications, log notifications of every step, the one-call tool's deadline error, a refused
-reboot_time, an elicitation the user declined (issue 15, "Chinese all the way").
+reboot_time, an elicitation the user declined, an unknown diagnosis resource (issue 15,
+"Chinese all the way").
 
 Each text is held to :func:`tests.support.chinese_text.is_chinese`: Chinese in it, no run of
 English product words, no bare status (``执行中（Running）``, never ``Running``), one colon a
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
+from mcp.shared.exceptions import MCPError
 from mcp.types import ElicitRequestParams, ElicitResult, LoggingMessageNotificationParams
 
 from tests.e2e.mcp.conftest import LINUX
@@ -141,3 +143,8 @@ async def test_a_declined_question_and_a_malformed_id_are_answered_in_chinese(
         malformed = await call(client, "ecs_get_diagnosis_status", diagnosis_id="d-xyz")
         assert malformed.is_error
         check_chinese(refusal("ecs_get_diagnosis_status", malformed))
+        # a resource of no diagnosis of the caller's: the server's default language
+        with pytest.raises(MCPError) as unknown:
+            await client.read_resource("diagnosis://d-" + "0" * 32)
+        check_chinese(str(unknown.value))
+        assert "ecs_start_diagnosis" in str(unknown.value)
