@@ -356,7 +356,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     verifier = http_app.StaticTokenVerifier(tokens) if tokens else None
     # Bound first: a busy port is one clear line and exit 6, before the simulator or anything
     # else starts (uvicorn would exit 3, the credentials code).
-    with listening_socket(host, port) as sock, _service(args, settings) as service:
+    with listening_socket(host, port, _lang(args)) as sock, _service(args, settings) as service:
         server = build_server(
             service,
             auth=auth,

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
 
 from ecs_api_simulator.server import builtin_scenarios_dir
-from ecs_reboot_diagnosis_mcp.cli import EXIT_NOT_FOUND, EXIT_USAGE, main
+from ecs_reboot_diagnosis_mcp.cli import EXIT_CANNOT_LISTEN, EXIT_NOT_FOUND, EXIT_USAGE, main
 from tests.support.chinese_text import doubled_colons, is_chinese, untranslated
 
 LINUX = ["--instance-id", "i-bp1sim0linux0000001", "--region", "cn-hangzhou"]
@@ -109,3 +110,17 @@ def test_the_lang_option_and_the_other_commands(
     assert main(["render-report", str(missing)]) == EXIT_USAGE
     err = capsys.readouterr().err
     assert err.startswith(f"{PREFIX}error: cannot read") and not is_chinese(err)
+
+
+def test_a_busy_port_is_said_in_chinese(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ECS_DIAG_LANG", "zh-CN")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code = main(["serve", "--simulator", "--transport", "http", "--port", str(port)])
+    assert code == EXIT_CANNOT_LISTEN
+    said = chinese_error(capsys.readouterr().err)
+    assert f"无法在 127.0.0.1:{port} 上监听：端口 {port} 已被占用" in said, said
