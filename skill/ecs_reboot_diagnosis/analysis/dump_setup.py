@@ -141,7 +141,7 @@ def advise(
             family,
             False,
             "kdump is ready: the next kernel crash will leave a dump.",
-            "kdump 已就绪：下次内核崩溃将生成转储文件。",
+            "kdump 已就绪，下次内核崩溃将生成转储文件。",
         )
     if guest.windows is not None:
         w = guest.windows

@@ -371,7 +371,7 @@ def test_s22_markdown_names_the_caller_and_ip(lang: str, run: Run) -> None:
         assert "ops-alice 调用了 `RebootInstance`" in calls
         assert "来源 IP：`198.51.100.23`" in calls
         timeline_line = (
-            "· `api:ActionTrail`：`ops-alice`（来源 198.51.100.23）调用了 RebootInstance"
+            "· `api:ActionTrail` · `ops-alice`（来源 198.51.100.23）调用了 RebootInstance"
         )
     timeline = section(markdown, "### Timeline (UTC)" if lang == "en" else "### 时间线（UTC）")
     assert timeline_line in timeline
