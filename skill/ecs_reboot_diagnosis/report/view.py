@@ -946,12 +946,17 @@ class _Builder:
         return None
 
     def finding_item(self, f: Finding) -> Item:
+        kind = self.t(KIND_KEYS[f.kind])
+        summary = self.prose(f.summary)
+        if self.lang == "zh-CN" and summary.startswith(f"{kind}："):
+            # "正常重启（提示，置信度高）：正常重启：…": the kind is said once, one colon a label
+            summary = Md(summary[len(kind) + 1 :])
         head = self.t(
             "finding.head",
-            kind=self.t(KIND_KEYS[f.kind]),
+            kind=kind,
             severity=self.t(SEVERITY_KEYS[f.severity]),
             confidence=self.t(CONFIDENCE_KEYS[f.confidence]),
-            summary=self.prose(f.summary) or self.t("value.empty"),
+            summary=summary or self.t("value.empty"),
         )
         children = [self.evidence_line(e) for e in f.evidence[:MAX_EVIDENCE_PER_FINDING]]
         if len(f.evidence) > MAX_EVIDENCE_PER_FINDING:

@@ -11,6 +11,7 @@ instance's OS name and name, the guest's OS release or product).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,9 @@ from ecs_reboot_diagnosis_mcp.cli import main
 from tests.e2e.scenarios.cases import CASES, REGION
 from tests.e2e.scenarios.conftest import SCENARIOS_DIR
 from tests.support.chinese_text import is_chinese, untranslated
+
+REPEATED_KIND = re.compile(r"^- (.+?)（[^（）]*置信度[^（）]*）：\1：", re.M)
+SOURCE_COLON = re.compile(r"UTC · `[^`]+`：")
 
 
 def scenario_dirs() -> list[Path]:
@@ -100,6 +104,10 @@ def test_every_scenario_reads_as_chinese(
     report = load_report(saved.read_text(encoding="utf-8"))
     problems = untranslated(markdown, quoted_names(report))
     assert not problems, "\n".join(problems)
+    # one colon a label where the report composes two labels: a finding says its kind once,
+    # a timeline line separates its source with a dot
+    assert not REPEATED_KIND.search(markdown), REPEATED_KIND.search(markdown)
+    assert not SOURCE_COLON.search(markdown), SOURCE_COLON.search(markdown)
 
 
 def test_a_bad_ecs_diag_lang_is_named(
