@@ -905,8 +905,11 @@ class DiagnosisService:
             d = self.status(d.id, owner)
             if progress is not None:
                 waited = min((self.clock.now() - began).total_seconds(), wait_seconds)
-                await progress(waited, wait_seconds,
-                               "Another process is starting the guest collector.")  # fmt: skip
+                said = Text(
+                    en="Another process is starting the guest collector.",
+                    zh_CN="另一个进程正在启动实例内的采集脚本。",
+                )
+                await progress(waited, wait_seconds, said.get(d.lang))
         return d
 
     def _keep_result(self, diagnosis_id: str, result: InvocationResult) -> None:
