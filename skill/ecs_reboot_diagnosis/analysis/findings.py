@@ -422,7 +422,7 @@ def _finding(
         keep(_RANK["panic"], panic.evidence)
     p = primary.parsed
     if p is not None and kind == "hung_task":
-        trace = trace_after(ctx.get(p.line.source, Context()).traces, p)
+        trace = trace_after(ctx.get(p.line.source, Context()), p)
         if trace:
             facts.setdefault("call_trace", trace)
     if p is not None and kind in _CONTEXT_KINDS:
@@ -442,7 +442,7 @@ def _finding(
                 facts["process"], facts["pid"] = comm.value[0], comm.value[1]
             if comm.value[2]:
                 facts.setdefault("kernel_version", comm.value[2])
-        trace = trace_after(c.traces, p)
+        trace = trace_after(c, p)
         if trace:
             facts.setdefault("call_trace", trace)
             if kind in _FAULT_KINDS and "rip_function" not in facts:

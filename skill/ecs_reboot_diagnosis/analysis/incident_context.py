@@ -244,6 +244,9 @@ class Context:
     """``WARNING: CPU: ...`` and ``NETDEV WATCHDOG`` lines (what panic_on_warn makes fatal)."""
     traces: list[Mark[Trace]] = field(default_factory=list)
     """Call traces, each at its ``Call Trace:`` line."""
+    incidents: list[tuple[int, frozenset[str]]] = field(default_factory=list)
+    """The lines that reported an incident: position and kinds (a trace past another report's
+    line is that report's)."""
 
 
 class TraceReader:
@@ -307,18 +310,43 @@ class TraceReader:
             frames.frames.append((label, frame[2]))
 
 
-def trace_after(traces: Sequence[Mark[Trace]], p: ParsedLine) -> list[str]:
-    """The call trace an incident at ``p`` printed (up to :data:`MAX_TRACE_FRAMES` frames):
+_DIE_KINDS: Final = frozenset({"oops", "null_pointer", "gpf", "kernel_bug"})
+"""Kinds one oops report prints over several header lines ("BUG: ...", "#PF: ...", "Oops: ...")."""
+
+
+def _other_report(kinds: frozenset[str], mine: frozenset[str]) -> bool:
+    """Whether a line of ``kinds`` starts another report than the incident of ``mine``: a
+    panic line ends a report, the header lines of one oops are one report, and every hung
+    task, lockup or stall header starts its own."""
+    kinds = kinds - {"kernel_panic"}
+    if not kinds:
+        return False
+    return not (kinds <= _DIE_KINDS and mine & _DIE_KINDS)
+
+
+def trace_after(ctx: Context, p: ParsedLine) -> list[str]:
+    """The call trace the incident at ``p`` printed (up to :data:`MAX_TRACE_FRAMES` frames):
     the first one with frames after it within :data:`NEAR` lines (a report prints its header,
     then RIP and registers, then the trace), else the nearest before it within NEAR (a panic
-    after the oops it ends); [] when there is none."""
-    found = [t for t in traces if t.value.frames]
-    after = [t for t in found if 0 < t.parsed.position - p.position <= NEAR]
-    before = [t for t in found if 0 <= p.position - t.parsed.position <= NEAR]
+    after the oops it ends); never one with another incident's line in between (that trace is
+    the other incident's). [] when there is none."""
+    at = p.position
+    mine = next((kinds for i, kinds in ctx.incidents if i == at), frozenset())
+
+    def between(a: int, b: int) -> bool:
+        return any(a < i < b and _other_report(kinds, mine) for i, kinds in ctx.incidents)
+
+    found = [t for t in ctx.traces if t.value.frames]
+    after = [t for t in found if 0 < t.parsed.position - at <= NEAR]
+    before = [t for t in found if 0 <= at - t.parsed.position <= NEAR]
     if after:
-        return min(after, key=lambda t: t.parsed.position).value.labels()[:MAX_TRACE_FRAMES]
+        first = min(after, key=lambda t: t.parsed.position)
+        if not between(at, first.parsed.position):
+            return first.value.labels()[:MAX_TRACE_FRAMES]
     if before:
-        return max(before, key=lambda t: t.parsed.position).value.labels()[:MAX_TRACE_FRAMES]
+        last = max(before, key=lambda t: t.parsed.position)
+        if not between(last.parsed.position, at):
+            return last.value.labels()[:MAX_TRACE_FRAMES]
     return []
 
 

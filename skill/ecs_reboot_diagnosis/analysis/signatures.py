@@ -742,7 +742,10 @@ def kernel_hits(p: ParsedLine, ctx: Context) -> list[Hit]:
             decided.add(sig.exclusive)
         hits.extend(sig.hits(p, match, ctx))
         if sig.final:
+            ctx.incidents.append((p.position, frozenset(h.kind for h in hits)))
             return hits
+    if hits:
+        ctx.incidents.append((p.position, frozenset(h.kind for h in hits)))
     record_context(p, ctx)
     return hits
 

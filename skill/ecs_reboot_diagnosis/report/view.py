@@ -67,6 +67,8 @@ SECTIONS_MINIDUMPS = ("minidumps", "minidump")
 MAX_EVENTS = 10
 MAX_FINDINGS = 20
 MAX_EVIDENCE_PER_FINDING = 3
+MAX_LOG_TRACE_FRAMES = 8
+"""Frames of a call trace read from the logs that a finding shows (a dump's trace: step 4A)."""
 MAX_REBOOT_RECORDS = 5
 MAX_CONCLUSION_EVIDENCE = 20
 MAX_CALL_TRACE = 40
@@ -961,6 +963,11 @@ class _Builder:
         children = [self.evidence_line(e) for e in f.evidence[:MAX_EVIDENCE_PER_FINDING]]
         if len(f.evidence) > MAX_EVIDENCE_PER_FINDING:
             children.append(self.t("value.more", n=len(f.evidence) - MAX_EVIDENCE_PER_FINDING))
+        if f.facts.call_trace:  # guest text, each frame quoted
+            frames = [code(frame) for frame in f.facts.call_trace[:MAX_LOG_TRACE_FRAMES]]
+            if len(f.facts.call_trace) > MAX_LOG_TRACE_FRAMES:
+                frames.append(Md("…"))
+            children.append(self.t("finding.call_trace", frames=Md(" < ".join(frames))))
         return Item(head, tuple(children))
 
     def alternatives(self) -> Md:

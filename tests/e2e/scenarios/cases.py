@@ -338,8 +338,17 @@ CASES: tuple[Case, ...] = (
             "RIP: 0010:native_queued_spin_lock_slowpath+0x1e4/0x200",
             "systemctl enable kdump",
         ),
-        facts_en=("Service Status: failed", "no capture kernel is loaded"),
-        facts_zh=("服务状态：失败（failed）",),
+        facts_en=(
+            "Service Status: failed",
+            "no capture kernel is loaded",
+            # no dump: the call trace the log recorded, under the finding
+            "call trace in the log (innermost first): `_raw_spin_lock` < "
+            "`ext4_es_lookup_extent [ext4]` < `ext4_map_blocks [ext4]`",
+        ),
+        facts_zh=(
+            "服务状态：失败（failed）",
+            "日志中的调用栈（最内层在前）：`_raw_spin_lock` < `ext4_es_lookup_extent [ext4]`",
+        ),
         sysctls=(("kernel.softlockup_panic", "1"), ("vm.panic_on_oom", "0")),
     ),
     Case(

@@ -239,3 +239,20 @@ def test_a_sanitizer_report_names_the_function_and_its_own_frames_are_left_out()
 def test_scheduling_while_atomic_is_put_down_to_the_caller_past_the_scheduler() -> None:
     bug = only(analyze_log_text(ATOMIC), "kernel_bug")
     assert (bug.facts.rip_function, bug.facts.rip_module) == ("mlx5_cmd_exec", "mlx5_core")
+
+
+def test_a_report_without_its_trace_does_not_take_the_next_reports() -> None:
+    text = (
+        "[  600.000001] INFO: task jbd2/vda3-8:512 blocked for more than 120 seconds.\n"
+        "[  600.000002]       Not tainted 5.10.134-16.al8.x86_64 #1\n"
+        "[  640.000001] watchdog: BUG: soft lockup - CPU#2 stuck for 22s! [java:31337]\n"
+        "[  640.000002] Call Trace:\n"
+        "[  640.000003]  _raw_spin_lock+0x1a/0x20\n"
+        "[  640.000004]  ext4_es_lookup_extent+0x45/0x200 [ext4]\n"
+    )
+    findings = analyze_log_text(text)
+    assert only(findings, "hung_task").facts.call_trace == []
+    assert only(findings, "soft_lockup").facts.call_trace == [
+        "_raw_spin_lock",
+        "ext4_es_lookup_extent [ext4]",
+    ]
