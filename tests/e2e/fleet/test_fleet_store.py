@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
 import httpx2
 import pytest
 from mcp import Client
@@ -40,7 +39,8 @@ from ecs_reboot_diagnosis.fleet_ports import MAX_SCANS_PER_OWNER
 from ecs_reboot_diagnosis_mcp.cli_errors import EXIT_BUSY, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from tests.e2e.fleet.conftest import REGIONS, SINCE, fleet_request, scanner_for
 from tests.e2e.mcp.test_mcp_http_security import ALPHA, BETA, structured
-from tests.e2e.mcp.test_mcp_transports import clean_env, free_port
+from tests.e2e.mcp.test_mcp_transports import clean_env
+from tests.support.serve_http import free_port, http_server_process
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -85,28 +85,8 @@ def server(sim: SimulatorServer, store: Path) -> Iterator[tuple[str, subprocess.
         ECS_DIAG_SIMULATED="true",
         ECS_DIAG_HTTP_TOKEN=f"{ALPHA},{BETA}",
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ecs_reboot_diagnosis_mcp", "serve", "--transport", "http",
-         "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}/mcp"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(url, timeout=1.0)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None:
-                    err = proc.stderr.read().decode() if proc.stderr else ""
-                    raise RuntimeError(err) from None
-                time.sleep(0.1)
-        yield url, proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-        proc.communicate(timeout=20)
+    with http_server_process(env, port=port) as served:
+        yield served
 
 
 async def scan_call(url: str, token: str = ALPHA, **args: Any) -> tuple[dict[str, Any], str]:

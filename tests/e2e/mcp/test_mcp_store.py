@@ -14,24 +14,20 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
 import pytest
 
 from ecs_api_simulator import SimulatorServer
 from tests.e2e.mcp.conftest import LINUX
 from tests.e2e.mcp.test_mcp_http_security import ALPHA, BETA, authorized, structured
-from tests.e2e.mcp.test_mcp_transports import clean_env, free_port
+from tests.e2e.mcp.test_mcp_transports import clean_env
+from tests.support.serve_http import free_port, http_server_process
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
-
-SERVE = [sys.executable, "-m", "ecs_reboot_diagnosis_mcp", "serve", "--transport", "http"]
 
 
 @contextlib.contextmanager
@@ -48,26 +44,8 @@ def server(sim: SimulatorServer, store: Path) -> Iterator[tuple[str, subprocess.
         "ALIBABA_CLOUD_ACCESS_KEY_ID": sim.access_key_id,
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET": sim.access_key_secret,
     }
-    proc = subprocess.Popen(
-        [*SERVE, "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    url = f"http://127.0.0.1:{port}/mcp"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(url, timeout=1.0)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None:
-                    err = proc.stderr.read().decode() if proc.stderr else ""
-                    raise RuntimeError(err) from None
-                time.sleep(0.1)
-        yield url, proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-        proc.communicate(timeout=20)
+    with http_server_process(env, port=port) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +13,9 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from tests.e2e.mcp.conftest import LINUX
+from tests.support.serve_http import free_port, http_server_process
+
+__all__ = ["SERVE", "clean_env", "free_port", "serving_http"]
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 SERVE = [sys.executable, "-m", "ecs_reboot_diagnosis_mcp", "serve", "--simulator"]
@@ -47,42 +47,14 @@ async def test_stdio(mode: str) -> None:
         assert refused.is_error
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def serving_http(
     env: dict[str, str], *args: str, port: int = 0, log: list[str] | None = None
 ) -> Iterator[str]:
     """`serve --transport http --simulator ARGS` in a subprocess; yields its loopback MCP URL
     once it answers. ``log`` receives the server's stderr once it has stopped."""
-    port = port or free_port()
-    proc = subprocess.Popen(
-        [*SERVE, "--transport", "http", "--port", str(port), *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}/mcp"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(url, timeout=1.0)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None:
-                    raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "") from None
-                time.sleep(0.1)
+    with http_server_process(env, "--simulator", *args, port=port, log=log) as (url, _):
         yield url
-    finally:
-        proc.terminate()
-        _, err = proc.communicate(timeout=10)
-        if log is not None:
-            log.append(err.decode(errors="replace"))
 
 
 @pytest.fixture(scope="module")
